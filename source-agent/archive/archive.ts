@@ -1,0 +1,286 @@
+// Opening a V3 archive and reading its objects with every check, walking the hash chain down
+// from the authenticated root (spec §1, §5):
+//   archive.ini → volinfo → info → manifest.z → chunk
+// Each object is validated in the order the spec requires before it is used: size bound,
+// decryption and authentication, constant-time hash compare, then decompression, then parsing.
+// Everything read from the store is untrusted until it has passed those steps.
+
+import { ArchiveNotFoundError, AuthenticationError, FatalError, IntegrityError } from '../errors.js';
+import { isNotFound, type Store, StoreError } from '../store/store.js';
+import {
+  type ArchiveIni,
+  ArchiveIniError,
+  gunzipBody,
+  HEADER_BYTES,
+  MAX_BODY_BYTES,
+  parseArchiveIniText,
+  parseHeader,
+} from './archive-ini.js';
+import { type Codec, DecompressError, decompressBounded, makeCodec } from './compression/index.js';
+import { xchacha20Poly1305Open } from './crypto/xchacha20.js';
+import { CHUNK_OVERHEAD, METADATA_OVERHEAD, openChunkEnvelope, openMetadataEnvelope } from './envelope.js';
+import { blake2bDataHasher, type DataHasher, decodeHash, hashesEqual, hmacSha256DataHasher, initHashing, metadataHash } from './hash.js';
+import { type ArchiveKeys, deriveRootKeys, deriveSubkeys, type RootKeys } from './keys.js';
+import { ManifestError, maxManifestBytes, parseManifest, type SessionManifest } from './manifest.js';
+import { layout, type SessionName, type VolumeId } from './names.js';
+import { parseSaltFile, SALT_FILE_BYTES, SaltFormatError, saltDigest } from './salt.js';
+import { MAX_INFO_BYTES, parseSessionInfo, type SessionInfo, SessionInfoError } from './session-info.js';
+import { MAX_VOLINFO_BYTES, parseVolInfo, type VolInfo, VolInfoError } from './volinfo.js';
+
+export interface SessionRecord {
+  readonly name: SessionName;
+  readonly info: SessionInfo;
+}
+
+export interface Volume {
+  readonly vid: VolumeId;
+  readonly name: string;
+  readonly desc: string;
+  /** Ordered by `sequence`, oldest first. */
+  readonly sessions: readonly SessionRecord[];
+}
+
+export interface OpenOptions {
+  /** Supplies the passphrase (UTF-8 bytes); called once, and only for encrypted archives. */
+  passphrase: () => Promise<Uint8Array>;
+  /** Root keys from an earlier unlock, tried before asking for the passphrase. */
+  rootKeys?: RootKeys;
+  /** Current Unix time in seconds (injectable for tests). */
+  now?: () => number;
+}
+
+/** Bounds on decompressed metadata (the file bounds come from Wyng, these from their content). */
+const MAX_VOLINFO_TEXT = 4 * 1024 * 1024;
+const MAX_INFO_TEXT = 64 * 1024;
+
+export class Archive {
+  readonly store: Store;
+  readonly ini: ArchiveIni;
+  readonly codec: Codec;
+  readonly dataHasher: DataHasher;
+  /** Keys of an encrypted archive; null for an unencrypted one. */
+  readonly keys: ArchiveKeys | null;
+  private readonly volinfos = new Map<VolumeId, VolInfo>();
+
+  private constructor(store: Store, ini: ArchiveIni, keys: ArchiveKeys | null) {
+    this.store = store;
+    this.ini = ini;
+    this.keys = keys;
+    this.codec = makeCodec(ini.compression, ini.compressionLevel);
+    this.dataHasher = keys ? hmacSha256DataHasher(keys.manifestHashKey) : blake2bDataHasher;
+  }
+
+  get encrypted(): boolean {
+    return this.keys !== null;
+  }
+
+  get chunkSize(): number {
+    return this.ini.chunkSize;
+  }
+
+  /** Largest chunk file a reader accepts (spec §11), envelope included. */
+  get maxChunkFileBytes(): number {
+    return this.ini.chunkSize + Math.floor(this.ini.chunkSize / 64);
+  }
+
+  static async open(store: Store, options: OpenOptions): Promise<Archive> {
+    await initHashing();
+    const file = await readRoot(store);
+    let mode: ReturnType<typeof parseHeader>;
+    try {
+      mode = parseHeader(file);
+    } catch (error) {
+      throw new IntegrityError('archive.ini', (error as Error).message);
+    }
+    const body = file.subarray(HEADER_BYTES);
+    let keys: ArchiveKeys | null = null;
+    let gzipped = body;
+    if (mode.encrypted) {
+      const salt = await readSalt(store);
+      const unlocked = await unlock(body, salt, options);
+      keys = await deriveSubkeys(unlocked.root, salt, mode);
+      gzipped = unlocked.plaintext;
+      const record = xchacha20Poly1305Open(keys.metadataKey, salt.record.nonce, salt.record.ciphertext, salt.record.tag);
+      if (!record || !hashesEqual(record, saltDigest(salt.salts))) {
+        throw new AuthenticationError('archive.salt failed authentication: it was damaged or replaced.');
+      }
+    }
+    let ini: ArchiveIni;
+    try {
+      ini = parseArchiveIniText(gunzipBody(gzipped), mode);
+    } catch (error) {
+      if (error instanceof ArchiveIniError) throw new IntegrityError('archive.ini', error.message);
+      throw error;
+    }
+    const now = (options.now ?? (() => Date.now() / 1000))();
+    if (mode.encrypted && Number(ini.updatedAt) >= now) {
+      // Wyng refuses too: a timestamp from the future means a wrong clock or a replayed root.
+      throw new FatalError(`Current time is less than archive timestamp (${ini.updatedAt}); check the clock.`);
+    }
+    return new Archive(store, ini, keys);
+  }
+
+  /**
+   * Reads a metadata object and returns its decompressed plaintext after the full check chain.
+   * `maxFileBytes` is the bound before the envelope; `expectedHash` comes from the parent.
+   */
+  async readMetadata(path: string, expectedHash: string, maxFileBytes: number, maxPlainBytes: number): Promise<Buffer> {
+    const expected = decodeHash(expectedHash);
+    if (!expected) throw new IntegrityError(path, 'parent holds a malformed hash');
+    const overhead = this.keys ? METADATA_OVERHEAD : 0;
+    const file = await readObject(this.store, path, maxFileBytes + overhead);
+    if (file.length <= overhead) throw new IntegrityError(path, `too short (${file.length} bytes)`);
+    const compressed = this.keys ? openMetadataEnvelope(this.keys.metadataKey, file) : file;
+    if (!compressed) throw new IntegrityError(path, 'failed authentication (damaged or tampered)');
+    if (!hashesEqual(metadataHash(compressed), expected)) throw new IntegrityError(path, 'hash does not match the one its parent records');
+    try {
+      return decompressBounded(this.codec, compressed, maxPlainBytes);
+    } catch (error) {
+      if (error instanceof DecompressError) throw new IntegrityError(path, `does not decompress (${error.message})`);
+      throw error;
+    }
+  }
+
+  /** Reads and checks a volume's volinfo (cached: a run reads each volinfo once). */
+  async readVolInfo(vid: VolumeId): Promise<VolInfo> {
+    const cached = this.volinfos.get(vid);
+    if (cached) return cached;
+    const hash = this.ini.volumes.get(vid);
+    if (!hash) throw new Error(`${vid} is not in this archive`);
+    const path = layout.volinfo(vid);
+    const text = await this.readMetadata(path, hash, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT);
+    try {
+      const volinfo = parseVolInfo(text.toString('utf8'));
+      this.volinfos.set(vid, volinfo);
+      return volinfo;
+    } catch (error) {
+      if (error instanceof VolInfoError) throw new IntegrityError(path, error.message);
+      throw error;
+    }
+  }
+
+  /** Loads a volume: its volinfo and every session's info, and checks the session chain. */
+  async loadVolume(vid: VolumeId): Promise<Volume> {
+    const volinfo = await this.readVolInfo(vid);
+    const sessions: SessionRecord[] = [];
+    for (const [name, infoHash] of volinfo.sessions) {
+      const path = layout.sessionInfo(vid, name);
+      const infoText = await this.readMetadata(path, infoHash, MAX_INFO_BYTES, MAX_INFO_TEXT);
+      try {
+        sessions.push({ name, info: parseSessionInfo(infoText.toString('utf8')) });
+      } catch (error) {
+        if (error instanceof SessionInfoError) throw new IntegrityError(path, error.message);
+        throw error;
+      }
+    }
+    sessions.sort((a, b) => a.info.sequence - b.info.sequence);
+    checkSessionChain(layout.volinfo(vid), sessions);
+    return { vid, name: volinfo.name, desc: volinfo.desc, sessions };
+  }
+
+  /** Loads and checks a session's manifest; an empty one (manifesthash 0) has no file. */
+  async loadManifest(vid: VolumeId, session: SessionRecord): Promise<SessionManifest> {
+    const { info } = session;
+    if (info.manifestHash === null) return parseManifest(Buffer.alloc(0), this.chunkSize, info.volsize);
+    const path = layout.manifest(vid, session.name);
+    const bound = maxManifestBytes(info.volsize, this.chunkSize);
+    const text = await this.readMetadata(path, info.manifestHash, bound, bound);
+    try {
+      return parseManifest(text, this.chunkSize, info.volsize);
+    } catch (error) {
+      if (error instanceof ManifestError) throw new IntegrityError(path, error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * Validates a chunk file already read into memory and decompresses it into `out`, which must
+   * be exactly the chunk's size. `scratch` (≥ chunk file size) is reused for the decryption.
+   */
+  openChunk(path: string, file: Buffer, expectedHash: Uint8Array, out: Buffer, scratch: Buffer): void {
+    const overhead = this.keys ? CHUNK_OVERHEAD : 0;
+    if (file.length <= overhead) throw new IntegrityError(path, `bad chunk size ${file.length}`);
+    const compressed = this.keys ? openChunkEnvelope(this.keys.dataKey, file, scratch) : file;
+    if (!hashesEqual(this.dataHasher.digest(compressed), expectedHash))
+      throw new IntegrityError(path, 'bad hash (damaged, tampered or misplaced chunk)');
+    let n: number;
+    try {
+      n = this.codec.decompressInto(compressed, out);
+    } catch (error) {
+      if (error instanceof DecompressError) throw new IntegrityError(path, `does not decompress to ${out.length} bytes (${error.message})`);
+      throw error;
+    }
+    if (n !== out.length) throw new IntegrityError(path, `decompressed to ${n} bytes, expected ${out.length}`);
+  }
+}
+
+/** Reads a file that must exist, mapping store failures to integrity errors on `path`. */
+export async function readObject(store: Store, path: string, maxBytes: number): Promise<Buffer> {
+  try {
+    return await store.read(path, maxBytes);
+  } catch (error) {
+    throw objectReadError(path, error);
+  }
+}
+
+export function objectReadError(path: string, error: unknown): Error {
+  if (!(error instanceof StoreError)) return error as Error;
+  if (error.code === 'ENOENT') return new IntegrityError(path, 'missing');
+  if (error.code === 'TOO_LARGE') return new IntegrityError(path, 'larger than the format allows');
+  return new FatalError(`cannot read ${path}: ${error.message}`);
+}
+
+async function readRoot(store: Store): Promise<Buffer> {
+  try {
+    return await store.read('archive.ini', HEADER_BYTES + MAX_BODY_BYTES + METADATA_OVERHEAD);
+  } catch (error) {
+    if (isNotFound(error)) throw new ArchiveNotFoundError(`Archive not found at '${store.url}'`);
+    throw objectReadError('archive.ini', error);
+  }
+}
+
+async function readSalt(store: Store): Promise<ReturnType<typeof parseSaltFile>> {
+  const bytes = await readObject(store, 'archive.salt', SALT_FILE_BYTES);
+  try {
+    return parseSaltFile(bytes);
+  } catch (error) {
+    if (error instanceof SaltFormatError) throw new IntegrityError('archive.salt', error.message);
+    throw error;
+  }
+}
+
+async function unlock(
+  body: Uint8Array,
+  salt: ReturnType<typeof parseSaltFile>,
+  options: OpenOptions,
+): Promise<{ root: RootKeys; plaintext: Buffer }> {
+  if (options.rootKeys) {
+    const plaintext = openMetadataEnvelope(options.rootKeys.metadataKey, body);
+    if (plaintext) return { root: options.rootKeys, plaintext };
+  }
+  const passphrase = await options.passphrase();
+  if (passphrase.length === 0) throw new AuthenticationError('No authentication input.');
+  const root = await deriveRootKeys(passphrase, salt);
+  const plaintext = openMetadataEnvelope(root.metadataKey, body);
+  if (!plaintext)
+    throw new AuthenticationError('Could not decrypt/authenticate archive (wrong passphrase, or archive.ini or archive.salt was changed).');
+  return { root, plaintext };
+}
+
+/** Sessions sorted by sequence must chain through `previous` (spec §12.2). */
+export function checkSessionChain(where: string, sessions: readonly SessionRecord[]): void {
+  for (let i = 0; i < sessions.length; i++) {
+    const s = sessions[i] as SessionRecord;
+    const before = sessions[i - 1];
+    if (before && before.info.sequence === s.info.sequence) {
+      throw new IntegrityError(where, `sessions ${before.name} and ${s.name} share sequence ${s.info.sequence}`);
+    }
+    const expected = before ? before.name : null;
+    if (s.info.previous !== expected) {
+      throw new IntegrityError(
+        where,
+        `session ${s.name} says previous = ${s.info.previous ?? 'None'}, expected ${expected ?? 'None'} (session out of sequence)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,23 @@
+// zlib streams (RFC 1950) as Python's zlib.compress(data, level) writes them.
+
+import { deflateSync, inflateSync } from 'node:zlib';
+import { type Codec, DecompressError } from './codec.js';
+
+export function zlibCodec(level: number): Codec {
+  return {
+    name: 'zlib',
+    level,
+    compress: (data) => deflateSync(data, { level }),
+    decompressInto(data, out) {
+      let result: Buffer;
+      try {
+        // maxOutputLength makes zlib stop (and throw) instead of inflating past the bound.
+        result = inflateSync(data, { maxOutputLength: Math.max(1, out.length) });
+      } catch (error) {
+        throw new DecompressError(`zlib: ${(error as Error).message}`);
+      }
+      if (result.length > out.length) throw new DecompressError('zlib: output exceeds bound');
+      return result.copy(out, 0);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// Key derivation as Wyng V3 does it (spec §4.3): scrypt for the two root keys, HKDF-SHA512 for
+// the subkeys. scrypt with N=2^19, r=8 needs 512 MiB, over Node's 32 MiB default `maxmem`.
+
+import { hkdf, scrypt } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const scryptAsync = promisify(scrypt) as (
+  password: Uint8Array,
+  salt: Uint8Array,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
+const hkdfAsync = promisify(hkdf);
+
+export const SCRYPT_N = 2 ** 19;
+export const SCRYPT_R = 8;
+export const SCRYPT_P = 1;
+const SCRYPT_MAXMEM = 640 * 1024 * 1024;
+
+/** scrypt(P, salt, N=2^19, r=8, p=1) → 32 bytes. Runs on the libuv pool, so two run in parallel. */
+export function scryptKey(passphrase: Uint8Array, salt: Uint8Array): Promise<Buffer> {
+  return scryptAsync(passphrase, salt, 32, { N: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P, maxmem: SCRYPT_MAXMEM });
+}
+
+/**
+ * HKDF-SHA512 (RFC 5869) expanded to 128 bytes; Wyng takes either the first or the second
+ * 64-byte half as a subkey (Cryptodome's `num_keys=2`).
+ */
+export async function hkdfSha512Halves(ikm: Uint8Array, salt: Uint8Array, info: string): Promise<[first: Buffer, second: Buffer]> {
+  const okm = Buffer.from(await hkdfAsync('sha512', ikm, salt, info, 128));
+  return [okm.subarray(0, 64), okm.subarray(64, 128)];
+}

@@ -1,0 +1,58 @@
+import { Command } from 'clipanion';
+import type { VolumeId } from '../../archive/names.js';
+import { chooseSession, parseSessionSpec } from '../../engine/session-select.js';
+import { verifyVolume } from '../../engine/verify.js';
+import { buildVolumeIndex, selectVolumes } from '../../engine/volume-index.js';
+import { IntegrityError, VolumeErrors } from '../../errors.js';
+import { allOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';
+import { SkiffCommand } from '../skiff-command.js';
+import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './common.js';
+
+export class VerifyCommand extends SkiffCommand {
+  static override paths = [['verify']];
+  static override usage = Command.Usage({
+    description: 'Check that volumes can be restored: read and check every chunk of a session, writing nothing.',
+    examples: [['Verify the newest session of every volume', 'skiff --dest=file:/mnt/backup verify --all']],
+  });
+
+  all = allOption();
+  volex = volexOption();
+  session = sessionOption('Session to verify: YYYYMMDD-HHMMSS or ^tag (default: the newest)');
+  sessionStrict = sessionStrictOption();
+  volumes = volumesRest();
+
+  async run(): Promise<number> {
+    requireVolumes(this.volumes, this.all, 'verify');
+    const spec = parseSessionSpec(singleSession(this.session, 'verify'));
+    const strict = parseStrict(this.sessionStrict);
+    const out = this.output();
+    this.banner(out);
+    const archive = await this.openArchive(out);
+    const index = await buildVolumeIndex(archive);
+    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const failed = this.all ? reportUnreadable(index, out) : [];
+    for (const name of names) {
+      try {
+        const volume = await archive.loadVolume(index.byName.get(name) as VolumeId);
+        if (volume.sessions.length === 0) {
+          out.line(`\nVolume '${name}' has no sessions; nothing to verify.`);
+          continue;
+        }
+        const choice = chooseSession(volume, spec, strict);
+        if (typeof choice === 'string') {
+          out.warn(choice);
+          failed.push(name);
+          continue;
+        }
+        if (choice.note) out.line(choice.note);
+        await verifyVolume(archive, volume, choice, out, this.context.signal);
+      } catch (error) {
+        if (!(error instanceof IntegrityError)) throw error;
+        out.warn(`Error: ${error.message}`);
+        failed.push(name);
+      }
+    }
+    if (failed.length > 0) throw new VolumeErrors(failed);
+    return 0;
+  }
+}

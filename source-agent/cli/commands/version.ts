@@ -1,0 +1,12 @@
+import { Command } from 'clipanion';
+import { SkiffCommand } from '../skiff-command.js';
+
+export class VersionCommand extends SkiffCommand {
+  static override paths = [['version']];
+  static override usage = Command.Usage({ description: 'Print the version and exit.' });
+
+  async run(): Promise<number> {
+    this.banner(this.output(false));
+    return 0;
+  }
+}

@@ -1,0 +1,73 @@
+// --dest URLs (behavior spec §8.1): file:/path, ssh://user@host[:port][/path], qubes://vm[/path]
+// and qubes-ssh://vm:user@host[:port][/path]. Only file: can be opened so far; the remote forms
+// are parsed and validated so that a typo gets the right message.
+
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { isPrintable } from '../archive/names.js';
+import { ArchiveNotFoundError, describeError, FatalError, InputError } from '../errors.js';
+import { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
+
+export type DestScheme = 'file' | 'ssh' | 'qubes' | 'qubes-ssh';
+
+export interface DestUrl {
+  /** The URL exactly as the user typed it (Wyng keys local state by this text). */
+  readonly text: string;
+  readonly scheme: DestScheme;
+  /** user@host[:port], vm, or vm:user@host[:port]; empty for file:. */
+  readonly authority: string;
+  /** The archive directory (absolute for file:). */
+  readonly path: string;
+}
+
+const SCHEMES: readonly DestScheme[] = ['file', 'ssh', 'qubes', 'qubes-ssh'];
+
+export function parseDestUrl(text: string | undefined, cwd: string): DestUrl {
+  if (text === undefined || text === '') throw new InputError('Missing dest specification.');
+  if (!isPrintable(text)) throw new InputError('[^control] char not allowed in dest.');
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/.exec(text);
+  if (!m) throw new InputError('Malformed --dest specification.');
+  const scheme = (m[1] as string).toLowerCase();
+  if (!(SCHEMES as readonly string[]).includes(scheme)) throw new InputError(`'${m[1]}' not an accepted dest type.`);
+  let rest = m[2] as string;
+  let authority = '';
+  if (rest.startsWith('//')) {
+    const slash = rest.indexOf('/', 2);
+    authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    rest = slash < 0 ? '' : rest.slice(slash);
+  }
+  if (scheme === 'file') {
+    if (authority !== '' || rest === '') throw new InputError('Malformed --dest specification.');
+    return { text, scheme, authority, path: resolve(cwd, rest) };
+  }
+  if (authority === '') throw new InputError('Malformed --dest specification.');
+  if (scheme === 'qubes-ssh') {
+    const colon = authority.indexOf(':');
+    if (colon <= 0 || colon === authority.length - 1) throw new InputError('Malformed --dest specification.');
+  }
+  return { text, scheme: scheme as DestScheme, authority, path: normalizeRemotePath(rest) };
+}
+
+function normalizeRemotePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return path.startsWith('/') ? `/${parts.join('/')}` : parts.join('/') || '.';
+}
+
+/** Opens the destination's Store; the archive directory must exist (exit 6 otherwise). */
+export async function openDestination(dest: DestUrl): Promise<Store> {
+  if (dest.scheme !== 'file') {
+    throw new InputError(`Destination type '${dest.scheme}:' is not supported by this version of Skiff (only file: is).`);
+  }
+  const info = await stat(dest.path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;
+    throw new FatalError(`Cannot access '${dest.path}': ${describeError(error)}`);
+  });
+  if (!info?.isDirectory()) throw new ArchiveNotFoundError(`Path '${dest.path}' not found.`);
+  return new LocalStore(dest.path, dest.text);
+}

@@ -1,0 +1,48 @@
+// Where the passphrase comes from (behavior spec §9.2): --passcmd's output, the terminal (no
+// echo), or the first line of a piped stdin. The prompt goes to stderr so stdout stays clean.
+
+import type { ReadStream } from 'node:tty';
+import { AuthenticationError, InputError } from '../errors.js';
+import { ExternalCommandError, execFileCapture } from '../sys/exec.js';
+import { readLineFromFd, readSecretFromTerminal } from '../sys/terminal.js';
+
+export const MIN_NEW_PASSPHRASE_BYTES = 10;
+
+export interface PassphraseSource {
+  passcmd?: string | undefined;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; fd?: number };
+  stderr: NodeJS.WritableStream;
+}
+
+export async function readPassphrase(source: PassphraseSource, prompt = 'Enter passphrase: '): Promise<Buffer> {
+  if (source.passcmd !== undefined) return runPasscmd(source.passcmd);
+  source.stderr.write(prompt);
+  if (source.stdin.isTTY) {
+    const secret = await readSecretFromTerminal(source.stdin as ReadStream);
+    source.stderr.write('\n');
+    return secret;
+  }
+  const line = readLineFromFd(0) ?? Buffer.alloc(0);
+  source.stderr.write('\n');
+  return line;
+}
+
+async function runPasscmd(command: string): Promise<Buffer> {
+  const env = { ...process.env };
+  delete env['LC_ALL'];
+  let stdout: Buffer;
+  try {
+    ({ stdout } = await execFileCapture(['/bin/sh', '-c', command], { maxOutput: 64 * 1024, env }));
+  } catch (error) {
+    if (!(error instanceof ExternalCommandError)) throw error;
+    const how = error.signal ? `signal ${error.signal}` : `code ${error.exitCode}`;
+    throw new AuthenticationError(`Error ${how} running passcmd: ${command}`);
+  }
+  let end = stdout.length;
+  while (end > 0 && (stdout[end - 1] === 0x0a || stdout[end - 1] === 0x0d)) end--;
+  const passphrase = stdout.subarray(0, end);
+  if (passphrase.length < MIN_NEW_PASSPHRASE_BYTES) {
+    throw new InputError(`Passphrase must be ${MIN_NEW_PASSPHRASE_BYTES} or more characters.`);
+  }
+  return passphrase;
+}

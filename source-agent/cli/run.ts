@@ -1,0 +1,100 @@
+// Runs one command line: finds the command, applies the config file, parses the options with
+// clipanion, runs the command, and turns every outcome into an exit code. This is the only
+// place where errors become messages and exit codes (errors.ts has the table).
+
+import { Cli, type CommandClass } from 'clipanion';
+import { describeError, ExitCode, InputError, SkiffError } from '../errors.js';
+import { RELEASE_LINE, VERSION } from '../version.js';
+import { peekOption, splitCommand } from './argv.js';
+import { ArchCheckCommand } from './commands/arch-check.js';
+import { ListCommand } from './commands/list.js';
+import { ReceiveCommand } from './commands/receive.js';
+import { VerifyCommand } from './commands/verify.js';
+import { VersionCommand } from './commands/version.js';
+import { readConfig } from './config-file.js';
+import type { SkiffContext } from './context.js';
+
+export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
+  VersionCommand,
+  ListCommand,
+  VerifyCommand,
+  ReceiveCommand,
+  ArchCheckCommand,
+];
+
+/** Wyng commands that Skiff does not have yet, so that they get a precise message. */
+const LATER_COMMANDS = ['arch-init', 'send', 'monitor', 'diff', 'prune', 'delete', 'rename', 'add', 'arch-deduplicate'];
+
+function makeCli(): Cli<SkiffContext> {
+  const cli = new Cli<SkiffContext>({ binaryName: 'skiff', binaryLabel: 'Skiff', binaryVersion: VERSION, enableColors: false });
+  for (const command of COMMANDS) cli.register(command);
+  return cli;
+}
+
+/** Long option names (without "--") each command accepts, from clipanion's own definitions. */
+function optionNames(cli: Cli<SkiffContext>): Map<string, Set<string>> {
+  const result = new Map<string, Set<string>>();
+  for (const definition of cli.definitions()) {
+    const command = definition.path.split(' ').at(-1) as string;
+    const names = new Set<string>();
+    for (const option of definition.options) {
+      for (const m of option.definition.matchAll(/--([a-z][a-z-]*)/g)) names.add(m[1] as string);
+    }
+    result.set(command, names);
+  }
+  return result;
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? text
+  );
+}
+
+export async function runCli(argv: readonly string[], context: SkiffContext): Promise<number> {
+  const cli = makeCli();
+  const debug = argv.includes('--debug');
+  try {
+    const { command, rest } = splitCommand(argv);
+    if (command === null) {
+      if (rest.includes('-h') || rest.includes('--help')) {
+        context.stdout.write(`${RELEASE_LINE}\n\n${cli.usage(null)}`);
+        return ExitCode.ok;
+      }
+      throw new InputError(`No command given. Commands: ${COMMANDS.map((c) => c.paths?.[0]?.[0]).join(', ')}.`);
+    }
+    const accepted = optionNames(cli);
+    const own = accepted.get(command);
+    if (!own) {
+      if (LATER_COMMANDS.includes(command)) throw new InputError(`Command '${command}' is not available in this version of Skiff.`);
+      throw new InputError(`Unknown command '${command}'.`);
+    }
+    const implemented = new Set([...accepted.values()].flatMap((names) => [...names]));
+    const config = readConfig(peekOption(rest, 'config'), own, implemented);
+    for (const note of config.notes) context.stderr.write(`${note}\n`);
+    let instance: ReturnType<typeof cli.process>;
+    try {
+      instance = cli.process([command, ...config.args, ...rest], context);
+    } catch (error) {
+      throw new InputError(firstLine(describeError(error)));
+    }
+    return await instance.validateAndExecute();
+  } catch (error) {
+    return reportError(error, context, debug);
+  }
+}
+
+function reportError(error: unknown, context: SkiffContext, debug: boolean): number {
+  if (error instanceof SkiffError) {
+    context.stderr.write(`${error.message}\n`);
+    if (debug && error.stack) context.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  // Not an expected failure: a bug. Say so, with the stack, so it can be reported.
+  context.stderr.write(`Internal error: ${describeError(error)}\n`);
+  if (error instanceof Error && error.stack) context.stderr.write(`${error.stack}\n`);
+  return ExitCode.fatal;
+}

@@ -1,0 +1,169 @@
+// Where `receive --save-to` writes a volume, and how a failed receive is kept from looking like
+// a good one:
+// * a file is written under a temporary name next to the target and renamed over it only after
+//   every chunk passed its checks; on failure the temporary file is removed and the target is
+//   left exactly as it was. All-zero chunks are never written, so they stay holes.
+// * a block device cannot be renamed, so its first chunk (partition table, superblock) is held
+//   back and written last; a failure zeroes that first chunk instead, so a partial restore never
+//   mounts as a good one. Zero chunks are written as zeros.
+
+import { randomBytes } from 'node:crypto';
+import { constants, readFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { describeError, FatalError, InputError } from '../errors.js';
+import { groupId, userId } from '../sys/accounts.js';
+
+export interface TargetMetadata {
+  /** "mode:user:group" from the session info ('' or 'r'/'w' for LVM-sourced sessions). */
+  permissions: string;
+  /** Snapshot time in ns, or null. */
+  mtimeNs: bigint | null;
+}
+
+export interface RestoreTarget {
+  /** "file '/path'" or "block device '/dev/…'", as Wyng prints it after "Saving to". */
+  readonly description: string;
+  write(address: number, data: Buffer): Promise<void>;
+  /** A chunk that reads as zeros. */
+  zero(address: number, size: number): Promise<void>;
+  commit(metadata: TargetMetadata): Promise<void>;
+  /** Undo after a failure; returns a note on what the failure left behind. */
+  abort(): Promise<string>;
+}
+
+export async function openRestoreTarget(path: string, volsize: number, chunkSize: number): Promise<RestoreTarget> {
+  const existing = await fs.stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new InputError(`Cannot use --save-to '${path}': ${describeError(error)}`);
+  });
+  if (existing?.isBlockDevice()) return openBlockTarget(path, volsize, chunkSize);
+  if (existing && !existing.isFile()) throw new InputError(`--save-to '${path}' is not a regular file or block device.`);
+  return openFileTarget(path, volsize);
+}
+
+const ZEROS = Buffer.alloc(2 * 1024 * 1024);
+
+function isAllZero(data: Buffer): boolean {
+  for (let at = 0; at < data.length; at += ZEROS.length) {
+    const part = data.subarray(at, at + ZEROS.length);
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
+async function openFileTarget(path: string, volsize: number): Promise<RestoreTarget> {
+  const dir = dirname(path);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new InputError(`Cannot create directory '${dir}': ${describeError(error)}`);
+  }
+  const tmp = join(dir, `.${basename(path)}.skiff-receive-${randomBytes(4).toString('hex')}`);
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(tmp, 'wx', 0o600);
+    await handle.truncate(volsize);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    throw new InputError(`Cannot write in '${dir}': ${describeError(error)}`);
+  }
+  return {
+    description: `file '${path}'`,
+    async write(address, data) {
+      if (isAllZero(data)) return;
+      await handle.write(data, 0, data.length, address);
+    },
+    async zero() {},
+    async commit(metadata) {
+      await handle.sync();
+      await handle.close();
+      await applyMetadata(tmp, metadata);
+      await fs.rename(tmp, path);
+      const dirHandle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+      await dirHandle.sync().finally(() => dirHandle.close());
+    },
+    async abort() {
+      await handle.close().catch(() => {});
+      await fs.rm(tmp, { force: true });
+      return `nothing was written to '${path}'`;
+    },
+  };
+}
+
+async function applyMetadata(path: string, metadata: TargetMetadata): Promise<void> {
+  const parts = metadata.permissions.split(':');
+  if (parts.length === 3 && /^[0-9]+$/.test(parts[0] as string)) {
+    await fs.chmod(path, Number(parts[0]) & 0o7777);
+    if (process.getuid?.() === 0) {
+      const uid = userId(parts[1] as string);
+      const gid = groupId(parts[2] as string);
+      if (uid !== null || gid !== null) await fs.chown(path, uid ?? -1, gid ?? -1);
+    }
+  } else {
+    await fs.chmod(path, 0o600);
+  }
+  if (metadata.mtimeNs !== null) {
+    const seconds = Number(metadata.mtimeNs / 1000n) / 1e6;
+    await fs.utimes(path, seconds, seconds);
+  }
+}
+
+function blockDeviceBytes(rdev: number): number {
+  // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31.
+  const major = (rdev >> 8) & 0xfff;
+  const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+  const sectors = readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim();
+  return Number(sectors) * 512;
+}
+
+async function openBlockTarget(path: string, volsize: number, chunkSize: number): Promise<RestoreTarget> {
+  let handle: fs.FileHandle;
+  try {
+    // O_EXCL on a block device: refuse it while it is mounted or otherwise held open exclusively.
+    handle = await fs.open(path, constants.O_RDWR | constants.O_EXCL);
+  } catch (error) {
+    throw new InputError(`Cannot open block device '${path}' for writing: ${describeError(error)}`);
+  }
+  const stats = await handle.stat();
+  const deviceBytes = blockDeviceBytes(stats.rdev);
+  if (deviceBytes < volsize) {
+    await handle.close();
+    throw new InputError(`Block device '${path}' holds ${deviceBytes} bytes, less than the volume's ${volsize}.`);
+  }
+  const firstChunkBytes = Math.min(chunkSize, volsize);
+  const firstChunk = Buffer.alloc(firstChunkBytes);
+  const writeAt = async (address: number, data: Buffer) => {
+    if (address === 0) {
+      data.copy(firstChunk);
+      return;
+    }
+    let done = 0;
+    while (done < data.length) done += (await handle.write(data, done, data.length - done, address + done)).bytesWritten;
+  };
+  return {
+    description: `block device '${path}'`,
+    write: writeAt,
+    async zero(address, size) {
+      for (let at = 0; at < size; at += ZEROS.length) await writeAt(address + at, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)));
+    },
+    async commit() {
+      await handle.write(firstChunk, 0, firstChunk.length, 0);
+      await handle.sync();
+      await handle.close();
+    },
+    async abort() {
+      try {
+        await handle.write(Buffer.alloc(firstChunkBytes), 0, firstChunkBytes, 0);
+        await handle.sync();
+      } catch (error) {
+        throw new FatalError(
+          `Receive failed, and zeroing the first ${firstChunkBytes} bytes of '${path}' failed too: ${describeError(error)}`,
+        );
+      } finally {
+        await handle.close().catch(() => {});
+      }
+      return `the first ${firstChunkBytes} bytes of '${path}' were zeroed so the partial restore cannot be mistaken for a good one`;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Finding volumes by name. Names live inside each volinfo, so selecting a volume means reading
+// every volinfo once; a volinfo that fails its checks is reported instead of stopping the others.
+
+import type { Archive } from '../archive/archive.js';
+import type { VolumeId } from '../archive/names.js';
+import { InputError, IntegrityError } from '../errors.js';
+
+export interface VolumeIndex {
+  /** name → vid for every volume whose volinfo passed its checks. */
+  readonly byName: Map<string, VolumeId>;
+  /** Volumes whose volinfo could not be read, with the reason. */
+  readonly unreadable: Map<VolumeId, IntegrityError>;
+}
+
+export async function buildVolumeIndex(archive: Archive): Promise<VolumeIndex> {
+  const byName = new Map<string, VolumeId>();
+  const unreadable = new Map<VolumeId, IntegrityError>();
+  for (const vid of archive.ini.volumes.keys()) {
+    try {
+      const volinfo = await archive.readVolInfo(vid);
+      if (byName.has(volinfo.name)) {
+        unreadable.set(vid, new IntegrityError(`${vid}/volinfo`, `volume name '${volinfo.name}' is used twice`));
+        continue;
+      }
+      byName.set(volinfo.name, vid);
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      unreadable.set(vid, error);
+    }
+  }
+  return { byName, unreadable };
+}
+
+export interface SelectionRequest {
+  names: readonly string[];
+  all: boolean;
+  exclude: readonly string[];
+}
+
+/**
+ * The selected volume names: the named ones plus, with --all, every volume except --volex ones,
+ * sorted. A name not in the archive is an input error — unless some volinfo could not be read,
+ * in which case the missing name may be that volume, and the integrity failure is what to report.
+ */
+export function selectVolumes(index: VolumeIndex, request: SelectionRequest): string[] {
+  const selected = new Set(request.names);
+  if (request.all) for (const name of index.byName.keys()) if (!request.exclude.includes(name)) selected.add(name);
+  for (const name of selected) {
+    if (index.byName.has(name)) continue;
+    const [first] = index.unreadable.values();
+    if (first)
+      throw new IntegrityError(first.object, `${first.message.slice(first.object.length + 2)}; so volume '${name}' cannot be found`);
+    throw new InputError(`Volume '${name}' not found.`);
+  }
+  return [...selected].sort(compareCodePoints);
+}
+
+/** Python's default string order (by code point), which Wyng uses to sort names. */
+export function compareCodePoints(a: string, b: string): number {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i] as string).codePointAt(0)! - (y[i] as string).codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}

@@ -1,0 +1,101 @@
+// The error vocabulary of Skiff and the one table that maps it to exit codes.
+//
+// Exit codes keep Wyng's published meanings because wrapper scripts (wyng-util-qubes style)
+// branch on them: 2 = some volumes failed, 3 = authentication, 5/6/7 = storage. Unlike Wyng,
+// usage errors exit 9 (Wyng's argparse exits 2, which collides with "volumes failed"), and
+// integrity failures never print a stack trace.
+
+export const ExitCode = {
+  ok: 0,
+  fatal: 1,
+  volumeErrors: 2,
+  authentication: 3,
+  timeout: 4,
+  destinationNotReady: 5,
+  archiveNotFound: 6,
+  localStorage: 7,
+  interrupted: 8,
+  input: 9,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base of every expected failure: its message is shown to the user as one line, no stack. */
+export abstract class SkiffError extends Error {
+  abstract readonly exitCode: ExitCode;
+  /** Stable, greppable identifier of the kind of failure. */
+  abstract readonly code: string;
+}
+
+/** Bad options, names, selections or other user input (Wyng's OptionError/InputError/SelectionError). */
+export class InputError extends SkiffError {
+  readonly exitCode = ExitCode.input;
+  readonly code = 'INPUT';
+}
+
+/** No passphrase, a wrong passphrase, or an object that fails authentication at the root. */
+export class AuthenticationError extends SkiffError {
+  readonly exitCode = ExitCode.authentication;
+  readonly code = 'AUTHENTICATION';
+}
+
+export class DestinationNotReadyError extends SkiffError {
+  readonly exitCode = ExitCode.destinationNotReady;
+  readonly code = 'DESTINATION_NOT_READY';
+}
+
+export class ArchiveNotFoundError extends SkiffError {
+  readonly exitCode = ExitCode.archiveNotFound;
+  readonly code = 'ARCHIVE_NOT_FOUND';
+}
+
+export class LocalStorageError extends SkiffError {
+  readonly exitCode = ExitCode.localStorage;
+  readonly code = 'LOCAL_STORAGE';
+}
+
+export class InterruptedError extends SkiffError {
+  readonly exitCode = ExitCode.interrupted;
+  readonly code = 'INTERRUPTED';
+}
+
+/**
+ * Something read from the destination failed a check: size, authentication, hash, decompression
+ * or syntax. `object` names the archive file (or chunk address) so the user can find it.
+ * When it concerns one volume, the command records it against that volume and goes on with the
+ * others (exit 2 at the end); at the archive root it ends the run.
+ */
+export class IntegrityError extends SkiffError {
+  readonly exitCode = ExitCode.fatal;
+  readonly code = 'INTEGRITY';
+  readonly object: string;
+  constructor(object: string, detail: string) {
+    super(`${object}: ${detail}`);
+    this.object = object;
+  }
+}
+
+/** A failure that is not one of the kinds above but is still expected (e.g. an I/O error). */
+export class FatalError extends SkiffError {
+  readonly exitCode = ExitCode.fatal;
+  readonly code = 'FATAL';
+}
+
+/** Raised at the end of a command when one or more volumes failed (Wyng's "Error on volumes"). */
+export class VolumeErrors extends SkiffError {
+  readonly exitCode = ExitCode.volumeErrors;
+  readonly code = 'VOLUME_ERRORS';
+  readonly volumes: readonly string[];
+  constructor(volumes: readonly string[]) {
+    super(`Error on volumes: ${[...new Set(volumes)].sort().join(', ')}`);
+    this.volumes = volumes;
+  }
+}
+
+/** Turns an unknown thrown value into a short description, for wrapping with context. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,92 @@
+// The Store: everything Skiff needs from a destination, as operations on archive-relative paths
+// holding opaque bytes. The archive layer talks only to this interface; `file:` destinations use
+// LocalStore, remote ones (ssh, qubes) a protocol client with the same contract.
+//
+// Contract, for every implementation (test/store-conformance.ts checks it):
+// * Paths are relative, "/"-separated, without empty, "." or ".." segments (checkArchivePath);
+//   anything else is refused with code EINVAL before touching storage.
+// * read/readInto return the whole file or fail; a file larger than the caller's bound fails
+//   with TOO_LARGE without reading it, so a hostile destination cannot make us buffer gigabytes.
+// * put is atomic and durable: readers see the old content or the new, never a mix, and after it
+//   resolves the data and the directory entry are on stable storage (tmp → fsync → rename →
+//   fsync dir). Parent directories are created as needed.
+// * renameBatch applies its renames in order, stops at the first failure (earlier renames stay
+//   done), and makes the changed directories durable before it resolves. It is how a write
+//   commits (the zipper commit: innermost object first, archive.ini last).
+// * link makes a hard link (dedup); EMLINK/EPERM/EXDEV come back as such, so callers can copy.
+// * remove and removeTree succeed when the path is already gone (idempotent).
+// * Errors carry a code from StoreErrorCode; messages name the path.
+
+export type StoreErrorCode =
+  | 'ENOENT'
+  | 'EEXIST'
+  | 'ENOTDIR'
+  | 'EISDIR'
+  | 'EINVAL'
+  | 'TOO_LARGE'
+  | 'EMLINK'
+  | 'ENOSPC'
+  | 'EACCES'
+  | 'EBUSY'
+  | 'EIO';
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  readonly path: string;
+  constructor(code: StoreErrorCode, path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.code = code;
+    this.path = path;
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof StoreError && error.code === 'ENOENT';
+}
+
+export interface StoreStat {
+  readonly kind: 'file' | 'directory' | 'other';
+  readonly size: number;
+  readonly links: number;
+}
+
+/** Held for the duration of a write command; two runs cannot hold it on one archive at once. */
+export interface StoreLock {
+  release(): Promise<void>;
+}
+
+export interface Store {
+  /** The destination as shown to the user, e.g. "file:/backups/a1". */
+  readonly url: string;
+  /** null when nothing exists at the path. */
+  stat(path: string): Promise<StoreStat | null>;
+  /** Names of the entries of a directory, sorted. */
+  list(dir: string): Promise<string[]>;
+  read(path: string, maxBytes: number): Promise<Buffer>;
+  /** Reads the whole file into `buffer` (whose length is the bound); returns its size. */
+  readInto(path: string, buffer: Buffer): Promise<number>;
+  put(path: string, data: Uint8Array): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  link(existing: string, newPath: string): Promise<void>;
+  renameBatch(pairs: readonly (readonly [from: string, to: string])[]): Promise<void>;
+  remove(path: string): Promise<void>;
+  removeTree(path: string): Promise<void>;
+  freeSpace(): Promise<number>;
+  lock(): Promise<StoreLock>;
+  close(): Promise<void>;
+}
+
+const MAX_PATH_CHARS = 4096;
+
+/** Throws EINVAL unless `path` is a clean archive-relative path ("." is the archive root). */
+export function checkArchivePath(path: string): string {
+  if (path === '.') return path;
+  const ok =
+    path.length > 0 &&
+    path.length <= MAX_PATH_CHARS &&
+    !path.startsWith('/') &&
+    !path.includes('\0') &&
+    path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  if (!ok) throw new StoreError('EINVAL', JSON.stringify(path), 'not a clean archive-relative path');
+  return path;
+}

@@ -1,0 +1,55 @@
+// The one place that starts processes. Failures carry what is needed to explain them.
+
+import { spawn } from 'node:child_process';
+
+export class ExternalCommandError extends Error {
+  readonly argv: readonly string[];
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderrTail: string;
+  constructor(argv: readonly string[], exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+    super(`${argv.join(' ')} ${how}${stderrTail ? `: ${stderrTail.trim().split('\n').at(-1)}` : ''}`);
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderrTail = stderrTail;
+  }
+}
+
+export interface ExecResult {
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Runs argv[0] with arguments (no shell unless argv asks for one), with stdin closed, and
+ * collects at most `maxOutput` bytes of stdout. Rejects with ExternalCommandError on a non-zero
+ * exit, a signal, or too much output.
+ */
+export function execFileCapture(
+  argv: readonly string[],
+  options: { maxOutput?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<ExecResult> {
+  const maxOutput = options.maxOutput ?? 1024 * 1024;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes > maxOutput) child.kill('SIGKILL');
+      else out.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err = (err + chunk.toString('utf8')).slice(-4096);
+    });
+    child.on('error', (error) => reject(new ExternalCommandError(argv, null, null, error.message)));
+    child.on('close', (code, signal) => {
+      if (outBytes > maxOutput) reject(new ExternalCommandError(argv, code, signal, `more than ${maxOutput} bytes of output`));
+      else if (code === 0) resolvePromise({ stdout: Buffer.concat(out), stderr: err });
+      else reject(new ExternalCommandError(argv, code, signal, err));
+    });
+  });
+}

@@ -1,0 +1,93 @@
+// Reading from the user: a secret from the terminal without echo, one line from a pipe, and
+// yes/no questions. Only stdin is read, and never more than the line asked for, so a passphrase
+// piped in ahead of other input does not swallow it.
+
+import { readSync } from 'node:fs';
+import type { ReadStream } from 'node:tty';
+import { InterruptedError } from '../errors.js';
+
+const MAX_LINE_BYTES = 4096;
+
+/** Reads one line (without its "\n") from a non-terminal stdin, byte by byte. Null at end of input. */
+export function readLineFromFd(fd: number): Buffer | null {
+  const bytes: number[] = [];
+  const one = Buffer.alloc(1);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, one, 0, 1, null);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // stdin not ready yet
+        continue;
+      }
+      if (code === 'EOF') n = 0;
+      else throw error;
+    }
+    if (n === 0) return bytes.length > 0 ? Buffer.from(bytes) : null;
+    if (one[0] === 0x0a) return Buffer.from(bytes);
+    if (bytes.length >= MAX_LINE_BYTES) throw new RangeError('input line too long');
+    bytes.push(one[0] as number);
+  }
+}
+
+/**
+ * Reads a line from the terminal with echo off (raw mode). Backspace and Ctrl-U edit, Enter
+ * ends, Ctrl-C interrupts, Ctrl-D on an empty line gives an empty result.
+ */
+export function readSecretFromTerminal(stdin: ReadStream): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const bytes: number[] = [];
+    const finish = (error: Error | null) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      if (error) reject(error);
+      else resolvePromise(Buffer.from(bytes));
+      bytes.fill(0);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const b of chunk) {
+        if (b === 0x0d || b === 0x0a) return finish(null);
+        if (b === 0x03) return finish(new InterruptedError('Interrupted.'));
+        if (b === 0x04) {
+          if (bytes.length === 0) return finish(null);
+          continue;
+        }
+        if (b === 0x7f || b === 0x08) {
+          // Remove one whole UTF-8 character.
+          while (bytes.length > 0 && ((bytes.pop() as number) & 0xc0) === 0x80);
+          continue;
+        }
+        if (b === 0x15) {
+          bytes.length = 0;
+          continue;
+        }
+        if (bytes.length < MAX_LINE_BYTES) bytes.push(b);
+      }
+      chunk.fill(0);
+    };
+    stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
+
+/** Reads a visible line from the terminal (for y/N questions). */
+export function readLineFromTerminal(stdin: ReadStream): Promise<string> {
+  return new Promise((resolvePromise) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const newline = text.indexOf('\n');
+      if (newline >= 0) {
+        stdin.off('data', onData);
+        stdin.pause();
+        resolvePromise(text.slice(0, newline).replace(/\r$/, ''));
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
