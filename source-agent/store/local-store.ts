@@ -44,7 +44,7 @@ export class LocalStore implements Store {
     }
   }
 
-  stat(path: string): Promise<StoreStat | null> {
+  async stat(path: string): Promise<StoreStat | null> {
     const abs = this.abs(path);
     return this.guard(path, async () => {
       try {
@@ -57,12 +57,12 @@ export class LocalStore implements Store {
     });
   }
 
-  list(dir: string): Promise<string[]> {
+  async list(dir: string): Promise<string[]> {
     const abs = this.abs(dir);
     return this.guard(dir, async () => (await fs.readdir(abs)).sort());
   }
 
-  read(path: string, maxBytes: number): Promise<Buffer> {
+  async read(path: string, maxBytes: number): Promise<Buffer> {
     return this.readWith(path, maxBytes, (size) => Buffer.allocUnsafe(size));
   }
 
@@ -70,7 +70,7 @@ export class LocalStore implements Store {
     return (await this.readWith(path, buffer.length, (size) => buffer.subarray(0, size))).length;
   }
 
-  private readWith(path: string, maxBytes: number, target: (size: number) => Buffer): Promise<Buffer> {
+  private async readWith(path: string, maxBytes: number, target: (size: number) => Buffer): Promise<Buffer> {
     const abs = this.abs(path);
     return this.guard(path, async () => {
       // O_NOFOLLOW: a symlink planted in the archive is refused instead of followed.
@@ -93,7 +93,7 @@ export class LocalStore implements Store {
     });
   }
 
-  put(path: string, data: Uint8Array): Promise<void> {
+  async put(path: string, data: Uint8Array): Promise<void> {
     const abs = this.abs(path);
     return this.guard(path, async () => {
       const dir = dirname(abs);
@@ -116,14 +116,14 @@ export class LocalStore implements Store {
     });
   }
 
-  mkdir(path: string): Promise<void> {
+  async mkdir(path: string): Promise<void> {
     const abs = this.abs(path);
     return this.guard(path, async () => {
       await fs.mkdir(abs, { recursive: true });
     });
   }
 
-  link(existing: string, newPath: string): Promise<void> {
+  async link(existing: string, newPath: string): Promise<void> {
     const from = this.abs(existing);
     const to = this.abs(newPath);
     return this.guard(newPath, async () => {
@@ -132,7 +132,7 @@ export class LocalStore implements Store {
     });
   }
 
-  renameBatch(pairs: readonly (readonly [string, string])[]): Promise<void> {
+  async renameBatch(pairs: readonly (readonly [string, string])[]): Promise<void> {
     const resolved = pairs.map(([from, to]) => [this.abs(from), this.abs(to), to] as const);
     return this.guard(pairs[0]?.[0] ?? '.', async () => {
       const touched = new Set<string>();
@@ -145,25 +145,29 @@ export class LocalStore implements Store {
         touched.add(dirname(from));
         touched.add(dirname(to));
       }
-      for (const dir of touched) await syncDir(dir);
+      // A renamed directory's old path is gone; its new parent is in the set anyway.
+      for (const dir of touched)
+        await syncDir(dir).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        });
     });
   }
 
-  remove(path: string): Promise<void> {
+  async remove(path: string): Promise<void> {
     const abs = this.abs(path);
     return this.guard(path, async () => {
       await fs.rm(abs, { force: true });
     });
   }
 
-  removeTree(path: string): Promise<void> {
+  async removeTree(path: string): Promise<void> {
     const abs = this.abs(path);
     return this.guard(path, async () => {
       await fs.rm(abs, { recursive: true, force: true });
     });
   }
 
-  freeSpace(): Promise<number> {
+  async freeSpace(): Promise<number> {
     return this.guard('.', async () => {
       const s = await fs.statfs(this.root);
       return s.bavail * s.bsize;
@@ -174,7 +178,7 @@ export class LocalStore implements Store {
    * A lock file created with O_EXCL and holding our pid. A lock left by a process that no
    * longer exists on this machine is taken over; a live one fails with EBUSY.
    */
-  lock(): Promise<StoreLock> {
+  async lock(): Promise<StoreLock> {
     const abs = join(this.root, LOCK_FILE);
     return this.guard(LOCK_FILE, async () => {
       for (let attempt = 0; attempt < 2; attempt++) {
