@@ -13,6 +13,7 @@ import { VerifyCommand } from './commands/verify.js';
 import { VersionCommand } from './commands/version.js';
 import { readConfig } from './config-file.js';
 import type { SkiffContext } from './context.js';
+import { VALUE_OPTIONS } from './options.js';
 
 export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   VersionCommand,
@@ -31,18 +32,41 @@ function makeCli(): Cli<SkiffContext> {
   return cli;
 }
 
-/** Long option names (without "--") each command accepts, from clipanion's own definitions. */
+/**
+ * Option names each command accepts, from clipanion's own definitions: long names without
+ * "--", short ones as "-x".
+ */
 function optionNames(cli: Cli<SkiffContext>): Map<string, Set<string>> {
   const result = new Map<string, Set<string>>();
   for (const definition of cli.definitions()) {
     const command = definition.path.split(' ').at(-1) as string;
-    const names = new Set<string>();
+    const names = new Set<string>(['help', '-h']);
     for (const option of definition.options) {
-      for (const m of option.definition.matchAll(/--([a-z][a-z-]*)/g)) names.add(m[1] as string);
+      for (const m of option.definition.matchAll(/(?:^|[ ,])(--[a-z][a-z-]*|-[a-zA-Z])\b/g)) {
+        const name = m[1] as string;
+        names.add(name.startsWith('--') ? name.slice(2) : name);
+      }
     }
     result.set(command, names);
   }
   return result;
+}
+
+/** Clipanion's message for an unknown option is misleading ("Command not found"); check first. */
+function checkOptionNames(command: string, args: readonly string[], accepted: ReadonlySet<string>): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') return;
+    if (arg.startsWith('--')) {
+      const name = arg.slice(2).split('=', 1)[0] as string;
+      if (!accepted.has(name)) throw new InputError(`Unknown option '--${name}' for ${command}.`);
+      if (!arg.includes('=') && VALUE_OPTIONS.has(name)) i++; // skip its value
+    } else if (arg.startsWith('-') && arg.length > 1) {
+      for (const letter of arg.slice(1)) {
+        if (!accepted.has(`-${letter}`)) throw new InputError(`Unknown option '-${letter}' for ${command}.`);
+      }
+    }
+  }
 }
 
 function firstLine(text: string): string {
@@ -73,6 +97,7 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
       throw new InputError(`Unknown command '${command}'.`);
     }
     const implemented = new Set([...accepted.values()].flatMap((names) => [...names]));
+    checkOptionNames(command, rest, own);
     const config = readConfig(peekOption(rest, 'config'), own, implemented);
     for (const note of config.notes) context.stderr.write(`${note}\n`);
     let instance: ReturnType<typeof cli.process>;

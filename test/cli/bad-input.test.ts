@@ -1,0 +1,147 @@
+// Bad input gets one clear line on stderr and the documented exit code (doc/cli.md), never a
+// stack trace.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { fixtureArchive } from '../helpers/paths.js';
+
+const scratch = scratchDir();
+after(scratch.cleanup);
+const plain = `--dest=file:${fixtureArchive('plain-zlib-64k')}`;
+const encrypted = `--dest=file:${fixtureArchive('enc-dgr-zstd-256k')}`;
+
+interface Case {
+  args: string[];
+  input?: string;
+  code: number;
+  message: RegExp;
+}
+
+const cases: [string, Case][] = [
+  ['no command', { args: [], code: 9, message: /^No command given\./ }],
+  ['unknown command', { args: ['frobnicate'], code: 9, message: /^Unknown command 'frobnicate'\.$/ }],
+  ['a Wyng command Skiff does not have yet', { args: ['prune', plain], code: 9, message: /^Command 'prune' is not available/ }],
+  ['unknown option', { args: ['list', plain, '--frob'], code: 9, message: /^Unknown option '--frob' for list\.$/ }],
+  [
+    'an option of another command',
+    { args: ['list', plain, '--save-to=/tmp/x'], code: 9, message: /^Unknown option '--save-to' for list\.$/ },
+  ],
+  ['unknown short option', { args: ['verify', plain, '-ax'], code: 9, message: /^Unknown option '-x' for verify\.$/ }],
+  ['option without its value', { args: ['list', '--dest'], code: 9, message: /^Not enough arguments to option --dest\.$/ }],
+  ['missing --dest', { args: ['list'], code: 9, message: /^Missing dest specification\.$/ }],
+  ['unknown URL scheme', { args: ['list', '--dest=foo:/x'], code: 9, message: /^'foo' not an accepted dest type\.$/ }],
+  ['file: without a path', { args: ['list', '--dest=file:'], code: 9, message: /^Malformed --dest specification\.$/ }],
+  ['file: with a host', { args: ['list', '--dest=file://host/x'], code: 9, message: /^Malformed --dest specification\.$/ }],
+  ['ssh: without a host', { args: ['list', '--dest=ssh:/path'], code: 9, message: /^Malformed --dest specification\.$/ }],
+  [
+    'qubes-ssh without user@host',
+    { args: ['list', '--dest=qubes-ssh://vmonly/p'], code: 9, message: /^Malformed --dest specification\.$/ },
+  ],
+  [
+    'control character in the URL',
+    { args: ['list', '--dest=file:/tmp/a\tb'], code: 9, message: /^\[\^control\] char not allowed in dest\.$/ },
+  ],
+  [
+    'a remote destination (not yet)',
+    { args: ['list', '--dest=ssh://u@h/p'], code: 9, message: /^Destination type 'ssh:' is not supported/ },
+  ],
+  [
+    'a path that does not exist',
+    { args: ['list', '--dest=file:/nonexistent/dir'], code: 6, message: /^Path '\/nonexistent\/dir' not found\.$/ },
+  ],
+  ['a directory without an archive', { args: ['list', '--dest=file:/'], code: 6, message: /^Archive not found at 'file:\/'$/ }],
+  ['a volume that does not exist', { args: ['verify', plain, 'nosuch.img'], code: 9, message: /^Volume 'nosuch\.img' not found\.$/ }],
+  ['verify without volumes', { args: ['verify', plain], code: 9, message: /^Volume name\(s\) or --all required for verify\.$/ }],
+  [
+    'malformed --session',
+    { args: ['verify', plain, 'vol2.img', '--session=yesterday'], code: 9, message: /^Malformed --session 'yesterday'/ },
+  ],
+  [
+    'impossible --session date',
+    { args: ['verify', plain, 'vol2.img', '--session=20261301-000000'], code: 9, message: /^Malformed --session/ },
+  ],
+  [
+    'two sessions for verify',
+    {
+      args: ['verify', plain, 'vol2.img', '--session=20261128-153734,20261128-153740'],
+      code: 9,
+      message: /^Specify only one session for verify\.$/,
+    },
+  ],
+  [
+    'bad --session-strict',
+    { args: ['verify', plain, 'vol2.img', '--session-strict=maybe'], code: 9, message: /^--session-strict must be 'on' or 'off'/ },
+  ],
+  [
+    'a session the volume lacks',
+    {
+      args: ['verify', plain, 'vol2.img', '--session=20261128-153736'],
+      code: 2,
+      message: /^No volume 'vol2\.img' in session S_20261128-153736\.$/,
+    },
+  ],
+  [
+    'an unknown tag',
+    { args: ['verify', plain, 'vol2.img', '--session=^nosuchtag'], code: 2, message: /^No volume 'vol2\.img' in session \^nosuchtag\.$/ },
+  ],
+  ['receive without --save-to', { args: ['receive', plain, 'vol2.img'], code: 9, message: /^receive needs --save-to=PATH/ }],
+  [
+    'receive of two volumes',
+    {
+      args: ['receive', plain, 'vol2.img', 'dup.img', '--save-to=/tmp/x'],
+      code: 9,
+      message: /^Specify one volume for receive --save-to\.$/,
+    },
+  ],
+  ['arch-check with a tag', { args: ['arch-check', plain, '--session=^base'], code: 9, message: /^arch-check --session takes 'newest'/ }],
+  ['empty passphrase', { args: ['list', encrypted], input: '\n', code: 3, message: /^No authentication input\.$/ }],
+  ['no passphrase at all', { args: ['list', encrypted], input: '', code: 3, message: /^No authentication input\.$/ }],
+  [
+    'wrong passphrase',
+    { args: ['list', encrypted], input: 'not-the-passphrase\n', code: 3, message: /^Could not decrypt\/authenticate archive/ },
+  ],
+  [
+    'short --passcmd output',
+    { args: ['list', encrypted, '--passcmd=echo short'], code: 9, message: /^Passphrase must be 10 or more characters\.$/ },
+  ],
+  ['failing --passcmd', { args: ['list', encrypted, '--passcmd=exit 4'], code: 3, message: /^Error code 4 running passcmd: exit 4$/ }],
+];
+
+describe('bad input', () => {
+  for (const [name, c] of cases) {
+    it(`${name} → exit ${c.code}`, async () => {
+      const r = await runSkiff(c.args, { input: c.input ?? '' });
+      assert.equal(r.code, c.code, `stderr: ${r.stderr}`);
+      const lines = errorLines(r).filter((line) => !line.startsWith('Error on volumes:'));
+      assert.equal(lines.length, 1, `one line expected, got: ${JSON.stringify(lines)}`);
+      assert.match(lines[0] as string, c.message);
+    });
+  }
+
+  it('--save-to naming a directory', async () => {
+    const dir = join(scratch.dir, 'a-directory');
+    mkdirSync(dir);
+    const r = await runSkiff(['receive', plain, 'vol2.img', `--save-to=${dir}`]);
+    assert.equal(r.code, 9);
+    assert.deepEqual(errorLines(r), [`--save-to '${dir}' is not a regular file or block device.`]);
+  });
+
+  it('an unknown config-file item', async () => {
+    const config = join(scratch.dir, 'bad.ini');
+    writeFileSync(config, '[var-global-default]\nnonsense = 1\n');
+    const r = await runSkiff(['list', plain, `--config=${config}`]);
+    assert.equal(r.code, 9);
+    assert.deepEqual(errorLines(r), ['Unknown item in config: nonsense']);
+  });
+
+  it('a config-file flag that is not a number', async () => {
+    const config = join(scratch.dir, 'bad2.ini');
+    writeFileSync(config, '[var-global-default]\nunattended = yes\nquiet = yes\n');
+    const r = await runSkiff(['list', plain, `--config=${config}`]);
+    assert.equal(r.code, 9);
+    assert.match(errorLines(r).at(-1) as string, /^Config item quiet must be a number/);
+  });
+});

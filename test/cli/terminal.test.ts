@@ -1,0 +1,43 @@
+// Passphrase entry on a real terminal: `script` gives the CLI a pseudo-terminal, so stdin is a
+// TTY; the passphrase must be read without echo.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { CLI, fixtureArchive } from '../helpers/paths.js';
+
+function runOnTerminal(command: string, typed: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      // Type only once the prompt is on the screen, as a user would.
+      if (output.includes('Enter passphrase: ') && typed) {
+        child.stdin.write(typed);
+        typed = '';
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+describe('passphrase from a terminal', () => {
+  it('is read without echo and unlocks the archive', async () => {
+    const command = `${process.execPath} ${CLI} --dest=file:${fixtureArchive('enc-dgr-zstd-256k')} list vol1.img`;
+    const r = await runOnTerminal(command, 'fixture-pass-1\r');
+    assert.equal(r.code, 0, r.output);
+    assert.ok(!r.output.includes('fixture-pass-1'), 'the passphrase was echoed');
+    assert.match(r.output, /Encrypted archive/);
+    // Attended session list: a grid by month.
+    assert.match(r.output, / 20261128-153704 {2}20261128-153711\r?\n/);
+  });
+
+  it('a wrong passphrase exits 3', async () => {
+    const command = `${process.execPath} ${CLI} --dest=file:${fixtureArchive('enc-dgr-zstd-256k')} list`;
+    const r = await runOnTerminal(command, 'wrong passphrase\r');
+    assert.equal(r.code, 3, r.output);
+    assert.match(r.output, /Could not decrypt\/authenticate archive/);
+  });
+});
