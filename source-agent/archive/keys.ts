@@ -2,8 +2,9 @@
 // Km protects metadata (AEAD), Kd encrypts chunks, MK0 keys the data hash, NK0/NK1 only make
 // nonces when writing.
 
+import { freemem } from 'node:os';
 import type { CipherMode } from './crypto/cipher-modes.js';
-import { hkdfSha512Halves, scryptKey } from './crypto/kdf.js';
+import { hkdfSha512Halves, SCRYPT_MEMORY_BYTES, scryptKey } from './crypto/kdf.js';
 import type { SaltFile } from './salt.js';
 
 export interface ArchiveKeys {

@@ -15,6 +15,8 @@ const hkdfAsync = promisify(hkdf);
 export const SCRYPT_N = 2 ** 19;
 export const SCRYPT_R = 8;
 export const SCRYPT_P = 1;
+/** Memory one scrypt call needs: 128 · N · r bytes = 512 MiB. */
+export const SCRYPT_MEMORY_BYTES = 128 * SCRYPT_N * SCRYPT_R;
 const SCRYPT_MAXMEM = 640 * 1024 * 1024;
 
 /** scrypt(P, salt, N=2^19, r=8, p=1) → 32 bytes. Runs on the libuv pool, so two run in parallel. */
