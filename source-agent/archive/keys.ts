@@ -26,10 +26,18 @@ export interface RootKeys {
   metadataKey: Buffer;
 }
 
-export async function deriveRootKeys(passphrase: Uint8Array, salt: SaltFile): Promise<RootKeys> {
-  // The two scrypts run on the libuv pool in parallel: ~2.3 s each here, ~2.3 s together.
-  const [dataKey, metadataKey] = await Promise.all([scryptKey(passphrase, salt.salts[0]), scryptKey(passphrase, salt.salts[1])]);
-  return { dataKey, metadataKey };
+/**
+ * The two scrypts take ~2.3 s each here. They run in parallel (on the libuv pool) when there is
+ * memory to spare, since each needs 512 MiB; otherwise one after the other, so that unlocking
+ * never needs more than Wyng's 512 MiB on a small dom0.
+ */
+export async function deriveRootKeys(passphrase: Uint8Array, salt: SaltFile, availableBytes = freemem()): Promise<RootKeys> {
+  if (availableBytes >= 4 * SCRYPT_MEMORY_BYTES) {
+    const [dataKey, metadataKey] = await Promise.all([scryptKey(passphrase, salt.salts[0]), scryptKey(passphrase, salt.salts[1])]);
+    return { dataKey, metadataKey };
+  }
+  const dataKey = await scryptKey(passphrase, salt.salts[0]);
+  return { dataKey, metadataKey: await scryptKey(passphrase, salt.salts[1]) };
 }
 
 export async function deriveSubkeys(root: RootKeys, salt: SaltFile, mode: CipherMode): Promise<ArchiveKeys> {
