@@ -74,6 +74,12 @@ export class IntegrityError extends SkiffError {
   }
 }
 
+/** One volume cannot be processed (missing, unreadable); the command goes on with the others. */
+export class VolumeFailure extends SkiffError {
+  readonly exitCode = ExitCode.volumeErrors;
+  readonly code = 'VOLUME_FAILURE';
+}
+
 /** A failure that is not one of the kinds above but is still expected (e.g. an I/O error). */
 export class FatalError extends SkiffError {
   readonly exitCode = ExitCode.fatal;

@@ -104,6 +104,15 @@ export function runStoreSuite(name: string, makeStore: () => Promise<Store>): vo
       await (await store.lock()).release();
     });
 
+    it('writeNew creates parents, refuses to replace, and fsyncDir needs a directory', async () => {
+      const store = await makeStore();
+      await store.writeNew('Vol_1/S-tmp/000000000/x0000000000000000', Buffer.from('new'));
+      assert.deepEqual(await store.read('Vol_1/S-tmp/000000000/x0000000000000000', 10), Buffer.from('new'));
+      await rejectsWith(store.writeNew('Vol_1/S-tmp/000000000/x0000000000000000', Buffer.from('again')), 'EEXIST');
+      await store.fsyncDir('Vol_1/S-tmp/000000000');
+      await rejectsWith(store.fsyncDir('Vol_9'), 'ENOENT');
+    });
+
     it('mkdir is recursive and idempotent', async () => {
       const store = await makeStore();
       await store.mkdir('Vol_1/S-tmp/000000000');

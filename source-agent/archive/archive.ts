@@ -23,7 +23,7 @@ import { blake2bDataHasher, type DataHasher, decodeHash, hashesEqual, hmacSha256
 import { type ArchiveKeys, deriveRootKeys, deriveSubkeys, type RootKeys } from './keys.js';
 import { ManifestError, maxManifestBytes, parseManifest, type SessionManifest } from './manifest.js';
 import { layout, type SessionName, type VolumeId } from './names.js';
-import { parseSaltFile, SALT_FILE_BYTES, SaltFormatError, saltDigest } from './salt.js';
+import { parseSaltFile, SALT_FILE_BYTES, type SaltFile, SaltFormatError, saltDigest } from './salt.js';
 import { MAX_INFO_BYTES, parseSessionInfo, type SessionInfo, SessionInfoError } from './session-info.js';
 import { MAX_VOLINFO_BYTES, parseVolInfo, type VolInfo, VolInfoError } from './volinfo.js';
 
@@ -55,17 +55,25 @@ const MAX_INFO_TEXT = 64 * 1024;
 
 export class Archive {
   readonly store: Store;
-  readonly ini: ArchiveIni;
+  /** The root as last read or written (a writer replaces it after each commit). */
+  ini: ArchiveIni;
   readonly codec: Codec;
   readonly dataHasher: DataHasher;
   /** Keys of an encrypted archive; null for an unencrypted one. */
   readonly keys: ArchiveKeys | null;
+  /** archive.salt as read (encrypted archives). */
+  readonly salt: SaltFile | null;
+  /** The archive.ini file exactly as read, for the local rollback check. */
+  rootBytes: Buffer;
   private readonly volinfos = new Map<VolumeId, VolInfo>();
 
-  private constructor(store: Store, ini: ArchiveIni, keys: ArchiveKeys | null) {
+  /** Builds an Archive from already-checked parts (Archive.open, or a newly created archive). */
+  constructor(store: Store, ini: ArchiveIni, keys: ArchiveKeys | null, salt: SaltFile | null, rootBytes: Buffer) {
     this.store = store;
     this.ini = ini;
     this.keys = keys;
+    this.salt = salt;
+    this.rootBytes = rootBytes;
     this.codec = makeCodec(ini.compression, ini.compressionLevel);
     this.dataHasher = keys ? hmacSha256DataHasher(keys.manifestHashKey) : blake2bDataHasher;
   }
@@ -94,9 +102,10 @@ export class Archive {
     }
     const body = file.subarray(HEADER_BYTES);
     let keys: ArchiveKeys | null = null;
+    let salt: SaltFile | null = null;
     let gzipped = body;
     if (mode.encrypted) {
-      const salt = await readSalt(store);
+      salt = await readSalt(store);
       const unlocked = await unlock(body, salt, options);
       keys = await deriveSubkeys(unlocked.root, salt, mode);
       gzipped = unlocked.plaintext;
@@ -117,7 +126,38 @@ export class Archive {
       // Wyng refuses too: a timestamp from the future means a wrong clock or a replayed root.
       throw new FatalError(`Current time is less than archive timestamp (${ini.updatedAt}); check the clock.`);
     }
-    return new Archive(store, ini, keys);
+    return new Archive(store, ini, keys, salt, file);
+  }
+
+  /**
+   * Decodes another archive.ini of this archive (a cached or temporary copy) with this archive's
+   * keys and the same checks as the root. Throws IntegrityError naming `label`.
+   */
+  decodeRoot(bytes: Buffer, label: string): ArchiveIni {
+    try {
+      const mode = parseHeader(bytes);
+      let gzipped: Buffer = bytes.subarray(HEADER_BYTES);
+      if (mode.encrypted) {
+        if (!this.keys) throw new ArchiveIniError('encrypted, but the archive is not');
+        const opened = openMetadataEnvelope(this.keys.metadataKey, gzipped);
+        if (!opened) throw new ArchiveIniError('failed authentication');
+        gzipped = opened;
+      }
+      return parseArchiveIniText(gunzipBody(gzipped), mode);
+    } catch (error) {
+      if (error instanceof ArchiveIniError) throw new IntegrityError(label, error.message);
+      throw error;
+    }
+  }
+
+  /** The root keys (what an auth agent keeps); null for an unencrypted archive. */
+  get rootKeys(): RootKeys | null {
+    return this.keys ? { dataKey: this.keys.dataKey, metadataKey: this.keys.metadataKey } : null;
+  }
+
+  /** Forgets cached volinfo after the archive was written. */
+  forgetVolInfo(vid: VolumeId): void {
+    this.volinfos.delete(vid);
   }
 
   /**

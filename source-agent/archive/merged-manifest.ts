@@ -54,6 +54,23 @@ export class MergedManifest {
     }
   }
 
+  /** Fills the chunks not yet covered from an older merged view (itself complete). */
+  addMerged(older: MergedManifest, sourceOffset = 0): void {
+    const limit = Math.min(this.chunkCount, older.chunkCount);
+    for (let i = 0; i < limit; i++) {
+      if (this.source[i] !== UNCOVERED) continue;
+      const source = older.source[i] as number;
+      this.source[i] = source === ZERO_CHUNK ? ZERO_CHUNK : source + sourceOffset;
+      if (source !== ZERO_CHUNK) this.hashes.set(older.hashAt(i), i * HASH_BYTES);
+      this.uncovered--;
+    }
+  }
+
+  /** Whether the chunk at `index` is an all-zero chunk in this view. */
+  isZero(index: number): boolean {
+    return this.source[index] === ZERO_CHUNK;
+  }
+
   /** Index of the first chunk that no session supplied, or -1. */
   firstUncovered(): number {
     return this.uncovered === 0 ? -1 : this.source.indexOf(UNCOVERED);

@@ -90,9 +90,9 @@ export const CONFIG_IGNORED = new Set([
 
 export const destOption = () =>
   Option.String('--dest', { description: 'Archive location: file:/path (ssh:, qubes: and qubes-ssh: come later)' });
+
 export const localOption = () =>
-  Option.String('--local', { description: 'Local volume storage (used by send; accepted everywhere, as in Wyng)' });
-export const metaDirOption = () => Option.String('--meta-dir', { description: 'Directory for local metadata (default /var/lib/skiff)' });
+  Option.String('--local', { description: 'Local volume storage: a Btrfs subvolume, or a reflink file system vouched for with --vouch' });
 export const configOption = () => Option.String('--config', { description: 'Config file instead of /etc/skiff/skiff.ini' });
 export const passcmdOption = () => Option.String('--passcmd', { description: 'Command whose output is the passphrase' });
 export const unattendedOption = () =>
@@ -107,3 +107,6 @@ export const sessionStrictOption = () =>
   Option.String('--session-strict', 'on', { description: "off: use the newest session older than --session if it doesn't exist" });
 export const forceOption = () => Option.Boolean('--force', false, { description: 'Do not ask for confirmation' });
 export const volumesRest = () => Option.Rest({ name: 'volumes' });
+export const metaDirOption = () => Option.String('--meta-dir', { description: 'Directory for local state (default /var/lib/skiff)' });
+export const forceAllowRollbackOption = () =>
+  Option.Boolean('--force-allow-rollback', false, { description: 'Accept an archive older than the one this machine last saw (caution)' });

@@ -46,3 +46,28 @@ async function runPasscmd(command: string): Promise<Buffer> {
   }
   return passphrase;
 }
+
+/**
+ * A passphrase for a new archive: at least 10 bytes; on a terminal asked twice (three tries),
+ * from a pipe read once (behavior spec §1.5, arch-init).
+ */
+export async function readNewPassphrase(source: PassphraseSource): Promise<Buffer> {
+  if (source.passcmd !== undefined) return runPasscmd(source.passcmd);
+  const tooShort = `Passphrase must be ${MIN_NEW_PASSPHRASE_BYTES} or more characters.`;
+  if (!source.stdin.isTTY) {
+    const passphrase = await readPassphrase(source, 'Enter new encryption passphrase: ');
+    if (passphrase.length < MIN_NEW_PASSPHRASE_BYTES) throw new InputError(tooShort);
+    return passphrase;
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const first = await readPassphrase(source, 'Enter new encryption passphrase: ');
+    if (first.length < MIN_NEW_PASSPHRASE_BYTES) {
+      source.stderr.write(`${tooShort}\n`);
+      continue;
+    }
+    const second = await readPassphrase(source, 'Re-enter passphrase: ');
+    if (first.equals(second)) return first;
+    source.stderr.write('Entries do not match.\n');
+  }
+  throw new InputError('No passphrase: three attempts failed.');
+}

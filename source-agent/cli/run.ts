@@ -7,8 +7,10 @@ import { describeError, ExitCode, InputError, SkiffError } from '../errors.js';
 import { RELEASE_LINE, VERSION } from '../version.js';
 import { peekOption, splitCommand } from './argv.js';
 import { ArchCheckCommand } from './commands/arch-check.js';
+import { ArchInitCommand } from './commands/arch-init.js';
 import { ListCommand } from './commands/list.js';
 import { ReceiveCommand } from './commands/receive.js';
+import { SendCommand } from './commands/send.js';
 import { VerifyCommand } from './commands/verify.js';
 import { VersionCommand } from './commands/version.js';
 import { readConfig } from './config-file.js';
@@ -17,6 +19,8 @@ import { VALUE_OPTIONS } from './options.js';
 
 export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   VersionCommand,
+  ArchInitCommand,
+  SendCommand,
   ListCommand,
   VerifyCommand,
   ReceiveCommand,
@@ -24,7 +28,7 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
 ];
 
 /** Wyng commands that Skiff does not have yet, so that they get a precise message. */
-const LATER_COMMANDS = ['arch-init', 'send', 'monitor', 'diff', 'prune', 'delete', 'rename', 'add', 'arch-deduplicate'];
+const LATER_COMMANDS = ['monitor', 'diff', 'prune', 'delete', 'rename', 'add', 'arch-deduplicate'];
 
 function makeCli(): Cli<SkiffContext> {
   const cli = new Cli<SkiffContext>({ binaryName: 'skiff', binaryLabel: 'Skiff', binaryVersion: VERSION, enableColors: false });

@@ -1,24 +1,48 @@
 // The base of every command: the options all commands share, output set-up, opening the
-// archive named by --dest, and questions to the user. Errors are not handled here: they
-// propagate to main.ts, the one place that maps them to messages and exit codes.
+// archive named by --dest (with the local rollback check), and questions to the user. Errors
+// are not handled here: they propagate to run.ts, the one place that maps them to messages and
+// exit codes.
 
 import type { ReadStream } from 'node:tty';
 import { Command } from 'clipanion';
 import { Archive } from '../archive/archive.js';
 import type { Output } from '../engine/output.js';
+import { describeError, IntegrityError, LocalStorageError } from '../errors.js';
+import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
+import { compareRoots } from '../state/rollback.js';
+import type { Store } from '../store/store.js';
 import { readLineFromTerminal } from '../sys/terminal.js';
 import { RELEASE_LINE } from '../version.js';
 import { ConsoleOutput } from './console-output.js';
 import type { SkiffContext } from './context.js';
-import { openDestination, parseDestUrl } from './dest-url.js';
+import { type DestUrl, openDestination, parseDestUrl } from './dest-url.js';
 import { formatUpdatedAt } from './format.js';
-import { configOption, debugOption, destOption, passcmdOption, quietOption, unattendedOption, verboseOption } from './options.js';
+import {
+  configOption,
+  debugOption,
+  destOption,
+  forceAllowRollbackOption,
+  metaDirOption,
+  passcmdOption,
+  quietOption,
+  unattendedOption,
+  verboseOption,
+} from './options.js';
 import { readPassphrase } from './passphrase.js';
+
+export interface OpenedArchive {
+  archive: Archive;
+  dest: DestUrl;
+  /** null when a read-only command could not use the metadata directory. */
+  state: LocalState | null;
+}
 
 export abstract class SkiffCommand extends Command<SkiffContext> {
   dest = destOption();
   config = configOption();
   passcmd = passcmdOption();
+  metaDir = metaDirOption();
+  forceAllowRollback = forceAllowRollbackOption();
   unattended = unattendedOption();
   quiet = quietOption();
   verbose = verboseOption();
@@ -53,19 +77,87 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     out.line(RELEASE_LINE);
   }
 
-  /** Opens the archive at --dest (asking for the passphrase if needed) and prints its header lines. */
-  async openArchive(out: Output): Promise<Archive> {
+  passphraseSource() {
+    return { passcmd: this.passcmd, stdin: this.context.stdin, stderr: this.context.stderr };
+  }
+
+  /** The destination's Store (the directory must exist). */
+  async openStore(): Promise<{ dest: DestUrl; store: Store }> {
     const dest = parseDestUrl(this.dest, this.context.cwd);
-    const store = await openDestination(dest);
+    return { dest, store: await openDestination(dest) };
+  }
+
+  /**
+   * Opens the archive at --dest (asking for the passphrase if needed), checks it against the
+   * root this machine saw last, and prints its header lines. Write commands need the local
+   * state; read commands go on without it (with a warning) if the metadata directory is unusable.
+   */
+  async openArchive(out: Output, options: { write?: boolean } = {}): Promise<OpenedArchive> {
+    const { dest, store } = await this.openStore();
     const archive = await Archive.open(store, {
-      passphrase: () => readPassphrase({ passcmd: this.passcmd, stdin: this.context.stdin, stderr: this.context.stderr }),
+      passphrase: () => readPassphrase(this.passphraseSource()),
       now: this.context.now,
     });
+    const state = await this.openState(archive, dest, out, options.write ?? false);
+    if (state) await this.checkRollback(archive, state, out);
     const journal = archive.ini.inProcess;
     if (journal.length > 0) out.warn(`** Prior operation in progress: ${journal[0]} ${journal[1] ?? ''}`);
     out.line(`${archive.encrypted ? 'Encrypted' : 'Un-encrypted'} archive '${dest.text}'`);
     out.line(`Last updated ${formatUpdatedAt(archive.ini.updatedAt)}`);
-    return archive;
+    return { archive, dest, state };
+  }
+
+  async openState(archive: Archive, dest: DestUrl, out: Output, write: boolean): Promise<LocalState | null> {
+    const metaDir = this.metaDir ?? DEFAULT_META_DIR;
+    try {
+      return await LocalState.open(metaDir, archive.ini.uuid, dest.text);
+    } catch (error) {
+      const message = `Cannot use metadata directory '${metaDir}': ${describeError(error)}`;
+      if (write) throw new LocalStorageError(message);
+      out.warn(`Warning: ${message}; rollback protection is off for this run.`);
+      return null;
+    }
+  }
+
+  private async checkRollback(archive: Archive, state: LocalState, out: Output): Promise<void> {
+    const cachedBytes = await state.cachedRoot();
+    let save = cachedBytes === null;
+    if (cachedBytes) {
+      let cached: ReturnType<Archive['decodeRoot']> | null = null;
+      try {
+        cached = archive.decodeRoot(cachedBytes, 'cached archive.ini');
+      } catch (error) {
+        if (!(error instanceof IntegrityError)) throw error;
+        out.warn(`Warning: ${error.message}; replacing the cached copy.`);
+        save = true;
+      }
+      if (cached) {
+        const verdict = compareRoots(cached, archive.ini);
+        if (verdict.kind === 'downgrade') {
+          throw new IntegrityError('archive.ini', 'is not encrypted, but this machine last saw the archive encrypted.');
+        }
+        if (verdict.kind === 'rollback' || verdict.kind === 'conflict') {
+          const reason =
+            verdict.kind === 'rollback'
+              ? `is older (${verdict.current}) than the one this machine last saw (${verdict.cached}) in ${state.dir}`
+              : `differs from the one this machine last saw with the same time (${verdict.updatedAt})`;
+          if (!this.forceAllowRollback) throw new IntegrityError('archive.ini', `${reason}; use --force-allow-rollback to accept it.`);
+          out.warn(`Caution: Allowing rollback. archive.ini ${reason}.`);
+          save = true;
+        } else if (verdict.cacheIsOlder) {
+          save = true;
+        }
+      }
+    }
+    if (save) await state.saveRoot(archive.rootBytes);
+    if (archive.salt) {
+      const cachedSalt = await state.cachedSalt();
+      const bytes = await archive.store.read('archive.salt', 424);
+      if (cachedSalt && !cachedSalt.subarray(0, 320).every((b, i) => i % 80 < 10 || b === bytes[i])) {
+        throw new IntegrityError('archive.salt', `differs from the copy this machine keeps in ${state.dir}.`);
+      }
+      if (!cachedSalt) await state.saveSalt(bytes);
+    }
   }
 
   /** Asks a y/N question on the terminal; anything but y/yes is no. */

@@ -8,11 +8,12 @@
 //   mounts as a good one. Zero chunks are written as zeros.
 
 import { randomBytes } from 'node:crypto';
-import { constants, readFileSync } from 'node:fs';
+import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describeError, FatalError, InputError } from '../errors.js';
 import { groupId, userId } from '../sys/accounts.js';
+import { blockDeviceBytes } from '../sys/block-device.js';
 
 export interface TargetMetadata {
   /** "mode:user:group" from the session info ('' or 'r'/'w' for LVM-sourced sessions). */
@@ -107,14 +108,6 @@ async function applyMetadata(path: string, metadata: TargetMetadata): Promise<vo
     const seconds = Number(metadata.mtimeNs / 1000n) / 1e6;
     await fs.utimes(path, seconds, seconds);
   }
-}
-
-function blockDeviceBytes(rdev: number): number {
-  // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31.
-  const major = (rdev >> 8) & 0xfff;
-  const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
-  const sectors = readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim();
-  return Number(sectors) * 512;
 }
 
 async function openBlockTarget(path: string, volsize: number, chunkSize: number): Promise<RestoreTarget> {

@@ -116,6 +116,31 @@ export class LocalStore implements Store {
     });
   }
 
+  async writeNew(path: string, data: Uint8Array): Promise<void> {
+    const abs = this.abs(path);
+    return this.guard(path, async () => {
+      let handle: fs.FileHandle;
+      try {
+        handle = await fs.open(abs, 'wx', 0o644);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await fs.mkdir(dirname(abs), { recursive: true });
+        handle = await fs.open(abs, 'wx', 0o644);
+      }
+      try {
+        await handle.writeFile(data);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async fsyncDir(path: string): Promise<void> {
+    const abs = this.abs(path);
+    return this.guard(path, () => syncDir(abs));
+  }
+
   async mkdir(path: string): Promise<void> {
     const abs = this.abs(path);
     return this.guard(path, async () => {

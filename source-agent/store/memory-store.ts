@@ -83,6 +83,16 @@ export class MemoryStore implements Store {
     this.entries.set(path, { kind: 'file', inode: { data: Buffer.from(data), links: 1 } });
   }
 
+  async writeNew(path: string, data: Uint8Array): Promise<void> {
+    checkArchivePath(path);
+    if (this.entries.has(path)) throw new StoreError('EEXIST', path, 'already exists');
+    await this.put(path, data);
+  }
+
+  async fsyncDir(path: string): Promise<void> {
+    if (this.entries.get(checkArchivePath(path))?.kind !== 'directory') throw new StoreError('ENOENT', path, 'no such directory');
+  }
+
   async mkdir(path: string): Promise<void> {
     checkArchivePath(path);
     const entry = this.entries.get(path);

@@ -13,6 +13,10 @@
 // * renameBatch applies its renames in order, stops at the first failure (earlier renames stay
 //   done), and makes the changed directories durable before it resolves. It is how a write
 //   commits (the zipper commit: innermost object first, archive.ini last).
+// * writeNew creates a file that must not exist yet (EEXIST otherwise), writes it and makes its
+//   data durable, but is not atomic: after a crash the file may be partial. It is for files
+//   inside a temporary directory (a session being sent) that a later rename publishes; fsyncDir
+//   then makes those directories' entries durable.
 // * link makes a hard link (dedup); EMLINK/EPERM/EXDEV come back as such, so callers can copy.
 // * remove and removeTree succeed when the path is already gone (idempotent).
 // * Errors carry a code from StoreErrorCode; messages name the path.
@@ -66,6 +70,8 @@ export interface Store {
   /** Reads the whole file into `buffer` (whose length is the bound); returns its size. */
   readInto(path: string, buffer: Buffer): Promise<number>;
   put(path: string, data: Uint8Array): Promise<void>;
+  writeNew(path: string, data: Uint8Array): Promise<void>;
+  fsyncDir(path: string): Promise<void>;
   mkdir(path: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   renameBatch(pairs: readonly (readonly [from: string, to: string])[]): Promise<void>;

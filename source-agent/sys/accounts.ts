@@ -4,18 +4,34 @@
 
 import { readFileSync } from 'node:fs';
 
-function lookup(file: string, name: string): number | null {
-  let text: string;
+function entries(file: string): string[][] {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'));
   } catch {
-    return null;
+    return [];
   }
-  for (const line of text.split('\n')) {
-    const fields = line.split(':');
+}
+
+function lookup(file: string, name: string): number | null {
+  for (const fields of entries(file)) {
     if (fields[0] === name && fields[2] !== undefined && /^[0-9]+$/.test(fields[2])) return Number(fields[2]);
   }
   return null;
+}
+
+function reverse(file: string, id: number): string | null {
+  for (const fields of entries(file)) if (fields[2] === String(id) && fields[0]) return fields[0];
+  return null;
+}
+
+export function userName(uid: number): string | null {
+  return reverse('/etc/passwd', uid);
+}
+
+export function groupName(gid: number): string | null {
+  return reverse('/etc/group', gid);
 }
 
 export function userId(name: string): number | null {

@@ -29,7 +29,7 @@ export class ArchCheckCommand extends SkiffCommand {
     if (spec?.kind === 'tag') throw new InputError("arch-check --session takes 'newest' or a date-time, not a tag.");
     const out = this.output();
     this.banner(out);
-    const archive = await this.openArchive(out);
+    const { archive } = await this.openArchive(out);
     let names: string[] | null = null;
     if (this.volumes.length > 0 || this.volex.length > 0) {
       const index = await buildVolumeIndex(archive);

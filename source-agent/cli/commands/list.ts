@@ -37,7 +37,7 @@ export class ListCommand extends SkiffCommand {
     const spec = this.session === undefined ? null : parseSessionSpec(singleSession(this.session, 'list'));
     const out = this.output(false);
     this.banner(out);
-    const archive = await this.openArchive(out);
+    const { archive } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
     this.failed = reportUnreadable(index, out);
     if (this.json) {

@@ -43,7 +43,7 @@ export class ReceiveCommand extends SkiffCommand {
     const savePath = resolve(this.context.cwd, this.saveTo);
     const out = this.output();
     this.banner(out);
-    const archive = await this.openArchive(out);
+    const { archive } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
     const [name] = selectVolumes(index, { names: this.volumes, all: false, exclude: [] }) as [string];
     try {

@@ -27,7 +27,7 @@ export class VerifyCommand extends SkiffCommand {
     const strict = parseStrict(this.sessionStrict);
     const out = this.output();
     this.banner(out);
-    const archive = await this.openArchive(out);
+    const { archive } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
     const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
     const failed = this.all ? reportUnreadable(index, out) : [];

@@ -1,0 +1,86 @@
+import { mkdir } from 'node:fs/promises';
+import { Command, Option } from 'clipanion';
+import { CHUNK_SIZES } from '../../archive/archive-ini.js';
+import { type CompressionName, isCompressionName, LEVELS } from '../../archive/compression/index.js';
+import { type CipherMode, cipherModeByOption, describeCipher } from '../../archive/crypto/cipher-modes.js';
+import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
+import { describeError, FatalError, InputError } from '../../errors.js';
+import { LocalStore } from '../../store/local-store.js';
+import { parseDestUrl } from '../dest-url.js';
+import { formatUpdatedAt } from '../format.js';
+import { readNewPassphrase } from '../passphrase.js';
+import { SkiffCommand } from '../skiff-command.js';
+
+export function parseCompression(spec: string): { name: CompressionName; level: number } {
+  const [name = '', levelText, extra] = spec.split(':');
+  if (!isCompressionName(name) || extra !== undefined || (levelText !== undefined && !/^[0-9]+$/.test(levelText))) {
+    throw new InputError('Invalid compression spec.');
+  }
+  const range = LEVELS[name];
+  const level = levelText === undefined ? range.default : Number(levelText);
+  if (level < range.min || level > range.max)
+    throw new InputError(`Invalid compression spec: ${name} levels are ${range.min} to ${range.max}.`);
+  return { name, level };
+}
+
+export class ArchInitCommand extends SkiffCommand {
+  static override paths = [['arch-init']];
+  static override usage = Command.Usage({
+    description: 'Create a new archive at --dest.',
+    examples: [['Default settings (xchacha20-dgr, zstd:3, 256 KiB chunks)', 'skiff arch-init --dest=file:/mnt/backup/laptop']],
+  });
+
+  encrypt = Option.String('--encrypt', 'xchacha20-dgr', { description: 'off, xchacha20-dgr (default), xchacha20-msr or xchacha20-ct' });
+  compression = Option.String('--compression', 'zstd:3', { description: 'zstd, zlib or bz2, optionally with :level (default zstd:3)' });
+  hashtype = Option.String('--hashtype', {
+    description: 'Accepted for compatibility: the cipher decides (hmac-sha256, or blake2b when not encrypted)',
+  });
+  chunkFactor = Option.String('--chunk-factor', '3', { description: 'Chunk size 64 KiB × 2^(N-1), N = 1..6 (default 3: 256 KiB)' });
+
+  async run(): Promise<number> {
+    const dest = parseDestUrl(this.dest, this.context.cwd);
+    const out = this.output();
+    this.banner(out);
+    out.line(`\nCreate new archive: '${dest.text}'\n`);
+    // Wyng's order of checks: cipher, hashtype, compression, chunk factor.
+    const mode: CipherMode | undefined = cipherModeByOption(this.encrypt);
+    if (!mode) throw new InputError('Invalid cipher option.');
+    if (this.hashtype !== undefined && this.hashtype !== '' && !['hmac-sha256', 'blake2b'].includes(this.hashtype)) {
+      throw new InputError(`Hash function '${this.hashtype}' is not available on this system.`);
+    }
+    const compression = parseCompression(this.compression);
+    if (!/^[1-6]$/.test(this.chunkFactor)) throw new InputError('Requested chunk size not supported.');
+    const chunkSize = CHUNK_SIZES[Number(this.chunkFactor) - 1] as number;
+    if (dest.scheme !== 'file')
+      throw new InputError(`Destination type '${dest.scheme}:' is not supported by this version of Skiff (only file: is).`);
+    try {
+      await mkdir(dest.path, { recursive: true });
+    } catch (error) {
+      throw new FatalError(`Cannot create '${dest.path}': ${describeError(error)}`);
+    }
+    const store = new LocalStore(dest.path, dest.text);
+    await checkNoArchive(store);
+
+    const archive = await createArchive(store, {
+      mode,
+      compression: compression.name,
+      level: compression.level,
+      chunkSize,
+      passphrase: () => readNewPassphrase(this.passphraseSource()),
+      now: this.context.now,
+    });
+    const state = await this.openState(archive, dest, out, true);
+    await state?.saveRoot(archive.rootBytes);
+    if (archive.salt) await state?.saveSalt(await store.read('archive.salt', 424));
+
+    out.line(`${mode.encrypted ? '\n' : ''}Encryption    : ${mode.encrypted ? describeCipher(mode) : 'off '}`);
+    out.line(`Data Hashing  : ${mode.hashtype}`);
+    if (this.hashtype && this.hashtype !== mode.hashtype)
+      out.line(`  (--hashtype=${this.hashtype} does not apply: the cipher decides the hash)`);
+    out.line(`Compression   : ${compression.name}:${compression.level}`);
+    if (chunkSize !== 262144) out.line(`Chunk size set: ${chunkSize}`);
+    out.line(`${mode.encrypted ? 'Encrypted' : 'Un-encrypted'} archive '${dest.text}'`);
+    out.line(`Last updated ${formatUpdatedAt(archive.ini.updatedAt)}`);
+    return 0;
+  }
+}

@@ -1,0 +1,189 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'clipanion';
+import { ArchiveWriter } from '../../archive/archive-writer.js';
+import { isPrintable, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, tagIdProblem, volumeNameProblem } from '../../archive/names.js';
+import { NonceCounters } from '../../archive/nonces.js';
+import { recoverInterruptedWrites } from '../../engine/recover.js';
+import { type SendVolume, send } from '../../engine/send.js';
+import { compareCodePoints } from '../../engine/volume-index.js';
+import { DestinationNotReadyError, InputError, VolumeErrors } from '../../errors.js';
+import { parseImportSpec, prepareImport } from '../../source/import-source.js';
+import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
+import type { LocalState } from '../../state/local-state.js';
+import { isNotFound, StoreError } from '../../store/store.js';
+import { allOption, localOption, volexOption, volumesRest } from '../options.js';
+import { SendOutput } from '../send-output.js';
+import { SkiffCommand } from '../skiff-command.js';
+import { requireVolumes } from './common.js';
+
+/** Parses --tag values: "id[,description]" (id lower-cased, at most 25 characters). */
+export function parseTags(values: readonly string[]): Map<string, string> {
+  const tags = new Map<string, string>();
+  for (const value of values) {
+    const comma = value.indexOf(',');
+    const id = (comma < 0 ? value : value.slice(0, comma)).trim().toLowerCase().slice(0, MAX_TAG_ID_CHARS);
+    const desc = comma < 0 ? '' : value.slice(comma + 1).trim();
+    const problem = tagIdProblem(id);
+    if (problem) throw new InputError(`Invalid tag '${value}': ${problem}`);
+    if (!isPrintable(desc) || [...desc].length > 100)
+      throw new InputError(`Invalid tag '${value}': the description must be printable, at most 100 characters.`);
+    tags.set(id, desc);
+  }
+  if (tags.size > MAX_TAGS_PER_SESSION) throw new InputError(`${MAX_TAGS_PER_SESSION} maximum tags.`);
+  return tags;
+}
+
+/** wyng-*metadata volumes first (they describe the others), then imports, then the rest by name. */
+export function sendOrder(names: readonly string[], imports: ReadonlySet<string>): string[] {
+  const metadata = (n: string) => /^wyng-.*metadata$/.test(n);
+  const rank = (n: string) => (metadata(n) ? 0 : imports.has(n) ? 1 : 2);
+  return [...names].sort((a, b) => rank(a) - rank(b) || compareCodePoints(a, b));
+}
+
+const COUNTER_RESERVE = 1n << 24n;
+
+export class SendCommand extends SkiffCommand {
+  static override paths = [['send']];
+  static override usage = Command.Usage({
+    description: 'Back up volumes to the archive as a new session.',
+    details: `
+      Volumes are files under --local (a Btrfs subvolume, or XFS with --vouch=reflink_fs_xfs
+      --vouch=fs_online_factors). Skiff keeps a read-only reflink snapshot of each volume next to
+      it and reads only the chunks whose extents changed since the last send. Files or block
+      devices elsewhere can be sent whole with --import-other-from=VOLUME:|:PATH.
+    `,
+    examples: [
+      ['Send two volumes', 'skiff --dest=file:/mnt/backup --local=/var/lib/images send work.img mail.img'],
+      ['Send every volume already in the archive', 'skiff --dest=file:/mnt/backup --local=/var/lib/images send -a'],
+    ],
+  });
+
+  local = localOption();
+  all = allOption();
+  volex = volexOption();
+  importOtherFrom = Option.Array('--import-other-from', [], {
+    description: 'VOLUME:|:PATH — send a file or block device whole (repeatable)',
+  });
+  tag = Option.Array('--tag', [], { description: 'Tag the new session: ID[,description] (repeatable, up to 5)' });
+  sendUnchanged = Option.Boolean('--send-unchanged', false, { description: 'Make a session even for volumes that did not change' });
+  dryRun = Option.Boolean('--dry-run', false, { description: 'Show what would be sent (an estimate); change nothing' });
+  vouch = Option.Array('--vouch', [], {
+    description: 'reflink_fs_<type> and fs_online_factors: allow a reflink file system other than Btrfs',
+  });
+  volumes = volumesRest();
+
+  async run(): Promise<number> {
+    const startedAt = new Date(this.context.now() * 1000);
+    const imports = this.importOtherFrom.map((spec) => parseImportSpec(spec, this.context.cwd));
+    if (imports.length === 0) requireVolumes(this.volumes, this.all, 'send');
+    for (const name of [...this.volumes, ...imports.map((i) => i.volume)]) {
+      const problem = volumeNameProblem(name);
+      if (problem) throw new InputError(`${problem} (${JSON.stringify(name)})`);
+    }
+    const tags = parseTags(this.tag);
+    const out = this.output();
+    this.banner(out);
+    const { archive, state } = await this.openArchive(out, { write: true });
+    const lock = await archive.store.lock().catch((error: unknown) => {
+      if (error instanceof StoreError && error.code === 'EBUSY') throw new DestinationNotReadyError(error.message);
+      throw error;
+    });
+    try {
+      await recoverInterruptedWrites(archive, out);
+      const importNames = new Set(imports.map((i) => i.volume));
+      const names = new Set([...this.volumes, ...importNames]);
+      if (this.all) {
+        for (const vid of archive.ini.volumes.keys()) {
+          const name = (await archive.readVolInfo(vid)).name;
+          if (!this.volex.includes(name)) names.add(name);
+        }
+      }
+      const localNames = [...names].filter((n) => !importNames.has(n));
+      const pool = localNames.length > 0 ? await this.reflinkPool() : null;
+      if (pool) out.line(`\nPreparing snapshots in '${resolve(pool.path)}/'...`);
+      const writer = await this.writer(archive, state as LocalState);
+      const volumes: SendVolume[] = sendOrder([...names], importNames).map((name) => {
+        const importSpec = imports.find((i) => i.volume === name);
+        return {
+          name,
+          prepare: async ({ vid, last }) => {
+            if (importSpec) {
+              if (name !== 'wyng-metadata') out.line(`  Queuing full scan of import '${name}'`);
+              return prepareImport(importSpec.path);
+            }
+            return prepareReflinkVolume({
+              pool: pool as NonNullable<typeof pool>,
+              name,
+              vid,
+              uuid: archive.ini.uuid,
+              chunkSize: archive.chunkSize,
+              state: state as LocalState,
+              last: last
+                ? { name: last.name, sequence: last.info.sequence, volsize: last.info.volsize, permissions: last.info.permissions }
+                : null,
+              note: (text) => out.line(text),
+            });
+          },
+        };
+      });
+      const allTags = new Map(tags);
+      for (const t of pool?.tags ?? []) if (!allTags.has(t) && allTags.size < MAX_TAGS_PER_SESSION) allTags.set(t, '');
+      const display = new SendOutput({
+        write: (text) => out.write(text),
+        warn: (text) => out.warn(text),
+        interactive: Boolean((this.context.stdout as { isTTY?: boolean }).isTTY) && !this.unattended,
+        columns: (this.context.stdout as { columns?: number }).columns ?? 80,
+      });
+      const reports = await send(
+        {
+          writer,
+          volumes,
+          tags: allTags,
+          sendUnchanged: this.sendUnchanged,
+          dryRun: this.dryRun,
+          startedAt,
+          signal: this.context.signal,
+          afterCommit: () => this.persist(writer, state as LocalState),
+        },
+        display,
+      );
+      display.summary();
+      const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
+      if (failed.length > 0) throw new VolumeErrors(failed);
+      return 0;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async reflinkPool() {
+    if (this.local === undefined || this.local === '')
+      throw new InputError('Send needs --local (or --import-other-from for volumes outside it).');
+    return openReflinkPool(resolve(this.context.cwd, this.local), this.vouch);
+  }
+
+  /** A writer whose counters start above every value this machine or the archive recorded. */
+  private async writer(archive: import('../../archive/archive.js').Archive, state: LocalState): Promise<ArchiveWriter> {
+    const now = () => Date.now() / 1000;
+    if (!archive.keys) return new ArchiveWriter(archive, null, now);
+    const local = await state.counters().catch((error: unknown) => {
+      if (isNotFound(error)) return null;
+      throw error;
+    });
+    const start = {
+      data: [archive.ini.dataCounter ?? 0n, local?.data ?? 0n].reduce((a, b) => (a > b ? a : b)),
+      metadata: [archive.ini.metadataCounter ?? 0n, local?.metadata ?? 0n].reduce((a, b) => (a > b ? a : b)),
+    };
+    const counters = new NonceCounters(archive.ini.mode.nonceStyle ?? 'msr', archive.keys.metadataNonceKey, start, now);
+    // Reserve ahead before any nonce is used, so that a crash cannot lead to reuse.
+    await state.saveCounters({ data: counters.data + COUNTER_RESERVE, metadata: counters.metadata + COUNTER_RESERVE });
+    return new ArchiveWriter(archive, counters, now);
+  }
+
+  private async persist(writer: ArchiveWriter, state: LocalState): Promise<void> {
+    await state.saveRoot(writer.archive.rootBytes);
+    if (writer.counters) {
+      await state.saveCounters({ data: writer.counters.data + COUNTER_RESERVE, metadata: writer.counters.metadata + COUNTER_RESERVE });
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// arch-init: create a new, empty archive (format spec §13.1, checklist "Writer 1"): random uuid
+// and salts, the sealed salt record, archive.salt and salt.bak, archive.ini with empty
+// [volumes] and [in_process], archive.ini.bak, and the archive.dat/.hardlink probe files.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Archive } from '../archive/archive.js';
+import type { ArchiveIni } from '../archive/archive-ini.js';
+import { ArchiveWriter } from '../archive/archive-writer.js';
+import { type CompressionName, makeCodec } from '../archive/compression/index.js';
+import type { CipherMode } from '../archive/crypto/cipher-modes.js';
+import { xchacha20Poly1305Seal } from '../archive/crypto/xchacha20.js';
+import { initHashing } from '../archive/hash.js';
+import { deriveRootKeys, deriveSubkeys } from '../archive/keys.js';
+import { NonceCounters } from '../archive/nonces.js';
+import { formatSaltFile, invertBytes, type SaltFile, saltDigest } from '../archive/salt.js';
+import { DestinationNotReadyError } from '../errors.js';
+import type { Store } from '../store/store.js';
+
+export interface InitOptions {
+  mode: CipherMode;
+  compression: CompressionName;
+  level: number;
+  chunkSize: number;
+  /** Called only for an encrypted archive. */
+  passphrase: () => Promise<Uint8Array>;
+  now: () => number;
+}
+
+/** Refuses a destination that already holds an archive (exit 5, as Wyng). */
+export async function checkNoArchive(store: Store): Promise<void> {
+  if (await store.stat('archive.ini')) throw new DestinationNotReadyError(`Archive already exists: ${store.url}`);
+}
+
+export async function createArchive(store: Store, options: InitOptions): Promise<Archive> {
+  await initHashing();
+  await checkNoArchive(store);
+  const { mode } = options;
+  // Test the level once through the compressor, as Wyng does.
+  makeCodec(options.compression, options.level).compress(Buffer.from('test'));
+  const ini: ArchiveIni = {
+    updatedAt: '0',
+    uuid: randomUUID(),
+    formatVersion: 3,
+    chunkSize: options.chunkSize,
+    compression: options.compression,
+    compressionLevel: options.level,
+    hashtype: mode.hashtype,
+    mode,
+    dataCounter: mode.encrypted ? 0n : null,
+    metadataCounter: mode.encrypted ? 0n : null,
+    volumes: new Map(),
+    inProcess: [],
+    varEntries: [],
+  };
+
+  if (!mode.encrypted) {
+    const archive = new Archive(store, ini, null, null, Buffer.alloc(0));
+    return commitInit(store, new ArchiveWriter(archive, null, options.now), ini, null);
+  }
+
+  const salt: SaltFile = {
+    counters: [0n, 0n, 0n, 0n],
+    salts: [randomBytes(64), randomBytes(64), randomBytes(64), randomBytes(64)],
+    record: { nonce: Buffer.alloc(24), tag: Buffer.alloc(16), ciphertext: Buffer.alloc(64) },
+  };
+  const passphrase = await options.passphrase();
+  const keys = await deriveSubkeys(await deriveRootKeys(passphrase, salt), salt, mode);
+  const archive = new Archive(store, ini, keys, salt, Buffer.alloc(0));
+  const counters = new NonceCounters(mode.nonceStyle ?? 'msr', keys.metadataNonceKey, { data: 0n, metadata: 0n }, options.now, 0n);
+  const digest = saltDigest(salt.salts);
+  const nonce = counters.metadataNonce(digest);
+  const sealed = xchacha20Poly1305Seal(keys.metadataKey, nonce, digest);
+  salt.record = { nonce, tag: sealed.tag, ciphertext: sealed.ciphertext };
+  salt.counters = [counters.data, counters.metadata, 0n, 0n];
+  return commitInit(store, new ArchiveWriter(archive, counters, options.now), ini, salt);
+}
+
+async function commitInit(store: Store, writer: ArchiveWriter, ini: ArchiveIni, salt: SaltFile | null): Promise<Archive> {
+  if (salt) {
+    const saltBytes = formatSaltFile(salt);
+    await store.put('archive.salt', saltBytes);
+    await store.put('salt.bak', invertBytes(saltBytes));
+  }
+  const root = writer.root(ini);
+  // archive.ini last: until it exists there is no archive, and a retry starts over.
+  await store.put('archive.ini', root.bytes);
+  await store.put('archive.ini.bak', root.bytes);
+  await probeHardLinks(store);
+  const archive = writer.archive;
+  archive.ini = root.ini;
+  return new Archive(store, root.ini, archive.keys, salt, root.bytes);
+}
+
+/**
+ * archive.dat and its hard link .hardlink: Wyng's probe that the destination is writable and
+ * supports hard links (needed by dedup). Returns whether the link could be made.
+ */
+export async function probeHardLinks(store: Store): Promise<boolean> {
+  await store.put('archive.dat', Buffer.alloc(0));
+  await store.remove('.hardlink');
+  try {
+    await store.link('archive.dat', '.hardlink');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,84 @@
+// The send pipeline's worker pool: one worker thread per core, and a fixed set of buffer pairs
+// (input chunk, output chunk file) that circulate between the reader, the workers and the
+// writer. The number of pairs bounds the memory in flight, whatever the volume size.
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ChunkJob, ChunkResult, WorkerSetup } from './chunk-job.js';
+
+export interface BufferPair {
+  input: ArrayBuffer;
+  output: ArrayBuffer;
+}
+
+export class ChunkPool {
+  private readonly workers: Worker[] = [];
+  private readonly busy: number[] = [];
+  private readonly pending = new Map<number, { worker: number; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
+  private readonly freePairs: BufferPair[] = [];
+  private readonly waiting: ((pair: BufferPair) => void)[] = [];
+  private nextId = 0;
+  private failure: Error | null = null;
+
+  constructor(setup: WorkerSetup, options: { workers?: number; pairsPerWorker?: number } = {}) {
+    const count = Math.max(1, options.workers ?? availableParallelism());
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: setup });
+      worker.on('message', (result: ChunkResult) => this.settle(result));
+      worker.on('error', (error) => this.fail(error));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`send worker exited with code ${code}`));
+      });
+      this.workers.push(worker);
+      this.busy.push(0);
+    }
+    const pairs = count * (options.pairsPerWorker ?? 4);
+    const outputBytes = setup.chunkSize + Math.floor(setup.chunkSize / 64) + 64;
+    for (let i = 0; i < pairs; i++) this.freePairs.push({ input: new ArrayBuffer(setup.chunkSize), output: new ArrayBuffer(outputBytes) });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const { reject } of this.pending.values()) reject(error);
+    this.pending.clear();
+  }
+
+  private settle(result: ChunkResult): void {
+    const entry = this.pending.get(result.id);
+    if (!entry) return;
+    this.pending.delete(result.id);
+    this.busy[entry.worker] = (this.busy[entry.worker] as number) - 1;
+    entry.resolve(result);
+  }
+
+  /** Waits for a free buffer pair (this is what bounds the work in flight). */
+  acquire(): Promise<BufferPair> {
+    const pair = this.freePairs.pop();
+    if (pair) return Promise.resolve(pair);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(pair: BufferPair): void {
+    const waiter = this.waiting.shift();
+    if (waiter) waiter(pair);
+    else this.freePairs.push(pair);
+  }
+
+  /** Sends a chunk to the least busy worker; the pair's buffers travel with it and come back. */
+  submit(pair: BufferPair, job: Omit<ChunkJob, 'id' | 'input' | 'output'>): Promise<ChunkResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    let worker = 0;
+    for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
+    this.busy[worker] = (this.busy[worker] as number) + 1;
+    const message: ChunkJob = { ...job, id, input: pair.input, output: pair.output };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { worker, resolve, reject });
+      (this.workers[worker] as Worker).postMessage(message, [pair.input, pair.output]);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,83 @@
+// Before any write: finish or clear what an interrupted Skiff write left on the destination,
+// using only what is there (commit.ts describes the order that makes this possible):
+// * archive.ini.tmp whose [volumes] all match the volinfo files now on disk is the root of a
+//   commit that got past its volinfo rename: it is renamed into place (the commit completes);
+//   any other archive.ini.tmp is removed (the commit never became visible);
+// * Vol_*/S-tmp, Vol_*/volinfo.tmp and Vol_*/sessions.tmp are removed;
+// * session directories that no volinfo lists (a commit interrupted after publishing its
+//   directory) are removed, so their names can be used again.
+// An archive with a pending Wyng operation ([in_process]) is left alone: that is Wyng's journal.
+
+import type { Archive } from '../archive/archive.js';
+import { isSessionName, isVolumeId, layout, type VolumeId } from '../archive/names.js';
+import { FatalError, IntegrityError } from '../errors.js';
+import { isNotFound } from '../store/store.js';
+import { SESSION_TMP } from './commit.js';
+import type { Output } from './output.js';
+
+export async function recoverInterruptedWrites(archive: Archive, out: Output): Promise<void> {
+  if (archive.ini.inProcess.length > 0) {
+    throw new FatalError(
+      `The archive has an unfinished ${archive.ini.inProcess[0]} of ${archive.ini.inProcess[1] ?? '?'} ([in_process]); complete it first (with Wyng, for now).`,
+    );
+  }
+  const store = archive.store;
+  if (await store.stat('archive.ini.tmp')) {
+    if (await tmpRootIsComplete(archive)) {
+      const bytes = await store.read('archive.ini.tmp', archive.rootBytes.length * 4 + 200_000);
+      const ini = archive.decodeRoot(bytes, 'archive.ini.tmp');
+      await store.renameBatch([['archive.ini.tmp', 'archive.ini']]);
+      await store.put('archive.ini.bak', bytes);
+      archive.ini = ini;
+      archive.rootBytes = bytes;
+      for (const vid of ini.volumes.keys()) archive.forgetVolInfo(vid);
+      out.warn('Completed an interrupted commit (archive.ini.tmp).');
+    } else {
+      await store.remove('archive.ini.tmp');
+    }
+  }
+  for (const name of await store.list('.')) {
+    if (!isVolumeId(name) || (await store.stat(name))?.kind !== 'directory') continue;
+    await store.removeTree(`${name}/${SESSION_TMP}`);
+    await store.remove(`${name}/volinfo.tmp`);
+    await store.remove(`${name}/sessions.tmp`);
+    await removeUnlistedSessions(archive, name);
+  }
+}
+
+/** archive.ini.tmp authenticates, is newer than archive.ini, and every volinfo matches it. */
+async function tmpRootIsComplete(archive: Archive): Promise<boolean> {
+  let ini: ReturnType<Archive['decodeRoot']>;
+  try {
+    const bytes = await archive.store.read('archive.ini.tmp', 400_000);
+    ini = archive.decodeRoot(bytes, 'archive.ini.tmp');
+  } catch (error) {
+    if (error instanceof IntegrityError || isNotFound(error)) return false;
+    throw error;
+  }
+  if (ini.uuid !== archive.ini.uuid || Number(ini.updatedAt) <= Number(archive.ini.updatedAt) || ini.inProcess.length > 0) return false;
+  for (const [vid, hash] of ini.volumes) {
+    if (archive.ini.volumes.get(vid) === hash) continue;
+    try {
+      await archive.readMetadata(layout.volinfo(vid), hash, 1_179_674, 4 * 1024 * 1024);
+    } catch (error) {
+      if (error instanceof IntegrityError) return false;
+      throw error;
+    }
+  }
+  return true;
+}
+
+async function removeUnlistedSessions(archive: Archive, vid: VolumeId): Promise<void> {
+  if (!archive.ini.volumes.has(vid)) return;
+  let listed: Set<string>;
+  try {
+    listed = new Set((await archive.readVolInfo(vid)).sessions.keys());
+  } catch (error) {
+    if (error instanceof IntegrityError) return; // leave a damaged volume to arch-check
+    throw error;
+  }
+  for (const entry of await archive.store.list(vid)) {
+    if (isSessionName(entry) && !listed.has(entry)) await archive.store.removeTree(`${vid}/${entry}`);
+  }
+}

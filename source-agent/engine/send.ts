@@ -1,0 +1,297 @@
+// send: back up volumes as one new session (behavior spec §4). Per volume:
+//   prepare   snapshot and change detection (source/), or the whole import source;
+//   read      only chunks that may have changed (all of them on a first or unpaired send),
+//             through the worker pool; unchanged hashes are not stored again;
+//   commit    manifest (changed entries only; complete for a first session), info with the true
+//             mfcs, volinfo, archive.ini — the zipper commit of commit.ts — then the snapshot
+//             rotation that pairs the local snapshot with the new session.
+// Every volume is committed on its own, so an interrupted multi-volume send keeps the volumes
+// it finished; a failing volume is reported and the others go on (exit 2 at the end).
+
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { Archive, SessionRecord, Volume } from '../archive/archive.js';
+import type { ArchiveWriter } from '../archive/archive-writer.js';
+import { HASH_BYTES } from '../archive/hash.js';
+import type { SessionManifest } from '../archive/manifest.js';
+import { MergedManifest } from '../archive/merged-manifest.js';
+import { chunkDirName, chunkFileName, isVolumeId, type SessionName, sessionLabel, type VolumeId } from '../archive/names.js';
+import type { VolInfo } from '../archive/volinfo.js';
+import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../errors.js';
+import type { PreparedVolume } from '../source/volume-source.js';
+import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
+import { ChunkPool } from './chunk-pool.js';
+import { commitSession, manifestBytes, SESSION_TMP } from './commit.js';
+import { planRestore } from './restore-stream.js';
+
+/** How a volume's bytes are found; `prepare` is called once the volume's state is known. */
+export interface SendVolume {
+  name: string;
+  prepare: (context: { vid: VolumeId; last: SessionRecord | null }) => Promise<PreparedVolume>;
+}
+
+export interface SendOptions {
+  writer: ArchiveWriter;
+  volumes: readonly SendVolume[];
+  tags: ReadonlyMap<string, string>;
+  sendUnchanged: boolean;
+  dryRun: boolean;
+  /** Program start: the session name is its local time. */
+  startedAt: Date;
+  signal?: AbortSignal | undefined;
+  /** Called after each volume's commit (persist counters and the root locally). */
+  afterCommit?: () => Promise<void>;
+}
+
+export interface VolumeReport {
+  name: string;
+  outcome: 'sent' | 'unchanged' | 'failed';
+  sizeBytes: number;
+  storedBytes: number;
+  seconds: number;
+}
+
+export interface SendEvents {
+  note(text: string): void;
+  warn(text: string): void;
+  sending(session: string, dryRun: boolean, volumes: readonly string[]): void;
+  volumeStart(name: string, chunks: number): { update(done: number): void };
+  volumeEnd(report: VolumeReport): void;
+}
+
+interface Prepared {
+  request: SendVolume;
+  vid: VolumeId;
+  volume: Volume | null;
+  source: PreparedVolume;
+}
+
+/** S_ + local time as YYYYMMDD-HHMMSS. */
+export function sessionNameAt(date: Date): SessionName {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `S_${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}` as SessionName;
+}
+
+export async function send(options: SendOptions, events: SendEvents): Promise<VolumeReport[]> {
+  const { writer } = options;
+  const archive = writer.archive;
+  const reports: VolumeReport[] = [];
+  const prepared: Prepared[] = [];
+  const byName = new Map<string, VolumeId>();
+  for (const vid of archive.ini.volumes.keys()) byName.set((await archive.readVolInfo(vid)).name, vid);
+  const newVids = new Set<string>();
+
+  for (const request of options.volumes) {
+    try {
+      let vid = byName.get(request.name);
+      const volume = vid ? await archive.loadVolume(vid) : null;
+      if (!vid) {
+        vid = await newVolumeId(archive, newVids);
+        newVids.add(vid);
+      }
+      const source = await request.prepare({ vid, last: volume?.sessions.at(-1) ?? null });
+      prepared.push({ request, vid, volume, source });
+    } catch (error) {
+      if (!(error instanceof SkiffError) || error instanceof LocalStorageError) throw error;
+      events.warn(`  ${error.message}`);
+      reports.push({ name: request.name, outcome: 'failed', sizeBytes: 0, storedBytes: 0, seconds: 0 });
+    }
+  }
+
+  const session = await uniqueSessionName(archive, options.startedAt, prepared);
+  events.sending(
+    sessionLabel(session),
+    options.dryRun,
+    prepared.map((p) => p.request.name),
+  );
+  const pool = new ChunkPool({
+    compression: archive.ini.compression,
+    level: archive.ini.compressionLevel,
+    chunkSize: archive.chunkSize,
+    crypto: archive.keys
+      ? {
+          style: archive.ini.mode.nonceStyle ?? 'msr',
+          dataKey: archive.keys.dataKey,
+          manifestHashKey: archive.keys.manifestHashKey,
+          dataNonceKey: archive.keys.dataNonceKey,
+        }
+      : null,
+  });
+  try {
+    for (const item of prepared) {
+      const started = performance.now();
+      try {
+        const report = await sendVolume(options, item, session, pool, events);
+        reports.push({ ...report, seconds: (performance.now() - started) / 1000 });
+        events.volumeEnd(reports.at(-1) as VolumeReport);
+        if (report.outcome === 'sent' && !options.dryRun) await options.afterCommit?.();
+      } catch (error) {
+        await item.source.discard().catch(() => {});
+        await archive.store.removeTree(`${item.vid}/${SESSION_TMP}`).catch(() => {});
+        if (!(error instanceof IntegrityError || error instanceof VolumeFailure)) throw error;
+        events.warn(`  ${error.message}`);
+        const report: VolumeReport = {
+          name: item.request.name,
+          outcome: 'failed',
+          sizeBytes: item.source.size,
+          storedBytes: 0,
+          seconds: 0,
+        };
+        reports.push(report);
+        events.volumeEnd(report);
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return reports;
+}
+
+async function newVolumeId(archive: Archive, taken: ReadonlySet<string>): Promise<VolumeId> {
+  for (;;) {
+    const vid = `Vol_${randomBytes(3).toString('hex')}`;
+    if (!isVolumeId(vid) || archive.ini.volumes.has(vid as VolumeId) || taken.has(vid)) continue;
+    if (await archive.store.stat(vid)) continue; // an orphaned directory: leave it alone
+    return vid as VolumeId;
+  }
+}
+
+/** The start time's name, moved on a second at a time until no volume has it (Wyng fails instead). */
+async function uniqueSessionName(archive: Archive, startedAt: Date, prepared: readonly Prepared[]): Promise<SessionName> {
+  let time = startedAt.getTime();
+  for (;;) {
+    const name = sessionNameAt(new Date(time));
+    let clash = false;
+    for (const p of prepared) {
+      if (p.volume?.sessions.some((s) => s.name === name) || (await archive.store.stat(`${p.vid}/${name}`))) clash = true;
+    }
+    if (!clash) return name;
+    time += 1000;
+  }
+}
+
+async function sendVolume(
+  options: SendOptions,
+  item: Prepared,
+  session: SessionName,
+  pool: ChunkPool,
+  events: SendEvents,
+): Promise<Omit<VolumeReport, 'seconds'>> {
+  const { writer } = options;
+  const archive = writer.archive;
+  const { vid, volume, source } = item;
+  const chunkSize = archive.chunkSize;
+  const last = volume?.sessions.at(-1) ?? null;
+  const name = item.request.name;
+  if (source.unchanged && !options.sendUnchanged) {
+    if (!options.dryRun && last) await source.commit(last.name, last.info.sequence);
+    return { name, outcome: 'unchanged', sizeBytes: source.size, storedBytes: 0 };
+  }
+
+  const previous = volume && last ? (await planRestore(archive, volume, volume.sessions.length - 1)).merged : null;
+  const chunkCount = Math.ceil(source.size / chunkSize);
+  const indexes = chunksToRead(source, previous, chunkCount, chunkSize);
+  await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
+  const progress = events.volumeStart(name, indexes.length);
+  const handle = await open(source.path, 'r');
+  let result: Awaited<ReturnType<typeof runChunkPipeline>>;
+  try {
+    result = await runChunkPipeline({
+      pool,
+      store: archive.store,
+      chunkSize,
+      volsize: source.size,
+      indexes,
+      read: async (index, into) => (await handle.read(into, 0, into.length, index * chunkSize)).bytesRead,
+      previousHash: (index) => (previous && index < previous.chunkCount && !previous.isZero(index) ? previous.hashAt(index) : null),
+      chunkPath: (index) => `${vid}/${SESSION_TMP}/${chunkDirName(index * chunkSize)}/${chunkFileName(index * chunkSize)}`,
+      ctCounter: () => writer.counters?.reserveData(1) ?? 0n,
+      now: () => Date.now() / 1000,
+      dryRun: options.dryRun,
+      signal: options.signal,
+      onProgress: (done) => progress.update(done),
+    });
+  } finally {
+    await handle.close();
+  }
+
+  const manifest = sessionManifest(indexes, result, previous);
+  const sizeChanged = !last || last.info.volsize !== source.size;
+  const permissionsChanged = !last || last.info.permissions !== source.permissions;
+  const needed = manifest.count > 0 || sizeChanged || permissionsChanged || options.sendUnchanged || source.alwaysSession;
+  if (options.dryRun) {
+    await source.discard();
+    return { name, outcome: needed ? 'sent' : 'unchanged', sizeBytes: source.size, storedBytes: result.storedBytes };
+  }
+  if (!needed) {
+    // Every chunk read hashed as before: the new snapshot holds the newest session's data.
+    if (last) await source.commit(last.name, last.info.sequence);
+    await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
+    return { name, outcome: 'unchanged', sizeBytes: source.size, storedBytes: 0 };
+  }
+
+  const merged = new MergedManifest(source.size, chunkSize);
+  merged.addOlder(manifest, 0);
+  if (previous) merged.addMerged(previous, 1);
+  const sequence = last ? last.info.sequence + 1 : 0;
+  const volinfo: VolInfo = volume ? await archive.readVolInfo(vid) : { name, desc: '', sessions: new Map() };
+  await commitSession(writer, {
+    vid,
+    volinfo,
+    session,
+    sessionOrder: volume ? volume.sessions.map((s) => s.name) : [],
+    info: {
+      localtime: String(source.mtimeNs),
+      previous: last ? last.name : null,
+      permissions: source.permissions,
+      volsize: source.size,
+      sequence,
+      mfcs: merged.crc(),
+      tags: new Map(options.tags),
+    },
+    manifest: manifestBytes(manifest, chunkSize),
+    chunkDirs: result.chunkDirs,
+  });
+  await source.commit(session, sequence);
+  return { name, outcome: 'sent', sizeBytes: source.size, storedBytes: result.storedBytes };
+}
+
+/** Chunk indexes to read: the changed ones, everything past the old end, and a resized last chunk. */
+function chunksToRead(source: PreparedVolume, previous: MergedManifest | null, chunkCount: number, chunkSize: number): number[] {
+  if (!previous || source.changed === null) return Array.from({ length: chunkCount }, (_, i) => i);
+  const marked = new Uint8Array(chunkCount);
+  marked.set(source.changed.subarray(0, chunkCount));
+  if (previous.volsize !== source.size) {
+    const oldLast = previous.chunkCount - 1;
+    if (oldLast >= 0 && oldLast < chunkCount) marked[oldLast] = 1;
+    marked.fill(1, Math.min(previous.chunkCount, chunkCount));
+    if (chunkCount > 0 && source.size % chunkSize !== 0) marked[chunkCount - 1] = 1;
+  }
+  const out: number[] = [];
+  for (let i = 0; i < chunkCount; i++) if (marked[i]) out.push(i);
+  return out;
+}
+
+/**
+ * The new session's manifest: every chunk for a first session; otherwise a chunk that is now
+ * zero where it was not (or is new), and a chunk whose hash changed.
+ */
+function sessionManifest(
+  indexes: readonly number[],
+  result: Awaited<ReturnType<typeof runChunkPipeline>>,
+  previous: MergedManifest | null,
+): SessionManifest {
+  const listed: number[] = [];
+  for (const index of indexes) {
+    const kind = result.kinds[index];
+    if (kind === DATA) listed.push(index);
+    else if (kind === ZERO && !(previous && index < previous.chunkCount && previous.isZero(index))) listed.push(index);
+  }
+  const hashes = new Uint8Array(listed.length * HASH_BYTES);
+  const isZero = new Uint8Array(listed.length);
+  listed.forEach((index, n) => {
+    if (result.kinds[index] === ZERO) isZero[n] = 1;
+    else hashes.set(result.hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES), n * HASH_BYTES);
+  });
+  return { count: listed.length, chunkIndexes: Float64Array.from(listed), hashes, isZero };
+}

@@ -1,0 +1,126 @@
+// A file's extent map (FIEMAP), as `filefrag -v` prints it, and the chunks in which two maps of
+// reflink snapshots of one volume differ. Reflink snapshots share their unchanged extents, so a
+// region that maps to the same physical blocks in both snapshots holds the same data; any other
+// region is "changed" and gets read and hashed (over-marking is harmless: a chunk whose hash is
+// unchanged is not stored again).
+
+export interface Extent {
+  /** In blocks of `blockSize`. */
+  logical: number;
+  physical: number;
+  length: number;
+  flags: ReadonlySet<string>;
+}
+
+export interface ExtentMap {
+  blockSize: number;
+  sizeBytes: number;
+  extents: Extent[];
+}
+
+export class ExtentMapError extends Error {}
+
+const HEADER = / is (\d+) \((\d+) blocks? of (\d+) bytes\)$/;
+const EXTENT = /^\s*\d+:\s*(\d+)\.\.\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+):(?:\s*(\d+):)?\s*(.*)$/;
+const SUMMARY = /: (\d+) extents? found$/;
+
+/** Parses `filefrag -v` output for one file. Refuses anything it does not fully understand. */
+export function parseFilefrag(text: string): ExtentMap {
+  let blockSize = 0;
+  let sizeBytes = -1;
+  let summary = -1;
+  const extents: Extent[] = [];
+  for (const line of text.split('\n')) {
+    const header = HEADER.exec(line);
+    if (line.startsWith('File size of ') && header) {
+      sizeBytes = Number(header[1]);
+      blockSize = Number(header[3]);
+      continue;
+    }
+    const m = EXTENT.exec(line);
+    if (m) {
+      const [logicalStart, logicalEnd, physicalStart, , length] = m.slice(1, 6).map(Number) as [number, number, number, number, number];
+      if (logicalEnd - logicalStart + 1 !== length) throw new ExtentMapError(`inconsistent extent line: ${line.trim()}`);
+      const flags = new Set(
+        (m[7] ?? '')
+          .split(',')
+          .map((f) => f.trim())
+          .filter((f) => f !== ''),
+      );
+      extents.push({ logical: logicalStart, physical: physicalStart, length, flags });
+      continue;
+    }
+    const s = SUMMARY.exec(line);
+    if (s) summary = Number(s[1]);
+  }
+  if (blockSize <= 0 || sizeBytes < 0) throw new ExtentMapError('no "File size" line in filefrag output');
+  if (summary !== extents.length) throw new ExtentMapError(`filefrag listed ${extents.length} extents but reported ${summary}`);
+  extents.sort((a, b) => a.logical - b.logical);
+  for (let i = 1; i < extents.length; i++) {
+    const prev = extents[i - 1] as Extent;
+    if (prev.logical + prev.length > (extents[i] as Extent).logical) throw new ExtentMapError('overlapping extents');
+  }
+  return { blockSize, sizeBytes, extents };
+}
+
+/** Extents whose physical location says nothing reliable about their content. */
+const UNRELIABLE = ['unknown_loc', 'delalloc', 'inline', 'data_inline', 'not_aligned', 'encrypted', 'unknown'];
+
+function reliable(e: Extent): boolean {
+  return !UNRELIABLE.some((flag) => e.flags.has(flag));
+}
+
+function extentAt(extents: readonly Extent[], from: number, block: number): { index: number; extent: Extent | null } {
+  let i = from;
+  while (i < extents.length && (extents[i] as Extent).logical + (extents[i] as Extent).length <= block) i++;
+  const e = extents[i];
+  return { index: i, extent: e && e.logical <= block ? e : null };
+}
+
+/** True when both snapshots hold the same data at `block` because they share the extent. */
+function sameData(a: Extent | null, b: Extent | null): boolean {
+  if (!a || !b) return !a && !b; // both holes: both read as zeros
+  if (!reliable(a) || !reliable(b)) return false;
+  if (a.flags.has('unwritten') !== b.flags.has('unwritten')) return false;
+  // Compressed (encoded) extents do not map linearly: only the very same extent counts.
+  if (a.flags.has('encoded') || b.flags.has('encoded')) {
+    return a.logical === b.logical && a.length === b.length && a.physical === b.physical;
+  }
+  return a.physical - a.logical === b.physical - b.logical;
+}
+
+/**
+ * Marks, in a bitmap of `ceil(newSize / chunkSize)` chunks, every chunk that may differ between
+ * the old and the new snapshot. Chunks beyond the old size are not marked here: the caller reads
+ * every chunk past the old end anyway.
+ */
+export function changedChunks(oldMap: ExtentMap, newMap: ExtentMap, chunkSize: number, newSize: number): Uint8Array {
+  if (oldMap.blockSize !== newMap.blockSize) throw new ExtentMapError('block sizes differ');
+  const bs = newMap.blockSize;
+  if (chunkSize % bs !== 0) throw new ExtentMapError(`chunk size ${chunkSize} is not a multiple of the block size ${bs}`);
+  const chunkCount = Math.ceil(newSize / chunkSize);
+  const changed = new Uint8Array(chunkCount);
+  const endBlock = Math.ceil(Math.min(newSize, oldMap.sizeBytes) / bs);
+  const cuts = new Set<number>([0, endBlock]);
+  for (const e of [...oldMap.extents, ...newMap.extents]) {
+    if (e.logical < endBlock) cuts.add(e.logical);
+    if (e.logical + e.length < endBlock) cuts.add(e.logical + e.length);
+  }
+  const bounds = [...cuts].sort((a, b) => a - b);
+  let oi = 0;
+  let ni = 0;
+  const blocksPerChunk = chunkSize / bs;
+  for (let k = 0; k + 1 < bounds.length; k++) {
+    const start = bounds[k] as number;
+    const end = bounds[k + 1] as number;
+    const o = extentAt(oldMap.extents, oi, start);
+    const n = extentAt(newMap.extents, ni, start);
+    oi = o.index;
+    ni = n.index;
+    if (sameData(o.extent, n.extent)) continue;
+    const first = Math.floor(start / blocksPerChunk);
+    const last = Math.min(chunkCount - 1, Math.floor((end - 1) / blocksPerChunk));
+    for (let c = first; c <= last; c++) changed[c] = 1;
+  }
+  return changed;
+}

@@ -1,0 +1,104 @@
+// Skiff's local state for one archive, in <meta-dir>/a_<id>/ (default meta-dir /var/lib/skiff):
+//   archive.ini      the last root this machine authenticated or wrote: the rollback anchor
+//   archive.salt     a copy of the salt file (a replaced salt on the destination is noticed)
+//   counters.json    nonce counters reserved by this machine (never reused after a crash)
+//   volumes/<vid>.json   per-volume snapshot pairing state (see source/reflink.ts)
+// The id hashes the user id, the archive uuid and the --dest URL as typed, as Wyng's does, so
+// two archives (or two URLs of one archive) never share state. Nothing secret is stored here.
+
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Counters } from '../archive/nonces.js';
+import { LocalStore } from '../store/local-store.js';
+import { isNotFound } from '../store/store.js';
+
+export const DEFAULT_META_DIR = '/var/lib/skiff';
+
+/** What send remembers about a volume between runs. */
+export interface VolumeState {
+  /** The session the paired snapshot holds (the volume's newest session when it was made). */
+  session: string;
+  sequence: number;
+  /** The paired snapshot: its path, and the mtime (ns) and size it had when it was sent. */
+  snapshot: string;
+  snapshotMtimeNs: string;
+  size: number;
+  /** The volume's own mtime (ns) when the snapshot was taken (Node cannot copy it to the ns). */
+  volumeMtimeNs: string;
+}
+
+const MAX_STATE_FILE = 1024 * 1024;
+
+export class LocalState {
+  readonly dir: string;
+  private readonly files: LocalStore;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.files = new LocalStore(dir);
+  }
+
+  static archiveId(uid: number, uuid: string, url: string): string {
+    return createHash('sha256').update(`${uid}\0${uuid}\0${url}`).digest('hex').slice(0, 40);
+  }
+
+  static async open(metaDir: string, uuid: string, url: string): Promise<LocalState> {
+    const dir = join(metaDir, `a_${LocalState.archiveId(process.getuid?.() ?? 0, uuid, url)}`);
+    await mkdir(join(dir, 'volumes'), { recursive: true, mode: 0o700 });
+    return new LocalState(dir);
+  }
+
+  private async readOptional(path: string): Promise<Buffer | null> {
+    try {
+      return await this.files.read(path, MAX_STATE_FILE);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  cachedRoot(): Promise<Buffer | null> {
+    return this.readOptional('archive.ini');
+  }
+
+  saveRoot(bytes: Uint8Array): Promise<void> {
+    return this.files.put('archive.ini', bytes);
+  }
+
+  cachedSalt(): Promise<Buffer | null> {
+    return this.readOptional('archive.salt');
+  }
+
+  saveSalt(bytes: Uint8Array): Promise<void> {
+    return this.files.put('archive.salt', bytes);
+  }
+
+  async counters(): Promise<Counters | null> {
+    const bytes = await this.readOptional('counters.json');
+    if (!bytes) return null;
+    const parsed = JSON.parse(bytes.toString('utf8')) as { data?: unknown; metadata?: unknown };
+    if (typeof parsed.data !== 'string' || typeof parsed.metadata !== 'string') return null;
+    return { data: BigInt(parsed.data), metadata: BigInt(parsed.metadata) };
+  }
+
+  saveCounters(counters: Counters): Promise<void> {
+    return this.files.put(
+      'counters.json',
+      Buffer.from(JSON.stringify({ data: String(counters.data), metadata: String(counters.metadata) })),
+    );
+  }
+
+  async volume(vid: string): Promise<VolumeState | null> {
+    const bytes = await this.readOptional(`volumes/${vid}.json`);
+    return bytes ? (JSON.parse(bytes.toString('utf8')) as VolumeState) : null;
+  }
+
+  saveVolume(vid: string, state: VolumeState): Promise<void> {
+    return this.files.put(`volumes/${vid}.json`, Buffer.from(JSON.stringify(state)));
+  }
+
+  removeVolume(vid: string): Promise<void> {
+    return this.files.remove(`volumes/${vid}.json`);
+  }
+}
