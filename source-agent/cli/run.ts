@@ -4,6 +4,7 @@
 
 import { Cli, type CommandClass } from 'clipanion';
 import { describeError, ExitCode, InputError, SkiffError } from '../errors.js';
+import { StoreError } from '../store/store.js';
 import { RELEASE_LINE, VERSION } from '../version.js';
 import { peekOption, splitCommand } from './argv.js';
 import { ArchCheckCommand } from './commands/arch-check.js';
@@ -117,6 +118,12 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
 }
 
 function reportError(error: unknown, context: SkiffContext, debug: boolean): number {
+  if (error instanceof StoreError) {
+    // The destination refused an operation (full, read-only, permissions, I/O error).
+    context.stderr.write(`Destination error: ${error.message}\n`);
+    if (debug && error.stack) context.stderr.write(`${error.stack}\n`);
+    return ExitCode.destinationNotReady;
+  }
   if (error instanceof SkiffError) {
     context.stderr.write(`${error.message}\n`);
     if (debug && error.stack) context.stderr.write(`${error.stack}\n`);

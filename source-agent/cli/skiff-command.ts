@@ -4,10 +4,12 @@
 // exit codes.
 
 import type { ReadStream } from 'node:tty';
-import { Command } from 'clipanion';
+import { Command, Option } from 'clipanion';
+import { DEFAULT_AUTH_MINUTES, keysFromAgent, startAgent, stopAgent } from '../agent/agent-client.js';
 import { Archive } from '../archive/archive.js';
+import type { RootKeys } from '../archive/keys.js';
 import type { Output } from '../engine/output.js';
-import { describeError, IntegrityError, LocalStorageError } from '../errors.js';
+import { describeError, InputError, IntegrityError, LocalStorageError } from '../errors.js';
 import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
 import { compareRoots } from '../state/rollback.js';
 import type { Store } from '../store/store.js';
@@ -42,6 +44,9 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
   config = configOption();
   passcmd = passcmdOption();
   metaDir = metaDirOption();
+  authmin = Option.String('--authmin', String(DEFAULT_AUTH_MINUTES), {
+    description: 'Minutes to keep the keys in a background agent after unlocking (max 60; 0: do not keep; -1: stop the agent)',
+  });
   forceAllowRollback = forceAllowRollbackOption();
   unattended = unattendedOption();
   quiet = quietOption();
@@ -93,11 +98,15 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
    * state; read commands go on without it (with a warning) if the metadata directory is unusable.
    */
   async openArchive(out: Output, options: { write?: boolean } = {}): Promise<OpenedArchive> {
+    const minutes = this.authMinutes();
     const { dest, store } = await this.openStore();
+    const agentKeys = await keysFromAgent(dest.text);
     const archive = await Archive.open(store, {
       passphrase: () => readPassphrase(this.passphraseSource()),
       now: this.context.now,
+      ...(agentKeys ? { rootKeys: agentKeys } : {}),
     });
+    await this.keepKeys(dest, archive, agentKeys, minutes);
     const state = await this.openState(archive, dest, out, options.write ?? false);
     if (state) await this.checkRollback(archive, state, out);
     const journal = archive.ini.inProcess;
@@ -105,6 +114,27 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     out.line(`${archive.encrypted ? 'Encrypted' : 'Un-encrypted'} archive '${dest.text}'`);
     out.line(`Last updated ${formatUpdatedAt(archive.ini.updatedAt)}`);
     return { archive, dest, state };
+  }
+
+  /** --authmin as minutes: -1 (stop the agent), 0 (do not keep keys) or 1..60. */
+  authMinutes(): number {
+    if (!/^-?[0-9]+$/.test(this.authmin) || Number(this.authmin) < -1)
+      throw new InputError(`--authmin must be -1, 0 or a number of minutes, not '${this.authmin}'.`);
+    return Math.min(60, Number(this.authmin));
+  }
+
+  /** After an unlock: start an agent with the keys, or stop it (--authmin=-1). */
+  async keepKeys(dest: DestUrl, archive: Archive, agentKeys: RootKeys | null, minutes: number): Promise<void> {
+    const keys = archive.rootKeys;
+    if (minutes < 0) {
+      await stopAgent(dest.text);
+      return;
+    }
+    const fromAgent = agentKeys !== null && keys !== null && agentKeys.metadataKey.equals(keys.metadataKey);
+    if (keys && minutes > 0 && !fromAgent) {
+      if (agentKeys) await stopAgent(dest.text); // an agent with keys of another archive at this URL
+      startAgent(dest.text, keys, minutes);
+    }
   }
 
   async openState(archive: Archive, dest: DestUrl, out: Output, write: boolean): Promise<LocalState | null> {

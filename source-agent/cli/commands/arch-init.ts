@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { Command, Option } from 'clipanion';
+import { stopAgent } from '../../agent/agent-client.js';
 import { CHUNK_SIZES } from '../../archive/archive-ini.js';
 import { type CompressionName, isCompressionName, LEVELS } from '../../archive/compression/index.js';
 import { type CipherMode, cipherModeByOption, describeCipher } from '../../archive/crypto/cipher-modes.js';
@@ -60,6 +61,8 @@ export class ArchInitCommand extends SkiffCommand {
     }
     const store = new LocalStore(dest.path, dest.text);
     await checkNoArchive(store);
+    const minutes = this.authMinutes();
+    await stopAgent(dest.text); // never hand out keys of an archive that used to be at this URL
 
     const archive = await createArchive(store, {
       mode,
@@ -69,6 +72,7 @@ export class ArchInitCommand extends SkiffCommand {
       passphrase: () => readNewPassphrase(this.passphraseSource()),
       now: this.context.now,
     });
+    await this.keepKeys(dest, archive, null, minutes);
     const state = await this.openState(archive, dest, out, true);
     await state?.saveRoot(archive.rootBytes);
     if (archive.salt) await state?.saveSalt(await store.read('archive.salt', 424));
