@@ -15,13 +15,22 @@ const MAX_COUNTER = (1n << 80n) - 64n;
 
 export type RandomBytes = (n: number) => Buffer;
 
+// Random bytes drawn 4 KiB at a time: one getrandom() per ~170 nonces instead of one each.
+let pool = Buffer.alloc(0);
+function pooledRandom(n: number): Buffer {
+  if (pool.length < n) pool = randomBytes(4096);
+  const out = pool.subarray(0, n);
+  pool = pool.subarray(n);
+  return out;
+}
+
 function be80(value: bigint): Buffer {
   if (value < 0n || value > MAX_COUNTER) throw new RangeError('nonce counter exhausted');
   return Buffer.from(value.toString(16).padStart(20, '0'), 'hex');
 }
 
 /** The ct-mode nonce for one encryption. */
-export function ctNonce(counter: bigint, nowSeconds: number, random: RandomBytes = randomBytes): Buffer {
+export function ctNonce(counter: bigint, nowSeconds: number, random: RandomBytes = pooledRandom): Buffer {
   const time = Math.floor(nowSeconds) - TIME_HEADROOM;
   if (time < 0 || time > 0xffffffff) throw new RangeError('clock outside the range ct nonces can encode (2020–2156)');
   const head = Buffer.alloc(4);
@@ -30,7 +39,7 @@ export function ctNonce(counter: bigint, nowSeconds: number, random: RandomBytes
 }
 
 /** The msr/dgr nonce: a keyed hash of 24 random bytes and `material`. */
-export function hashedNonce(nonceKey: Uint8Array, material: Uint8Array, random: RandomBytes = randomBytes): Buffer {
+export function hashedNonce(nonceKey: Uint8Array, material: Uint8Array, random: RandomBytes = pooledRandom): Buffer {
   return createHmac('sha256', nonceKey).update(random(24)).update(material).digest().subarray(0, 24);
 }
 

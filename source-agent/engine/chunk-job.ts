@@ -1,6 +1,7 @@
-// The messages between the send pipeline and its worker threads. Buffers travel by transfer:
-// the main thread reads a chunk into an input buffer, hands both buffers to a worker, and gets
-// them back with the result, so steady state allocates nothing per chunk for I/O.
+// The messages between the send pipeline and its worker threads. The main thread reads a chunk
+// into a pooled input buffer and hands it to a worker (by transfer; it comes back with the
+// result). The chunk file either comes back in a pooled output buffer, or (file: destinations,
+// "direct") the worker writes it itself, so the main thread does no per-chunk file I/O.
 
 import type { CompressionName } from '../archive/compression/index.js';
 import type { NonceStyle } from '../archive/crypto/cipher-modes.js';
@@ -15,9 +16,13 @@ export interface WorkerSetup {
 
 export interface ChunkJob {
   id: number;
-  input: ArrayBuffer;
   length: number;
-  output: ArrayBuffer;
+  /** The chunk's bytes. */
+  input: ArrayBuffer;
+  offset: number;
+  /** Where the chunk file goes (buffers mode), or null: write it to `writePath` (or nowhere, in a dry run). */
+  output: ArrayBuffer | null;
+  writePath: string | null;
   /** The hash the archive holds for this address (32 bytes), or null. */
   previousHash: Uint8Array | null;
   /** ct mode: the counter value for this chunk's nonce (decimal). */
@@ -25,16 +30,17 @@ export interface ChunkJob {
   nowSeconds: number;
 }
 
-/** zero: a full chunk of zeros; same: hash equals previousHash; data: output holds the chunk file. */
+/** zero: a full chunk of zeros; same: hash equals previousHash; data: a chunk file was made. */
 export type ChunkKind = 'zero' | 'same' | 'data';
 
 export interface ChunkResult {
   id: number;
   kind: ChunkKind;
+  /** The job's buffers, handed back (no output buffer in direct mode). */
   input: ArrayBuffer;
-  output: ArrayBuffer;
+  output: ArrayBuffer | null;
   hash: Uint8Array | null;
-  /** Bytes of `output` that form the chunk file. */
+  /** Size of the chunk file. */
   outLength: number;
   error: string | null;
 }

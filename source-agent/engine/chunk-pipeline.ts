@@ -1,11 +1,15 @@
 // The data path of send (design: "reader → worker pool → ordered writer"):
-//   reader    reads each chunk to send, in address order, into a pooled buffer;
+//   reader    reads each chunk to send, in address order;
 //   workers   zero-check, compress, hash, compare with the archive, encrypt (one per core);
-//   writer    takes results in address order, writes new chunk files into the session's
-//             temporary directory (several writes in flight), and records the manifest entries.
-// The pool's buffer pairs bound the memory in flight; nothing grows with the volume size except
-// the per-chunk result arrays (33 bytes a chunk).
+//   writer    takes results in address order, stores new chunk files in the session's
+//             temporary directory, and records the manifest entries.
+// The main thread reads chunks into pooled buffers, many reads in flight. For a file: destination
+// the workers write the chunk files themselves ("direct"), which keeps the main thread from
+// becoming the bottleneck on a two-core dom0; otherwise the encrypted chunks come back to the
+// main thread, which writes them through the Store. Memory in flight is bounded by the
+// pool either way; what grows with the volume is only the result arrays (33 bytes a chunk).
 
+import { join } from 'node:path';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -24,11 +28,11 @@ export interface PipelineOptions {
   volsize: number;
   /** Chunk indexes to read, ascending. */
   indexes: Iterable<number>;
-  /** Reads chunk `index` (its full length) into `into`; returns the bytes read. */
-  read: (index: number, into: Uint8Array) => Promise<number>;
+  /** The file holding the volume's bytes (a snapshot or an import source). */
+  sourcePath: string;
   /** The archive's hash for a chunk index, or null (zero chunk, or beyond the old size). */
   previousHash: (index: number) => Uint8Array | null;
-  /** Where a new chunk file goes (in the session's temporary directory). */
+  /** Where a new chunk file goes (in the session's temporary directory), archive-relative. */
   chunkPath: (index: number) => string;
   /** ct mode: reserves a nonce counter for one chunk. */
   ctCounter: () => bigint;
@@ -47,18 +51,34 @@ export interface PipelineResult {
   /** Chunk files written (or that would be, in a dry run) and their total bytes. */
   storedChunks: number;
   storedBytes: number;
-  /** Directories that received chunk files (to fsync before publishing them). */
+  /** Directories that received chunk files (to make durable before publishing them). */
   chunkDirs: Set<string>;
-  readBytes: number;
+}
+
+/** Chunks read with one call, at most. */
+const READ_RUN = 8;
+
+/** Splits ascending indexes into runs of consecutive ones, each at most `max` long. */
+function* consecutiveRuns(indexes: Iterable<number>, max: number): Generator<number[]> {
+  let run: number[] = [];
+  for (const index of indexes) {
+    if (run.length > 0 && (index !== (run.at(-1) as number) + 1 || run.length >= max)) {
+      yield run;
+      run = [];
+    }
+    run.push(index);
+  }
+  if (run.length > 0) yield run;
 }
 
 interface Pending {
   index: number;
   result: Promise<ChunkResult>;
+  pair: BufferPair | null;
 }
 
 export async function runChunkPipeline(options: PipelineOptions): Promise<PipelineResult> {
-  const { pool, chunkSize, volsize } = options;
+  const { pool, chunkSize, volsize, store } = options;
   const chunkCount = Math.ceil(volsize / chunkSize);
   const result: PipelineResult = {
     kinds: new Uint8Array(chunkCount),
@@ -66,8 +86,9 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     storedChunks: 0,
     storedBytes: 0,
     chunkDirs: new Set(),
-    readBytes: 0,
   };
+  const root = store.localPath ? store.localPath('.') : null;
+  const direct = root !== null;
   const queue: Pending[] = [];
   let wake: (() => void) | null = null;
   let producing = true;
@@ -78,24 +99,42 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   };
 
   const produce = async () => {
+    const handle = await (await import('node:fs/promises')).open(options.sourcePath, 'r').catch((error: unknown) => {
+      stop ??= error as Error;
+      return null;
+    });
     try {
-      for (const index of options.indexes) {
+      if (!handle) return;
+      for (const run of consecutiveRuns(options.indexes, READ_RUN)) {
         if (stop) return;
         if (options.signal?.aborted) throw new InterruptedError('Interrupted.');
-        const pair = await pool.acquire();
-        const length = Math.min(chunkSize, volsize - index * chunkSize);
-        const n = await options.read(index, new Uint8Array(pair.input, 0, length));
-        if (n !== length) throw new FatalError(`source volume shrank while being read (chunk ${index})`);
-        result.readBytes += n;
-        const previous = options.previousHash(index);
-        queue.push({
-          index,
-          result: pool.submit(pair, {
-            length,
-            previousHash: previous,
+        // One read for a run of consecutive chunks (up to 2 MiB with 256 KiB chunks): large
+        // sequential reads, several in flight, so read latency overlaps the work on earlier chunks.
+        const pairs: BufferPair[] = [];
+        for (let i = 0; i < run.length; i++) pairs.push(await pool.acquire());
+        const lengths = run.map((index) => Math.min(chunkSize, volsize - index * chunkSize));
+        const views = pairs.map((pair, i) => new Uint8Array(pair.input, 0, lengths[i]));
+        const total = lengths.reduce((a, b) => a + b, 0);
+        const reading = handle.readv(views, (run[0] as number) * chunkSize).then(({ bytesRead }) => {
+          if (bytesRead !== total) throw new FatalError(`source volume shrank while being read (chunk ${run[0]})`);
+        });
+        run.forEach((index, i) => {
+          const pair = pairs[i] as BufferPair;
+          const path = options.chunkPath(index);
+          // Direct mode: the worker writes the chunk file; only the input buffer travels.
+          const writePath = direct && !options.dryRun ? join(root as string, path) : null;
+          if (writePath) result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
+          const job = {
+            length: lengths[i] as number,
+            offset: index * chunkSize,
+            writePath,
+            previousHash: options.previousHash(index),
             ctCounter: String(options.ctCounter()),
             nowSeconds: options.now(),
-          }),
+          };
+          const submitted = reading.then(() => pool.submit({ ...job, input: pair.input, output: direct ? null : pair.output }));
+          submitted.catch(() => {}); // consumed in order below; this only avoids an unhandled rejection meanwhile
+          queue.push({ index, result: submitted, pair });
         });
         notify();
       }
@@ -104,11 +143,18 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     } finally {
       producing = false;
       notify();
+      // Wait for reads in flight before closing the file they read from.
+      await Promise.allSettled(queue.map((p) => p.result));
+      await handle?.close();
     }
   };
 
   const writes = new Set<Promise<void>>();
   let done = 0;
+  const finish = (entry: Pending, r: ChunkResult | null) => {
+    const pair = entry.pair as BufferPair;
+    pool.release({ input: r?.input ?? pair.input, output: r?.output ?? pair.output });
+  };
   const consume = async () => {
     while (true) {
       const next = queue.shift();
@@ -124,38 +170,35 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         r = await next.result;
       } catch (error) {
         stop ??= error as Error;
+        if (!pool.isInFlight(next.pair as BufferPair)) finish(next, null);
         continue;
       }
-      const pair: BufferPair = { input: r.input, output: r.output };
-      if (stop) {
-        pool.release(pair);
+      if (stop || r.error) {
+        stop ??= new FatalError(`chunk at ${next.index * chunkSize}: ${r.error}`);
+        finish(next, r);
         continue;
       }
-      if (r.error) {
-        stop = new FatalError(`chunk at ${next.index * chunkSize}: ${r.error}`);
-        pool.release(pair);
-        continue;
-      }
-      record(result, next.index, r);
+      result.kinds[next.index] = r.kind === 'zero' ? ZERO : r.kind === 'same' ? SAME : DATA;
+      if (r.hash) result.hashes.set(r.hash, next.index * HASH_BYTES);
       if (r.kind === 'data') {
         result.storedChunks++;
         result.storedBytes += r.outLength;
       }
-      if (r.kind === 'data' && !options.dryRun) {
+      if (r.kind === 'data' && !direct && !options.dryRun && r.output) {
         const path = options.chunkPath(next.index);
         result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
-        const write = options.store
+        const write = store
           .writeNew(path, new Uint8Array(r.output, 0, r.outLength))
           .catch((error: unknown) => {
             stop ??= error as Error;
           })
           .finally(() => {
-            pool.release(pair);
+            finish(next, r);
             writes.delete(write);
           });
         writes.add(write);
       } else {
-        pool.release(pair);
+        finish(next, r);
       }
       options.onProgress?.(++done);
     }
@@ -165,9 +208,4 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   await Promise.all(writes);
   if (stop) throw stop;
   return result;
-}
-
-function record(result: PipelineResult, index: number, r: ChunkResult): void {
-  result.kinds[index] = r.kind === 'zero' ? ZERO : r.kind === 'same' ? SAME : DATA;
-  if (r.hash) result.hashes.set(r.hash, index * HASH_BYTES);
 }

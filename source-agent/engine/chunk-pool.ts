@@ -1,6 +1,6 @@
 // The send pipeline's worker pool: one worker thread per core, and a fixed set of buffer pairs
-// (input chunk, output chunk file) that circulate between the reader, the workers and the
-// writer. The number of pairs bounds the memory in flight, whatever the volume size.
+// (input chunk, output chunk file; about 32 MiB in all) that circulate between the reader, the
+// workers and the writer, so memory in flight does not grow with the volume.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -16,11 +16,12 @@ export class ChunkPool {
   private readonly busy: number[] = [];
   private readonly pending = new Map<number, { worker: number; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
   private readonly freePairs: BufferPair[] = [];
-  private readonly waiting: ((pair: BufferPair) => void)[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private readonly slots: number;
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(setup: WorkerSetup, options: { workers?: number; pairsPerWorker?: number } = {}) {
+  constructor(setup: WorkerSetup, options: { workers?: number } = {}) {
     const count = Math.max(1, options.workers ?? availableParallelism());
     for (let i = 0; i < count; i++) {
       const worker = new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: setup });
@@ -32,9 +33,10 @@ export class ChunkPool {
       this.workers.push(worker);
       this.busy.push(0);
     }
-    const pairs = count * (options.pairsPerWorker ?? 4);
     const outputBytes = setup.chunkSize + Math.floor(setup.chunkSize / 64) + 64;
-    for (let i = 0; i < pairs; i++) this.freePairs.push({ input: new ArrayBuffer(setup.chunkSize), output: new ArrayBuffer(outputBytes) });
+    this.slots = Math.max(4 * count, Math.floor((32 * 1024 * 1024) / (setup.chunkSize + outputBytes)));
+    for (let i = 0; i < this.slots; i++)
+      this.freePairs.push({ input: new ArrayBuffer(setup.chunkSize), output: new ArrayBuffer(outputBytes) });
   }
 
   private fail(error: Error): void {
@@ -51,30 +53,34 @@ export class ChunkPool {
     entry.resolve(result);
   }
 
-  /** Waits for a free buffer pair (this is what bounds the work in flight). */
-  acquire(): Promise<BufferPair> {
-    const pair = this.freePairs.pop();
-    if (pair) return Promise.resolve(pair);
-    return new Promise((resolve) => this.waiting.push(resolve));
+  /** Buffers mode: waits for a free buffer pair (this is what bounds the work in flight). */
+  async acquire(): Promise<BufferPair> {
+    while (this.freePairs.length === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return this.freePairs.pop() as BufferPair;
   }
 
   release(pair: BufferPair): void {
-    const waiter = this.waiting.shift();
-    if (waiter) waiter(pair);
-    else this.freePairs.push(pair);
+    this.freePairs.push(pair);
+    this.waiting.shift()?.();
   }
 
-  /** Sends a chunk to the least busy worker; the pair's buffers travel with it and come back. */
-  submit(pair: BufferPair, job: Omit<ChunkJob, 'id' | 'input' | 'output'>): Promise<ChunkResult> {
+  /** Whether a pair's buffers are with a worker (transferred away) right now. */
+  isInFlight(pair: BufferPair): boolean {
+    return pair.input.byteLength === 0;
+  }
+
+  /** Sends a job to the least busy worker; its buffers (if any) travel with it and come back. */
+  submit(job: Omit<ChunkJob, 'id'>): Promise<ChunkResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     let worker = 0;
     for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
     this.busy[worker] = (this.busy[worker] as number) + 1;
-    const message: ChunkJob = { ...job, id, input: pair.input, output: pair.output };
+    const message: ChunkJob = { ...job, id };
+    const transfer = [job.input, job.output].filter((b): b is ArrayBuffer => b !== null);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject });
-      (this.workers[worker] as Worker).postMessage(message, [pair.input, pair.output]);
+      (this.workers[worker] as Worker).postMessage(message, transfer);
     });
   }
 

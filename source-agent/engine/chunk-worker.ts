@@ -1,6 +1,9 @@
 // A send worker thread: for each chunk, detect zeros, compress, hash, compare with the archive's
-// hash, and encrypt into the output buffer. CPU-bound work only; no I/O.
+// hash, and encrypt. In direct mode it also writes the chunk file (without fsync: the commit
+// makes the destination durable once, before publishing).
 
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { makeCodec } from '../archive/compression/index.js';
 import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
@@ -15,15 +18,35 @@ const codec = makeCodec(setup.compression, setup.level);
 const hasher = setup.crypto ? hmacSha256DataHasher(setup.crypto.manifestHashKey) : blake2bDataHasher;
 const zeros = Buffer.alloc(setup.chunkSize);
 const maxFile = setup.chunkSize + Math.floor(setup.chunkSize / 64);
+// Reused for every chunk: fresh buffers cost page faults on each use.
+const scratch = Buffer.allocUnsafe(codec.maxCompressedBytes(setup.chunkSize));
+const ownOutput = Buffer.allocUnsafe(maxFile + 64);
 
-function process(job: ChunkJob): Omit<ChunkResult, 'id' | 'input' | 'output'> {
+function writeChunkFile(path: string, data: Buffer): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(path, 'wx', 0o644);
+  }
+  try {
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function processChunk(job: ChunkJob): Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error'> {
   const data = Buffer.from(job.input, 0, job.length);
   // Only a full-size chunk of zeros becomes a "0" line; a short last chunk is always data.
   if (job.length === setup.chunkSize && data.equals(zeros)) return { kind: 'zero', hash: null, outLength: 0, error: null };
-  const compressed = codec.compress(data);
+  const compressed = scratch.subarray(0, codec.compressInto(data, scratch));
   const hash = hasher.digest(compressed);
   if (job.previousHash && hashesEqual(hash, job.previousHash)) return { kind: 'same', hash, outLength: 0, error: null };
-  const out = Buffer.from(job.output);
+  const out = job.output ? Buffer.from(job.output) : ownOutput;
   const crypto = setup.crypto;
   const outLength = compressed.length + (crypto ? CHUNK_OVERHEAD : 0);
   if (outLength > maxFile || outLength > out.length) {
@@ -36,16 +59,18 @@ function process(job: ChunkJob): Omit<ChunkResult, 'id' | 'input' | 'output'> {
   } else {
     compressed.copy(out);
   }
+  if (job.writePath) writeChunkFile(job.writePath, out.subarray(0, outLength));
   return { kind: 'data', hash, outLength, error: null };
 }
 
 parentPort?.on('message', (job: ChunkJob) => {
-  let result: Omit<ChunkResult, 'id' | 'input' | 'output'>;
+  let result: Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error'>;
   try {
-    result = process(job);
+    result = processChunk(job);
   } catch (error) {
     result = { kind: 'data', hash: null, outLength: 0, error: (error as Error).message };
   }
   const message: ChunkResult = { id: job.id, input: job.input, output: job.output, ...result };
-  parentPort?.postMessage(message, [job.input, job.output]);
+  const transfer = job.output ? [job.input, job.output] : [job.input];
+  parentPort?.postMessage(message, transfer);
 });

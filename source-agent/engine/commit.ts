@@ -1,6 +1,6 @@
 // Publishing a new session: the zipper commit (format spec §13, doc/archive-format.md §7).
 //
-//   1. chunk files are already in Vol_x/S-tmp/ (durable; their directories fsynced here);
+//   1. chunk files are already in Vol_x/S-tmp/; the store is flushed so they are durable;
 //   2. S-tmp/manifest.z and S-tmp/info, then volinfo.tmp, sessions.tmp and archive.ini.tmp are
 //      written durably: archive.ini.tmp is the complete next state of the archive;
 //   3. one ordered rename batch publishes them innermost first:
@@ -54,6 +54,8 @@ export async function commitSession(writer: ArchiveWriter, commit: SessionCommit
   const { vid } = commit;
   const tmpDir = `${vid}/${SESSION_TMP}`;
   await store.mkdir(tmpDir);
+  // The chunk files and their directories must be on disk before anything points at them.
+  await store.flush();
   for (const dir of commit.chunkDirs) await store.fsyncDir(dir);
 
   let manifestHash: string | null = null;

@@ -9,7 +9,6 @@
 // it finished; a failing volume is reported and the others go on (exit 2 at the end).
 
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import type { Archive, SessionRecord, Volume } from '../archive/archive.js';
 import type { ArchiveWriter } from '../archive/archive-writer.js';
 import { HASH_BYTES } from '../archive/hash.js';
@@ -193,27 +192,21 @@ async function sendVolume(
   const indexes = chunksToRead(source, previous, chunkCount, chunkSize);
   await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
   const progress = events.volumeStart(name, indexes.length);
-  const handle = await open(source.path, 'r');
-  let result: Awaited<ReturnType<typeof runChunkPipeline>>;
-  try {
-    result = await runChunkPipeline({
-      pool,
-      store: archive.store,
-      chunkSize,
-      volsize: source.size,
-      indexes,
-      read: async (index, into) => (await handle.read(into, 0, into.length, index * chunkSize)).bytesRead,
-      previousHash: (index) => (previous && index < previous.chunkCount && !previous.isZero(index) ? previous.hashAt(index) : null),
-      chunkPath: (index) => `${vid}/${SESSION_TMP}/${chunkDirName(index * chunkSize)}/${chunkFileName(index * chunkSize)}`,
-      ctCounter: () => writer.counters?.reserveData(1) ?? 0n,
-      now: () => Date.now() / 1000,
-      dryRun: options.dryRun,
-      signal: options.signal,
-      onProgress: (done) => progress.update(done),
-    });
-  } finally {
-    await handle.close();
-  }
+  const result = await runChunkPipeline({
+    pool,
+    store: archive.store,
+    chunkSize,
+    volsize: source.size,
+    indexes,
+    sourcePath: source.path,
+    previousHash: (index) => (previous && index < previous.chunkCount && !previous.isZero(index) ? previous.hashAt(index) : null),
+    chunkPath: (index) => `${vid}/${SESSION_TMP}/${chunkDirName(index * chunkSize)}/${chunkFileName(index * chunkSize)}`,
+    ctCounter: () => writer.counters?.reserveData(1) ?? 0n,
+    now: () => Date.now() / 1000,
+    dryRun: options.dryRun,
+    signal: options.signal,
+    onProgress: (done) => progress.update(done),
+  });
 
   const manifest = sessionManifest(indexes, result, previous);
   const sizeChanged = !last || last.info.volsize !== source.size;

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { execFileCapture } from '../sys/exec.js';
 import { checkArchivePath, type Store, StoreError, type StoreErrorCode, type StoreLock, type StoreStat } from './store.js';
 
 const KNOWN_CODES = new Set<string>(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL', 'EMLINK', 'ENOSPC', 'EACCES', 'EBUSY']);
@@ -134,6 +135,19 @@ export class LocalStore implements Store {
         await handle.close();
       }
     });
+  }
+
+  /** syncfs() of the destination's file system (coreutils `sync -f`): one call for all chunk files. */
+  async flush(): Promise<void> {
+    try {
+      await execFileCapture(['sync', '-f', this.root]);
+    } catch (error) {
+      throw new StoreError('EIO', '.', `could not flush the destination to disk: ${(error as Error).message}`);
+    }
+  }
+
+  localPath(path: string): string {
+    return path === '.' ? this.root : this.abs(path);
   }
 
   async fsyncDir(path: string): Promise<void> {

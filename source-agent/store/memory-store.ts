@@ -89,6 +89,8 @@ export class MemoryStore implements Store {
     await this.put(path, data);
   }
 
+  async flush(): Promise<void> {}
+
   async fsyncDir(path: string): Promise<void> {
     if (this.entries.get(checkArchivePath(path))?.kind !== 'directory') throw new StoreError('ENOENT', path, 'no such directory');
   }

@@ -17,6 +17,10 @@
 //   data durable, but is not atomic: after a crash the file may be partial. It is for files
 //   inside a temporary directory (a session being sent) that a later rename publishes; fsyncDir
 //   then makes those directories' entries durable.
+// * flush makes everything written so far durable (data and directory entries). Writers call it
+//   once before publishing a session, instead of syncing every chunk file on its own.
+// * localPath gives the absolute path of an archive path when the store is a local directory, so
+//   that the send workers can write chunk files themselves; remote stores have none.
 // * link makes a hard link (dedup); EMLINK/EPERM/EXDEV come back as such, so callers can copy.
 // * remove and removeTree succeed when the path is already gone (idempotent).
 // * Errors carry a code from StoreErrorCode; messages name the path.
@@ -72,6 +76,8 @@ export interface Store {
   put(path: string, data: Uint8Array): Promise<void>;
   writeNew(path: string, data: Uint8Array): Promise<void>;
   fsyncDir(path: string): Promise<void>;
+  flush(): Promise<void>;
+  localPath?(path: string): string;
   mkdir(path: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   renameBatch(pairs: readonly (readonly [from: string, to: string])[]): Promise<void>;

@@ -109,14 +109,18 @@ function run(
 }
 
 export function bz2Codec(level: number): Codec {
+  // libbz2's documented worst case is 1% + 600 bytes over the input.
+  const maxCompressedBytes = (length: number) => length + Math.ceil(length / 100) + 600;
+  const compress = (data: Uint8Array) =>
+    run(data, maxCompressedBytes(data.length), (bz, dest, destLenPtr, src) =>
+      bz.BZ2_bzBuffToBuffCompress(dest, destLenPtr, src, data.length, level, 0, 0),
+    );
   return {
     name: 'bz2',
     level,
-    compress(data) {
-      // libbz2's documented worst case is 1% + 600 bytes over the input.
-      const bound = data.length + Math.ceil(data.length / 100) + 600;
-      return run(data, bound, (bz, dest, destLenPtr, src) => bz.BZ2_bzBuffToBuffCompress(dest, destLenPtr, src, data.length, level, 0, 0));
-    },
+    compress,
+    compressInto: (data, out) => compress(data).copy(out),
+    maxCompressedBytes,
     decompressInto(data, out) {
       const result = run(data, out.length, (bz, dest, destLenPtr, src) =>
         bz.BZ2_bzBuffToBuffDecompress(dest, destLenPtr, src, data.length, 0, 0),

@@ -11,6 +11,10 @@ export interface Codec {
   readonly name: CompressionName;
   readonly level: number;
   compress(data: Uint8Array): Buffer;
+  /** Compresses into `out` (at least maxCompressedBytes long) and returns the length; no allocation. */
+  compressInto(data: Uint8Array, out: Buffer): number;
+  /** An upper bound of the compressed size of `length` bytes. */
+  maxCompressedBytes(length: number): number;
   /**
    * Decompresses into `out` and returns the number of bytes written. Throws DecompressError if
    * the input is not one valid stream or would decompress to more than `out.length` bytes —

@@ -8,6 +8,9 @@ export function zlibCodec(level: number): Codec {
     name: 'zlib',
     level,
     compress: (data) => deflateSync(data, { level }),
+    compressInto: (data, out) => deflateSync(data, { level }).copy(out),
+    // zlib's deflateBound for the default window and memory levels.
+    maxCompressedBytes: (length) => length + (length >> 12) + (length >> 14) + (length >> 25) + 13 + 6,
     decompressInto(data, out) {
       let result: Buffer;
       try {

@@ -16,6 +16,8 @@ export function zstdCodec(level: number): Codec {
       const n = cctx.compress(dst, data, level);
       return dst.subarray(0, n);
     },
+    compressInto: (data, out) => cctx.compress(out, data, level),
+    maxCompressedBytes: (length) => binding.compressBound(length),
     decompressInto(data, out) {
       try {
         return dctx.decompress(out, data);
