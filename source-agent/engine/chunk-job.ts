@@ -43,4 +43,6 @@ export interface ChunkResult {
   /** Size of the chunk file. */
   outLength: number;
   error: string | null;
+  /** The errno code when writing the chunk file failed (ENOSPC, EACCES…). */
+  errorCode: string | null;
 }

@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import { type Store, StoreError, type StoreErrorCode } from '../store/store.js';
 import type { ChunkResult } from './chunk-job.js';
 import type { BufferPair, ChunkPool } from './chunk-pool.js';
 
@@ -53,6 +53,14 @@ export interface PipelineResult {
   storedBytes: number;
   /** Directories that received chunk files (to make durable before publishing them). */
   chunkDirs: Set<string>;
+}
+
+const STORE_CODES: readonly StoreErrorCode[] = ['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL', 'EMLINK', 'ENOSPC', 'EACCES', 'EBUSY'];
+
+function storeCode(code: string): StoreErrorCode {
+  if (code === 'EPERM' || code === 'EROFS') return 'EACCES';
+  if (code === 'EDQUOT') return 'ENOSPC';
+  return (STORE_CODES as readonly string[]).includes(code) ? (code as StoreErrorCode) : 'EIO';
 }
 
 /** Chunks read with one call, at most. */
@@ -123,7 +131,6 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
           const path = options.chunkPath(index);
           // Direct mode: the worker writes the chunk file; only the input buffer travels.
           const writePath = direct && !options.dryRun ? join(root as string, path) : null;
-          if (writePath) result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
           const job = {
             length: lengths[i] as number,
             offset: index * chunkSize,
@@ -174,6 +181,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         continue;
       }
       if (stop || r.error) {
+        if (r.errorCode) stop ??= new StoreError(storeCode(r.errorCode), options.chunkPath(next.index), r.error ?? r.errorCode);
         stop ??= new FatalError(`chunk at ${next.index * chunkSize}: ${r.error}`);
         finish(next, r);
         continue;
@@ -183,12 +191,14 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       if (r.kind === 'data') {
         result.storedChunks++;
         result.storedBytes += r.outLength;
+        if (!options.dryRun) {
+          const path = options.chunkPath(next.index);
+          result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
+        }
       }
       if (r.kind === 'data' && !direct && !options.dryRun && r.output) {
-        const path = options.chunkPath(next.index);
-        result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
         const write = store
-          .writeNew(path, new Uint8Array(r.output, 0, r.outLength))
+          .writeNew(options.chunkPath(next.index), new Uint8Array(r.output, 0, r.outLength))
           .catch((error: unknown) => {
             stop ??= error as Error;
           })

@@ -39,18 +39,26 @@ function writeChunkFile(path: string, data: Buffer): void {
   }
 }
 
-function processChunk(job: ChunkJob): Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error'> {
+type Outcome = Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error' | 'errorCode'>;
+
+function processChunk(job: ChunkJob): Outcome {
   const data = Buffer.from(job.input, 0, job.length);
   // Only a full-size chunk of zeros becomes a "0" line; a short last chunk is always data.
-  if (job.length === setup.chunkSize && data.equals(zeros)) return { kind: 'zero', hash: null, outLength: 0, error: null };
+  if (job.length === setup.chunkSize && data.equals(zeros)) return { kind: 'zero', hash: null, outLength: 0, error: null, errorCode: null };
   const compressed = scratch.subarray(0, codec.compressInto(data, scratch));
   const hash = hasher.digest(compressed);
-  if (job.previousHash && hashesEqual(hash, job.previousHash)) return { kind: 'same', hash, outLength: 0, error: null };
+  if (job.previousHash && hashesEqual(hash, job.previousHash)) return { kind: 'same', hash, outLength: 0, error: null, errorCode: null };
   const out = job.output ? Buffer.from(job.output) : ownOutput;
   const crypto = setup.crypto;
   const outLength = compressed.length + (crypto ? CHUNK_OVERHEAD : 0);
   if (outLength > maxFile || outLength > out.length) {
-    return { kind: 'data', hash, outLength: 0, error: `compressed chunk of ${outLength} bytes exceeds the format's ${maxFile}` };
+    return {
+      kind: 'data',
+      hash,
+      outLength: 0,
+      error: `compressed chunk of ${outLength} bytes exceeds the format's ${maxFile}`,
+      errorCode: null,
+    };
   }
   if (crypto) {
     const nonce = dataNonce(crypto.style, crypto.dataNonceKey, compressed, hash, BigInt(job.ctCounter), job.nowSeconds);
@@ -59,16 +67,23 @@ function processChunk(job: ChunkJob): Pick<ChunkResult, 'kind' | 'hash' | 'outLe
   } else {
     compressed.copy(out);
   }
-  if (job.writePath) writeChunkFile(job.writePath, out.subarray(0, outLength));
-  return { kind: 'data', hash, outLength, error: null };
+  if (job.writePath) {
+    try {
+      writeChunkFile(job.writePath, out.subarray(0, outLength));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      return { kind: 'data', hash, outLength: 0, error: (error as Error).message, errorCode: code };
+    }
+  }
+  return { kind: 'data', hash, outLength, error: null, errorCode: null };
 }
 
 parentPort?.on('message', (job: ChunkJob) => {
-  let result: Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error'>;
+  let result: Outcome;
   try {
     result = processChunk(job);
   } catch (error) {
-    result = { kind: 'data', hash: null, outLength: 0, error: (error as Error).message };
+    result = { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: null };
   }
   const message: ChunkResult = { id: job.id, input: job.input, output: job.output, ...result };
   const transfer = job.output ? [job.input, job.output] : [job.input];

@@ -3,8 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { CLI, fixtureArchive } from '../helpers/paths.js';
+
+const META = mkdtempSync(join(tmpdir(), 'skiff-terminal-meta-'));
+after(() => rmSync(META, { recursive: true, force: true }));
 
 function runOnTerminal(command: string, typed: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
@@ -25,7 +31,7 @@ function runOnTerminal(command: string, typed: string): Promise<{ code: number; 
 
 describe('passphrase from a terminal', () => {
   it('is read without echo and unlocks the archive', async () => {
-    const command = `${process.execPath} ${CLI} --dest=file:${fixtureArchive('enc-dgr-zstd-256k')} list vol1.img`;
+    const command = `${process.execPath} ${CLI} --dest=file:${fixtureArchive('enc-dgr-zstd-256k')} --authmin=0 --meta-dir=${META} list vol1.img`;
     const r = await runOnTerminal(command, 'fixture-pass-1\r');
     assert.equal(r.code, 0, r.output);
     assert.ok(!r.output.includes('fixture-pass-1'), 'the passphrase was echoed');
@@ -35,7 +41,7 @@ describe('passphrase from a terminal', () => {
   });
 
   it('a wrong passphrase exits 3', async () => {
-    const command = `${process.execPath} ${CLI} --dest=file:${fixtureArchive('enc-dgr-zstd-256k')} list`;
+    const command = `${process.execPath} ${CLI} --dest=file:${fixtureArchive('enc-dgr-zstd-256k')} --authmin=0 --meta-dir=${META} list`;
     const r = await runOnTerminal(command, 'wrong passphrase\r');
     assert.equal(r.code, 3, r.output);
     assert.match(r.output, /Could not decrypt\/authenticate archive/);

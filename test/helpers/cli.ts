@@ -12,12 +12,29 @@ export interface CliResult {
   stderr: string;
 }
 
+// Tests never touch /var/lib/skiff or leave key agents behind: unless a test says otherwise,
+// every run gets this process's own metadata directory and --authmin=0.
+let defaultMetaDir: string | null = null;
+function hermetic(args: readonly string[]): string[] {
+  const extra: string[] = [];
+  if (!args.some((a) => a.startsWith('--meta-dir'))) {
+    if (!defaultMetaDir) {
+      const dir = mkdtempSync(join(tmpdir(), 'skiff-test-meta-'));
+      defaultMetaDir = dir;
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    }
+    extra.push(`--meta-dir=${defaultMetaDir}`);
+  }
+  if (!args.some((a) => a.startsWith('--authmin'))) extra.push('--authmin=0');
+  return [...args, ...extra];
+}
+
 export function runSkiff(
   args: readonly string[],
   options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
       cwd: options.cwd ?? tmpdir(),
       env: options.env ?? { ...process.env, TZ: 'UTC' },
       stdio: ['pipe', 'pipe', 'pipe'],
