@@ -16,12 +16,12 @@ export interface PassphraseSource {
 
 export async function readPassphrase(source: PassphraseSource, prompt = 'Enter passphrase: '): Promise<Buffer> {
   if (source.passcmd !== undefined) return runPasscmd(source.passcmd);
-  source.stderr.write(prompt);
   if (source.stdin.isTTY) {
-    const secret = await readSecretFromTerminal(source.stdin as ReadStream);
+    const secret = await readSecretFromTerminal(source.stdin as ReadStream, () => source.stderr.write(prompt));
     source.stderr.write('\n');
     return secret;
   }
+  source.stderr.write(prompt);
   const line = readLineFromFd(0) ?? Buffer.alloc(0);
   source.stderr.write('\n');
   return line;

@@ -48,13 +48,20 @@ export class SendOutput implements SendEvents {
     this.console.write(`${dryRun ? '\nDry run (not sending):' : `\nSending backup session ${session}:`}\n${this.rule}\n`);
   }
 
-  volumeStart(name: string, chunks: number): { update(done: number): void } {
+  volumeStart(name: string, chunks: number): { update(done: number, storedBytes: number): void } {
     if (this.console.interactive) {
+      const started = performance.now();
+      let drawn = 0;
       this.console.write(`            |     | ${name}\r`);
       return {
-        update: (done) => {
+        // Stored size, percentage and rate of stored bytes, at most ten times a second.
+        update: (done, storedBytes) => {
+          const now = performance.now();
+          if (now - drawn < 100 && done < chunks) return;
+          drawn = now;
           const percent = chunks === 0 ? 100 : Math.floor((100 * done) / chunks);
-          this.console.write(`\r${`    ${percent}%`.padStart(12)}`);
+          const rate = storedBytes / MiB / Math.max(0.001, (now - started) / 1000);
+          this.console.write(`\r${`${mb(storedBytes)}MB`.padStart(11)} | ${`${percent}%`.padStart(4)} ${rate.toFixed(0)} MB/s `);
         },
       };
     }

@@ -40,7 +40,8 @@ export interface PipelineOptions {
   /** Count and estimate only; write nothing. */
   dryRun: boolean;
   signal?: AbortSignal | undefined;
-  onProgress?: (doneChunks: number) => void;
+  /** After each chunk: chunks done, and bytes of chunk files stored so far. */
+  onProgress?: (doneChunks: number, storedBytes: number) => void;
 }
 
 export interface PipelineResult {
@@ -210,7 +211,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       } else {
         finish(next, r);
       }
-      options.onProgress?.(++done);
+      options.onProgress?.(++done, result.storedBytes);
     }
   };
 

@@ -54,7 +54,7 @@ export interface SendEvents {
   note(text: string): void;
   warn(text: string): void;
   sending(session: string, dryRun: boolean, volumes: readonly string[]): void;
-  volumeStart(name: string, chunks: number): { update(done: number): void };
+  volumeStart(name: string, chunks: number): { update(done: number, storedBytes: number): void };
   volumeEnd(report: VolumeReport): void;
 }
 
@@ -205,7 +205,7 @@ async function sendVolume(
     now: () => Date.now() / 1000,
     dryRun: options.dryRun,
     signal: options.signal,
-    onProgress: (done) => progress.update(done),
+    onProgress: (done, stored) => progress.update(done, stored),
   });
 
   const manifest = sessionManifest(indexes, result, previous);

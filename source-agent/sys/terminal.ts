@@ -36,7 +36,7 @@ export function readLineFromFd(fd: number): Buffer | null {
  * Reads a line from the terminal with echo off (raw mode). Backspace and Ctrl-U edit, Enter
  * ends, Ctrl-C interrupts, Ctrl-D on an empty line gives an empty result.
  */
-export function readSecretFromTerminal(stdin: ReadStream): Promise<Buffer> {
+export function readSecretFromTerminal(stdin: ReadStream, prompt: () => void = () => {}): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
     const bytes: number[] = [];
     const finish = (error: Error | null) => {
@@ -68,7 +68,9 @@ export function readSecretFromTerminal(stdin: ReadStream): Promise<Buffer> {
       }
       chunk.fill(0);
     };
+    // Echo goes off before the prompt appears, so that nothing typed after it is ever echoed.
     stdin.setRawMode(true);
+    prompt();
     stdin.on('data', onData);
     stdin.resume();
   });

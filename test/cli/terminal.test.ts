@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -28,6 +28,52 @@ function runOnTerminal(command: string, typed: string): Promise<{ code: number; 
     child.on('close', (code) => resolve({ code: code ?? -1, output }));
   });
 }
+
+/** Runs a command on a pseudo-terminal, answering each prompt (in order) when it appears. */
+function converse(command: string, answers: [prompt: string, reply: string][]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+    let output = '';
+    let seen = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      const next = answers[0];
+      if (next && output.indexOf(next[0], seen) >= 0) {
+        seen = output.indexOf(next[0], seen) + next[0].length;
+        child.stdin.write(next[1]);
+        answers.shift();
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+describe('tags asked on a terminal (send --tag=)', () => {
+  it('adds valid tags, refuses bad and repeated ones, ends on a blank line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-tags-'));
+    try {
+      const image = join(dir, 'disk.img');
+      writeFileSync(image, Buffer.alloc(65536, 7));
+      const common = `--dest=file:${dir}/archive --meta-dir=${dir}/meta --authmin=0`;
+      await converse(`${process.execPath} ${CLI} arch-init --encrypt=off ${common}`, []);
+      const r = await converse(`${process.execPath} ${CLI} send '--import-other-from=disk.img:|:${image}' '--tag=' ${common}`, [
+        ['[1]: ', 'weekly, Weekly backup\r'],
+        ['[2]: ', 'bad^tag\r'],
+        ['[2]: ', 'weekly\r'],
+        ['[2]: ', 't2\r'],
+        ['[3]: ', '\r'],
+      ]);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /not allowed in tag ID/);
+      assert.match(r.output, /2 tags total\./);
+      const list = await converse(`${process.execPath} ${CLI} list disk.img --verbose ${common}`, []);
+      assert.match(list.output, / tag: t2\r?\n tag: weekly, Weekly backup/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('passphrase from a terminal', () => {
   it('is read without echo and unlocks the archive', async () => {

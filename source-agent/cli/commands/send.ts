@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
 import { ArchiveWriter } from '../../archive/archive-writer.js';
 import { isPrintable, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, tagIdProblem, volumeNameProblem } from '../../archive/names.js';
@@ -11,6 +12,7 @@ import { parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
 import type { LocalState } from '../../state/local-state.js';
 import { isNotFound, StoreError } from '../../store/store.js';
+import { readLineFromTerminal } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
 import { SkiffCommand } from '../skiff-command.js';
@@ -80,7 +82,11 @@ export class SendCommand extends SkiffCommand {
       const problem = volumeNameProblem(name);
       if (problem) throw new InputError(`${problem} (${JSON.stringify(name)})`);
     }
-    const tags = parseTags(this.tag);
+    // --tag= or --tag=@ asks for the tags on the terminal (after the archive opens, as Wyng).
+    const promptForTags = this.tag.length > 0 && (this.tag.every((t) => t === '') || this.tag.includes('@'));
+    if (promptForTags && !this.attended)
+      throw new InputError('--tag= (or --tag=@) asks for tags on the terminal, which needs an interactive run.');
+    let tags = promptForTags ? new Map<string, string>() : parseTags(this.tag);
     const out = this.output();
     this.banner(out);
     const { archive, state } = await this.openArchive(out, { write: true });
@@ -90,6 +96,7 @@ export class SendCommand extends SkiffCommand {
     });
     try {
       await recoverInterruptedWrites(archive, out);
+      if (promptForTags) tags = await this.promptTags();
       const importNames = new Set(imports.map((i) => i.volume));
       const names = new Set([...this.volumes, ...importNames]);
       if (this.all) {
@@ -154,6 +161,28 @@ export class SendCommand extends SkiffCommand {
     } finally {
       await lock.release();
     }
+  }
+
+  /** Wyng's tag prompt: "tagID[, description]" per line, a blank line ends, at most 5. */
+  private async promptTags(): Promise<Map<string, string>> {
+    const err = this.context.stderr;
+    const tags = new Map<string, string>();
+    err.write("Enter tag info as 'tagID[, tag description]'. Blank to end input.\n");
+    while (tags.size < MAX_TAGS_PER_SESSION) {
+      err.write(`[${tags.size + 1}]: `);
+      const line = (await readLineFromTerminal(this.context.stdin as ReadStream)).trim();
+      if (line === '') break;
+      try {
+        const [[id, desc]] = [...parseTags([line])] as [[string, string]];
+        if (tags.has(id)) err.write('(not added)\n');
+        else tags.set(id, desc);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        err.write(`Error: ${error.message}\n(not added)\n`);
+      }
+    }
+    err.write(`${tags.size} tags total.\n`);
+    return tags;
   }
 
   private async reflinkPool() {
