@@ -25,7 +25,6 @@ export async function prepareImport(path: string): Promise<PreparedVolume> {
     changed: null,
     unchanged: false,
     alwaysSession: true,
-    open: () => fs.open(path, 'r'),
     commit: async () => {},
     discard: async () => {},
   };

@@ -153,7 +153,6 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
       changed: new Uint8Array(Math.ceil(Number(volume.size) / request.chunkSize)),
       unchanged: true,
       alwaysSession: false,
-      open: () => fs.open(snaps.paired, 'r'),
       commit: (session, sequence) => keepPairing(session, sequence, paired, volume.mtimeNs),
       discard: async () => {},
     };
@@ -188,7 +187,6 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
     changed,
     unchanged: false,
     alwaysSession: false,
-    open: () => fs.open(snaps.next, 'r'),
     async commit(session, sequence) {
       await fs.rm(snaps.paired, { force: true });
       await fs.rename(snaps.next, snaps.paired);

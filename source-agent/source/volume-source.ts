@@ -2,7 +2,6 @@
 // session. Implementations: reflink snapshots on Btrfs/XFS (reflink-source.ts) and plain files or
 // block devices read whole (import-source.ts).
 
-import type { FileHandle } from 'node:fs/promises';
 import { groupName, userName } from '../sys/accounts.js';
 
 export interface PreparedVolume {
@@ -22,7 +21,6 @@ export interface PreparedVolume {
   readonly unchanged: boolean;
   /** Import volumes get a session on every send, as in Wyng. */
   readonly alwaysSession: boolean;
-  open(): Promise<FileHandle>;
   /** The volume's newest session is now `session` (just sent, or unchanged): keep the pairing. */
   commit(session: string, sequence: number): Promise<void>;
   /** Undo what prepare did (failed or dry-run send). */
