@@ -8,6 +8,7 @@ import { Command, Option } from 'clipanion';
 import { DEFAULT_AUTH_MINUTES, keysFromAgent, startAgent, stopAgent } from '../agent/agent-client.js';
 import { Archive } from '../archive/archive.js';
 import type { RootKeys } from '../archive/keys.js';
+import { formatSaltFile } from '../archive/salt.js';
 import type { Output } from '../engine/output.js';
 import { describeError, InputError, IntegrityError, LocalStorageError } from '../errors.js';
 import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
@@ -182,7 +183,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     if (save) await state.saveRoot(archive.rootBytes);
     if (archive.salt) {
       const cachedSalt = await state.cachedSalt();
-      const bytes = await archive.store.read('archive.salt', 424);
+      const bytes = formatSaltFile(archive.salt); // as read by Archive.open (the format round-trips)
       if (cachedSalt && !cachedSalt.subarray(0, 320).every((b, i) => i % 80 < 10 || b === bytes[i])) {
         throw new IntegrityError('archive.salt', `differs from the copy this machine keeps in ${state.dir}.`);
       }

@@ -4,6 +4,7 @@ import { stopAgent } from '../../agent/agent-client.js';
 import { CHUNK_SIZES } from '../../archive/archive-ini.js';
 import { type CompressionName, isCompressionName, LEVELS } from '../../archive/compression/index.js';
 import { type CipherMode, cipherModeByOption, describeCipher } from '../../archive/crypto/cipher-modes.js';
+import { formatSaltFile } from '../../archive/salt.js';
 import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
 import { describeError, FatalError, InputError } from '../../errors.js';
 import { LocalStore } from '../../store/local-store.js';
@@ -75,7 +76,7 @@ export class ArchInitCommand extends SkiffCommand {
     await this.keepKeys(dest, archive, null, minutes);
     const state = await this.openState(archive, dest, out, true);
     await state?.saveRoot(archive.rootBytes);
-    if (archive.salt) await state?.saveSalt(await store.read('archive.salt', 424));
+    if (archive.salt) await state?.saveSalt(formatSaltFile(archive.salt));
 
     out.line(`${mode.encrypted ? '\n' : ''}Encryption    : ${mode.encrypted ? describeCipher(mode) : 'off '}`);
     out.line(`Data Hashing  : ${mode.hashtype}`);
