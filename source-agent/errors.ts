@@ -68,9 +68,12 @@ export class IntegrityError extends SkiffError {
   readonly exitCode = ExitCode.fatal;
   readonly code = 'INTEGRITY';
   readonly object: string;
+  /** What is wrong with it (the message without the object's name). */
+  readonly detail: string;
   constructor(object: string, detail: string) {
     super(`${object}: ${detail}`);
     this.object = object;
+    this.detail = detail;
   }
 }
 

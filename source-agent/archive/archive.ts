@@ -49,6 +49,9 @@ export interface OpenOptions {
   now?: () => number;
 }
 
+/** The largest archive.ini a reader accepts: header, body bound, envelope. */
+export const MAX_ROOT_FILE_BYTES = HEADER_BYTES + MAX_BODY_BYTES + METADATA_OVERHEAD;
+
 /** Bounds on decompressed metadata (the file bounds come from Wyng, these from their content). */
 const MAX_VOLINFO_TEXT = 4 * 1024 * 1024;
 const MAX_INFO_TEXT = 64 * 1024;
@@ -199,6 +202,17 @@ export class Archive {
     }
   }
 
+  /** Whether the volinfo on the destination passes its checks against `expectedHash`. */
+  async volInfoMatches(vid: VolumeId, expectedHash: string): Promise<boolean> {
+    try {
+      await this.readMetadata(layout.volinfo(vid), expectedHash, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT);
+      return true;
+    } catch (error) {
+      if (error instanceof IntegrityError) return false;
+      throw error;
+    }
+  }
+
   /** Loads a volume: its volinfo and every session's info, and checks the session chain. */
   async loadVolume(vid: VolumeId): Promise<Volume> {
     const volinfo = await this.readVolInfo(vid);
@@ -272,7 +286,7 @@ export function objectReadError(path: string, error: unknown): Error {
 
 async function readRoot(store: Store): Promise<Buffer> {
   try {
-    return await store.read('archive.ini', HEADER_BYTES + MAX_BODY_BYTES + METADATA_OVERHEAD);
+    return await store.read('archive.ini', MAX_ROOT_FILE_BYTES);
   } catch (error) {
     if (isNotFound(error)) throw new ArchiveNotFoundError(`Archive not found at '${store.url}'`);
     throw objectReadError('archive.ini', error);

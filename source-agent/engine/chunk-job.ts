@@ -19,7 +19,6 @@ export interface ChunkJob {
   length: number;
   /** The chunk's bytes. */
   input: ArrayBuffer;
-  offset: number;
   /** Where the chunk file goes (buffers mode), or null: write it to `writePath` (or nowhere, in a dry run). */
   output: ArrayBuffer | null;
   writePath: string | null;

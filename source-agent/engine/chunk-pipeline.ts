@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
-import { type Store, StoreError, type StoreErrorCode } from '../store/store.js';
+import { type Store, StoreError, storeErrorCode } from '../store/store.js';
 import type { ChunkResult } from './chunk-job.js';
 import type { BufferPair, ChunkPool } from './chunk-pool.js';
 
@@ -54,14 +54,6 @@ export interface PipelineResult {
   storedBytes: number;
   /** Directories that received chunk files (to make durable before publishing them). */
   chunkDirs: Set<string>;
-}
-
-const STORE_CODES: readonly StoreErrorCode[] = ['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL', 'EMLINK', 'ENOSPC', 'EACCES', 'EBUSY'];
-
-function storeCode(code: string): StoreErrorCode {
-  if (code === 'EPERM' || code === 'EROFS') return 'EACCES';
-  if (code === 'EDQUOT') return 'ENOSPC';
-  return (STORE_CODES as readonly string[]).includes(code) ? (code as StoreErrorCode) : 'EIO';
 }
 
 /** Chunks read with one call, at most. */
@@ -134,7 +126,6 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
           const writePath = direct && !options.dryRun ? join(root as string, path) : null;
           const job = {
             length: lengths[i] as number,
-            offset: index * chunkSize,
             writePath,
             previousHash: options.previousHash(index),
             ctCounter: String(options.ctCounter()),
@@ -182,7 +173,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         continue;
       }
       if (stop || r.error) {
-        if (r.errorCode) stop ??= new StoreError(storeCode(r.errorCode), options.chunkPath(next.index), r.error ?? r.errorCode);
+        if (r.errorCode) stop ??= new StoreError(storeErrorCode(r.errorCode), options.chunkPath(next.index), r.error ?? r.errorCode);
         stop ??= new FatalError(`chunk at ${next.index * chunkSize}: ${r.error}`);
         finish(next, r);
         continue;

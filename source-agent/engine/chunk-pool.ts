@@ -77,7 +77,7 @@ export class ChunkPool {
     for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
     this.busy[worker] = (this.busy[worker] as number) + 1;
     const message: ChunkJob = { ...job, id };
-    const transfer = [job.input, job.output].filter((b): b is ArrayBuffer => b !== null);
+    const transfer = job.output ? [job.input, job.output] : [job.input];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject });
       (this.workers[worker] as Worker).postMessage(message, transfer);

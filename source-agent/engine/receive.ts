@@ -52,7 +52,7 @@ export async function receiveVolume(
   } catch (error) {
     progress.abandon();
     const note = await target.abort();
-    if (error instanceof IntegrityError) throw new IntegrityError(error.object, `${error.message.slice(error.object.length + 2)}; ${note}`);
+    if (error instanceof IntegrityError) throw new IntegrityError(error.object, `${error.detail}; ${note}`);
     throw error;
   }
   progress.end(out.verbose ? `: OK  Data bytes: ${fileBytes} / ${session.info.volsize}` : ': OK ');

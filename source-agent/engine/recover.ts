@@ -8,10 +8,11 @@
 //   directory) are removed, so their names can be used again.
 // An archive with a pending Wyng operation ([in_process]) is left alone: that is Wyng's journal.
 
-import type { Archive } from '../archive/archive.js';
-import { isSessionName, isVolumeId, layout, type VolumeId } from '../archive/names.js';
+import { type Archive, MAX_ROOT_FILE_BYTES } from '../archive/archive.js';
+import type { ArchiveIni } from '../archive/archive-ini.js';
+import { isSessionName, isVolumeId, type VolumeId } from '../archive/names.js';
 import { FatalError, IntegrityError } from '../errors.js';
-import { isNotFound } from '../store/store.js';
+import { StoreError } from '../store/store.js';
 import { SESSION_TMP } from './commit.js';
 import type { Output } from './output.js';
 
@@ -23,14 +24,13 @@ export async function recoverInterruptedWrites(archive: Archive, out: Output): P
   }
   const store = archive.store;
   if (await store.stat('archive.ini.tmp')) {
-    if (await tmpRootIsComplete(archive)) {
-      const bytes = await store.read('archive.ini.tmp', archive.rootBytes.length * 4 + 200_000);
-      const ini = archive.decodeRoot(bytes, 'archive.ini.tmp');
+    const complete = await completeTmpRoot(archive);
+    if (complete) {
       await store.renameBatch([['archive.ini.tmp', 'archive.ini']]);
-      await store.put('archive.ini.bak', bytes);
-      archive.ini = ini;
-      archive.rootBytes = bytes;
-      for (const vid of ini.volumes.keys()) archive.forgetVolInfo(vid);
+      await store.put('archive.ini.bak', complete.bytes);
+      archive.ini = complete.ini;
+      archive.rootBytes = complete.bytes;
+      for (const vid of complete.ini.volumes.keys()) archive.forgetVolInfo(vid);
       out.warn('Completed an interrupted commit (archive.ini.tmp).');
     } else {
       await store.remove('archive.ini.tmp');
@@ -45,27 +45,26 @@ export async function recoverInterruptedWrites(archive: Archive, out: Output): P
   }
 }
 
-/** archive.ini.tmp authenticates, is newer than archive.ini, and every volinfo matches it. */
-async function tmpRootIsComplete(archive: Archive): Promise<boolean> {
-  let ini: ReturnType<Archive['decodeRoot']>;
+/**
+ * archive.ini.tmp, when it authenticates, is newer than archive.ini, and every volinfo on disk
+ * matches it (the commit got past its volinfo rename); otherwise null.
+ */
+async function completeTmpRoot(archive: Archive): Promise<{ bytes: Buffer; ini: ArchiveIni } | null> {
+  let bytes: Buffer;
+  let ini: ArchiveIni;
   try {
-    const bytes = await archive.store.read('archive.ini.tmp', 400_000);
+    bytes = await archive.store.read('archive.ini.tmp', MAX_ROOT_FILE_BYTES);
     ini = archive.decodeRoot(bytes, 'archive.ini.tmp');
   } catch (error) {
-    if (error instanceof IntegrityError || isNotFound(error)) return false;
+    if (error instanceof IntegrityError || error instanceof StoreError) return null;
     throw error;
   }
-  if (ini.uuid !== archive.ini.uuid || Number(ini.updatedAt) <= Number(archive.ini.updatedAt) || ini.inProcess.length > 0) return false;
+  if (ini.uuid !== archive.ini.uuid || Number(ini.updatedAt) <= Number(archive.ini.updatedAt) || ini.inProcess.length > 0) return null;
   for (const [vid, hash] of ini.volumes) {
     if (archive.ini.volumes.get(vid) === hash) continue;
-    try {
-      await archive.readMetadata(layout.volinfo(vid), hash, 1_179_674, 4 * 1024 * 1024);
-    } catch (error) {
-      if (error instanceof IntegrityError) return false;
-      throw error;
-    }
+    if (!(await archive.volInfoMatches(vid, hash))) return null;
   }
-  return true;
+  return { bytes, ini };
 }
 
 async function removeUnlistedSessions(archive: Archive, vid: VolumeId): Promise<void> {

@@ -48,8 +48,7 @@ export function selectVolumes(index: VolumeIndex, request: SelectionRequest): st
   for (const name of selected) {
     if (index.byName.has(name)) continue;
     const [first] = index.unreadable.values();
-    if (first)
-      throw new IntegrityError(first.object, `${first.message.slice(first.object.length + 2)}; so volume '${name}' cannot be found`);
+    if (first) throw new IntegrityError(first.object, `${first.detail}; so volume '${name}' cannot be found`);
     throw new InputError(`Volume '${name}' not found.`);
   }
   return [...selected].sort(compareCodePoints);

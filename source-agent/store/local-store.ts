@@ -6,16 +6,11 @@ import { constants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execFileCapture } from '../sys/exec.js';
-import { checkArchivePath, type Store, StoreError, type StoreErrorCode, type StoreLock, type StoreStat } from './store.js';
-
-const KNOWN_CODES = new Set<string>(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL', 'EMLINK', 'ENOSPC', 'EACCES', 'EBUSY']);
+import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode } from './store.js';
 
 function storeError(error: unknown, path: string): StoreError {
   if (error instanceof StoreError) return error;
-  const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-  const mapped: StoreErrorCode =
-    code === 'EPERM' ? 'EACCES' : code === 'ELOOP' ? 'EINVAL' : KNOWN_CODES.has(code) ? (code as StoreErrorCode) : 'EIO';
-  return new StoreError(mapped, path, (error as Error).message.replace(/^[A-Z]+: /, ''));
+  return new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), path, (error as Error).message.replace(/^[A-Z]+: /, ''));
 }
 
 function kindOf(stats: Stats): StoreStat['kind'] {

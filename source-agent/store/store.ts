@@ -48,6 +48,16 @@ export class StoreError extends Error {
   }
 }
 
+const PASSED_THROUGH = new Set<string>(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL', 'EMLINK', 'ENOSPC', 'EACCES', 'EBUSY']);
+
+/** The StoreErrorCode for an errno code: permission-like and quota errors fold into their kind. */
+export function storeErrorCode(errno: string | undefined): StoreErrorCode {
+  if (errno === 'EPERM' || errno === 'EROFS') return 'EACCES';
+  if (errno === 'EDQUOT') return 'ENOSPC';
+  if (errno === 'ELOOP') return 'EINVAL';
+  return errno !== undefined && PASSED_THROUGH.has(errno) ? (errno as StoreErrorCode) : 'EIO';
+}
+
 export function isNotFound(error: unknown): boolean {
   return error instanceof StoreError && error.code === 'ENOENT';
 }
