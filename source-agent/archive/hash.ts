@@ -6,7 +6,7 @@
 // block), so BLAKE2b comes from hash-wasm (~500 MB/s); @noble/hashes is the test oracle.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createBLAKE2b, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 
 export const HASH_BYTES = 32;
 
@@ -14,7 +14,8 @@ let blake2b256: IHasher | undefined;
 
 /** Loads the WASM hasher once; every entry point that reads an archive calls this first. */
 export async function initHashing(): Promise<void> {
-  blake2b256 ??= await createBLAKE2b(256);
+  // Loaded on demand: send workers of encrypted archives never need BLAKE2b.
+  if (!blake2b256) blake2b256 = await (await import('hash-wasm')).createBLAKE2b(256);
 }
 
 function blake(): IHasher {

@@ -14,6 +14,13 @@ export interface WorkerSetup {
   crypto: { style: NonceStyle; dataKey: Uint8Array; manifestHashKey: Uint8Array; dataNonceKey: Uint8Array | null } | null;
 }
 
+/** The first message a worker gets: the archive's settings. */
+export interface SetupMessage {
+  settings: WorkerSetup;
+}
+
+export type WorkerMessage = SetupMessage | ChunkJob;
+
 export interface ChunkJob {
   id: number;
   length: number;

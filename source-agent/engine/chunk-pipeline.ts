@@ -131,7 +131,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
             ctCounter: String(options.ctCounter()),
             nowSeconds: options.now(),
           };
-          const submitted = reading.then(() => pool.submit({ ...job, input: pair.input, output: direct ? null : pair.output }));
+          const submitted = reading.then(() => pool.submit({ ...job, input: pair.input, output: direct ? null : pool.outputOf(pair) }));
           submitted.catch(() => {}); // consumed in order below; this only avoids an unhandled rejection meanwhile
           queue.push({ index, result: submitted, pair });
         });

@@ -4,11 +4,12 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ChunkJob, ChunkResult, WorkerSetup } from './chunk-job.js';
+import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup } from './chunk-job.js';
 
 export interface BufferPair {
   input: ArrayBuffer;
-  output: ArrayBuffer;
+  /** Allocated on first use: direct mode (workers write chunk files) never needs one. */
+  output: ArrayBuffer | null;
 }
 
 export class ChunkPool {
@@ -17,14 +18,19 @@ export class ChunkPool {
   private readonly pending = new Map<number, { worker: number; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
   private readonly freePairs: BufferPair[] = [];
   private readonly waiting: (() => void)[] = [];
-  private readonly slots: number;
+  private outputBytes = 0;
+  private configured = false;
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(setup: WorkerSetup, options: { workers?: number } = {}) {
+  /**
+   * Starts the workers now; they load their modules while the caller opens the archive.
+   * Nothing runs on them until `configure` gives them the archive's settings.
+   */
+  constructor(options: { workers?: number } = {}) {
     const count = Math.max(1, options.workers ?? availableParallelism());
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: setup });
+      const worker = new Worker(new URL('./chunk-worker.js', import.meta.url));
       worker.on('message', (result: ChunkResult) => this.settle(result));
       worker.on('error', (error) => this.fail(error));
       worker.on('exit', (code) => {
@@ -33,10 +39,22 @@ export class ChunkPool {
       this.workers.push(worker);
       this.busy.push(0);
     }
-    const outputBytes = setup.chunkSize + Math.floor(setup.chunkSize / 64) + 64;
-    this.slots = Math.max(4 * count, Math.floor((32 * 1024 * 1024) / (setup.chunkSize + outputBytes)));
-    for (let i = 0; i < this.slots; i++)
-      this.freePairs.push({ input: new ArrayBuffer(setup.chunkSize), output: new ArrayBuffer(outputBytes) });
+  }
+
+  /** Gives the workers the archive's settings and sizes the buffer pairs (about 32 MiB of them). */
+  configure(settings: WorkerSetup): void {
+    if (this.configured) throw new Error('ChunkPool.configure: already configured');
+    this.configured = true;
+    for (const worker of this.workers) worker.postMessage({ settings } satisfies SetupMessage);
+    this.outputBytes = settings.chunkSize + Math.floor(settings.chunkSize / 64) + 64;
+    const slots = Math.max(4 * this.workers.length, Math.floor((32 * 1024 * 1024) / (settings.chunkSize + this.outputBytes)));
+    for (let i = 0; i < slots; i++) this.freePairs.push({ input: new ArrayBuffer(settings.chunkSize), output: null });
+  }
+
+  /** The pair's output buffer (buffers mode), allocated the first time it is needed. */
+  outputOf(pair: BufferPair): ArrayBuffer {
+    pair.output ??= new ArrayBuffer(this.outputBytes);
+    return pair.output;
   }
 
   private fail(error: Error): void {
@@ -72,6 +90,7 @@ export class ChunkPool {
   /** Sends a job to the least busy worker; its buffers (if any) travel with it and come back. */
   submit(job: Omit<ChunkJob, 'id'>): Promise<ChunkResult> {
     if (this.failure) return Promise.reject(this.failure);
+    if (!this.configured) return Promise.reject(new Error('ChunkPool.submit: not configured'));
     const id = this.nextId++;
     let worker = 0;
     for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;

@@ -4,23 +4,44 @@
 
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { makeCodec } from '../archive/compression/index.js';
 import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
 import { CHUNK_OVERHEAD } from '../archive/envelope.js';
 import { blake2bDataHasher, hashesEqual, hmacSha256DataHasher, initHashing } from '../archive/hash.js';
 import { dataNonce } from '../archive/nonces.js';
-import type { ChunkJob, ChunkResult, WorkerSetup } from './chunk-job.js';
+import type { ChunkJob, ChunkResult, WorkerMessage, WorkerSetup } from './chunk-job.js';
 
-const setup = workerData as WorkerSetup;
-await initHashing();
-const codec = makeCodec(setup.compression, setup.level);
-const hasher = setup.crypto ? hmacSha256DataHasher(setup.crypto.manifestHashKey) : blake2bDataHasher;
-const zeros = Buffer.alloc(setup.chunkSize);
-const maxFile = setup.chunkSize + Math.floor(setup.chunkSize / 64);
-// Reused for every chunk: fresh buffers cost page faults on each use.
-const scratch = Buffer.allocUnsafe(codec.maxCompressedBytes(setup.chunkSize));
-const ownOutput = Buffer.allocUnsafe(maxFile + 64);
+// The pool starts its workers before the archive is open (module loading overlaps the main
+// thread's start-up); the archive's settings arrive as the first message.
+interface Setup {
+  settings: WorkerSetup;
+  codec: ReturnType<typeof makeCodec>;
+  hasher: typeof blake2bDataHasher;
+  zeros: Buffer;
+  maxFile: number;
+  /** Reused for every chunk: fresh buffers cost page faults on each use. */
+  scratch: Buffer;
+  ownOutput: Buffer;
+}
+let setup: Setup | null = null;
+let setupFailure: string | null = null;
+
+async function configure(settings: WorkerSetup): Promise<Setup> {
+  // Encrypted archives hash chunks with HMAC-SHA256; only unencrypted ones need BLAKE2b.
+  if (!settings.crypto) await initHashing();
+  const codec = makeCodec(settings.compression, settings.level);
+  const maxFile = settings.chunkSize + Math.floor(settings.chunkSize / 64);
+  return {
+    settings,
+    codec,
+    hasher: settings.crypto ? hmacSha256DataHasher(settings.crypto.manifestHashKey) : blake2bDataHasher,
+    zeros: Buffer.alloc(settings.chunkSize),
+    maxFile,
+    scratch: Buffer.allocUnsafe(codec.maxCompressedBytes(settings.chunkSize)),
+    ownOutput: Buffer.allocUnsafe(maxFile + 64),
+  };
+}
 
 function writeChunkFile(path: string, data: Buffer): void {
   let fd: number;
@@ -41,15 +62,16 @@ function writeChunkFile(path: string, data: Buffer): void {
 
 type Outcome = Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error' | 'errorCode'>;
 
-function processChunk(job: ChunkJob): Outcome {
+function processChunk(job: ChunkJob, { settings, codec, hasher, zeros, maxFile, scratch, ownOutput }: Setup): Outcome {
   const data = Buffer.from(job.input, 0, job.length);
   // Only a full-size chunk of zeros becomes a "0" line; a short last chunk is always data.
-  if (job.length === setup.chunkSize && data.equals(zeros)) return { kind: 'zero', hash: null, outLength: 0, error: null, errorCode: null };
+  if (job.length === settings.chunkSize && data.equals(zeros))
+    return { kind: 'zero', hash: null, outLength: 0, error: null, errorCode: null };
   const compressed = scratch.subarray(0, codec.compressInto(data, scratch));
   const hash = hasher.digest(compressed);
   if (job.previousHash && hashesEqual(hash, job.previousHash)) return { kind: 'same', hash, outLength: 0, error: null, errorCode: null };
   const out = job.output ? Buffer.from(job.output) : ownOutput;
-  const crypto = setup.crypto;
+  const crypto = settings.crypto;
   const outLength = compressed.length + (crypto ? CHUNK_OVERHEAD : 0);
   if (outLength > maxFile || outLength > out.length) {
     return {
@@ -78,14 +100,30 @@ function processChunk(job: ChunkJob): Outcome {
   return { kind: 'data', hash, outLength, error: null, errorCode: null };
 }
 
-parentPort?.on('message', (job: ChunkJob) => {
+// Messages are handled one at a time, in order: the setup, then jobs.
+let queue: Promise<void> = Promise.resolve();
+parentPort?.on('message', (message: WorkerMessage) => {
+  queue = queue.then(() => handle(message));
+});
+
+async function handle(message: WorkerMessage): Promise<void> {
+  if ('settings' in message) {
+    // A failure is reported with each job, so the pipeline ends with it instead of waiting.
+    setup = await configure(message.settings).catch((error: unknown) => {
+      setupFailure = (error as Error).message;
+      return null;
+    });
+    return;
+  }
+  const job = message;
   let result: Outcome;
   try {
-    result = processChunk(job);
+    if (!setup) throw new Error(setupFailure ?? 'send worker: a job came before its setup');
+    result = processChunk(job, setup);
   } catch (error) {
     result = { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: null };
   }
-  const message: ChunkResult = { id: job.id, input: job.input, output: job.output, ...result };
+  const reply: ChunkResult = { id: job.id, input: job.input, output: job.output, ...result };
   const transfer = job.output ? [job.input, job.output] : [job.input];
-  parentPort?.postMessage(message, transfer);
-});
+  parentPort?.postMessage(reply, transfer);
+}

@@ -40,6 +40,8 @@ export interface SendOptions {
   signal?: AbortSignal | undefined;
   /** Called after each volume's commit (persist counters and the root locally). */
   afterCommit?: () => Promise<void>;
+  /** Workers started early by the caller, who closes them (see ChunkPool); send configures them. */
+  pool?: ChunkPool;
 }
 
 export interface VolumeReport {
@@ -103,7 +105,8 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
     options.dryRun,
     prepared.map((p) => p.request.name),
   );
-  const pool = new ChunkPool({
+  const pool = options.pool ?? new ChunkPool();
+  pool.configure({
     compression: archive.ini.compression,
     level: archive.ini.compressionLevel,
     chunkSize: archive.chunkSize,
@@ -141,7 +144,7 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
       }
     }
   } finally {
-    await pool.close();
+    if (!options.pool) await pool.close();
   }
   return reports;
 }

@@ -4,11 +4,12 @@ import { Command, Option } from 'clipanion';
 import { ArchiveWriter } from '../../archive/archive-writer.js';
 import { isPrintable, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, tagIdProblem, volumeNameProblem } from '../../archive/names.js';
 import { NonceCounters } from '../../archive/nonces.js';
+import { ChunkPool } from '../../engine/chunk-pool.js';
 import { recoverInterruptedWrites } from '../../engine/recover.js';
 import { type SendVolume, send } from '../../engine/send.js';
 import { compareCodePoints } from '../../engine/volume-index.js';
 import { DestinationNotReadyError, InputError, VolumeErrors } from '../../errors.js';
-import { parseImportSpec, prepareImport } from '../../source/import-source.js';
+import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
 import type { LocalState } from '../../state/local-state.js';
 import { isNotFound, StoreError } from '../../store/store.js';
@@ -86,7 +87,24 @@ export class SendCommand extends SkiffCommand {
     const promptForTags = this.tag.length > 0 && (this.tag.every((t) => t === '') || this.tag.includes('@'));
     if (promptForTags && !this.attended)
       throw new InputError('--tag= (or --tag=@) asks for tags on the terminal, which needs an interactive run.');
-    let tags = promptForTags ? new Map<string, string>() : parseTags(this.tag);
+    const tags = promptForTags ? new Map<string, string>() : parseTags(this.tag);
+    // The send workers load their modules meanwhile: the archive's settings come later.
+    const workers = new ChunkPool();
+    try {
+      return await this.sendWith(workers, startedAt, imports, tags, promptForTags);
+    } finally {
+      await workers.close();
+    }
+  }
+
+  private async sendWith(
+    workers: ChunkPool,
+    startedAt: Date,
+    imports: readonly ImportSpec[],
+    givenTags: Map<string, string>,
+    promptForTags: boolean,
+  ): Promise<number> {
+    let tags = givenTags;
     const out = this.output();
     this.banner(out);
     const { archive, state } = await this.openArchive(out, { write: true });
@@ -151,6 +169,7 @@ export class SendCommand extends SkiffCommand {
           startedAt,
           signal: this.context.signal,
           afterCommit: () => this.persist(writer, state as LocalState),
+          pool: workers,
         },
         display,
       );
