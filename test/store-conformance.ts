@@ -2,15 +2,25 @@
 // after restic's backend test suite and kopia's VerifyStorage.
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { type Store, StoreError, type StoreErrorCode } from '../source-agent/store/store.js';
 
 async function rejectsWith(promise: Promise<unknown>, code: StoreErrorCode): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof StoreError && error.code === code);
 }
 
-export function runStoreSuite(name: string, makeStore: () => Promise<Store>): void {
+export function runStoreSuite(name: string, openStore: () => Promise<Store>): void {
   describe(`Store conformance: ${name}`, () => {
+    const opened: Store[] = [];
+    const makeStore = async () => {
+      const store = await openStore();
+      opened.push(store);
+      return store;
+    };
+    after(async () => {
+      await Promise.all(opened.map((store) => store.close()));
+    });
+
     it('put then read, stat and list; put replaces', async () => {
       const store = await makeStore();
       await store.put('Vol_1/S_20260101-000000/000000000/x0000000000000000', Buffer.from('chunk'));
@@ -23,6 +33,18 @@ export function runStoreSuite(name: string, makeStore: () => Promise<Store>): vo
       assert.deepEqual(await store.read('Vol_1/volinfo', 100), Buffer.from('version 2'));
       assert.deepEqual(await store.list('Vol_1'), ['S_20260101-000000', 'volinfo']);
       assert.ok((await store.list('.')).includes('Vol_1'));
+    });
+
+    it('puts and reads files larger than one protocol frame, and empty files', async () => {
+      const store = await makeStore();
+      const big = Buffer.alloc(5 * 1024 * 1024 + 17);
+      for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+      await store.put('Vol_1/S_1/manifest.z', big);
+      assert.ok((await store.read('Vol_1/S_1/manifest.z', big.length)).equals(big));
+      await store.writeNew('Vol_1/S_1/big', big);
+      assert.ok((await store.read('Vol_1/S_1/big', big.length + 1)).equals(big));
+      await store.put('empty', Buffer.alloc(0));
+      assert.equal((await store.read('empty', 10)).length, 0);
     });
 
     it('reads into a caller buffer and enforces the size bound', async () => {

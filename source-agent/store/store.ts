@@ -25,18 +25,12 @@
 // * remove and removeTree succeed when the path is already gone (idempotent).
 // * Errors carry a code from StoreErrorCode; messages name the path.
 
-export type StoreErrorCode =
-  | 'ENOENT'
-  | 'EEXIST'
-  | 'ENOTDIR'
-  | 'EISDIR'
-  | 'EINVAL'
-  | 'TOO_LARGE'
-  | 'EMLINK'
-  | 'ENOSPC'
-  | 'EACCES'
-  | 'EBUSY'
-  | 'EIO';
+import { errorCodeOf } from '../../protocol/error-codes.js';
+import type { ErrorCode } from '../../protocol/messages.js';
+import { isArchivePath } from '../../protocol/paths.js';
+
+/** The error codes of the contract (shared with the remote protocol, whose replies carry them). */
+export type StoreErrorCode = ErrorCode;
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
@@ -48,15 +42,8 @@ export class StoreError extends Error {
   }
 }
 
-const PASSED_THROUGH = new Set<string>(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL', 'EMLINK', 'ENOSPC', 'EACCES', 'EBUSY']);
-
 /** The StoreErrorCode for an errno code: permission-like and quota errors fold into their kind. */
-export function storeErrorCode(errno: string | undefined): StoreErrorCode {
-  if (errno === 'EPERM' || errno === 'EROFS') return 'EACCES';
-  if (errno === 'EDQUOT') return 'ENOSPC';
-  if (errno === 'ELOOP') return 'EINVAL';
-  return errno !== undefined && PASSED_THROUGH.has(errno) ? (errno as StoreErrorCode) : 'EIO';
-}
+export const storeErrorCode: (errno: string | undefined) => StoreErrorCode = errorCodeOf;
 
 export function isNotFound(error: unknown): boolean {
   return error instanceof StoreError && error.code === 'ENOENT';
@@ -98,17 +85,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const MAX_PATH_CHARS = 4096;
-
 /** Throws EINVAL unless `path` is a clean archive-relative path ("." is the archive root). */
 export function checkArchivePath(path: string): string {
-  if (path === '.') return path;
-  const ok =
-    path.length > 0 &&
-    path.length <= MAX_PATH_CHARS &&
-    !path.startsWith('/') &&
-    !path.includes('\0') &&
-    path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
-  if (!ok) throw new StoreError('EINVAL', JSON.stringify(path), 'not a clean archive-relative path');
+  if (!isArchivePath(path)) throw new StoreError('EINVAL', JSON.stringify(path), 'not a clean archive-relative path');
   return path;
 }

@@ -53,3 +53,36 @@ export function execFileCapture(
     });
   });
 }
+
+export interface PipedProcess {
+  readonly stdin: import('node:stream').Writable;
+  readonly stdout: import('node:stream').Readable;
+  /** The last few KiB of stderr, as printable text. */
+  stderrTail(): string;
+  /** Resolves once the process has exited and its output is closed: "exit code N" or "killed by SIG". */
+  readonly closed: Promise<string>;
+  kill(): void;
+}
+
+/** Starts a long-running process with piped stdin/stdout (a destination helper and its carrier). */
+export function spawnPiped(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): PipedProcess {
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    // Control characters from the remote side are not passed to our terminal.
+    err = (err + chunk.toString('utf8').replace(/[^\n\t\x20-\x7e\u00a0-\uffff]/g, '?')).slice(-2048);
+  });
+  const closed = new Promise<string>((resolve) => {
+    child.on('error', (error) => resolve(`could not start ${argv[0]}: ${error.message}`));
+    child.on('close', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`));
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderrTail: () => err,
+    closed,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// An operation's failure as the protocol reports it: a Store error code and a message.
+
+import { errorCodeOf } from '../protocol/error-codes.js';
+import type { ErrorCode } from '../protocol/messages.js';
+
+export class HelperError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Any thrown value as a HelperError; errno errors keep their code, messages lose the "ECODE: " prefix. */
+export function asHelperError(error: unknown): HelperError {
+  if (error instanceof HelperError) return error;
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '') : String(error);
+  return new HelperError(errorCodeOf(errno), message);
+}

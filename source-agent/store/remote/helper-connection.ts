@@ -1,0 +1,243 @@
+// The agent's end of the protocol: requests with ids, many in flight (pipelined), replies
+// matched by id and checked against the schema of the request they answer. Nothing from the
+// helper is trusted: a frame that is too large, malformed, of the wrong shape, or that answers
+// a request we did not make ends the connection with an error, as does a helper that exits or
+// stops answering for longer than the timeout. Writes are limited by a window of bytes in
+// flight, so memory stays bounded however fast the source produces chunks.
+
+import type { Readable, Writable } from 'node:stream';
+import { encodeFrame, FrameReader } from '../../../protocol/frames.js';
+import {
+  type Failure,
+  hasResult,
+  isAcks,
+  isFailure,
+  LIMITS,
+  MAX_FRAME_BYTES,
+  type OpName,
+  problemWith,
+  RESULTS,
+  type ResultOp,
+} from '../../../protocol/messages.js';
+import type { Value } from '../../../protocol/msgpack.js';
+import { StoreError } from '../store.js';
+
+export interface HelperChannel {
+  /** The helper's stdout. */
+  readonly readable: Readable;
+  /** The helper's stdin. */
+  readonly writable: Writable;
+  /** What the helper (or ssh, or qvm-run) wrote to stderr lately, for error messages. */
+  diagnostics(): string;
+  /** Ends the helper: closes its input, and kills it if it has not exited after a grace period. */
+  close(): Promise<void>;
+  /** Kills the helper now (it misbehaved). */
+  kill(): void;
+  /** Resolves when the helper process is gone, with its exit status. */
+  readonly exited: Promise<string>;
+}
+
+export interface ConnectionOptions {
+  /** No frame for this long while requests wait: the helper is considered dead. */
+  timeoutMs: number;
+  /** Bytes of write payloads in flight, at most. */
+  writeWindowBytes?: number;
+}
+
+interface Pending {
+  op: OpName;
+  path: string;
+  bytes: number;
+  resolve: (reply: { [key: string]: Value }) => void;
+  reject: (error: Error) => void;
+  /** Streamed results (read, list): called for every piece but the last. */
+  piece?: (reply: { [key: string]: Value }) => void;
+}
+
+export class ConnectionError extends StoreError {}
+
+export class HelperConnection {
+  private readonly reader = new FrameReader(MAX_FRAME_BYTES, LIMITS);
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | null = null;
+  private lastFrameAt = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+  private bytesInFlight = 0;
+  private readonly windowWaiters: (() => void)[] = [];
+  private drainWaiter: Promise<void> | null = null;
+  private readonly window: number;
+
+  constructor(
+    private readonly channel: HelperChannel,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.window = options.writeWindowBytes ?? 64 * 1024 * 1024;
+    channel.readable.on('data', (chunk: Buffer) => this.receive(chunk));
+    channel.readable.on('end', () => {
+      const cut = this.reader.pending > 0 ? ` in the middle of a frame (${this.reader.pending} bytes)` : '';
+      void channel.exited.then((status) => this.fatal(`the destination helper ended its output${cut} (${status})`));
+    });
+    channel.readable.on('error', (error) => this.fatal(`reading from the destination helper: ${error.message}`));
+    channel.writable.on('error', (error) => this.fatal(`writing to the destination helper: ${error.message}`));
+    void channel.exited.then((status) => this.fatal(`the destination helper exited (${status})`));
+    const tick = Math.max(50, Math.min(1000, options.timeoutMs / 4));
+    this.watchdog = setInterval(() => {
+      if (this.pending.size > 0 && Date.now() - this.lastFrameAt > options.timeoutMs)
+        this.fatal(`the destination helper stopped answering (nothing for ${Math.round(options.timeoutMs / 1000)} s)`);
+    }, tick);
+    this.watchdog.unref();
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Sends a request and waits for its final reply (validated against the op's schema). */
+  async request(
+    op: OpName,
+    fields: { [key: string]: Value },
+    options: { path?: string; payloadBytes?: number; piece?: Pending['piece']; continuation?: Uint8Array[] } = {},
+  ): Promise<{ [key: string]: Value }> {
+    if (this.failure) throw this.failure;
+    const bytes = options.payloadBytes ?? 0;
+    while (bytes > 0 && this.bytesInFlight > 0 && this.bytesInFlight + bytes > this.window) {
+      await new Promise<void>((resolve) => this.windowWaiters.push(resolve));
+      if (this.failure) throw this.failure;
+    }
+    if (this.drainWaiter) await this.drainWaiter;
+    if (this.failure) throw this.failure;
+    const id = this.nextId++;
+    this.bytesInFlight += bytes;
+    const reply = new Promise<{ [key: string]: Value }>((resolve, reject) => {
+      const entry: Pending = { op, path: options.path ?? '.', bytes, resolve, reject };
+      if (options.piece) entry.piece = options.piece;
+      this.pending.set(id, entry);
+    });
+    if (this.pending.size === 1) this.lastFrameAt = Date.now();
+    this.send({ op, id, ...fields });
+    // A write larger than one frame continues in "more" frames with the same id.
+    const rest = options.continuation ?? [];
+    rest.forEach((data, i) => {
+      this.send({ op: 'more', id, data, more: i < rest.length - 1 });
+    });
+    return reply;
+  }
+
+  private send(message: { [key: string]: Value }): void {
+    const pieces = encodeFrame(message, MAX_FRAME_BYTES);
+    const out = this.channel.writable;
+    out.cork();
+    let ok = true;
+    for (const piece of pieces) ok = out.write(piece);
+    process.nextTick(() => out.uncork());
+    if (!ok && !this.drainWaiter) {
+      this.drainWaiter = new Promise<void>((resolve) => {
+        const done = () => {
+          out.off('drain', done);
+          out.off('close', done);
+          this.drainWaiter = null;
+          resolve();
+        };
+        out.on('drain', done);
+        out.on('close', done);
+      });
+    }
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.failure) return;
+    this.lastFrameAt = Date.now();
+    let messages: Value[];
+    try {
+      messages = this.reader.push(chunk);
+    } catch (error) {
+      this.fatal(`the destination helper sent a bad frame: ${(error as Error).message}`);
+      return;
+    }
+    for (const untrusted of messages) {
+      const problem = this.accept(untrusted);
+      if (problem) {
+        this.fatal(`the destination helper sent an invalid reply: ${problem}`);
+        return;
+      }
+    }
+  }
+
+  /** Handles one reply; returns what is wrong with it, or null. */
+  private accept(untrusted: Value): string | null {
+    if (untrusted === null || typeof untrusted !== 'object' || Array.isArray(untrusted) || untrusted instanceof Uint8Array)
+      return 'not a map';
+    if ('ids' in untrusted) {
+      const problem = problemWith(isAcks, untrusted);
+      if (problem) return problem;
+      for (const id of untrusted['ids'] as number[]) {
+        const entry = this.pending.get(id);
+        if (!entry) return `acknowledges unknown request ${id}`;
+        if (hasResult(entry.op)) return `acknowledges ${entry.op} request ${id}, which needs a result`;
+        this.settle(id, entry);
+        entry.resolve(untrusted);
+      }
+      return null;
+    }
+    const id = untrusted['id'];
+    const entry = typeof id === 'number' ? this.pending.get(id) : undefined;
+    if (!entry || typeof id !== 'number') return `answers unknown request ${JSON.stringify(id)}`;
+    if (untrusted['ok'] === false) {
+      const problem = problemWith(isFailure, untrusted);
+      if (problem) return problem;
+      const failure = untrusted as unknown as Failure;
+      this.settle(id, entry);
+      entry.reject(new StoreError(failure.code, entry.path, `on the destination: ${failure.message}`));
+      return null;
+    }
+    if (!hasResult(entry.op)) return `sends a result for ${entry.op} request ${id}, which has none`;
+    const problem = problemWith(RESULTS[entry.op as ResultOp], untrusted);
+    if (problem) return `${entry.op} result: ${problem}`;
+    if (untrusted['more'] === true) {
+      if (!entry.piece) return `streams a result for ${entry.op} request ${id}`;
+      try {
+        entry.piece(untrusted);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return null;
+    }
+    this.settle(id, entry);
+    entry.resolve(untrusted);
+    return null;
+  }
+
+  private settle(id: number, entry: Pending): void {
+    this.pending.delete(id);
+    if (entry.bytes > 0) {
+      this.bytesInFlight -= entry.bytes;
+      for (const wake of this.windowWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Ends the connection: every waiting request fails with the same error. */
+  fatal(reason: string): void {
+    if (this.failure) return;
+    const diagnostics = this.channel.diagnostics().trim();
+    this.failure = new ConnectionError('EIO', '.', diagnostics ? `${reason}; it said: ${diagnostics}` : reason);
+    clearInterval(this.watchdog);
+    for (const entry of this.pending.values()) entry.reject(this.failure);
+    this.pending.clear();
+    for (const wake of this.windowWaiters.splice(0)) wake();
+    this.channel.kill();
+  }
+
+  /** Says goodbye (bounded wait), then ends the helper. */
+  async close(): Promise<void> {
+    if (!this.failure) {
+      const bye = this.request('bye', {}).catch(() => undefined);
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, Math.min(this.options.timeoutMs, 10_000)).unref());
+      await Promise.race([bye, timer]);
+      this.channel.writable.end();
+    }
+    clearInterval(this.watchdog);
+    this.failure ??= new ConnectionError('EIO', '.', 'the connection to the destination is closed');
+    await this.channel.close();
+  }
+}

@@ -1,0 +1,142 @@
+// RemoteStore: the Store contract over a HelperConnection. Paths are checked here before they
+// are sent, and every result is checked again when it comes back: names must be single path
+// segments, sizes must match the data, nothing may exceed the caller's bound.
+
+import { DATA_PIECE_BYTES, MAX_RENAMES } from '../../../protocol/messages.js';
+import type { Value } from '../../../protocol/msgpack.js';
+import { isEntryName } from '../../../protocol/paths.js';
+import { checkArchivePath, type Store, type StoreLock, type StoreStat } from '../store.js';
+import { ConnectionError, type HelperConnection } from './helper-connection.js';
+
+/** Entries in one listed directory, at most (a session directory of a 2 TiB volume has ~1M). */
+const MAX_LIST_NAMES = 16 * 1024 * 1024;
+
+export class RemoteStore implements Store {
+  constructor(
+    readonly url: string,
+    private readonly connection: HelperConnection,
+  ) {}
+
+  async stat(path: string): Promise<StoreStat | null> {
+    const reply = await this.connection.request('stat', { path: checkArchivePath(path) }, { path });
+    const stat = reply['stat'] as StoreStat | null;
+    return stat ? { kind: stat.kind, size: stat.size, links: stat.links } : null;
+  }
+
+  async list(dir: string): Promise<string[]> {
+    const names: string[] = [];
+    const take = (reply: { [key: string]: Value }) => {
+      for (const untrustedName of reply['names'] as string[]) {
+        if (!isEntryName(untrustedName)) this.violation(`list of ${dir} returned the name ${JSON.stringify(untrustedName)}`);
+        names.push(untrustedName);
+      }
+      if (names.length > MAX_LIST_NAMES) this.violation(`list of ${dir} returned more than ${MAX_LIST_NAMES} names`);
+    };
+    take(await this.connection.request('list', { path: checkArchivePath(dir) }, { path: dir, piece: take }));
+    // Sorted by code unit, as the local store sorts; the helper's order is not relied on.
+    return names.sort();
+  }
+
+  async read(path: string, maxBytes: number): Promise<Buffer> {
+    return this.readWith(path, maxBytes, (size) => Buffer.allocUnsafe(size));
+  }
+
+  async readInto(path: string, buffer: Buffer): Promise<number> {
+    return (await this.readWith(path, buffer.length, (size) => buffer.subarray(0, size))).length;
+  }
+
+  private async readWith(path: string, maxBytes: number, target: (size: number) => Buffer): Promise<Buffer> {
+    let out: Buffer | null = null;
+    let filled = 0;
+    const take = (reply: { [key: string]: Value }) => {
+      const untrustedSize = reply['size'] as number;
+      const data = reply['data'] as Uint8Array;
+      if (untrustedSize > maxBytes) this.violation(`read of ${path} announced ${untrustedSize} bytes, over the ${maxBytes} asked for`);
+      out ??= target(untrustedSize);
+      if (untrustedSize !== out.length || filled + data.length > out.length)
+        this.violation(`read of ${path} sent more data than the ${out.length} bytes it announced`);
+      out.set(data, filled);
+      filled += data.length;
+    };
+    take(await this.connection.request('read', { path: checkArchivePath(path), max: maxBytes }, { path, piece: take }));
+    const result = out as Buffer | null;
+    if (!result || filled !== result.length) this.violation(`read of ${path} ended after ${filled} of ${result?.length ?? 0} bytes`);
+    return result as Buffer;
+  }
+
+  put(path: string, data: Uint8Array): Promise<void> {
+    return this.write(path, data, 'replace');
+  }
+
+  writeNew(path: string, data: Uint8Array): Promise<void> {
+    return this.write(path, data, 'new');
+  }
+
+  private async write(path: string, data: Uint8Array, mode: 'new' | 'replace'): Promise<void> {
+    const pieces: Uint8Array[] = [];
+    for (let offset = 0; offset < data.length || offset === 0; offset += DATA_PIECE_BYTES) {
+      pieces.push(data.subarray(offset, Math.min(data.length, offset + DATA_PIECE_BYTES)));
+    }
+    const [first, ...rest] = pieces as [Uint8Array, ...Uint8Array[]];
+    await this.connection.request(
+      'write',
+      { path: checkArchivePath(path), mode, size: data.length, data: first, more: rest.length > 0 },
+      { path, payloadBytes: data.length, continuation: rest },
+    );
+  }
+
+  async fsyncDir(path: string): Promise<void> {
+    await this.connection.request('fsyncDir', { path: checkArchivePath(path) }, { path });
+  }
+
+  async flush(): Promise<void> {
+    await this.connection.request('flush', {});
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await this.connection.request('mkdir', { path: checkArchivePath(path) }, { path });
+  }
+
+  async link(existing: string, newPath: string): Promise<void> {
+    await this.connection.request('link', { from: checkArchivePath(existing), to: checkArchivePath(newPath) }, { path: newPath });
+  }
+
+  async renameBatch(pairs: readonly (readonly [string, string])[]): Promise<void> {
+    for (const [from, to] of pairs) {
+      checkArchivePath(from);
+      checkArchivePath(to);
+    }
+    for (let i = 0; i < pairs.length; i += MAX_RENAMES) {
+      const batch = pairs.slice(i, i + MAX_RENAMES).map(([from, to]) => [from, to]);
+      await this.connection.request('rename', { pairs: batch }, { path: pairs[i]?.[0] ?? '.' });
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.connection.request('remove', { path: checkArchivePath(path) }, { path });
+  }
+
+  async removeTree(path: string): Promise<void> {
+    await this.connection.request('removeTree', { path: checkArchivePath(path) }, { path });
+  }
+
+  async freeSpace(): Promise<number> {
+    return (await this.connection.request('free', {}))['bytes'] as number;
+  }
+
+  async lock(): Promise<StoreLock> {
+    await this.connection.request('lock', {}, { path: '.skiff-lock' });
+    return { release: async () => void (await this.connection.request('unlock', {}, { path: '.skiff-lock' })) };
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  /** A result that contradicts the request: the helper is not to be trusted any further. */
+  private violation(message: string): never {
+    const error = new ConnectionError('EIO', '.', `the destination helper sent an invalid reply: ${message}`);
+    this.connection.fatal(error.message.replace(/^\.: /, ''));
+    throw error;
+  }
+}

@@ -1,0 +1,76 @@
+// How each destination type starts the helper (behavior spec §8.1 for the option lists):
+//   ssh://user@host[:port][/path]        ssh <ssh options> ssh://user@host[:port] '<loader>'
+//   qubes://vm[/path]                    qvm-run <qubes options> --pass-io --service vm skiff.DestHelper
+//                                        (installed from qubes-rpc/), else the loader through qvm-run
+//   qubes-ssh://vm:user@host[:port][/path]   the ssh command above, run inside vm by qvm-run
+// The archive path is not part of any command: it travels in the protocol's hello.
+
+import { uploadCommand } from './helper-upload.js';
+
+export const DEFAULT_SSH_OPTIONS: readonly string[] = [
+  '-x',
+  '-T',
+  '-e',
+  'none',
+  '-o',
+  'ControlPath=~/.ssh/ctrl-%C',
+  '-o',
+  'ControlMaster=auto',
+  '-o',
+  'ControlPersist=300',
+  '-o',
+  'ServerAliveInterval=120',
+  '-o',
+  'ConnectTimeout=60',
+  '-o',
+  'Compression=no',
+];
+
+export const DEFAULT_QUBES_OPTIONS: readonly string[] = ['--no-color-stderr', '--no-color-output', '--nogui', '--no-filter-escape-chars'];
+
+/** The qrexec service qubes-rpc/ installs in a destination qube. */
+export const QREXEC_SERVICE = 'skiff.DestHelper';
+
+export interface CarrierOptions {
+  /** --opt-ssh values; they replace the defaults when given. */
+  sshOptions: readonly string[];
+  /** --opt-qubes values; they replace the defaults when given. */
+  qubesOptions: readonly string[];
+}
+
+/** Quotes one word for a POSIX shell. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./=:@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function sshOptions(options: CarrierOptions): readonly string[] {
+  return options.sshOptions.length > 0 ? options.sshOptions : DEFAULT_SSH_OPTIONS;
+}
+
+function qubesOptions(options: CarrierOptions): readonly string[] {
+  return options.qubesOptions.length > 0 ? options.qubesOptions : DEFAULT_QUBES_OPTIONS;
+}
+
+/** ssh://user@host[:port]: argv that runs the uploaded helper there. */
+export function sshArgv(authority: string, helperBytes: number, options: CarrierOptions): string[] {
+  return ['ssh', ...sshOptions(options), `ssh://${authority}`, uploadCommand(helperBytes)];
+}
+
+/** qubes://vm with the installed qrexec service. */
+export function qubesServiceArgv(vm: string, options: CarrierOptions): string[] {
+  return ['qvm-run', ...qubesOptions(options), '--pass-io', '--service', vm, QREXEC_SERVICE];
+}
+
+/** qubes://vm without the service: the uploaded helper through qvm-run. */
+export function qubesUploadArgv(vm: string, helperBytes: number, options: CarrierOptions): string[] {
+  return ['qvm-run', ...qubesOptions(options), '--pass-io', vm, uploadCommand(helperBytes)];
+}
+
+/** qubes-ssh://vm:user@host[:port]: ssh from inside vm to the host, running the uploaded helper. */
+export function qubesSshArgv(authority: string, helperBytes: number, options: CarrierOptions): string[] {
+  const colon = authority.indexOf(':');
+  const vm = authority.slice(0, colon);
+  const remote = authority.slice(colon + 1);
+  const ssh = sshArgv(remote, helperBytes, options).map(shellQuote).join(' ');
+  return ['qvm-run', ...qubesOptions(options), '--pass-io', vm, ssh];
+}
