@@ -26,8 +26,8 @@ export class Operations {
   constructor(readonly archive: ArchiveRoot) {}
 
   async stat(path: string): Promise<StatResult | null> {
-    const abs = await this.archive.resolve(path);
     try {
+      const abs = await this.archive.resolve(path);
       const s = await fs.lstat(abs);
       return { kind: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other', size: s.size, links: s.nlink };
     } catch (error) {
@@ -123,18 +123,30 @@ export class Operations {
   }
 
   async remove(path: string): Promise<void> {
-    const abs = await this.archive.resolve(path);
+    const abs = await this.resolveIfPresent(path);
+    if (!abs) return;
     await fs.rm(abs, { force: true });
     this.dirty.add(dirname(abs));
   }
 
   async removeTree(path: string): Promise<void> {
-    const abs = await this.archive.resolve(path);
+    const abs = await this.resolveIfPresent(path);
+    if (!abs) return;
     if (abs === this.archive.root) throw new HelperError('EINVAL', 'refusing to remove the archive directory');
     this.archive.forget(abs);
     // fs.rm removes symbolic links themselves and never follows them.
     await fs.rm(abs, { recursive: true, force: true });
     this.dirty.add(dirname(abs));
+  }
+
+  /** null when a parent directory does not exist (removing what is not there succeeds). */
+  private async resolveIfPresent(path: string): Promise<string | null> {
+    try {
+      return await this.archive.resolve(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
   }
 
   async fsyncDir(path: string): Promise<void> {

@@ -28,6 +28,9 @@ export function runStoreSuite(name: string, openStore: () => Promise<Store>): vo
       assert.deepEqual(await store.stat('Vol_1/S_20260101-000000/000000000/x0000000000000000'), { kind: 'file', size: 5, links: 1 });
       assert.equal((await store.stat('Vol_1'))?.kind, 'directory');
       assert.equal(await store.stat('Vol_2'), null);
+      assert.equal(await store.stat('Vol_2/S_1/info'), null);
+      await store.remove('Vol_2/S_1/info');
+      await store.removeTree('Vol_2/S_1');
       await store.put('Vol_1/volinfo', Buffer.from('v1'));
       await store.put('Vol_1/volinfo', Buffer.from('version 2'));
       assert.deepEqual(await store.read('Vol_1/volinfo', 100), Buffer.from('version 2'));

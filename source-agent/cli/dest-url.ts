@@ -1,13 +1,17 @@
 // --dest URLs (behavior spec §8.1): file:/path, ssh://user@host[:port][/path], qubes://vm[/path]
-// and qubes-ssh://vm:user@host[:port][/path]. Only file: can be opened so far; the remote forms
-// are parsed and validated so that a typo gets the right message.
+// and qubes-ssh://vm:user@host[:port][/path], and opening their Store: file: directly, the
+// others through a destination helper (transport/). Start-up failures get Wyng's messages and
+// exit codes: a helper that cannot start or answer → 5, a missing archive directory → 6.
 
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isPrintable } from '../archive/names.js';
-import { ArchiveNotFoundError, describeError, FatalError, InputError } from '../errors.js';
+import { ArchiveNotFoundError, DestinationNotReadyError, describeError, FatalError, InputError } from '../errors.js';
 import { LocalStore } from '../store/local-store.js';
-import type { Store } from '../store/store.js';
+import { ConnectionError } from '../store/remote/helper-connection.js';
+import { type Store, StoreError } from '../store/store.js';
+import { connectHelper, connectQubes, destinationTimeoutMs, qubesSshStart, sshStart } from '../transport/connect.js';
+import type { CarrierOptions } from '../transport/helper-command.js';
 
 export type DestScheme = 'file' | 'ssh' | 'qubes' | 'qubes-ssh';
 
@@ -59,10 +63,43 @@ function normalizeRemotePath(path: string): string {
   return path.startsWith('/') ? `/${parts.join('/')}` : parts.join('/') || '.';
 }
 
+export interface OpenOptions {
+  /** Write commands create the archive directory (as Wyng's mkdir -p does). */
+  create: boolean;
+  carrier: CarrierOptions;
+  timeoutMs?: number;
+}
+
 /** Opens the destination's Store; the archive directory must exist (exit 6 otherwise). */
-export async function openDestination(dest: DestUrl): Promise<Store> {
-  if (dest.scheme !== 'file') {
-    throw new InputError(`Destination type '${dest.scheme}:' is not supported by this version of Skiff (only file: is).`);
+export async function openDestination(dest: DestUrl, options: OpenOptions): Promise<Store> {
+  if (dest.scheme === 'file') return openLocal(dest, options.create);
+  const connect = {
+    url: dest.text,
+    root: dest.path,
+    create: options.create,
+    timeoutMs: options.timeoutMs ?? destinationTimeoutMs(),
+  };
+  try {
+    if (dest.scheme === 'ssh') return await connectHelper(sshStart(dest.authority, options.carrier), connect);
+    if (dest.scheme === 'qubes') return await connectQubes(dest.authority, options.carrier, connect);
+    return await connectHelper(qubesSshStart(dest.authority, options.carrier), connect);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    if (error instanceof ConnectionError)
+      throw new DestinationNotReadyError(`Destination not ready to receive commands: ${error.message.replace(/^\.: /, '')}`);
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw new ArchiveNotFoundError(`Path '${dest.path}' not found.`);
+    if (error.code === 'EACCES') throw new DestinationNotReadyError(`Destination not writable: ${error.message}`);
+    throw new DestinationNotReadyError(`Destination not ready to receive commands: ${error.message}`);
+  }
+}
+
+async function openLocal(dest: DestUrl, create: boolean): Promise<Store> {
+  if (create) {
+    try {
+      await mkdir(dest.path, { recursive: true });
+    } catch (error) {
+      throw new FatalError(`Cannot create '${dest.path}': ${describeError(error)}`);
+    }
   }
   const info = await stat(dest.path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;

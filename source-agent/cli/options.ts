@@ -89,7 +89,13 @@ export const CONFIG_IGNORED = new Set([
 // Clipanion definitions shared by the commands.
 
 export const destOption = () =>
-  Option.String('--dest', { description: 'Archive location: file:/path (ssh:, qubes: and qubes-ssh: come later)' });
+  Option.String('--dest', {
+    description: 'Archive location: file:/path, ssh://user@host[:port][/path], qubes://vm[/path] or qubes-ssh://vm:user@host[:port][/path]',
+  });
+export const optSshOption = () =>
+  Option.Array('--opt-ssh', [], { description: 'An ssh option (one argv element; repeatable); replaces the built-in list' });
+export const optQubesOption = () =>
+  Option.Array('--opt-qubes', [], { description: 'A qvm-run option (one argv element; repeatable); replaces the built-in list' });
 
 export const localOption = () =>
   Option.String('--local', { description: 'Local volume storage: a Btrfs subvolume, or a reflink file system vouched for with --vouch' });

@@ -26,6 +26,8 @@ import {
   destOption,
   forceAllowRollbackOption,
   metaDirOption,
+  optQubesOption,
+  optSshOption,
   passcmdOption,
   quietOption,
   unattendedOption,
@@ -49,6 +51,8 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     description: 'Minutes to keep the keys in a background agent after unlocking (max 60; 0: do not keep; -1: stop the agent)',
   });
   forceAllowRollback = forceAllowRollbackOption();
+  optSsh = optSshOption();
+  optQubes = optQubesOption();
   unattended = unattendedOption();
   quiet = quietOption();
   verbose = verboseOption();
@@ -56,8 +60,15 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
 
   abstract run(): Promise<number>;
 
+  /** Stores this run opened; closed when it ends (a remote helper must not outlive the run). */
+  private readonly stores: Store[] = [];
+
   async execute(): Promise<number> {
-    return this.run();
+    try {
+      return await this.run();
+    } finally {
+      await Promise.all(this.stores.splice(0).map((store) => store.close().catch(() => {})));
+    }
   }
 
   /** Prompts are allowed: stdin is a terminal and neither -u nor --quiet was given (Wyng's rule). */
@@ -87,10 +98,15 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     return { passcmd: this.passcmd, stdin: this.context.stdin, stderr: this.context.stderr };
   }
 
-  /** The destination's Store (the directory must exist). */
-  async openStore(): Promise<{ dest: DestUrl; store: Store }> {
+  /** The destination's Store (the directory must exist, unless `create`: write commands make it). */
+  async openStore(options: { create?: boolean } = {}): Promise<{ dest: DestUrl; store: Store }> {
     const dest = parseDestUrl(this.dest, this.context.cwd);
-    return { dest, store: await openDestination(dest) };
+    const store = await openDestination(dest, {
+      create: options.create ?? false,
+      carrier: { sshOptions: this.optSsh, qubesOptions: this.optQubes },
+    });
+    this.stores.push(store);
+    return { dest, store };
   }
 
   /**
@@ -100,7 +116,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
    */
   async openArchive(out: Output, options: { write?: boolean } = {}): Promise<OpenedArchive> {
     const minutes = this.authMinutes();
-    const { dest, store } = await this.openStore();
+    const { dest, store } = await this.openStore({ create: options.write ?? false });
     const agentKeys = await keysFromAgent(dest.text);
     const archive = await Archive.open(store, {
       passphrase: () => readPassphrase(this.passphraseSource()),

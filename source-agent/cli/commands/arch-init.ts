@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { Command, Option } from 'clipanion';
 import { stopAgent } from '../../agent/agent-client.js';
 import { CHUNK_SIZES } from '../../archive/archive-ini.js';
@@ -6,8 +5,7 @@ import { type CompressionName, isCompressionName, LEVELS } from '../../archive/c
 import { type CipherMode, cipherModeByOption, describeCipher } from '../../archive/crypto/cipher-modes.js';
 import { formatSaltFile } from '../../archive/salt.js';
 import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
-import { describeError, FatalError, InputError } from '../../errors.js';
-import { LocalStore } from '../../store/local-store.js';
+import { InputError } from '../../errors.js';
 import { parseDestUrl } from '../dest-url.js';
 import { formatUpdatedAt } from '../format.js';
 import { readNewPassphrase } from '../passphrase.js';
@@ -40,7 +38,7 @@ export class ArchInitCommand extends SkiffCommand {
   chunkFactor = Option.String('--chunk-factor', '3', { description: 'Chunk size 64 KiB × 2^(N-1), N = 1..6 (default 3: 256 KiB)' });
 
   async run(): Promise<number> {
-    const dest = parseDestUrl(this.dest, this.context.cwd);
+    const dest = parseDestUrl(this.dest, this.context.cwd); // a malformed URL fails before any output
     const out = this.output();
     this.banner(out);
     out.line(`\nCreate new archive: '${dest.text}'\n`);
@@ -53,14 +51,7 @@ export class ArchInitCommand extends SkiffCommand {
     const compression = parseCompression(this.compression);
     if (!/^[1-6]$/.test(this.chunkFactor)) throw new InputError('Requested chunk size not supported.');
     const chunkSize = CHUNK_SIZES[Number(this.chunkFactor) - 1] as number;
-    if (dest.scheme !== 'file')
-      throw new InputError(`Destination type '${dest.scheme}:' is not supported by this version of Skiff (only file: is).`);
-    try {
-      await mkdir(dest.path, { recursive: true });
-    } catch (error) {
-      throw new FatalError(`Cannot create '${dest.path}': ${describeError(error)}`);
-    }
-    const store = new LocalStore(dest.path, dest.text);
+    const { store } = await this.openStore({ create: true });
     await checkNoArchive(store);
     const minutes = this.authMinutes();
     await stopAgent(dest.text); // never hand out keys of an archive that used to be at this URL

@@ -1,0 +1,232 @@
+// Remote destinations end to end, through the built CLI:
+// * ssh:// against a real OpenSSH server on 127.0.0.1 that this file starts and stops, plus the
+//   Store conformance suite over that ssh connection;
+// * qubes:// and qubes-ssh:// through a STAND-IN qvm-run on PATH (there is no Qubes here): it
+//   records the arguments Skiff passes, then runs the command locally (for qubes-ssh, that is
+//   the real ssh to the real sshd above). The tests check those arguments.
+
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { connectHelper, sshStart } from '../../source-agent/transport/connect.js';
+import { helperBundlePath } from '../../source-agent/transport/helper-upload.js';
+import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { requireSystem, SYSTEM_TESTS_REQUIRED } from '../helpers/system.js';
+import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
+import { runStoreSuite } from '../store-conformance.js';
+
+const SSH_TOOLS = ['/usr/sbin/sshd', 'ssh', 'ssh-keygen'];
+const scratch = scratchDir('skiff-remote-e2e-');
+let sshd: Sshd | null = null;
+let sshdStarting: Promise<Sshd> | null = null;
+const server = () => {
+  sshdStarting ??= startSshd().then((s) => {
+    sshd = s;
+    return s;
+  });
+  return sshdStarting;
+};
+after(async () => {
+  await sshd?.stop();
+  scratch.cleanup();
+});
+
+// The stand-in qvm-run: logs its argv (one JSON array per line), then runs the shell command
+// locally, or for --service the helper named by QVM_SERVICE_HELPER ("installed"), or refuses.
+const standInDir = join(scratch.dir, 'bin');
+const qvmLog = join(scratch.dir, 'qvm-run.log');
+before(() => {
+  const script = `#!${process.execPath}
+// STAND-IN for Qubes' qvm-run, for tests on a machine without Qubes.
+const { appendFileSync } = require('node:fs');
+const { spawnSync } = require('node:child_process');
+const args = process.argv.slice(2);
+appendFileSync(process.env.QVM_RUN_LOG, JSON.stringify(args) + '\\n');
+const service = args.includes('--service');
+const rest = args.filter((a) => !a.startsWith('-'));
+const [vm, command] = rest;
+if (!vm || !command) { console.error('qvm-run stand-in: missing vm or command'); process.exit(2); }
+if (service) {
+  if (!process.env.QVM_SERVICE_HELPER) { console.error('Request refused'); process.exit(126); }
+  const r = spawnSync(process.execPath, [process.env.QVM_SERVICE_HELPER], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+const r = spawnSync('sh', ['-c', command], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
+`;
+  mkdirSync(standInDir, { recursive: true });
+  writeFileSync(join(standInDir, 'qvm-run'), script);
+  chmodSync(join(standInDir, 'qvm-run'), 0o755);
+});
+
+function qvmCalls(): string[][] {
+  try {
+    return readFileSync(qvmLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as string[]);
+  } catch {
+    return [];
+  }
+}
+
+let counter = 0;
+function remoteArchive(dest: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const meta = join(scratch.dir, `meta${counter++}`);
+  const skiff = async (args: string[], code = 0) => {
+    const r = await runSkiff([...args, `--dest=${dest}`, `--meta-dir=${meta}`, '--passcmd=echo remote-test-passphrase', ...extra], {
+      env: { ...process.env, TZ: 'UTC', PATH: `${standInDir}:${process.env['PATH']}`, QVM_RUN_LOG: qvmLog, ...env },
+    });
+    assert.equal(r.code, code, `skiff ${args.join(' ')} (${dest}): ${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+  return { skiff };
+}
+
+/** arch-init, full send, change, incremental send, list, verify, arch-check, receive both sessions. */
+async function fullCycle(archive: ReturnType<typeof remoteArchive>, dir: string, encrypt: string): Promise<void> {
+  const source = join(scratch.dir, `vol${counter++}.img`);
+  const first = makeVolume('remote', 65536, 24, 5);
+  writeFileSync(source, first);
+  await archive.skiff(['arch-init', `--encrypt=${encrypt}`, '--chunk-factor=1']);
+  await archive.skiff(['send', `--import-other-from=vol.img:|:${source}`]);
+  writeAt(source, 5 * 65536 + 100, keystream('remote-change', 3000));
+  await archive.skiff(['send', `--import-other-from=vol.img:|:${source}`]);
+  const second = readFileSync(source);
+  const listed = await archive.skiff(['list', 'vol.img']);
+  const sessions = [...listed.stdout.matchAll(/(\d{8}-\d{6})/g)].map((m) => m[1] as string);
+  assert.equal(new Set(sessions).size, 2, listed.stdout);
+  await archive.skiff(['verify', 'vol.img']);
+  await archive.skiff(['arch-check']);
+  const [older, newer] = [...new Set(sessions)].sort();
+  for (const [session, expected] of [
+    [older, first],
+    [newer, second],
+  ] as const) {
+    const target = join(scratch.dir, `restored${counter++}.img`);
+    await archive.skiff(['receive', 'vol.img', `--session=${session}`, `--save-to=${target}`]);
+    assert.ok(readFileSync(target).equals(expected), `session ${session} restores byte-identical`);
+  }
+  // The same archive read directly (file:) lists the same sessions: the helper wrote it as we would.
+  const direct = await runSkiff(['list', 'vol.img', `--dest=file:${dir}`, '--passcmd=echo remote-test-passphrase']);
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.deepEqual([...direct.stdout.matchAll(/(\d{8}-\d{6})/g)].map((m) => m[1]).sort(), [...sessions].sort());
+  const vol = readdirSync(dir).find((n) => n.startsWith('Vol_')) as string;
+  const newest = readdirSync(join(dir, vol))
+    .filter((n) => n.startsWith('S_'))
+    .sort()
+    .at(-1) as string;
+  // The change touched chunk 5 only (64 KiB chunks): the incremental session stored one chunk file.
+  assert.deepEqual(readdirSync(join(dir, vol, newest, '000000000')), ['x0000000000050000']);
+}
+
+const ready = (t: TestContext) => requireSystem(t, SSH_TOOLS);
+
+describe('ssh:// destinations (real sshd on 127.0.0.1)', () => {
+  it('arch-init, full and incremental send, list, verify, arch-check and receive', async (t) => {
+    if (!ready(t)) return;
+    const s = await server();
+    const dir = join(scratch.dir, 'ssh-archive');
+    const archive = remoteArchive(
+      `ssh://${s.authority}${dir}`,
+      s.sshOptions.map((o) => `--opt-ssh=${o}`),
+    );
+    await fullCycle(archive, dir, 'xchacha20-dgr');
+  });
+
+  it('a missing archive directory exits 6; an unreachable host exits 5 with the reason', async (t) => {
+    if (!ready(t)) return;
+    const s = await server();
+    const opts = s.sshOptions.map((o) => `--opt-ssh=${o}`);
+    const missing = await runSkiff(['list', `--dest=ssh://${s.authority}${join(scratch.dir, 'nothing-here')}`, ...opts]);
+    assert.equal(missing.code, 6, missing.stderr);
+    assert.match(missing.stderr, /Path '.*nothing-here' not found\./);
+    const closed = await runSkiff(['list', `--dest=ssh://root@127.0.0.1:1${scratch.dir}`, ...opts, '--opt-ssh=-oConnectTimeout=5']);
+    assert.equal(closed.code, 5, closed.stderr);
+    assert.match(closed.stderr, /Destination not ready to receive commands: .*(refused|exited)/);
+    assert.equal(closed.stderr.trim().split('\n').length, 1, closed.stderr);
+  });
+});
+
+// The Store contract over a real ssh connection. Registered only where it can run (root, sshd);
+// under CI a missing sshd fails the ssh tests above instead.
+if (process.getuid?.() === 0 || SYSTEM_TESTS_REQUIRED) {
+  runStoreSuite('RemoteStore over ssh to 127.0.0.1', async () => {
+    const s = await server();
+    const root = join(scratch.dir, `store${counter++}`);
+    mkdirSync(root);
+    return connectHelper(sshStart(s.authority, { sshOptions: s.sshOptions, qubesOptions: [] }), {
+      url: `ssh://${s.authority}${root}`,
+      root,
+      create: false,
+      timeoutMs: 30_000,
+    });
+  });
+}
+
+describe('qubes:// and qubes-ssh:// (stand-in qvm-run on PATH; no Qubes here)', () => {
+  it('qubes:// without the qrexec service falls back to the uploaded helper', async () => {
+    writeFileSync(qvmLog, '');
+    const dir = join(scratch.dir, 'qubes-archive');
+    await fullCycle(remoteArchive(`qubes://backupvm${dir}`), dir, 'xchacha20-msr');
+    const calls = qvmCalls();
+    assert.ok(calls.length >= 2);
+    // Each run first asks for the installed service, then uploads the helper.
+    assert.deepEqual(calls[0], [
+      '--no-color-stderr',
+      '--no-color-output',
+      '--nogui',
+      '--no-filter-escape-chars',
+      '--pass-io',
+      '--service',
+      'backupvm',
+      'skiff.DestHelper',
+    ]);
+    const upload = calls[1] as string[];
+    assert.deepEqual(upload.slice(0, 6), [
+      '--no-color-stderr',
+      '--no-color-output',
+      '--nogui',
+      '--no-filter-escape-chars',
+      '--pass-io',
+      'backupvm',
+    ]);
+    assert.match(upload[6] as string, /^exec node -e '.*' \d+$/);
+  });
+
+  it('qubes:// uses the installed qrexec service, with --opt-qubes replacing the default options', async () => {
+    writeFileSync(qvmLog, '');
+    const dir = join(scratch.dir, 'qubes-service-archive');
+    const archive = remoteArchive(`qubes://destvm${dir}`, ['--opt-qubes=--no-autostart'], { QVM_SERVICE_HELPER: helperBundlePath() });
+    await archive.skiff(['arch-init', '--encrypt=off']);
+    await archive.skiff(['list']);
+    const calls = qvmCalls();
+    assert.equal(calls.length, 2, JSON.stringify(calls));
+    for (const call of calls) assert.deepEqual(call, ['--no-autostart', '--pass-io', '--service', 'destvm', 'skiff.DestHelper']);
+    assert.ok(readdirSync(dir).includes('archive.ini'));
+  });
+
+  it('qubes-ssh:// runs ssh inside the qube to the host', async (t) => {
+    if (!ready(t)) return;
+    const s = await server();
+    writeFileSync(qvmLog, '');
+    const dir = join(scratch.dir, 'qubes-ssh-archive');
+    const archive = remoteArchive(
+      `qubes-ssh://netvm:${s.authority}${dir}`,
+      s.sshOptions.map((o) => `--opt-ssh=${o}`),
+    );
+    await fullCycle(archive, dir, 'xchacha20-ct');
+    const call = qvmCalls()[0] as string[];
+    assert.deepEqual(call.slice(0, 6), [
+      '--no-color-stderr',
+      '--no-color-output',
+      '--nogui',
+      '--no-filter-escape-chars',
+      '--pass-io',
+      'netvm',
+    ]);
+    assert.match(call[6] as string, new RegExp(`^ssh -i \\S+client_key .*ssh://root@127\\.0\\.0\\.1:${s.port} 'exec node -e`));
+  });
+});
