@@ -281,7 +281,8 @@ export function objectReadError(path: string, error: unknown): Error {
   if (!(error instanceof StoreError)) return error as Error;
   if (error.code === 'ENOENT') return new IntegrityError(path, 'missing');
   if (error.code === 'TOO_LARGE') return new IntegrityError(path, 'larger than the format allows');
-  return new FatalError(`cannot read ${path}: ${error.message}`);
+  // Anything else is the destination failing (I/O, permissions, a lost helper): exit 5.
+  return error;
 }
 
 async function readRoot(store: Store): Promise<Buffer> {

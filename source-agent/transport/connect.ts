@@ -61,7 +61,15 @@ export async function connectHelper(start: HelperStart, options: ConnectOptions)
     ...(options.writeWindowBytes ? { writeWindowBytes: options.writeWindowBytes } : {}),
   });
   try {
-    await connection.request('hello', { version: PROTOCOL_VERSION, root: options.root, create: options.create }, { path: options.root });
+    const hello = await connection.request(
+      'hello',
+      { version: PROTOCOL_VERSION, root: options.root, create: options.create },
+      { path: options.root },
+    );
+    if (hello['version'] !== PROTOCOL_VERSION) {
+      connection.fatal(`the destination helper speaks protocol version ${hello['version']}, not ${PROTOCOL_VERSION}`);
+      throw connection.failed;
+    }
   } catch (error) {
     await connection.close().catch(() => {});
     throw error;

@@ -45,8 +45,17 @@ const cases: [string, Case][] = [
     { args: ['list', '--dest=file:/tmp/a\tb'], code: 9, message: /^\[\^control\] char not allowed in dest\.$/ },
   ],
   [
-    'a remote destination (not yet)',
-    { args: ['list', '--dest=ssh://u@h/p'], code: 9, message: /^Destination type 'ssh:' is not supported/ },
+    'a qubes-ssh URL without vm:host',
+    { args: ['list', '--dest=qubes-ssh://vm/p'], code: 9, message: /^Malformed --dest specification\.$/ },
+  ],
+  [
+    'an ssh host that cannot be reached',
+    {
+      args: ['list', '--dest=ssh://u@nonexistent.invalid/p', '--opt-ssh=-oBatchMode=yes', '--opt-ssh=-oConnectTimeout=5'],
+      code: 5,
+      message:
+        /^Destination not ready to receive commands: the destination helper exited \(exit code 255\); it said: .*nonexistent\.invalid/,
+    },
   ],
   [
     'a path that does not exist',

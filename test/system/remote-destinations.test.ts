@@ -6,12 +6,13 @@
 //   the real ssh to the real sshd above). The tests check those arguments.
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { connectHelper, sshStart } from '../../source-agent/transport/connect.js';
 import { helperBundlePath } from '../../source-agent/transport/helper-upload.js';
 import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { installQvmRunStandIn } from '../helpers/qvm-run.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { requireSystem, SYSTEM_TESTS_REQUIRED } from '../helpers/system.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
@@ -33,44 +34,10 @@ after(async () => {
   scratch.cleanup();
 });
 
-// The stand-in qvm-run: logs its argv (one JSON array per line), then runs the shell command
-// locally, or for --service the helper named by QVM_SERVICE_HELPER ("installed"), or refuses.
-const standInDir = join(scratch.dir, 'bin');
+const standIn = installQvmRunStandIn(scratch.dir);
+const standInDir = standIn.bin;
 const qvmLog = join(scratch.dir, 'qvm-run.log');
-before(() => {
-  const script = `#!${process.execPath}
-// STAND-IN for Qubes' qvm-run, for tests on a machine without Qubes.
-const { appendFileSync } = require('node:fs');
-const { spawnSync } = require('node:child_process');
-const args = process.argv.slice(2);
-appendFileSync(process.env.QVM_RUN_LOG, JSON.stringify(args) + '\\n');
-const service = args.includes('--service');
-const rest = args.filter((a) => !a.startsWith('-'));
-const [vm, command] = rest;
-if (!vm || !command) { console.error('qvm-run stand-in: missing vm or command'); process.exit(2); }
-if (service) {
-  if (!process.env.QVM_SERVICE_HELPER) { console.error('Request refused'); process.exit(126); }
-  const r = spawnSync(process.execPath, [process.env.QVM_SERVICE_HELPER], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
-const r = spawnSync('sh', ['-c', command], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
-`;
-  mkdirSync(standInDir, { recursive: true });
-  writeFileSync(join(standInDir, 'qvm-run'), script);
-  chmodSync(join(standInDir, 'qvm-run'), 0o755);
-});
-
-function qvmCalls(): string[][] {
-  try {
-    return readFileSync(qvmLog, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as string[]);
-  } catch {
-    return [];
-  }
-}
+const qvmCalls = () => standIn.calls(qvmLog);
 
 let counter = 0;
 function remoteArchive(dest: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {

@@ -74,13 +74,10 @@ export class HelperConnection {
   ) {
     this.window = options.writeWindowBytes ?? 64 * 1024 * 1024;
     channel.readable.on('data', (chunk: Buffer) => this.receive(chunk));
-    channel.readable.on('end', () => {
-      const cut = this.reader.pending > 0 ? ` in the middle of a frame (${this.reader.pending} bytes)` : '';
-      void channel.exited.then((status) => this.fatal(`the destination helper ended its output${cut} (${status})`));
-    });
+    channel.readable.on('end', () => void channel.exited.then((status) => this.ended(status)));
     channel.readable.on('error', (error) => this.fatal(`reading from the destination helper: ${error.message}`));
     channel.writable.on('error', (error) => this.fatal(`writing to the destination helper: ${error.message}`));
-    void channel.exited.then((status) => this.fatal(`the destination helper exited (${status})`));
+    void channel.exited.then((status) => this.ended(status));
     const tick = Math.max(50, Math.min(1000, options.timeoutMs / 4));
     this.watchdog = setInterval(() => {
       if (this.pending.size > 0 && Date.now() - this.lastFrameAt > options.timeoutMs)
@@ -214,6 +211,11 @@ export class HelperConnection {
       this.bytesInFlight -= entry.bytes;
       for (const wake of this.windowWaiters.splice(0)) wake();
     }
+  }
+
+  private ended(status: string): void {
+    const cut = this.reader.pending > 0 ? ` in the middle of a frame (${this.reader.pending} bytes)` : '';
+    this.fatal(cut ? `the destination helper ended its output${cut} (${status})` : `the destination helper exited (${status})`);
   }
 
   /** Ends the connection: every waiting request fails with the same error. */

@@ -1,0 +1,126 @@
+// A FAKE destination helper for the hostile-helper tests: it answers hello correctly, then
+// misbehaves in the way named by HOSTILE_BEHAVIOR (or argv[2]). "flip-chunks" is a proxy in
+// front of the real helper that damages every chunk file it returns.
+//
+//   node dist/test/helpers/hostile-helper.js <behavior>
+
+import { spawn } from 'node:child_process';
+import { encodeFrame, FrameReader } from '../../protocol/frames.js';
+import { LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../protocol/messages.js';
+import type { Value } from '../../protocol/msgpack.js';
+import { helperBundlePath } from '../../source-agent/transport/helper-upload.js';
+
+type Message = { [key: string]: Value };
+const behavior = process.argv[2] ?? process.env['HOSTILE_BEHAVIOR'] ?? 'silent';
+const send = (message: Message) => {
+  for (const piece of encodeFrame(message, Number.MAX_SAFE_INTEGER)) process.stdout.write(piece);
+};
+const raw = (bytes: Buffer) => process.stdout.write(bytes);
+
+if (behavior === 'flip-chunks') proxy();
+else fake();
+
+function fake(): void {
+  const reader = new FrameReader(MAX_FRAME_BYTES, LIMITS);
+  process.stdin.on('data', (chunk: Buffer) => {
+    for (const value of reader.push(chunk)) respond(value as Message);
+  });
+}
+
+function respond(request: Message): void {
+  const id = request['id'] as number;
+  if (request['op'] === 'hello') {
+    if (behavior === 'bad-version') return send({ id, ok: true, version: PROTOCOL_VERSION + 1, helper: 'fake' });
+    if (behavior === 'exit-at-hello') {
+      process.stderr.write('fake helper: cannot open the archive\n');
+      process.exit(3);
+    }
+    return send({ id, ok: true, version: PROTOCOL_VERSION, helper: 'fake' });
+  }
+  const op = request['op'];
+  switch (behavior) {
+    case 'silent':
+      return;
+    case 'oversized': {
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(0x7ffffff0, 0);
+      raw(header);
+      raw(Buffer.alloc(65536));
+      return;
+    }
+    case 'garbage': {
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(3, 0);
+      raw(Buffer.concat([header, Buffer.from([0xc1, 0xc1, 0xc1])]));
+      return;
+    }
+    case 'wrong-type':
+      return send({ id, ok: true, stat: { kind: 'file', size: '12', links: 1 } });
+    case 'unknown-id':
+      return send({ id: id + 1000, ok: true, stat: null });
+    case 'ack-result':
+      return send({ ok: true, ids: [id] });
+    case 'bad-names':
+      return send({ id, ok: true, names: op === 'list' ? ['volinfo', '../../etc/passwd'] : [], more: false });
+    case 'huge-read':
+      return send({ id, ok: true, size: (request['max'] as number) + 1, data: Buffer.alloc(8), more: false });
+    case 'overlong-read':
+      return send({ id, ok: true, size: 10, data: Buffer.alloc(20), more: false });
+    case 'short-read':
+      return send({ id, ok: true, size: 100, data: Buffer.alloc(20), more: false });
+    case 'proto-keys': {
+      // A map with a __proto__ key, hand-encoded: {"__proto__": {"ok": true}, "id": id}.
+      const body = Buffer.concat([
+        Buffer.from([0x82, 0xa9]),
+        Buffer.from('__proto__'),
+        Buffer.from([0x81, 0xa2]),
+        Buffer.from('ok'),
+        Buffer.from([0xc3, 0xa2]),
+        Buffer.from('id'),
+        Buffer.from([0xcd, (id >> 8) & 0xff, id & 0xff]),
+      ]);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(body.length, 0);
+      raw(Buffer.concat([header, body]));
+      return;
+    }
+    case 'truncated': {
+      const frame = Buffer.concat(encodeFrame({ id, ok: true, stat: null }, MAX_FRAME_BYTES));
+      raw(frame.subarray(0, frame.length - 3));
+      setTimeout(() => process.exit(0), 50);
+      return;
+    }
+    case 'exit':
+      process.stderr.write('fake helper: lost the disk\n');
+      process.exit(7);
+  }
+}
+
+/** The real helper behind a proxy that flips the last byte of every chunk file read. */
+function proxy(): void {
+  const real = spawn(process.execPath, [helperBundlePath()], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const chunkReads = new Set<number>();
+  const fromAgent = new FrameReader(MAX_FRAME_BYTES, LIMITS);
+  const fromHelper = new FrameReader(MAX_FRAME_BYTES, LIMITS);
+  process.stdin.on('data', (chunk: Buffer) => {
+    for (const value of fromAgent.push(chunk)) {
+      const request = value as Message;
+      if (request['op'] === 'read' && /\/x[0-9a-f]{16}$/.test(request['path'] as string)) chunkReads.add(request['id'] as number);
+    }
+    real.stdin.write(chunk);
+  });
+  process.stdin.on('end', () => real.stdin.end());
+  real.stdout.on('data', (chunk: Buffer) => {
+    for (const value of fromHelper.push(chunk)) {
+      const reply = value as Message;
+      const data = reply['data'];
+      if (chunkReads.has(reply['id'] as number) && data instanceof Uint8Array && data.length > 0) {
+        const damaged = Buffer.from(data);
+        damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 1;
+        reply['data'] = damaged;
+      }
+      send(reply);
+    }
+  });
+  real.on('close', (code) => process.exit(code ?? 1));
+}
