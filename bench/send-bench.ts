@@ -3,6 +3,7 @@
 //   npm run build && node dist/bench/send-bench.js [volume MiB, default 1024]
 //   WYNG=/path/to/wyng node dist/bench/send-bench.js 1024      # also time real Wyng, same data
 //   SKIFF_BENCH_WARM=1 …                                        # keep page caches (compute-bound)
+//   SKIFF_BENCH_SSH=1 …                                         # also Skiff over ssh:// to a local sshd
 //
 // Writes a deterministic volume (cycling incompressible, zero, text-like and half-zero chunks),
 // then times: full send, an in-place rewrite of 1% of the chunks, incremental send, receive.
@@ -17,6 +18,7 @@ import { createCipheriv } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
+import { type Sshd, startSshd } from '../test/helpers/sshd.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 256 * 1024;
@@ -24,6 +26,7 @@ const sizeMiB = Number(process.argv[2] ?? 1024);
 const wyng = process.env['WYNG'];
 const work = process.env['SKIFF_BENCH_DIR'] ?? '/var/tmp/skiff-send-bench';
 const PASS = 'bench-passphrase-123';
+let sshd: Sshd | null = null;
 
 function chunkAt(index: number, salt: string): Buffer {
   const iv = Buffer.alloc(16);
@@ -143,6 +146,16 @@ try {
       argv: (args) => ['/usr/bin/python3', wyng, ...args, `--meta-dir=${join(work, 'wyng-meta')}`, `--passcmd=echo ${PASS}`],
     });
   }
+  if (process.env['SKIFF_BENCH_SSH'] === '1') {
+    // The same archive settings over ssh to 127.0.0.1: ssh's cipher, the helper's writes and syncs.
+    sshd = await startSshd();
+    const opts = sshd.sshOptions.map((o) => `--opt-ssh=${o}`);
+    tools.splice(1, 0, {
+      name: 'skiff-ssh',
+      dest: `ssh://${sshd.authority}${join(work, 'skiff-ssh-archive')}`,
+      argv: (args) => [process.execPath, CLI, ...args, `--meta-dir=${join(work, 'skiff-ssh-meta')}`, `--passcmd=echo ${PASS}`, ...opts],
+    });
+  }
   const results = new Map<string, Map<string, Timed>>();
   for (const tool of tools) {
     run(tool.argv(['arch-init', `--dest=${tool.dest}`]));
@@ -168,12 +181,27 @@ try {
     let line = `${label.padEnd(40)} skiff ${r.seconds.toFixed(2).padStart(7)} s${mbps}  peak RSS ${r.peakMiB.toFixed(0)} MiB`;
     const w = wyngResults?.get(label);
     if (w) line += `  | wyng ${w.seconds.toFixed(2).padStart(7)} s  → skiff is ${(w.seconds / r.seconds).toFixed(2)}× faster`;
+    const overSsh = results.get('skiff-ssh')?.get(label);
+    if (overSsh)
+      line += `  | over ssh ${overSsh.seconds.toFixed(2)} s = ${((100 * r.seconds) / overSsh.seconds).toFixed(0)}% of file: throughput`;
     lines.push(line);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   for (const name of ['skiff', 'wyng'])
     spawnSync(process.execPath, [CLI, 'list', `--dest=file:${join(work, `${name}-archive`)}`, '--authmin=-1', '-u']);
+  if (sshd) {
+    const opts = sshd.sshOptions.map((o) => `--opt-ssh=${o}`);
+    spawnSync(process.execPath, [
+      CLI,
+      'list',
+      `--dest=ssh://${sshd.authority}${join(work, 'skiff-ssh-archive')}`,
+      '--authmin=-1',
+      '-u',
+      ...opts,
+    ]);
+    await sshd.stop();
+  }
   execFileSync('umount', [mount]);
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,6 +4,10 @@
 
 import { HelperServer } from './server.js';
 
+// Chunk files are written and synced on libuv's thread pool; its default of 4 threads keeps
+// too few syncs in flight. Effective because no pool work has started yet.
+process.env['UV_THREADPOOL_SIZE'] ??= '16';
+
 const log = (line: string) => process.stderr.write(`skiff-dest-helper[${process.pid}]: ${line}\n`);
 const server = new HelperServer(process.stdout, { log });
 

@@ -188,6 +188,13 @@ export class HelperServer {
 
   private async startWrite(request: Request<'write'>): Promise<void> {
     if (this.writes.has(request.id)) throw new HelperError('EINVAL', `write ${request.id} is already open`);
+    if (request.mode === 'new' && !request.more) {
+      if (request.data.length !== request.size)
+        throw new HelperError('EINVAL', `write ${request.id}: ${request.data.length} bytes of the ${request.size} announced`);
+      await (this.ops as Operations).writeNewWhole(request.path, request.data);
+      this.ack(request.id);
+      return;
+    }
     const state: WriteState = { size: request.size, received: 0, chain: Promise.resolve(null), failed: false };
     this.writes.set(request.id, state);
     state.chain = (this.ops as Operations).startWrite(request.path, request.mode);

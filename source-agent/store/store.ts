@@ -13,10 +13,10 @@
 // * renameBatch applies its renames in order, stops at the first failure (earlier renames stay
 //   done), and makes the changed directories durable before it resolves. It is how a write
 //   commits (the zipper commit: innermost object first, archive.ini last).
-// * writeNew creates a file that must not exist yet (EEXIST otherwise), writes it and makes its
-//   data durable, but is not atomic: after a crash the file may be partial. It is for files
-//   inside a temporary directory (a session being sent) that a later rename publishes; fsyncDir
-//   then makes those directories' entries durable.
+// * writeNew creates a file that must not exist yet (EEXIST otherwise) and writes it; it is
+//   neither atomic nor durable by itself: after a crash the file may be partial or missing. It
+//   is for files inside a temporary directory (a session being sent) that a later rename
+//   publishes, after a flush has made them and their directories durable.
 // * flush makes everything written so far durable (data and directory entries). Writers call it
 //   once before publishing a session, instead of syncing every chunk file on its own.
 // * localPath gives the absolute path of an archive path when the store is a local directory, so
