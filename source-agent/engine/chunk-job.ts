@@ -1,7 +1,9 @@
-// The messages between the send pipeline and its worker threads. The main thread reads a chunk
-// into a pooled input buffer and hands it to a worker (by transfer; it comes back with the
-// result). The chunk file either comes back in a pooled output buffer, or (file: destinations,
-// "direct") the worker writes it itself, so the main thread does no per-chunk file I/O.
+// The messages between the send pipeline and its worker threads. The chunk buffers live in one
+// SharedArrayBuffer of slots (input chunk, output chunk file) that the workers receive once;
+// a job names its slot, so no buffer is allocated, copied or transferred per chunk. The main
+// thread reads a chunk into its slot's input; the worker leaves the chunk file in the slot's
+// output, or (file: destinations, "direct") writes it itself, so the main thread does no
+// per-chunk file I/O.
 
 import type { CompressionName } from '../archive/compression/index.js';
 import type { NonceStyle } from '../archive/crypto/cipher-modes.js';
@@ -14,20 +16,24 @@ export interface WorkerSetup {
   crypto: { style: NonceStyle; dataKey: Uint8Array; manifestHashKey: Uint8Array; dataNonceKey: Uint8Array | null } | null;
 }
 
-/** The first message a worker gets: the archive's settings. */
+/** The first message a worker gets: the archive's settings and the shared slots. */
 export interface SetupMessage {
   settings: WorkerSetup;
+  slots: SharedArrayBuffer;
+  /** Bytes of one slot's input part (the chunk size) and output part (the largest chunk file). */
+  inputBytes: number;
+  outputBytes: number;
 }
 
 export type WorkerMessage = SetupMessage | ChunkJob;
 
 export interface ChunkJob {
   id: number;
+  /** The slot holding the chunk's bytes (and, when `output`, receiving the chunk file). */
+  slot: number;
   length: number;
-  /** The chunk's bytes. */
-  input: ArrayBuffer;
-  /** Where the chunk file goes (buffers mode), or null: write it to `writePath` (or nowhere, in a dry run). */
-  output: ArrayBuffer | null;
+  /** Leave the chunk file in the slot's output (buffers mode); else write it to `writePath` (or nowhere, in a dry run). */
+  output: boolean;
   writePath: string | null;
   /** The hash the archive holds for this address (32 bytes), or null. */
   previousHash: Uint8Array | null;
@@ -41,10 +47,8 @@ export type ChunkKind = 'zero' | 'same' | 'data';
 
 export interface ChunkResult {
   id: number;
+  slot: number;
   kind: ChunkKind;
-  /** The job's buffers, handed back (no output buffer in direct mode). */
-  input: ArrayBuffer;
-  output: ArrayBuffer | null;
   hash: Uint8Array | null;
   /** Size of the chunk file. */
   outLength: number;

@@ -75,7 +75,7 @@ function* consecutiveRuns(indexes: Iterable<number>, max: number): Generator<num
 interface Pending {
   index: number;
   result: Promise<ChunkResult>;
-  pair: BufferPair | null;
+  pair: BufferPair;
 }
 
 export async function runChunkPipeline(options: PipelineOptions): Promise<PipelineResult> {
@@ -114,7 +114,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         const pairs: BufferPair[] = [];
         for (let i = 0; i < run.length; i++) pairs.push(await pool.acquire());
         const lengths = run.map((index) => Math.min(chunkSize, volsize - index * chunkSize));
-        const views = pairs.map((pair, i) => new Uint8Array(pair.input, 0, lengths[i]));
+        const views = pairs.map((pair, i) => pair.input.subarray(0, lengths[i]));
         const total = lengths.reduce((a, b) => a + b, 0);
         const reading = handle.readv(views, (run[0] as number) * chunkSize).then(({ bytesRead }) => {
           if (bytesRead !== total) throw new FatalError(`source volume shrank while being read (chunk ${run[0]})`);
@@ -122,7 +122,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         run.forEach((index, i) => {
           const pair = pairs[i] as BufferPair;
           const path = options.chunkPath(index);
-          // Direct mode: the worker writes the chunk file; only the input buffer travels.
+          // Direct mode: the worker writes the chunk file itself.
           const writePath = direct && !options.dryRun ? join(root as string, path) : null;
           const job = {
             length: lengths[i] as number,
@@ -131,7 +131,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
             ctCounter: String(options.ctCounter()),
             nowSeconds: options.now(),
           };
-          const submitted = reading.then(() => pool.submit({ ...job, input: pair.input, output: direct ? null : pool.outputOf(pair) }));
+          const submitted = reading.then(() => pool.submit({ ...job, slot: pair.slot, output: !direct }));
           submitted.catch(() => {}); // consumed in order below; this only avoids an unhandled rejection meanwhile
           queue.push({ index, result: submitted, pair });
         });
@@ -150,10 +150,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
 
   const writes = new Set<Promise<void>>();
   let done = 0;
-  const finish = (entry: Pending, r: ChunkResult | null) => {
-    const pair = entry.pair as BufferPair;
-    pool.release({ input: r?.input ?? pair.input, output: r?.output ?? pair.output });
-  };
+  const finish = (entry: Pending) => pool.release(entry.pair);
   const consume = async () => {
     while (true) {
       const next = queue.shift();
@@ -169,13 +166,13 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         r = await next.result;
       } catch (error) {
         stop ??= error as Error;
-        if (!pool.isInFlight(next.pair as BufferPair)) finish(next, null);
+        if (!pool.isInFlight(next.pair)) finish(next);
         continue;
       }
       if (stop || r.error) {
         if (r.errorCode) stop ??= new StoreError(storeErrorCode(r.errorCode), options.chunkPath(next.index), r.error ?? r.errorCode);
         stop ??= new FatalError(`chunk at ${next.index * chunkSize}: ${r.error}`);
-        finish(next, r);
+        finish(next);
         continue;
       }
       result.kinds[next.index] = r.kind === 'zero' ? ZERO : r.kind === 'same' ? SAME : DATA;
@@ -188,19 +185,20 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
           result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
         }
       }
-      if (r.kind === 'data' && !direct && !options.dryRun && r.output) {
+      if (r.kind === 'data' && !direct && !options.dryRun) {
+        // The slot stays taken until the store has the bytes (a remote store sends this view).
         const write = store
-          .writeNew(options.chunkPath(next.index), new Uint8Array(r.output, 0, r.outLength))
+          .writeNew(options.chunkPath(next.index), next.pair.output.subarray(0, r.outLength))
           .catch((error: unknown) => {
             stop ??= error as Error;
           })
           .finally(() => {
-            finish(next, r);
+            finish(next);
             writes.delete(write);
           });
         writes.add(write);
       } else {
-        finish(next, r);
+        finish(next);
       }
       options.onProgress?.(++done, result.storedBytes);
     }

@@ -1,15 +1,17 @@
-// The send pipeline's worker pool: one worker thread per core, and a fixed set of buffer pairs
-// (input chunk, output chunk file; about 32 MiB in all) that circulate between the reader, the
-// workers and the writer, so memory in flight does not grow with the volume.
+// The send pipeline's worker pool: one worker thread per core, and a fixed set of slots (input
+// chunk, output chunk file; about 32 MiB in all) in one SharedArrayBuffer that the reader, the
+// workers and the writer take turns on, so memory in flight does not grow with the volume and
+// no chunk buffer is allocated, copied or transferred between threads.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup } from './chunk-job.js';
 
+/** One slot: its number, the chunk's bytes, and the chunk file's bytes (views on shared memory). */
 export interface BufferPair {
-  input: ArrayBuffer;
-  /** Allocated on first use: direct mode (workers write chunk files) never needs one. */
-  output: ArrayBuffer | null;
+  slot: number;
+  input: Uint8Array;
+  output: Uint8Array;
 }
 
 export class ChunkPool {
@@ -18,7 +20,8 @@ export class ChunkPool {
   private readonly pending = new Map<number, { worker: number; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
   private readonly freePairs: BufferPair[] = [];
   private readonly waiting: (() => void)[] = [];
-  private outputBytes = 0;
+  /** Slots a worker is working on. */
+  private readonly inFlight = new Set<number>();
   private configured = false;
   private nextId = 0;
   private failure: Error | null = null;
@@ -41,37 +44,42 @@ export class ChunkPool {
     }
   }
 
-  /** Gives the workers the archive's settings and sizes the buffer pairs (about 32 MiB of them). */
+  /** Gives the workers the archive's settings and the shared slots. */
   configure(settings: WorkerSetup): void {
     if (this.configured) throw new Error('ChunkPool.configure: already configured');
     this.configured = true;
-    for (const worker of this.workers) worker.postMessage({ settings } satisfies SetupMessage);
-    this.outputBytes = settings.chunkSize + Math.floor(settings.chunkSize / 64) + 64;
-    const slots = Math.max(4 * this.workers.length, Math.floor((32 * 1024 * 1024) / (settings.chunkSize + this.outputBytes)));
-    for (let i = 0; i < slots; i++) this.freePairs.push({ input: new ArrayBuffer(settings.chunkSize), output: null });
-  }
-
-  /** The pair's output buffer (buffers mode), allocated the first time it is needed. */
-  outputOf(pair: BufferPair): ArrayBuffer {
-    pair.output ??= new ArrayBuffer(this.outputBytes);
-    return pair.output;
+    const inputBytes = settings.chunkSize;
+    const outputBytes = settings.chunkSize + Math.floor(settings.chunkSize / 64) + 64;
+    const count = Math.max(4 * this.workers.length, Math.floor((32 * 1024 * 1024) / (inputBytes + outputBytes)));
+    const slots = new SharedArrayBuffer(count * (inputBytes + outputBytes));
+    for (const worker of this.workers) worker.postMessage({ settings, slots, inputBytes, outputBytes } satisfies SetupMessage);
+    for (let slot = count - 1; slot >= 0; slot--) {
+      const base = slot * (inputBytes + outputBytes);
+      this.freePairs.push({
+        slot,
+        input: new Uint8Array(slots, base, inputBytes),
+        output: new Uint8Array(slots, base + inputBytes, outputBytes),
+      });
+    }
   }
 
   private fail(error: Error): void {
     this.failure ??= error;
     for (const { reject } of this.pending.values()) reject(error);
     this.pending.clear();
+    this.inFlight.clear();
   }
 
   private settle(result: ChunkResult): void {
     const entry = this.pending.get(result.id);
     if (!entry) return;
     this.pending.delete(result.id);
+    this.inFlight.delete(result.slot);
     this.busy[entry.worker] = (this.busy[entry.worker] as number) - 1;
     entry.resolve(result);
   }
 
-  /** Buffers mode: waits for a free buffer pair (this is what bounds the work in flight). */
+  /** Waits for a free slot (this is what bounds the work in flight). */
   async acquire(): Promise<BufferPair> {
     while (this.freePairs.length === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
     return this.freePairs.pop() as BufferPair;
@@ -82,12 +90,12 @@ export class ChunkPool {
     this.waiting.shift()?.();
   }
 
-  /** Whether a pair's buffers are with a worker (transferred away) right now. */
+  /** Whether a worker is working on the slot right now (it must not be reused yet). */
   isInFlight(pair: BufferPair): boolean {
-    return pair.input.byteLength === 0;
+    return this.inFlight.has(pair.slot);
   }
 
-  /** Sends a job to the least busy worker; its buffers (if any) travel with it and come back. */
+  /** Sends a job to the least busy worker. */
   submit(job: Omit<ChunkJob, 'id'>): Promise<ChunkResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.configured) return Promise.reject(new Error('ChunkPool.submit: not configured'));
@@ -95,11 +103,11 @@ export class ChunkPool {
     let worker = 0;
     for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
     this.busy[worker] = (this.busy[worker] as number) + 1;
+    this.inFlight.add(job.slot);
     const message: ChunkJob = { ...job, id };
-    const transfer = job.output ? [job.input, job.output] : [job.input];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject });
-      (this.workers[worker] as Worker).postMessage(message, transfer);
+      (this.workers[worker] as Worker).postMessage(message);
     });
   }
 

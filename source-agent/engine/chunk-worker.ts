@@ -10,7 +10,7 @@ import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
 import { CHUNK_OVERHEAD } from '../archive/envelope.js';
 import { blake2bDataHasher, hashesEqual, hmacSha256DataHasher, initHashing } from '../archive/hash.js';
 import { dataNonce } from '../archive/nonces.js';
-import type { ChunkJob, ChunkResult, WorkerMessage, WorkerSetup } from './chunk-job.js';
+import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup } from './chunk-job.js';
 
 // The pool starts its workers before the archive is open (module loading overlaps the main
 // thread's start-up); the archive's settings arrive as the first message.
@@ -23,11 +23,15 @@ interface Setup {
   /** Reused for every chunk: fresh buffers cost page faults on each use. */
   scratch: Buffer;
   ownOutput: Buffer;
+  /** The pool's shared slots. */
+  slots: SharedArrayBuffer;
+  inputBytes: number;
+  outputBytes: number;
 }
 let setup: Setup | null = null;
 let setupFailure: string | null = null;
 
-async function configure(settings: WorkerSetup): Promise<Setup> {
+async function configure({ settings, slots, inputBytes, outputBytes }: SetupMessage): Promise<Setup> {
   // Encrypted archives hash chunks with HMAC-SHA256; only unencrypted ones need BLAKE2b.
   if (!settings.crypto) await initHashing();
   const codec = makeCodec(settings.compression, settings.level);
@@ -40,6 +44,9 @@ async function configure(settings: WorkerSetup): Promise<Setup> {
     maxFile,
     scratch: Buffer.allocUnsafe(codec.maxCompressedBytes(settings.chunkSize)),
     ownOutput: Buffer.allocUnsafe(maxFile + 64),
+    slots,
+    inputBytes,
+    outputBytes,
   };
 }
 
@@ -62,15 +69,17 @@ function writeChunkFile(path: string, data: Buffer): void {
 
 type Outcome = Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error' | 'errorCode'>;
 
-function processChunk(job: ChunkJob, { settings, codec, hasher, zeros, maxFile, scratch, ownOutput }: Setup): Outcome {
-  const data = Buffer.from(job.input, 0, job.length);
+function processChunk(job: ChunkJob, setup: Setup): Outcome {
+  const { settings, codec, hasher, zeros, maxFile, scratch, ownOutput } = setup;
+  const base = job.slot * (setup.inputBytes + setup.outputBytes);
+  const data = Buffer.from(setup.slots, base, job.length);
   // Only a full-size chunk of zeros becomes a "0" line; a short last chunk is always data.
   if (job.length === settings.chunkSize && data.equals(zeros))
     return { kind: 'zero', hash: null, outLength: 0, error: null, errorCode: null };
   const compressed = scratch.subarray(0, codec.compressInto(data, scratch));
   const hash = hasher.digest(compressed);
   if (job.previousHash && hashesEqual(hash, job.previousHash)) return { kind: 'same', hash, outLength: 0, error: null, errorCode: null };
-  const out = job.output ? Buffer.from(job.output) : ownOutput;
+  const out = job.output ? Buffer.from(setup.slots, base + setup.inputBytes, setup.outputBytes) : ownOutput;
   const crypto = settings.crypto;
   const outLength = compressed.length + (crypto ? CHUNK_OVERHEAD : 0);
   if (outLength > maxFile || outLength > out.length) {
@@ -109,7 +118,7 @@ parentPort?.on('message', (message: WorkerMessage) => {
 async function handle(message: WorkerMessage): Promise<void> {
   if ('settings' in message) {
     // A failure is reported with each job, so the pipeline ends with it instead of waiting.
-    setup = await configure(message.settings).catch((error: unknown) => {
+    setup = await configure(message).catch((error: unknown) => {
       setupFailure = (error as Error).message;
       return null;
     });
@@ -123,7 +132,6 @@ async function handle(message: WorkerMessage): Promise<void> {
   } catch (error) {
     result = { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: null };
   }
-  const reply: ChunkResult = { id: job.id, input: job.input, output: job.output, ...result };
-  const transfer = job.output ? [job.input, job.output] : [job.input];
-  parentPort?.postMessage(reply, transfer);
+  const reply: ChunkResult = { id: job.id, slot: job.slot, ...result };
+  parentPort?.postMessage(reply);
 }

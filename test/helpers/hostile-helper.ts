@@ -12,10 +12,12 @@ import { helperBundlePath } from '../../source-agent/transport/helper-upload.js'
 
 type Message = { [key: string]: Value };
 const behavior = process.argv[2] ?? process.env['HOSTILE_BEHAVIOR'] ?? 'silent';
-const send = (message: Message) => {
-  for (const piece of encodeFrame(message, Number.MAX_SAFE_INTEGER)) process.stdout.write(piece);
+const send = (message: Message): boolean => {
+  let ok = true;
+  for (const piece of encodeFrame(message, Number.MAX_SAFE_INTEGER)) ok = process.stdout.write(piece);
+  return ok;
 };
-const raw = (bytes: Buffer) => process.stdout.write(bytes);
+const raw = (bytes: Buffer): boolean => process.stdout.write(bytes);
 
 if (behavior === 'flip-chunks') proxy();
 else fake();
@@ -27,7 +29,7 @@ function fake(): void {
   });
 }
 
-function respond(request: Message): void {
+function respond(request: Message): boolean | undefined {
   const id = request['id'] as number;
   if (request['op'] === 'hello') {
     if (behavior === 'bad-version') return send({ id, ok: true, version: PROTOCOL_VERSION + 1, helper: 'fake' });
@@ -94,6 +96,7 @@ function respond(request: Message): void {
       process.stderr.write('fake helper: lost the disk\n');
       process.exit(7);
   }
+  return undefined;
 }
 
 /** The real helper behind a proxy that flips the last byte of every chunk file read. */
