@@ -27,6 +27,8 @@ function fake(): void {
   process.stdin.on('data', (chunk: Buffer) => {
     for (const value of reader.push(chunk)) respond(value as Message);
   });
+  // Also what happens when the test runner loads this file as a test (it is under test/).
+  process.stdin.on('end', () => process.exit(0));
 }
 
 function respond(request: Message): boolean | undefined {
