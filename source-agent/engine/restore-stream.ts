@@ -100,7 +100,10 @@ export interface ReadOptions {
 }
 
 export async function* readChunks(archive: Archive, list: ChunkList, options: ReadOptions = {}): AsyncGenerator<RestoreChunk> {
-  const window = Math.max(1, options.readAhead ?? 8);
+  // A remote destination answers each read a round trip later, so more reads are kept in
+  // flight there (about 16 MiB); a local one needs only enough to overlap disk latency.
+  const remoteWindow = Math.max(8, Math.floor((16 * 1024 * 1024) / archive.maxChunkFileBytes));
+  const window = Math.max(1, options.readAhead ?? (archive.store.localPath ? 8 : remoteWindow));
   const out = Buffer.allocUnsafe(archive.chunkSize);
   const scratch = Buffer.allocUnsafe(archive.maxChunkFileBytes);
 

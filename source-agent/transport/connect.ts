@@ -5,9 +5,8 @@
 
 import { dirname } from 'node:path';
 import { PROTOCOL_VERSION } from '../../protocol/messages.js';
-import { type HelperChannel, HelperConnection } from '../store/remote/helper-connection.js';
+import { ConnectionError, type HelperChannel, HelperConnection } from '../store/remote/helper-connection.js';
 import { RemoteStore } from '../store/remote/remote-store.js';
-import { StoreError } from '../store/store.js';
 import { spawnPiped } from '../sys/exec.js';
 import { type CarrierOptions, qubesServiceArgv, qubesSshArgv, qubesUploadArgv, shellQuote, sshArgv } from './helper-command.js';
 import { helperBundle, helperBundlePath, uploadCommand } from './helper-upload.js';
@@ -109,7 +108,9 @@ export async function connectQubes(vm: string, carrier: CarrierOptions, options:
   try {
     return await connectHelper({ argv: qubesServiceArgv(vm, carrier), upload: null }, options);
   } catch (error) {
-    if (error instanceof StoreError && error.message.includes('on the destination:')) throw error;
+    // A helper that answered hello with an error (say, the archive path is missing) is final;
+    // a service that could not be started at all is not.
+    if (!(error instanceof ConnectionError)) throw error;
   }
   const code = helperBundle();
   return connectHelper({ argv: qubesUploadArgv(vm, code.length, carrier), upload: code }, options);
