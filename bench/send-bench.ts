@@ -188,8 +188,10 @@ try {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
+  // Stop the key agents; these runs keep their local state inside the work directory too.
+  const stopMeta = `--meta-dir=${join(work, 'stop-meta')}`;
   for (const name of ['skiff', 'wyng'])
-    spawnSync(process.execPath, [CLI, 'list', `--dest=file:${join(work, `${name}-archive`)}`, '--authmin=-1', '-u']);
+    spawnSync(process.execPath, [CLI, 'list', `--dest=file:${join(work, `${name}-archive`)}`, '--authmin=-1', '-u', stopMeta]);
   if (sshd) {
     const opts = sshd.sshOptions.map((o) => `--opt-ssh=${o}`);
     spawnSync(process.execPath, [
@@ -198,6 +200,7 @@ try {
       `--dest=ssh://${sshd.authority}${join(work, 'skiff-ssh-archive')}`,
       '--authmin=-1',
       '-u',
+      stopMeta,
       ...opts,
     ]);
     await sshd.stop();
