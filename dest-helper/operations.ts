@@ -7,11 +7,10 @@ import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorCodeOf } from '../protocol/error-codes.js';
 import { DATA_PIECE_BYTES, LIST_PIECE_NAMES } from '../protocol/messages.js';
+import { LOCK_FILE } from '../protocol/paths.js';
 import type { ArchiveRoot } from './confine.js';
 import { FileSyncer } from './file-syncer.js';
 import { HelperError } from './helper-error.js';
-
-export const LOCK_FILE = '.skiff-lock';
 
 export interface StatResult {
   kind: 'file' | 'directory' | 'other';

@@ -115,61 +115,56 @@ export class HelperServer {
   }
 
   private async run(request: Request): Promise<void> {
-    const ops = this.ops;
+    if (request.op === 'hello') return this.hello(request);
+    // dispatch() lets nothing but hello through before hello has opened the archive.
+    const ops = this.ops as Operations;
+    const { id } = request;
     switch (request.op) {
-      case 'hello':
-        return this.hello(request as Request<'hello'>);
       case 'stat': {
-        const stat = await (ops as Operations).stat((request as Request<'stat'>).path);
-        return this.reply({ id: request.id, ok: true, stat: stat ? { ...stat } : null });
+        const stat = await ops.stat(request.path);
+        return this.reply({ id, ok: true, stat: stat ? { ...stat } : null });
       }
       case 'list':
-        return (ops as Operations).list((request as Request<'list'>).path, (names, more) =>
-          this.reply({ id: request.id, ok: true, names, more }),
-        );
-      case 'read': {
-        const { path, max } = request as Request<'read'>;
-        return (ops as Operations).read(path, max, (size, data, more) => this.reply({ id: request.id, ok: true, size, data, more }));
-      }
+        return ops.list(request.path, (names, more) => this.reply({ id, ok: true, names, more }));
+      case 'read':
+        return ops.read(request.path, request.max, (size, data, more) => this.reply({ id, ok: true, size, data, more }));
       case 'write':
-        return this.startWrite(request as Request<'write'>);
+        return this.startWrite(request);
       case 'more':
-        return this.continueWrite(request as Request<'more'>);
+        return this.continueWrite(request);
+      case 'free':
+        return this.reply({ id, ok: true, bytes: await ops.free() });
       case 'mkdir':
-        await (ops as Operations).mkdir((request as Request<'mkdir'>).path);
+        await ops.mkdir(request.path);
         break;
-      case 'link': {
-        const { from, to } = request as Request<'link'>;
-        await (ops as Operations).link(from, to);
+      case 'link':
+        await ops.link(request.from, request.to);
         break;
-      }
       case 'rename':
-        await (ops as Operations).rename((request as Request<'rename'>).pairs);
+        await ops.rename(request.pairs);
         break;
       case 'remove':
-        await (ops as Operations).remove((request as Request<'remove'>).path);
+        await ops.remove(request.path);
         break;
       case 'removeTree':
-        await (ops as Operations).removeTree((request as Request<'removeTree'>).path);
+        await ops.removeTree(request.path);
         break;
       case 'fsyncDir':
-        await (ops as Operations).fsyncDir((request as Request<'fsyncDir'>).path);
+        await ops.fsyncDir(request.path);
         break;
       case 'flush':
-        await (ops as Operations).flush();
+        await ops.flush();
         break;
-      case 'free':
-        return this.reply({ id: request.id, ok: true, bytes: await (ops as Operations).free() });
       case 'lock':
-        await (ops as Operations).lock();
+        await ops.lock();
         break;
       case 'unlock':
-        await (ops as Operations).unlock();
+        await ops.unlock();
         break;
       case 'bye':
         throw new HelperError('EINVAL', 'bye is handled on arrival');
     }
-    this.ack(request.id);
+    this.ack(id);
   }
 
   private async hello(request: Request<'hello'>): Promise<void> {

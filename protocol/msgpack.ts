@@ -206,9 +206,15 @@ class Reader {
     if (this.offset + count > this.bytes.length) throw new MsgpackError('truncated value');
   }
 
+  /** Claims the next `count` bytes; returns where they start. */
+  take(count: number): number {
+    this.need(count);
+    this.offset += count;
+    return this.offset - count;
+  }
+
   u8(): number {
-    this.need(1);
-    return this.bytes[this.offset++] as number;
+    return this.bytes[this.take(1)] as number;
   }
 }
 
@@ -241,77 +247,43 @@ function decodeValue(r: Reader, limits: DecodeLimits, depth: number): Value {
     case 0xc4:
       return bin(r, r.u8(), limits);
     case 0xc5:
-      r.need(2);
-      r.offset += 2;
-      return bin(r, v.getUint16(r.offset - 2), limits);
+      return bin(r, v.getUint16(r.take(2)), limits);
     case 0xc6:
-      r.need(4);
-      r.offset += 4;
-      return bin(r, v.getUint32(r.offset - 4), limits);
+      return bin(r, v.getUint32(r.take(4)), limits);
     case 0xca:
-      r.need(4);
-      r.offset += 4;
-      return v.getFloat32(r.offset - 4);
+      return v.getFloat32(r.take(4));
     case 0xcb:
-      r.need(8);
-      r.offset += 8;
-      return v.getFloat64(r.offset - 8);
+      return v.getFloat64(r.take(8));
     case 0xcc:
       return r.u8();
     case 0xcd:
-      r.need(2);
-      r.offset += 2;
-      return v.getUint16(r.offset - 2);
+      return v.getUint16(r.take(2));
     case 0xce:
-      r.need(4);
-      r.offset += 4;
-      return v.getUint32(r.offset - 4);
+      return v.getUint32(r.take(4));
     case 0xcf:
-      r.need(8);
-      r.offset += 8;
-      return safe(v.getBigUint64(r.offset - 8));
+      return safe(v.getBigUint64(r.take(8)));
     case 0xd0:
-      r.need(1);
-      r.offset += 1;
-      return v.getInt8(r.offset - 1);
+      return v.getInt8(r.take(1));
     case 0xd1:
-      r.need(2);
-      r.offset += 2;
-      return v.getInt16(r.offset - 2);
+      return v.getInt16(r.take(2));
     case 0xd2:
-      r.need(4);
-      r.offset += 4;
-      return v.getInt32(r.offset - 4);
+      return v.getInt32(r.take(4));
     case 0xd3:
-      r.need(8);
-      r.offset += 8;
-      return safe(v.getBigInt64(r.offset - 8));
+      return safe(v.getBigInt64(r.take(8)));
     case 0xd9:
       return str(r, r.u8(), limits);
     case 0xda:
-      r.need(2);
-      r.offset += 2;
-      return str(r, v.getUint16(r.offset - 2), limits);
+      return str(r, v.getUint16(r.take(2)), limits);
     case 0xdb:
-      r.need(4);
-      r.offset += 4;
-      return str(r, v.getUint32(r.offset - 4), limits);
+      return str(r, v.getUint32(r.take(4)), limits);
     case 0xdc:
-      r.need(2);
-      r.offset += 2;
-      return array(r, v.getUint16(r.offset - 2), limits, depth);
+      return array(r, v.getUint16(r.take(2)), limits, depth);
     case 0xdd:
-      r.need(4);
-      r.offset += 4;
-      return array(r, v.getUint32(r.offset - 4), limits, depth);
+      return array(r, v.getUint32(r.take(4)), limits, depth);
     case 0xde:
-      r.need(2);
-      r.offset += 2;
-      return map(r, v.getUint16(r.offset - 2), limits, depth);
+      return map(r, v.getUint16(r.take(2)), limits, depth);
     case 0xdf:
-      r.need(4);
-      r.offset += 4;
-      return map(r, v.getUint32(r.offset - 4), limits, depth);
+      return map(r, v.getUint32(r.take(4)), limits, depth);
     default:
       throw new MsgpackError(`unsupported type byte 0x${type.toString(16)}`);
   }
@@ -326,11 +298,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function str(r: Reader, length: number, limits: DecodeLimits): string {
   if (length > limits.maxString) throw new MsgpackError(`string of ${length} bytes exceeds the limit of ${limits.maxString}`);
-  r.need(length);
-  const start = r.offset;
-  r.offset += length;
+  const start = r.take(length);
   try {
-    return utf8.decode(r.bytes.subarray(start, r.offset));
+    return utf8.decode(r.bytes.subarray(start, start + length));
   } catch {
     throw new MsgpackError('string is not valid UTF-8');
   }
@@ -338,10 +308,8 @@ function str(r: Reader, length: number, limits: DecodeLimits): string {
 
 function bin(r: Reader, length: number, limits: DecodeLimits): Uint8Array {
   if (length > limits.maxBinary) throw new MsgpackError(`binary of ${length} bytes exceeds the limit of ${limits.maxBinary}`);
-  r.need(length);
-  const start = r.offset;
-  r.offset += length;
-  return r.bytes.subarray(start, r.offset);
+  const start = r.take(length);
+  return r.bytes.subarray(start, start + length);
 }
 
 function array(r: Reader, length: number, limits: DecodeLimits, depth: number): Value[] {

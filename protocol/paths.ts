@@ -3,6 +3,13 @@
 
 import { MAX_PATH_BYTES } from './messages.js';
 
+/**
+ * The archive lock file, in the archive directory: created with O_EXCL and holding the pid of
+ * the process that holds it. LocalStore and the helper take the same file, so a local run and a
+ * remote one on the same machine exclude each other.
+ */
+export const LOCK_FILE = '.skiff-lock';
+
 export function isArchivePath(path: string): boolean {
   if (path === '.') return true;
   return (

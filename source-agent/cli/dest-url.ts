@@ -85,8 +85,7 @@ export async function openDestination(dest: DestUrl, options: OpenOptions): Prom
     return await connectHelper(qubesSshStart(dest.authority, options.carrier), connect);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
-    if (error instanceof ConnectionError)
-      throw new DestinationNotReadyError(`Destination not ready to receive commands: ${error.message.replace(/^\.: /, '')}`);
+    if (error instanceof ConnectionError) throw new DestinationNotReadyError(`Destination not ready to receive commands: ${error.message}`);
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw new ArchiveNotFoundError(`Path '${dest.path}' not found.`);
     if (error.code === 'EACCES') throw new DestinationNotReadyError(`Destination not writable: ${error.message}`);
     throw new DestinationNotReadyError(`Destination not ready to receive commands: ${error.message}`);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { LOCK_FILE } from '../../protocol/paths.js';
 import { execFileCapture } from '../sys/exec.js';
 import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode } from './store.js';
 
@@ -16,8 +17,6 @@ function storeError(error: unknown, path: string): StoreError {
 function kindOf(stats: Stats): StoreStat['kind'] {
   return stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : 'other';
 }
-
-export const LOCK_FILE = '.skiff-lock';
 
 export class LocalStore implements Store {
   readonly url: string;

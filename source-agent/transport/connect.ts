@@ -65,10 +65,8 @@ export async function connectHelper(start: HelperStart, options: ConnectOptions)
       { version: PROTOCOL_VERSION, root: options.root, create: options.create },
       { path: options.root },
     );
-    if (hello['version'] !== PROTOCOL_VERSION) {
-      connection.fatal(`the destination helper speaks protocol version ${hello['version']}, not ${PROTOCOL_VERSION}`);
-      throw connection.failed;
-    }
+    if (hello['version'] !== PROTOCOL_VERSION)
+      throw connection.fatal(`the destination helper speaks protocol version ${hello['version']}, not ${PROTOCOL_VERSION}`);
   } catch (error) {
     await connection.close().catch(() => {});
     throw error;
@@ -76,7 +74,7 @@ export async function connectHelper(start: HelperStart, options: ConnectOptions)
   return new RemoteStore(options.url, connection);
 }
 
-/** A helper run by this machine's node as a child process (tests, and `file:` via the protocol). */
+/** A helper run by this machine's node as a child process (tests; `upload` goes through the loader). */
 export function localHelper(options: { upload?: boolean } = {}): HelperStart {
   if (options.upload) {
     const code = helperBundle();

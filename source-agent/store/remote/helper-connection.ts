@@ -54,7 +54,14 @@ interface Pending {
   piece?: (reply: { [key: string]: Value }) => void;
 }
 
-export class ConnectionError extends StoreError {}
+/** The connection to the helper is over (it died, stopped answering or broke the protocol). */
+export class ConnectionError extends StoreError {
+  constructor(reason: string) {
+    super('EIO', '.', reason);
+    // Not about one path: the message is the reason alone.
+    this.message = reason;
+  }
+}
 
 export class HelperConnection {
   private readonly reader = new FrameReader(MAX_FRAME_BYTES, LIMITS);
@@ -84,10 +91,6 @@ export class HelperConnection {
         this.fatal(`the destination helper stopped answering (nothing for ${Math.round(options.timeoutMs / 1000)} s)`);
     }, tick);
     this.watchdog.unref();
-  }
-
-  get failed(): Error | null {
-    return this.failure;
   }
 
   /** Sends a request and waits for its final reply (validated against the op's schema). */
@@ -218,28 +221,31 @@ export class HelperConnection {
     this.fatal(cut ? `the destination helper ended its output${cut} (${status})` : `the destination helper exited (${status})`);
   }
 
-  /** Ends the connection: every waiting request fails with the same error. */
-  fatal(reason: string): void {
-    if (this.failure) return;
+  /** Ends the connection: every waiting request fails with the same error, which is returned. */
+  fatal(reason: string): Error {
+    if (this.failure) return this.failure;
     const diagnostics = this.channel.diagnostics().trim();
-    this.failure = new ConnectionError('EIO', '.', diagnostics ? `${reason}; it said: ${diagnostics}` : reason);
+    this.failure = new ConnectionError(diagnostics ? `${reason}; it said: ${diagnostics}` : reason);
     clearInterval(this.watchdog);
     for (const entry of this.pending.values()) entry.reject(this.failure);
     this.pending.clear();
     for (const wake of this.windowWaiters.splice(0)) wake();
     this.channel.kill();
+    return this.failure;
   }
 
   /** Says goodbye (bounded wait), then ends the helper. */
   async close(): Promise<void> {
-    if (!this.failure) {
+    const open = !this.failure;
+    if (open) {
       const bye = this.request('bye', {}).catch(() => undefined);
       const timer = new Promise<void>((resolve) => setTimeout(resolve, Math.min(this.options.timeoutMs, 10_000)).unref());
       await Promise.race([bye, timer]);
-      this.channel.writable.end();
     }
+    // Closed before the helper exits, so that its exit is not taken for a failure.
+    this.failure ??= new ConnectionError('the connection to the destination is closed');
     clearInterval(this.watchdog);
-    this.failure ??= new ConnectionError('EIO', '.', 'the connection to the destination is closed');
+    if (open) this.channel.writable.end();
     await this.channel.close();
   }
 }

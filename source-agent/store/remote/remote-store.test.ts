@@ -1,6 +1,6 @@
 // The Store contract over the protocol: an in-process helper (streams in memory), a helper
 // child process, and a helper child process started through the upload loader that ssh and
-// qvm-run use. (Over a real sshd: test/system/ssh-destination.test.ts.)
+// qvm-run use. (Over a real sshd: test/system/remote-destinations.test.ts.)
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

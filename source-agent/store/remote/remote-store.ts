@@ -4,9 +4,9 @@
 
 import { DATA_PIECE_BYTES, MAX_RENAMES } from '../../../protocol/messages.js';
 import type { Value } from '../../../protocol/msgpack.js';
-import { isEntryName } from '../../../protocol/paths.js';
+import { isEntryName, LOCK_FILE } from '../../../protocol/paths.js';
 import { checkArchivePath, type Store, type StoreLock, type StoreStat } from '../store.js';
-import { ConnectionError, type HelperConnection } from './helper-connection.js';
+import type { HelperConnection } from './helper-connection.js';
 
 /** Entries in one listed directory, at most (a session directory of a 2 TiB volume has ~1M). */
 const MAX_LIST_NAMES = 16 * 1024 * 1024;
@@ -125,8 +125,8 @@ export class RemoteStore implements Store {
   }
 
   async lock(): Promise<StoreLock> {
-    await this.connection.request('lock', {}, { path: '.skiff-lock' });
-    return { release: async () => void (await this.connection.request('unlock', {}, { path: '.skiff-lock' })) };
+    await this.connection.request('lock', {}, { path: LOCK_FILE });
+    return { release: async () => void (await this.connection.request('unlock', {}, { path: LOCK_FILE })) };
   }
 
   async close(): Promise<void> {
@@ -135,8 +135,6 @@ export class RemoteStore implements Store {
 
   /** A result that contradicts the request: the helper is not to be trusted any further. */
   private violation(message: string): never {
-    const error = new ConnectionError('EIO', '.', `the destination helper sent an invalid reply: ${message}`);
-    this.connection.fatal(error.message.replace(/^\.: /, ''));
-    throw error;
+    throw this.connection.fatal(`the destination helper sent an invalid reply: ${message}`);
   }
 }
