@@ -67,9 +67,13 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     try {
       return await this.run();
     } finally {
+      await this.releaseResources().catch(() => {});
       await Promise.all(this.stores.splice(0).map((store) => store.close().catch(() => {})));
     }
   }
+
+  /** Runs when the command ends, before its stores close (a write command releases its lock). */
+  protected async releaseResources(): Promise<void> {}
 
   /** Prompts are allowed: stdin is a terminal and neither -u nor --quiet was given (Wyng's rule). */
   get attended(): boolean {

@@ -6,22 +6,23 @@
 // * Vol_*/S-tmp, Vol_*/volinfo.tmp and Vol_*/sessions.tmp are removed;
 // * session directories that no volinfo lists (a commit interrupted after publishing its
 //   directory) are removed, so their names can be used again.
-// An archive with a pending Wyng operation ([in_process]) is left alone: that is Wyng's journal.
+// * a journaled operation ([in_process]: a prune's merge or a volume's deletion, by Skiff or by
+//   Wyng) is completed or rolled back (journal.ts) before anything else.
 
 import { type Archive, MAX_ROOT_FILE_BYTES } from '../archive/archive.js';
 import type { ArchiveIni } from '../archive/archive-ini.js';
 import { isSessionName, isVolumeId, type VolumeId } from '../archive/names.js';
-import { FatalError, IntegrityError } from '../errors.js';
+import { IntegrityError } from '../errors.js';
 import { StoreError } from '../store/store.js';
 import { SESSION_TMP } from './commit.js';
+import { completeJournal, parseJournal } from './journal.js';
 import type { Output } from './output.js';
+import type { WriteContext } from './write-context.js';
 
-export async function recoverInterruptedWrites(archive: Archive, out: Output): Promise<void> {
-  if (archive.ini.inProcess.length > 0) {
-    throw new FatalError(
-      `The archive has an unfinished ${archive.ini.inProcess[0]} of ${archive.ini.inProcess[1] ?? '?'} ([in_process]); complete it first (with Wyng, for now).`,
-    );
-  }
+export async function recoverInterruptedWrites(ctx: WriteContext, out: Output): Promise<void> {
+  const { archive } = ctx;
+  const journal = parseJournal(archive.ini);
+  if (journal) await completeJournal(ctx, journal, out);
   const store = archive.store;
   if (await store.stat('archive.ini.tmp')) {
     const complete = await completeTmpRoot(archive);

@@ -2,6 +2,7 @@
 //   archive.ini      the last root this machine authenticated or wrote: the rollback anchor
 //   archive.salt     a copy of the salt file (a replaced salt on the destination is noticed)
 //   counters.json    nonce counters reserved by this machine (never reused after a crash)
+//   in_process_retry the [in_process] journal this machine tried to complete (see engine/journal.ts)
 //   volumes/<vid>.json   per-volume snapshot pairing state (see source/reflink.ts)
 // The id hashes the user id, the archive uuid and the --dest URL as typed, as Wyng's does, so
 // two archives (or two URLs of one archive) never share state. Nothing secret is stored here.
@@ -87,6 +88,20 @@ export class LocalState {
       'counters.json',
       Buffer.from(JSON.stringify({ data: String(counters.data), metadata: String(counters.metadata) })),
     );
+  }
+
+  /** The journal of an interrupted operation this machine already tried to complete, or null. */
+  async retriedJournal(): Promise<string | null> {
+    const bytes = await this.readOptional('in_process_retry');
+    return bytes ? bytes.toString('utf8') : null;
+  }
+
+  markRetry(journal: string): Promise<void> {
+    return this.files.put('in_process_retry', Buffer.from(journal));
+  }
+
+  clearRetry(): Promise<void> {
+    return this.files.remove('in_process_retry');
   }
 
   async volume(vid: string): Promise<VolumeState | null> {

@@ -12,7 +12,6 @@ import { Archive } from '../../source-agent/archive/archive.js';
 import { ArchiveWriter } from '../../source-agent/archive/archive-writer.js';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
 import { createArchive } from '../../source-agent/engine/arch-init.js';
-import type { Output } from '../../source-agent/engine/output.js';
 import { recoverInterruptedWrites } from '../../source-agent/engine/recover.js';
 import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
 import { type SendEvents, send } from '../../source-agent/engine/send.js';
@@ -20,6 +19,7 @@ import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
+import { silentOutput, writeContextFor } from '../helpers/write-context.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-recovery-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,13 +42,6 @@ const quiet: SendEvents = {
   sending() {},
   volumeStart: () => ({ update() {} }),
   volumeEnd() {},
-};
-const silentOutput: Output = {
-  verbose: false,
-  line() {},
-  write() {},
-  warn() {},
-  progress: () => ({ update() {}, end() {}, abandon() {} }),
 };
 const now = () => Date.now() / 1000;
 
@@ -99,7 +92,7 @@ describe('interrupted commit recovery', () => {
       await assert.rejects(sendFile(archive, source, new Date(Date.UTC(2026, 10, 28, 12, 0, 5))), /interrupted/);
 
       const reopened = await Archive.open(new LocalStore(root), { passphrase: async () => Buffer.alloc(0) });
-      await recoverInterruptedWrites(reopened, silentOutput);
+      await recoverInterruptedWrites(await writeContextFor(reopened, join(dir, `state${renames}`)), silentOutput);
       const [vid] = reopened.ini.volumes.keys();
       const volume = await reopened.loadVolume(vid as never);
       // renames: S-tmp → S_name, sessions, volinfo, archive.ini. Once volinfo is renamed the

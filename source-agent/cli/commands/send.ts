@@ -1,22 +1,18 @@
 import { resolve } from 'node:path';
 import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
-import { ArchiveWriter } from '../../archive/archive-writer.js';
 import { isPrintable, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, tagIdProblem, volumeNameProblem } from '../../archive/names.js';
-import { NonceCounters } from '../../archive/nonces.js';
 import { ChunkPool } from '../../engine/chunk-pool.js';
-import { recoverInterruptedWrites } from '../../engine/recover.js';
 import { type SendVolume, send } from '../../engine/send.js';
 import { compareCodePoints } from '../../engine/volume-index.js';
-import { DestinationNotReadyError, InputError, VolumeErrors } from '../../errors.js';
+import { InputError, VolumeErrors } from '../../errors.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
 import type { LocalState } from '../../state/local-state.js';
-import { isNotFound, StoreError } from '../../store/store.js';
 import { readLineFromTerminal } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
-import { SkiffCommand } from '../skiff-command.js';
+import { WriteCommand } from '../write-command.js';
 import { requireVolumes } from './common.js';
 
 /** Parses --tag values: "id[,description]" (id lower-cased, at most 25 characters). */
@@ -43,9 +39,7 @@ export function sendOrder(names: readonly string[], imports: ReadonlySet<string>
   return [...names].sort((a, b) => rank(a) - rank(b) || compareCodePoints(a, b));
 }
 
-const COUNTER_RESERVE = 1n << 24n;
-
-export class SendCommand extends SkiffCommand {
+export class SendCommand extends WriteCommand {
   static override paths = [['send']];
   static override usage = Command.Usage({
     description: 'Back up volumes to the archive as a new session.',
@@ -107,13 +101,8 @@ export class SendCommand extends SkiffCommand {
     let tags = givenTags;
     const out = this.output();
     this.banner(out);
-    const { archive, state } = await this.openArchive(out, { write: true });
-    const lock = await archive.store.lock().catch((error: unknown) => {
-      if (error instanceof StoreError && error.code === 'EBUSY') throw new DestinationNotReadyError(error.message);
-      throw error;
-    });
-    try {
-      await recoverInterruptedWrites(archive, out);
+    const { archive, state, writer, persist } = await this.openForWrite(out);
+    {
       if (promptForTags) tags = await this.promptTags();
       const importNames = new Set(imports.map((i) => i.volume));
       const names = new Set([...this.volumes, ...importNames]);
@@ -126,7 +115,6 @@ export class SendCommand extends SkiffCommand {
       const localNames = [...names].filter((n) => !importNames.has(n));
       const pool = localNames.length > 0 ? await this.reflinkPool() : null;
       if (pool) out.line(`\nPreparing snapshots in '${resolve(pool.path)}/'...`);
-      const writer = await this.writer(archive, state as LocalState);
       const volumes: SendVolume[] = sendOrder([...names], importNames).map((name) => {
         const importSpec = imports.find((i) => i.volume === name);
         return {
@@ -168,7 +156,7 @@ export class SendCommand extends SkiffCommand {
           dryRun: this.dryRun,
           startedAt,
           signal: this.context.signal,
-          afterCommit: () => this.persist(writer, state as LocalState),
+          afterCommit: persist,
           pool: workers,
         },
         display,
@@ -177,8 +165,6 @@ export class SendCommand extends SkiffCommand {
       const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
       if (failed.length > 0) throw new VolumeErrors(failed);
       return 0;
-    } finally {
-      await lock.release();
     }
   }
 
@@ -208,30 +194,5 @@ export class SendCommand extends SkiffCommand {
     if (this.local === undefined || this.local === '')
       throw new InputError('Send needs --local (or --import-other-from for volumes outside it).');
     return openReflinkPool(resolve(this.context.cwd, this.local), this.vouch);
-  }
-
-  /** A writer whose counters start above every value this machine or the archive recorded. */
-  private async writer(archive: import('../../archive/archive.js').Archive, state: LocalState): Promise<ArchiveWriter> {
-    const now = () => Date.now() / 1000;
-    if (!archive.keys) return new ArchiveWriter(archive, null, now);
-    const local = await state.counters().catch((error: unknown) => {
-      if (isNotFound(error)) return null;
-      throw error;
-    });
-    const start = {
-      data: [archive.ini.dataCounter ?? 0n, local?.data ?? 0n].reduce((a, b) => (a > b ? a : b)),
-      metadata: [archive.ini.metadataCounter ?? 0n, local?.metadata ?? 0n].reduce((a, b) => (a > b ? a : b)),
-    };
-    const counters = new NonceCounters(archive.ini.mode.nonceStyle ?? 'msr', archive.keys.metadataNonceKey, start, now);
-    // Reserve ahead before any nonce is used, so that a crash cannot lead to reuse.
-    await state.saveCounters({ data: counters.data + COUNTER_RESERVE, metadata: counters.metadata + COUNTER_RESERVE });
-    return new ArchiveWriter(archive, counters, now);
-  }
-
-  private async persist(writer: ArchiveWriter, state: LocalState): Promise<void> {
-    await state.saveRoot(writer.archive.rootBytes);
-    if (writer.counters) {
-      await state.saveCounters({ data: writer.counters.data + COUNTER_RESERVE, metadata: writer.counters.metadata + COUNTER_RESERVE });
-    }
   }
 }
