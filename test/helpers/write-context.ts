@@ -3,6 +3,7 @@
 
 import { Archive } from '../../source-agent/archive/archive.js';
 import { ArchiveWriter } from '../../source-agent/archive/archive-writer.js';
+import type { RootKeys } from '../../source-agent/archive/keys.js';
 import { NonceCounters } from '../../source-agent/archive/nonces.js';
 import type { Output } from '../../source-agent/engine/output.js';
 import type { WriteContext } from '../../source-agent/engine/write-context.js';
@@ -44,13 +45,27 @@ export function writerFor(archive: Archive): ArchiveWriter {
   return new ArchiveWriter(archive, counters, now);
 }
 
+/**
+ * Root keys by passphrase: deriving them takes seconds (Wyng's scrypt parameters), and a fault
+ * test opens its archive hundreds of times. A wrong key is still refused (it does not decrypt).
+ */
+const derivedKeys = new Map<string, RootKeys>();
+
+/** Archive.open with the passphrase, reusing keys derived earlier in this process. */
+export async function openArchive(store: Store, passphrase = ''): Promise<Archive> {
+  const known = derivedKeys.get(passphrase);
+  const archive = await Archive.open(store, { passphrase: async () => Buffer.from(passphrase), ...(known ? { rootKeys: known } : {}) });
+  if (archive.rootKeys) derivedKeys.set(passphrase, archive.rootKeys);
+  return archive;
+}
+
 /** Opens the archive in `store` and gives the context a write command would have. */
 export async function openWriteContext(
   store: Store,
   stateDir: string,
   options: { passphrase?: string; forceRetry?: boolean } = {},
 ): Promise<WriteContext> {
-  const archive = await Archive.open(store, { passphrase: async () => Buffer.from(options.passphrase ?? '') });
+  const archive = await openArchive(store, options.passphrase);
   return writeContextFor(archive, stateDir, options.forceRetry ?? false);
 }
 
