@@ -7,10 +7,15 @@ import { describeError, ExitCode, InputError, SkiffError } from '../errors.js';
 import { StoreError } from '../store/store.js';
 import { RELEASE_LINE, VERSION } from '../version.js';
 import { peekOption, splitCommand } from './argv.js';
+import { AddCommand } from './commands/add.js';
 import { ArchCheckCommand } from './commands/arch-check.js';
+import { ArchDeduplicateCommand } from './commands/arch-deduplicate.js';
 import { ArchInitCommand } from './commands/arch-init.js';
+import { DeleteCommand } from './commands/delete.js';
 import { ListCommand } from './commands/list.js';
+import { PruneCommand } from './commands/prune.js';
 import { ReceiveCommand } from './commands/receive.js';
+import { RenameCommand } from './commands/rename.js';
 import { SendCommand } from './commands/send.js';
 import { VerifyCommand } from './commands/verify.js';
 import { VersionCommand } from './commands/version.js';
@@ -26,10 +31,15 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   VerifyCommand,
   ReceiveCommand,
   ArchCheckCommand,
+  ArchDeduplicateCommand,
+  DeleteCommand,
+  RenameCommand,
+  AddCommand,
+  PruneCommand,
 ];
 
 /** Wyng commands that Skiff does not have yet, so that they get a precise message. */
-const LATER_COMMANDS = ['monitor', 'diff', 'prune', 'delete', 'rename', 'add', 'arch-deduplicate'];
+const LATER_COMMANDS = ['monitor', 'diff'];
 
 function makeCli(): Cli<SkiffContext> {
   const cli = new Cli<SkiffContext>({ binaryName: 'skiff', binaryLabel: 'Skiff', binaryVersion: VERSION, enableColors: false });

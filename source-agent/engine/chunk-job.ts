@@ -25,7 +25,7 @@ export interface SetupMessage {
   outputBytes: number;
 }
 
-export type WorkerMessage = SetupMessage | ChunkJob;
+export type WorkerMessage = SetupMessage | ChunkJob | WriteJob;
 
 export interface ChunkJob {
   id: number;
@@ -40,6 +40,16 @@ export interface ChunkJob {
   /** ct mode: the counter value for this chunk's nonce (decimal). */
   ctCounter: string;
   nowSeconds: number;
+}
+
+/**
+ * Dedup sends to a file: destination: the chunk job left the chunk file in the slot's output,
+ * the main thread found no identical chunk in the archive, and a worker writes the file.
+ */
+export interface WriteJob {
+  id: number;
+  slot: number;
+  write: { path: string; length: number };
 }
 
 /** zero: a full chunk of zeros; same: hash equals previousHash; data: a chunk file was made. */

@@ -8,6 +8,9 @@
 // becoming the bottleneck on a two-core dom0; otherwise the encrypted chunks come back to the
 // main thread, which writes them through the Store. Memory in flight is bounded by the
 // pool either way; what grows with the volume is only the result arrays (33 bytes a chunk).
+// With --dedup (dedup/send-dedup.ts) the writer first asks the dedup index about each new
+// chunk, in address order: a hit becomes a hard link; a miss is written (on file:, by a worker
+// again, from the slot the chunk job left it in). Without --dedup nothing of this runs.
 
 import { join } from 'node:path';
 import { HASH_BYTES } from '../archive/hash.js';
@@ -42,6 +45,29 @@ export interface PipelineOptions {
   signal?: AbortSignal | undefined;
   /** After each chunk: chunks done, and bytes of chunk files stored so far. */
   onProgress?: (doneChunks: number, storedBytes: number) => void;
+  /** send --dedup: link new chunks the archive already has. */
+  dedup?: ChunkDedup | undefined;
+}
+
+/** A stored chunk with the same hash, to link to. */
+export interface DedupHit {
+  /** Archive path of the chunk file. */
+  path: string;
+  /** The index's own reference (given back to `use`). */
+  location: unknown;
+}
+
+/** linked; or write the chunk instead (write-and-use: and link later repeats to the new file). */
+export type LinkOutcome = 'linked' | 'write' | 'write-and-use';
+
+export interface ChunkDedup {
+  /** Called once, with the result's per-chunk hashes (new chunks are confirmed against them). */
+  begin(hashes: Uint8Array): void;
+  /** A stored chunk with this hash; null when there is none (the chunk at `index` joins the index). */
+  find(hash: Uint8Array, index: number): Promise<DedupHit | null>;
+  link(hit: DedupHit, path: string, bytes: number): Promise<LinkOutcome>;
+  /** After 'write-and-use': later repeats of `hash` link to the chunk at `index`. */
+  use(hash: Uint8Array, hit: DedupHit, index: number): void;
 }
 
 export interface PipelineResult {
@@ -54,6 +80,9 @@ export interface PipelineResult {
   storedBytes: number;
   /** Directories that received chunk files (to make durable before publishing them). */
   chunkDirs: Set<string>;
+  /** Dedup: chunks linked instead of written (or that would be, in a dry run), and their bytes. */
+  linkedChunks: number;
+  linkedBytes: number;
 }
 
 /** Chunks read with one call, at most. */
@@ -87,9 +116,15 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     storedChunks: 0,
     storedBytes: 0,
     chunkDirs: new Set(),
+    linkedChunks: 0,
+    linkedBytes: 0,
   };
   const root = store.localPath ? store.localPath('.') : null;
   const direct = root !== null;
+  const dedup = options.dedup;
+  dedup?.begin(result.hashes);
+  // With dedup the chunk file stays in the slot until the writer knows whether to write it.
+  const workersWrite = direct && !dedup;
   const queue: Pending[] = [];
   let wake: (() => void) | null = null;
   let producing = true;
@@ -123,7 +158,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
           const pair = pairs[i] as BufferPair;
           const path = options.chunkPath(index);
           // Direct mode: the worker writes the chunk file itself.
-          const writePath = direct && !options.dryRun ? join(root as string, path) : null;
+          const writePath = workersWrite && !options.dryRun ? join(root as string, path) : null;
           const job = {
             length: lengths[i] as number,
             writePath,
@@ -131,7 +166,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
             ctCounter: String(options.ctCounter()),
             nowSeconds: options.now(),
           };
-          const submitted = reading.then(() => pool.submit({ ...job, slot: pair.slot, output: !direct }));
+          const submitted = reading.then(() => pool.submit({ ...job, slot: pair.slot, output: !workersWrite }));
           submitted.catch(() => {}); // consumed in order below; this only avoids an unhandled rejection meanwhile
           queue.push({ index, result: submitted, pair });
         });
@@ -151,6 +186,51 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   const writes = new Set<Promise<void>>();
   let done = 0;
   const finish = (entry: Pending) => pool.release(entry.pair);
+  /** The slot is released when `work` ends; a failure stops the pipeline. */
+  const track = (entry: Pending, work: Promise<void>) => {
+    const write = work
+      .catch((error: unknown) => {
+        stop ??= error as Error;
+      })
+      .finally(() => {
+        finish(entry);
+        writes.delete(write);
+      });
+    writes.add(write);
+  };
+  /** Dedup: chunk files being written, which a link must wait for. */
+  const pendingWrites = new Map<string, Promise<void>>();
+  const writeChunk = (path: string, entry: Pending, length: number): Promise<void> => {
+    const written = (async () => {
+      if (!direct) return store.writeNew(path, entry.pair.output.subarray(0, length));
+      const r = await pool.submit({ slot: entry.pair.slot, write: { path: join(root as string, path), length } });
+      if (r.errorCode) throw new StoreError(storeErrorCode(r.errorCode), path, r.error ?? r.errorCode);
+      if (r.error) throw new FatalError(`chunk at ${entry.index * chunkSize}: ${r.error}`);
+    })();
+    if (dedup) {
+      pendingWrites.set(path, written);
+      void written.then(
+        () => pendingWrites.delete(path),
+        () => pendingWrites.delete(path),
+      );
+    }
+    return written;
+  };
+  const linkOrWrite = async (entry: Pending, hash: Uint8Array, hit: DedupHit, path: string, length: number) => {
+    const deduper = dedup as ChunkDedup;
+    await pendingWrites.get(hit.path)?.catch(() => {});
+    const outcome = await deduper.link(hit, path, length);
+    if (outcome === 'linked') {
+      result.linkedChunks++;
+      result.linkedBytes += length;
+      return;
+    }
+    result.storedChunks++;
+    result.storedBytes += length;
+    const written = writeChunk(path, entry, length);
+    if (outcome === 'write-and-use') deduper.use(hash, hit, entry.index);
+    await written;
+  };
   const consume = async () => {
     while (true) {
       const next = queue.shift();
@@ -177,6 +257,11 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       }
       result.kinds[next.index] = r.kind === 'zero' ? ZERO : r.kind === 'same' ? SAME : DATA;
       if (r.hash) result.hashes.set(r.hash, next.index * HASH_BYTES);
+      if (r.kind === 'data' && dedup) {
+        await dedupChunk(next, r);
+        options.onProgress?.(++done, result.storedBytes);
+        continue;
+      }
       if (r.kind === 'data') {
         result.storedChunks++;
         result.storedBytes += r.outLength;
@@ -201,6 +286,39 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         finish(next);
       }
       options.onProgress?.(++done, result.storedBytes);
+    }
+  };
+
+  /** A new chunk with --dedup: link it to a stored copy, or write it (and index it). */
+  const dedupChunk = async (entry: Pending, r: ChunkResult) => {
+    const path = options.chunkPath(entry.index);
+    const hash = r.hash as Uint8Array;
+    let hit: DedupHit | null;
+    try {
+      hit = await (dedup as ChunkDedup).find(hash, entry.index);
+    } catch (error) {
+      stop ??= error as Error;
+      finish(entry);
+      return;
+    }
+    if (options.dryRun) {
+      if (hit) {
+        result.linkedChunks++;
+        result.linkedBytes += r.outLength;
+      } else {
+        result.storedChunks++;
+        result.storedBytes += r.outLength;
+      }
+      finish(entry);
+      return;
+    }
+    result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
+    if (hit) {
+      track(entry, linkOrWrite(entry, hash, hit, path, r.outLength));
+    } else {
+      result.storedChunks++;
+      result.storedBytes += r.outLength;
+      track(entry, writeChunk(path, entry, r.outLength));
     }
   };
 

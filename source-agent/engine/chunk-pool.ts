@@ -5,7 +5,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup } from './chunk-job.js';
+import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup, WriteJob } from './chunk-job.js';
 
 /** One slot: its number, the chunk's bytes, and the chunk file's bytes (views on shared memory). */
 export interface BufferPair {
@@ -96,7 +96,7 @@ export class ChunkPool {
   }
 
   /** Sends a job to the least busy worker. */
-  submit(job: Omit<ChunkJob, 'id'>): Promise<ChunkResult> {
+  submit(job: Omit<ChunkJob, 'id'> | Omit<WriteJob, 'id'>): Promise<ChunkResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.configured) return Promise.reject(new Error('ChunkPool.submit: not configured'));
     const id = this.nextId++;
@@ -104,7 +104,7 @@ export class ChunkPool {
     for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
     this.busy[worker] = (this.busy[worker] as number) + 1;
     this.inFlight.add(job.slot);
-    const message: ChunkJob = { ...job, id };
+    const message: ChunkJob | WriteJob = { ...job, id };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject });
       (this.workers[worker] as Worker).postMessage(message);

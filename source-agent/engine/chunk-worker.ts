@@ -10,7 +10,7 @@ import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
 import { CHUNK_OVERHEAD } from '../archive/envelope.js';
 import { blake2bDataHasher, hashesEqual, hmacSha256DataHasher, initHashing } from '../archive/hash.js';
 import { dataNonce } from '../archive/nonces.js';
-import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup } from './chunk-job.js';
+import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup, WriteJob } from './chunk-job.js';
 
 // The pool starts its workers before the archive is open (module loading overlaps the main
 // thread's start-up); the archive's settings arrive as the first message.
@@ -109,6 +109,18 @@ function processChunk(job: ChunkJob, setup: Setup): Outcome {
   return { kind: 'data', hash, outLength, error: null, errorCode: null };
 }
 
+/** A dedup send's write of a chunk file already in the slot's output (WriteJob). */
+function writeFromSlot(job: WriteJob, setup: Setup): Outcome {
+  const base = job.slot * (setup.inputBytes + setup.outputBytes) + setup.inputBytes;
+  try {
+    writeChunkFile(job.write.path, Buffer.from(setup.slots, base, job.write.length));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    return { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: code };
+  }
+  return { kind: 'data', hash: null, outLength: job.write.length, error: null, errorCode: null };
+}
+
 // Messages are handled one at a time, in order: the setup, then jobs.
 let queue: Promise<void> = Promise.resolve();
 parentPort?.on('message', (message: WorkerMessage) => {
@@ -128,7 +140,7 @@ async function handle(message: WorkerMessage): Promise<void> {
   let result: Outcome;
   try {
     if (!setup) throw new Error(setupFailure ?? 'send worker: a job came before its setup');
-    result = processChunk(job, setup);
+    result = 'write' in job ? writeFromSlot(job, setup) : processChunk(job, setup);
   } catch (error) {
     result = { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: null };
   }

@@ -21,6 +21,7 @@ import type { PreparedVolume } from '../source/volume-source.js';
 import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
 import { ChunkPool } from './chunk-pool.js';
 import { commitSession, manifestBytes, SESSION_TMP } from './commit.js';
+import { SendDedup, type VolumeDedup } from './dedup/send-dedup.js';
 import { planRestore } from './restore-stream.js';
 
 /** How a volume's bytes are found; `prepare` is called once the volume's state is known. */
@@ -42,6 +43,15 @@ export interface SendOptions {
   afterCommit?: () => Promise<void>;
   /** Workers started early by the caller, who closes them (see ChunkPool); send configures them. */
   pool?: ChunkPool;
+  /**
+   * --autoprune=on|full: called before a volume's chunks are read when its changes (an
+   * incremental estimate: changed chunks × chunk size) exceed the destination's free space.
+   */
+  makeRoom?: (volume: { vid: VolumeId; name: string }, neededBytes: number) => Promise<void>;
+  /** --dedup: link chunks the archive already stores (dedup/send-dedup.ts). */
+  dedup?: boolean;
+  /** --verbose: also report what dedup saved, per volume. */
+  verbose?: boolean;
 }
 
 export interface VolumeReport {
@@ -50,6 +60,8 @@ export interface VolumeReport {
   sizeBytes: number;
   storedBytes: number;
   seconds: number;
+  /** Bytes of chunk files linked instead of stored (--dedup). */
+  dedupBytes?: number;
 }
 
 export interface SendEvents {
@@ -100,6 +112,9 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
   }
 
   const session = await uniqueSessionName(archive, options.startedAt, prepared);
+  const dedup = options.dedup
+    ? await SendDedup.open(archive, { dryRun: options.dryRun, warn: (text) => events.warn(text), signal: options.signal })
+    : null;
   events.sending(
     sessionLabel(session),
     options.dryRun,
@@ -123,9 +138,11 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
     for (const item of prepared) {
       const started = performance.now();
       try {
-        const report = await sendVolume(options, item, session, pool, events);
+        const report = await sendVolume(options, item, session, pool, events, dedup);
         reports.push({ ...report, seconds: (performance.now() - started) / 1000 });
         events.volumeEnd(reports.at(-1) as VolumeReport);
+        // Wyng's line under the volume: the MiB not stored thanks to dedup, as a negative number.
+        if (options.verbose && report.dedupBytes) events.note(`${(-(report.dedupBytes / (1024 * 1024))).toFixed(1).padStart(9)}MB (dedup)`);
         if (report.outcome === 'sent' && !options.dryRun) await options.afterCommit?.();
       } catch (error) {
         await item.source.discard().catch(() => {});
@@ -149,7 +166,8 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
   return reports;
 }
 
-async function newVolumeId(archive: Archive, taken: ReadonlySet<string>): Promise<VolumeId> {
+/** A fresh random vid (Wyng: Vol_ + 3 random bytes) that is not listed and has no directory. */
+export async function newVolumeId(archive: Archive, taken: ReadonlySet<string>): Promise<VolumeId> {
   for (;;) {
     const vid = `Vol_${randomBytes(3).toString('hex')}`;
     if (!isVolumeId(vid) || archive.ini.volumes.has(vid as VolumeId) || taken.has(vid)) continue;
@@ -178,6 +196,7 @@ async function sendVolume(
   session: SessionName,
   pool: ChunkPool,
   events: SendEvents,
+  dedup: SendDedup | null,
 ): Promise<Omit<VolumeReport, 'seconds'>> {
   const { writer } = options;
   const archive = writer.archive;
@@ -193,6 +212,39 @@ async function sendVolume(
   const previous = volume && last ? (await planRestore(archive, volume, volume.sessions.length - 1)).merged : null;
   const chunkCount = Math.ceil(source.size / chunkSize);
   const indexes = chunksToRead(source, previous, chunkCount, chunkSize);
+  if (options.makeRoom && previous && source.changed !== null && !options.dryRun) {
+    // Full scans have no estimate (as in Wyng): only incremental sends can trigger autoprune.
+    const needed = indexes.length * chunkSize;
+    if (needed > (await archive.store.freeSpace())) {
+      await options.makeRoom({ vid, name }, needed);
+      item.volume = await archive.loadVolume(vid); // older sessions may be gone (the newest stays)
+    }
+  }
+  // wyng-*metadata volumes use an index that exists but do not build one (as Wyng).
+  const volumeDedup = dedup ? await dedup.forVolume(vid, !/^wyng-.*metadata$/.test(name)) : null;
+  try {
+    return await sendChunks(options, item, session, pool, events, { previous, indexes, volumeDedup });
+  } catch (error) {
+    volumeDedup?.abandoned();
+    throw error;
+  }
+}
+
+async function sendChunks(
+  options: SendOptions,
+  item: Prepared,
+  session: SessionName,
+  pool: ChunkPool,
+  events: SendEvents,
+  plan: { previous: MergedManifest | null; indexes: number[]; volumeDedup: VolumeDedup | null },
+): Promise<Omit<VolumeReport, 'seconds'>> {
+  const { writer } = options;
+  const archive = writer.archive;
+  const { vid, volume, source } = item;
+  const chunkSize = archive.chunkSize;
+  const last = volume?.sessions.at(-1) ?? null;
+  const name = item.request.name;
+  const { previous, indexes, volumeDedup } = plan;
   await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
   const progress = events.volumeStart(name, indexes.length);
   const result = await runChunkPipeline({
@@ -209,19 +261,23 @@ async function sendVolume(
     dryRun: options.dryRun,
     signal: options.signal,
     onProgress: (done, stored) => progress.update(done, stored),
+    dedup: volumeDedup ?? undefined,
   });
+  const dedupBytes = result.linkedBytes;
 
   const manifest = sessionManifest(indexes, result, previous);
   const sizeChanged = !last || last.info.volsize !== source.size;
   const permissionsChanged = !last || last.info.permissions !== source.permissions;
   const needed = manifest.count > 0 || sizeChanged || permissionsChanged || options.sendUnchanged || source.alwaysSession;
   if (options.dryRun) {
+    // The index keeps this volume's chunks: later volumes of the dry run estimate against them.
     await source.discard();
-    return { name, outcome: needed ? 'sent' : 'unchanged', sizeBytes: source.size, storedBytes: result.storedBytes };
+    return { name, outcome: needed ? 'sent' : 'unchanged', sizeBytes: source.size, storedBytes: result.storedBytes, dedupBytes };
   }
   if (!needed) {
     // Every chunk read hashed as before: the new snapshot holds the newest session's data.
     if (last) await source.commit(last.name, last.info.sequence);
+    volumeDedup?.abandoned();
     await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
     return { name, outcome: 'unchanged', sizeBytes: source.size, storedBytes: 0 };
   }
@@ -248,8 +304,9 @@ async function sendVolume(
     manifest: manifestBytes(manifest, chunkSize),
     chunkDirs: result.chunkDirs,
   });
+  if (volumeDedup) volumeDedup.published(session, (await archive.loadVolume(vid)).sessions.at(-1) ?? null);
   await source.commit(session, sequence);
-  return { name, outcome: 'sent', sizeBytes: source.size, storedBytes: result.storedBytes };
+  return { name, outcome: 'sent', sizeBytes: source.size, storedBytes: result.storedBytes, dedupBytes };
 }
 
 /** Chunk indexes to read: the changed ones, everything past the old end, and a resized last chunk. */

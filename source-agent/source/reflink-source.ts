@@ -70,6 +70,12 @@ export function snapshotPaths(volumePath: string, uuid: string, vid: string): { 
   return { paired: `${base}.skiff1`, next: `${base}.skiff2` };
 }
 
+/** The archive uuid and vid a snapshot file name (`sk<uuid>_<vid>.skiff1|2`) belongs to, or null. */
+export function parseSnapshotName(fileName: string): { uuid: string; vid: string; slot: 1 | 2 } | null {
+  const m = /^sk([0-9a-fA-F]+(?:-[0-9a-fA-F]+)+)_(Vol_[0-9a-fA-F]+)\.skiff([12])$/.exec(fileName);
+  return m ? { uuid: m[1] as string, vid: m[2] as string, slot: m[3] === '1' ? 1 : 2 } : null;
+}
+
 /** Extent maps, read twice for the old snapshot to catch a relocation between the reads. */
 async function extentMap(path: string): Promise<ExtentMap> {
   const { stdout } = await execFileCapture(['filefrag', '-v', '-s', path], { maxOutput: 512 * 1024 * 1024 });

@@ -23,7 +23,7 @@ interface Case {
 const cases: [string, Case][] = [
   ['no command', { args: [], code: 9, message: /^No command given\./ }],
   ['unknown command', { args: ['frobnicate'], code: 9, message: /^Unknown command 'frobnicate'\.$/ }],
-  ['a Wyng command Skiff does not have yet', { args: ['prune', plain], code: 9, message: /^Command 'prune' is not available/ }],
+  ['a Wyng command Skiff does not have yet', { args: ['monitor', plain], code: 9, message: /^Command 'monitor' is not available/ }],
   ['unknown option', { args: ['list', plain, '--frob'], code: 9, message: /^Unknown option '--frob' for list\.$/ }],
   [
     'an option of another command',

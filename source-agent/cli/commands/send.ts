@@ -3,6 +3,10 @@ import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
 import { isPrintable, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, tagIdProblem, volumeNameProblem } from '../../archive/names.js';
 import { ChunkPool } from '../../engine/chunk-pool.js';
+import { localDate } from '../../engine/prune/calendar.js';
+import { prune } from '../../engine/prune/prune.js';
+import { isMetadataVolume, parseKeepOption } from '../../engine/prune/select.js';
+import { buildVolumeIndex } from '../../engine/volume-index.js';
 import { type SendVolume, send } from '../../engine/send.js';
 import { compareCodePoints } from '../../engine/volume-index.js';
 import { InputError, VolumeErrors } from '../../errors.js';
@@ -13,6 +17,7 @@ import { readLineFromTerminal } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
 import { WriteCommand } from '../write-command.js';
+import { apdaysOption, autopruneOption, autopruneSettings } from './prune.js';
 import { requireVolumes } from './common.js';
 
 /** Parses --tag values: "id[,description]" (id lower-cased, at most 25 characters). */
@@ -63,6 +68,9 @@ export class SendCommand extends WriteCommand {
   });
   tag = Option.Array('--tag', [], { description: 'Tag the new session: ID[,description] (repeatable, up to 5)' });
   sendUnchanged = Option.Boolean('--send-unchanged', false, { description: 'Make a session even for volumes that did not change' });
+  autoprune = autopruneOption();
+  apdays = apdaysOption();
+  dedup = Option.Boolean('-d,--dedup', false, { description: 'Store chunks the archive already has as hard links to them' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Show what would be sent (an estimate); change nothing' });
   vouch = Option.Array('--vouch', [], {
     description: 'reflink_fs_<type> and fs_online_factors: allow a reflink file system other than Btrfs',
@@ -101,9 +109,33 @@ export class SendCommand extends WriteCommand {
     let tags = givenTags;
     const out = this.output();
     this.banner(out);
-    const { archive, state, writer, persist } = await this.openForWrite(out);
+    const calendar = autopruneSettings(this.autoprune, this.apdays);
+    const ctx = await this.openForWrite(out);
+    const { archive, state, writer, persist } = ctx;
     {
       if (promptForTags) tags = await this.promptTags();
+      const autoprune = (names: string[], neededBytes: number) =>
+        prune(
+          ctx,
+          {
+            names,
+            allVolumes: false,
+            session: null,
+            allBefore: false,
+            keep: parseKeepOption([]),
+            mode: calendar.mode,
+            apdays: calendar.apdays,
+            today: localDate(new Date(this.context.now() * 1000)),
+            neededBytes,
+          },
+          out,
+        );
+      if (calendar.mode === 'full' && !this.dryRun) {
+        // Wyng: before anything is sent, every volume of the archive (metadata volumes excepted).
+        const index = await buildVolumeIndex(archive);
+        const all = [...index.byName.keys()].filter((n) => !isMetadataVolume(n));
+        for (const result of await autoprune(all, 0)) if (result.removed > 0) out.line(`${result.name} -${result.removed}`);
+      }
       const importNames = new Set(imports.map((i) => i.volume));
       const names = new Set([...this.volumes, ...importNames]);
       if (this.all) {
@@ -154,9 +186,19 @@ export class SendCommand extends WriteCommand {
           tags: allTags,
           sendUnchanged: this.sendUnchanged,
           dryRun: this.dryRun,
+          dedup: this.dedup,
+          verbose: out.verbose,
           startedAt,
           signal: this.context.signal,
           afterCommit: persist,
+          ...(calendar.mode === 'off'
+            ? {}
+            : {
+                makeRoom: async (volume: { name: string }, neededBytes: number) => {
+                  out.line(`  Pruning '${volume.name}' to make room (${Math.ceil(neededBytes / 1048576)} MiB needed).`);
+                  for (const result of await autoprune([volume.name], neededBytes)) out.line(`${result.name} -${result.removed}`);
+                },
+              }),
           pool: workers,
         },
         display,
