@@ -1,13 +1,15 @@
-// arch-check (read-only part): load every volume's metadata through the hash chain, check each
-// volume's indexes (session chain, every manifest, completeness of every session's view, the
-// newest session's mfcs), then read and check the chunks every session stored, newest first.
-// Repairs (--clean, rewinding, --change-uuid) are write operations and are not done here.
+// arch-check: load every volume's metadata through the hash chain and check its indexes (session
+// chain, every manifest, completeness of every session's view: repair/volume-health.ts), then the
+// newest session's mfcs, then read and check the chunks every session stored, newest first.
+// A volume whose newest sessions are damaged can be rewound to its coherent prefix; whether to
+// do it is the caller's decision (the `rewind` hook), and the write is repair/rewind.ts.
 
 import type { Archive, SessionRecord, Volume } from '../archive/archive.js';
-import { chunkFileName, layout, sessionLabel, type VolumeId } from '../archive/names.js';
+import { sessionLabel, type VolumeId } from '../archive/names.js';
 import { IntegrityError } from '../errors.js';
 import type { Output } from './output.js';
 import { warnMfcs } from './receive.js';
+import { assessVolume, type RewindPlan } from './repair/volume-health.js';
 import { planRestore, readChunks, sessionChunkList } from './restore-stream.js';
 import type { SessionSpec } from './session-select.js';
 import { compareCodePoints } from './volume-index.js';
@@ -18,21 +20,21 @@ export interface ArchCheckRequest {
   /** null: every session; newest: only the newest; time: from that session down to the oldest. */
   session: Exclude<SessionSpec, { kind: 'tag' }> | null;
   signal?: AbortSignal | undefined;
+  /**
+   * Called for a damaged volume that has a coherent prefix; returns true when the volume was
+   * rewound to it (the check then goes on with the rewound volume). Absent: never rewind.
+   */
+  rewind?: ((plan: RewindPlan) => Promise<boolean>) | undefined;
 }
 
 /** Returns the names (or ids) of volumes that failed a check. */
 export async function archCheck(archive: Archive, request: ArchCheckRequest, out: Output): Promise<string[]> {
   const failed: string[] = [];
   const volumes: Volume[] = [];
-  for (const vid of archive.ini.volumes.keys()) {
-    try {
-      volumes.push(await archive.loadVolume(vid));
-      out.line(`${vid}: OK`);
-    } catch (error) {
-      if (!(error instanceof IntegrityError)) throw error;
-      out.warn(`${vid}: ${error.message}`);
-      failed.push(await nameOrId(archive, vid));
-    }
+  for (const vid of [...archive.ini.volumes.keys()]) {
+    const volume = await loadChecked(archive, vid, request, out);
+    if (volume) volumes.push(volume);
+    else failed.push(await nameOrId(archive, vid));
   }
 
   let selected = volumes;
@@ -87,7 +89,11 @@ async function checkVolume(
 ): Promise<void> {
   out.line(`\nVolume '${volume.name}'`);
   out.write('  Checking indexes,');
-  await checkIndexes(archive, volume, out);
+  // The chain and every manifest passed in loadChecked; what is left is the newest mfcs.
+  if (volume.sessions.length > 0) {
+    const plan = await planRestore(archive, volume, volume.sessions.length - 1);
+    if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
+  }
   out.line(' data:');
   for (const session of sessions) {
     out.write(`  ${sessionLabel(session.name)} :`);
@@ -101,29 +107,32 @@ async function checkVolume(
 }
 
 /**
- * Every manifest loads and passes its checks; every session's merged view covers its whole
- * volume (so each session can be restored); the newest session's mfcs matches.
+ * The volume with every index checked, or null when it failed (reported). A damaged volume
+ * with a coherent prefix is offered for rewinding; once rewound it is checked again.
  */
-async function checkIndexes(archive: Archive, volume: Volume, out: Output): Promise<void> {
-  const chunkCounts = volume.sessions.map((s) => Math.ceil(s.info.volsize / archive.chunkSize));
-  const covered = new Uint8Array(Math.max(0, ...chunkCounts));
-  let firstUncovered = 0;
-  for (const [i, session] of volume.sessions.entries()) {
-    const manifest = await archive.loadManifest(volume.vid, session);
-    for (let n = 0; n < manifest.count; n++) covered[manifest.chunkIndexes[n] as number] = 1;
-    while (firstUncovered < covered.length && covered[firstUncovered]) firstUncovered++;
-    const needed = chunkCounts[i] as number;
-    if (firstUncovered < needed) {
-      throw new IntegrityError(
-        layout.sessionDir(volume.vid, session.name),
-        `range stopped short: no session up to this one lists chunk ${chunkFileName(firstUncovered * archive.chunkSize)}`,
-      );
-    }
+async function loadChecked(archive: Archive, vid: VolumeId, request: ArchCheckRequest, out: Output): Promise<Volume | null> {
+  const health = await assessVolume(archive, vid);
+  if (health.kind === 'ok') {
+    out.line(`${vid}: OK`);
+    return health.volume;
   }
-  if (volume.sessions.length > 0) {
-    const plan = await planRestore(archive, volume, volume.sessions.length - 1);
-    if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
+  if (health.kind === 'unreadable') {
+    out.warn(`${vid}: ${health.problem.message}`);
+    return null;
   }
+  const { plan } = health;
+  for (const problem of health.problems) out.warn(`${plan.name} - ${problem.message}`);
+  const last = plan.keep.at(-1);
+  if (!last) {
+    out.warn(`\nVolume '${plan.name}' (${vid}) cannot be recovered.`);
+    return null;
+  }
+  out.line(`\nVolume '${plan.name}' error in session: ${sessionLabel(plan.firstBad)}\nLast good session: ${sessionLabel(last.name)}`);
+  if (!request.rewind || !(await request.rewind(plan))) return null;
+  const again = await assessVolume(archive, vid);
+  if (again.kind === 'ok') return again.volume;
+  out.warn(`${vid}: still damaged after the rewind`);
+  return null;
 }
 
 async function nameOrId(archive: Archive, vid: VolumeId): Promise<string> {
