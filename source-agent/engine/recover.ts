@@ -8,7 +8,9 @@
 // * merge-init/, merge/ and merge.lst.gz without a journaled merge are what a finished or
 //   rolled-back merge left: listed sessions found in merge-init/ move back, the rest goes;
 // * session directories that no volinfo lists (a commit interrupted after publishing its
-//   directory) are removed, so their names can be used again.
+//   directory) are removed, so their names can be used again; so are volume directories that
+//   archive.ini does not list and that hold no volinfo or no session (a new volume's first
+//   commit that never reached archive.ini).
 // * a journaled operation ([in_process]: a prune's merge or a volume's deletion, by Skiff or by
 //   Wyng) is completed or rolled back (journal.ts) before anything else.
 
@@ -44,8 +46,20 @@ export async function recoverInterruptedWrites(ctx: WriteContext, out: Output): 
   }
   for (const name of await store.list('.')) {
     if (!isVolumeId(name) || (await store.stat(name))?.kind !== 'directory') continue;
-    await cleanVolumeDir(archive, name);
+    if (archive.ini.volumes.has(name)) await cleanVolumeDir(archive, name);
+    else await removeAbandonedVolumeDir(archive, name);
   }
+}
+
+/**
+ * A volume directory archive.ini does not list is the start of a volume whose first commit
+ * (send or add) never reached archive.ini: no volinfo yet, or a volinfo but no session. Such a
+ * directory is removed. One with both (data of a volume the root no longer lists) is left for
+ * `arch-check --clean`, which removes it on request.
+ */
+async function removeAbandonedVolumeDir(archive: Archive, vid: VolumeId): Promise<void> {
+  const entries = await archive.store.list(vid);
+  if (!entries.includes('volinfo') || !entries.some((e) => isSessionName(e))) await archive.store.removeTree(vid);
 }
 
 /** Leftovers of interrupted writes inside one volume directory (only what is there is touched). */

@@ -24,7 +24,8 @@ export function compareRoots(cached: ArchiveIni, current: ArchiveIni): RootCompa
   if (cachedAt > currentAt && !same) return { kind: 'rollback', cached: cached.updatedAt, current: current.updatedAt };
   // Wyng journals a prune by rewriting archive.ini with [in_process] set and the old updated_at:
   // the same time, the same state, plus a journal. That is the next state, not a conflict.
-  const journaled = cached.inProcess.length === 0 && current.inProcess.length > 0 && significant(cached, false) === significant(current, false);
+  const journaled =
+    cached.inProcess.length === 0 && current.inProcess.length > 0 && significant(cached, false) === significant(current, false);
   if (cachedAt === currentAt && !same && !journaled) return { kind: 'conflict', updatedAt: current.updatedAt };
   return { kind: 'ok', cacheIsOlder: currentAt > cachedAt };
 }

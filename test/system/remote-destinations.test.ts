@@ -103,6 +103,47 @@ describe('ssh:// destinations (real sshd on 127.0.0.1)', () => {
     await fullCycle(archive, dir, 'xchacha20-dgr');
   });
 
+  it('prune, rename, add, delete and arch-deduplicate over ssh', async (t) => {
+    if (!ready(t)) return;
+    const s = await server();
+    const dir = join(scratch.dir, 'ssh-maintenance');
+    const archive = remoteArchive(
+      `ssh://${s.authority}${dir}`,
+      s.sshOptions.map((o) => `--opt-ssh=${o}`),
+    );
+    const source = join(scratch.dir, `maint${counter++}.img`);
+    writeFileSync(source, makeVolume('maintenance', 65536, 12, 5));
+    await archive.skiff(['arch-init', '--encrypt=off', '--chunk-factor=1']);
+    const images: Buffer[] = [];
+    for (let n = 0; n < 3; n++) {
+      if (n > 0) writeAt(source, n * 3 * 65536, keystream(`maint-${n}`, 70000));
+      await archive.skiff(['send', `--import-other-from=vol.img:|:${source}`, `--import-other-from=copy.img:|:${source}`]);
+      images.push(readFileSync(source));
+    }
+    const sessionsOf = async (volume: string) =>
+      [...new Set([...(await archive.skiff(['list', volume])).stdout.matchAll(/(\d{8}-\d{6})/g)].map((m) => m[1] as string))].sort();
+    const sessions = await sessionsOf('vol.img');
+    assert.equal(sessions.length, 3);
+    await archive.skiff(['prune', 'vol.img', `--session=${sessions[1]}`, '-u']);
+    assert.deepEqual(await sessionsOf('vol.img'), [sessions[0], sessions[2]]);
+    await archive.skiff(['rename', 'copy.img', 'renamed.img']);
+    await archive.skiff(['add', 'empty.img']);
+    await archive.skiff(['arch-deduplicate']);
+    await archive.skiff(['delete', 'empty.img', '-u']);
+    await archive.skiff(['arch-check']);
+    for (const [volume, session, image] of [
+      ['vol.img', sessions[0], images[0]],
+      ['vol.img', sessions[2], images[2]],
+      ['renamed.img', sessions[1], images[1]],
+    ] as const) {
+      const target = join(scratch.dir, `maint-restored${counter++}.img`);
+      await archive.skiff(['receive', volume, `--session=${session}`, `--save-to=${target}`]);
+      assert.ok(readFileSync(target).equals(image as Buffer), `${volume} ${session} restores byte-identical`);
+    }
+    const listed = await archive.skiff(['list']);
+    assert.doesNotMatch(listed.stdout, /empty\.img|copy\.img/);
+  });
+
   it('a missing archive directory exits 6; an unreachable host exits 5 with the reason', async (t) => {
     if (!ready(t)) return;
     const s = await server();
