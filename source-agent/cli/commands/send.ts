@@ -6,9 +6,8 @@ import { ChunkPool } from '../../engine/chunk-pool.js';
 import { localDate } from '../../engine/prune/calendar.js';
 import { prune } from '../../engine/prune/prune.js';
 import { isMetadataVolume, parseKeepOption } from '../../engine/prune/select.js';
-import { buildVolumeIndex } from '../../engine/volume-index.js';
 import { type SendVolume, send } from '../../engine/send.js';
-import { compareCodePoints } from '../../engine/volume-index.js';
+import { buildVolumeIndex, compareCodePoints } from '../../engine/volume-index.js';
 import { InputError, VolumeErrors } from '../../errors.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
@@ -17,8 +16,8 @@ import { readLineFromTerminal } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
 import { WriteCommand } from '../write-command.js';
-import { apdaysOption, autopruneOption, autopruneSettings } from './prune.js';
 import { requireVolumes } from './common.js';
+import { apdaysOption, autopruneOption, autopruneSettings } from './prune.js';
 
 /** Parses --tag values: "id[,description]" (id lower-cased, at most 25 characters). */
 export function parseTags(values: readonly string[]): Map<string, string> {
