@@ -218,25 +218,32 @@ export class Archive {
     const volinfo = await this.readVolInfo(vid);
     const sessions: SessionRecord[] = [];
     for (const [name, infoHash] of volinfo.sessions) {
-      const path = layout.sessionInfo(vid, name);
-      const infoText = await this.readMetadata(path, infoHash, MAX_INFO_BYTES, MAX_INFO_TEXT);
-      try {
-        sessions.push({ name, info: parseSessionInfo(infoText.toString('utf8')) });
-      } catch (error) {
-        if (error instanceof SessionInfoError) throw new IntegrityError(path, error.message);
-        throw error;
-      }
+      sessions.push({ name, info: await this.readSessionInfo(layout.sessionInfo(vid, name), infoHash) });
     }
     sessions.sort((a, b) => a.info.sequence - b.info.sequence);
     checkSessionChain(layout.volinfo(vid), sessions);
     return { vid, name: volinfo.name, desc: volinfo.desc, sessions };
   }
 
+  /** Reads and checks a session's info at `path` (its usual place, or where a prune moved it). */
+  async readSessionInfo(path: string, expectedHash: string): Promise<SessionInfo> {
+    const text = await this.readMetadata(path, expectedHash, MAX_INFO_BYTES, MAX_INFO_TEXT);
+    try {
+      return parseSessionInfo(text.toString('utf8'));
+    } catch (error) {
+      if (error instanceof SessionInfoError) throw new IntegrityError(path, error.message);
+      throw error;
+    }
+  }
+
   /** Loads and checks a session's manifest; an empty one (manifesthash 0) has no file. */
-  async loadManifest(vid: VolumeId, session: SessionRecord): Promise<SessionManifest> {
-    const { info } = session;
+  loadManifest(vid: VolumeId, session: SessionRecord): Promise<SessionManifest> {
+    return this.readManifestAt(layout.manifest(vid, session.name), session.info);
+  }
+
+  /** Reads and checks the manifest at `path` against `info` (its hash and volume size). */
+  async readManifestAt(path: string, info: SessionInfo): Promise<SessionManifest> {
     if (info.manifestHash === null) return parseManifest(Buffer.alloc(0), this.chunkSize, info.volsize);
-    const path = layout.manifest(vid, session.name);
     const bound = maxManifestBytes(info.volsize, this.chunkSize);
     const text = await this.readMetadata(path, info.manifestHash, bound, bound);
     try {

@@ -16,12 +16,12 @@ import { archCheck } from '../../source-agent/engine/arch-check.js';
 import { createArchive } from '../../source-agent/engine/arch-init.js';
 import { mergeSessions } from '../../source-agent/engine/prune/merge-apply.js';
 import { recoverInterruptedWrites } from '../../source-agent/engine/recover.js';
-import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
 import { type SendEvents, send } from '../../source-agent/engine/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { FailingStore } from '../helpers/failing-store.js';
+import { restoreAll } from '../helpers/session-archive.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
 import { openArchive, openWriteContext, silentOutput, writerFor } from '../helpers/write-context.js';
 
@@ -51,25 +51,10 @@ async function sendImage(archive: Archive, name: string, source: string, at: Dat
   assert.equal(reports[0]?.outcome, 'sent');
 }
 
-async function restoreAll(store: Store): Promise<Map<string, Buffer>> {
-  const archive = await openArchive(store, PASS);
-  const result = new Map<string, Buffer>();
-  for (const vid of archive.ini.volumes.keys()) {
-    const volume = await archive.loadVolume(vid);
-    for (let i = 0; i < volume.sessions.length; i++) {
-      const plan = await planRestore(archive, volume, i);
-      const out = Buffer.alloc(plan.session.info.volsize);
-      for await (const chunk of readChunks(archive, plan.chunks)) if (chunk.data) chunk.data.copy(out, chunk.address);
-      result.set(`${volume.name}@${volume.sessions[i]?.name}`, out);
-    }
-  }
-  return result;
-}
-
 /** Every remaining session restores to its image; arch-check passes; `pruned` sessions are gone. */
 async function assertArchive(root: string, pruned: readonly string[]): Promise<void> {
   const store = new LocalStore(root);
-  const restored = await restoreAll(store);
+  const restored = await restoreAll(store, PASS);
   const expected = [...images.keys()].filter((key) => !pruned.includes(key));
   assert.deepEqual([...restored.keys()].sort(), expected.sort());
   for (const [key, bytes] of restored) assert.ok(bytes.equals(images.get(key) as Buffer), `${key} restores byte-identical`);
@@ -124,7 +109,7 @@ before(async () => {
     }
   }
   const reopened = await openArchive(store, PASS);
-  for (const [key, bytes] of await restoreAll(store)) images.set(key, bytes);
+  for (const [key, bytes] of await restoreAll(store, PASS)) images.set(key, bytes);
   // The sessions' images are the source as it was at each send (checked once here).
   assert.ok(images.get([...images.keys()].filter((k) => k.startsWith('vol.img@')).at(-1) as string)?.equals(readFileSync(source)));
   for (const v of reopened.ini.volumes.keys()) if ((await reopened.readVolInfo(v)).name === 'vol.img') vid = v;

@@ -24,9 +24,8 @@ import { gzipSync } from 'node:zlib';
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { MAX_ROOT_FILE_BYTES } from '../../archive/archive.js';
 import type { ArchiveIni } from '../../archive/archive-ini.js';
-import { ManifestError, maxManifestBytes, parseManifest, type SessionManifest } from '../../archive/manifest.js';
 import { chunkDirName, chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
-import { formatSessionInfo, MAX_INFO_BYTES, parseSessionInfo, type SessionInfo, SessionInfoError } from '../../archive/session-info.js';
+import { formatSessionInfo, type SessionInfo } from '../../archive/session-info.js';
 import { formatVolInfo, MAX_VOLINFO_BYTES, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
 import { IntegrityError } from '../../errors.js';
 import { isNotFound, StoreError } from '../../store/store.js';
@@ -41,7 +40,7 @@ const MERGE_INIT = 'merge-init';
 const MOVES_DONE = 'CHECK-mv-rm';
 const FINALIZING = 'CHECK-start-finalize';
 const MERGE_LIST = 'merge.lst.gz';
-const MAX_INFO_TEXT = 64 * 1024;
+const _MAX_INFO_TEXT = 64 * 1024;
 const MAX_VOLINFO_TEXT = 4 * 1024 * 1024;
 /** Removals run this many at a time (a remote store pipelines them). */
 const PARALLEL_REMOVALS = 32;
@@ -146,8 +145,8 @@ export async function resumeMerge(ctx: WriteContext, job: MergeJob, out: Output)
     const load = async (name: SessionName) => {
       const infoHash = oldVolinfo.sessions.get(name);
       if (!infoHash) throw journalProblem(job, `${name} is not a session of ${vid}`);
-      const info = await readInfo(archive, `${mergeDir}/${name}/info`, infoHash);
-      return { name, info, manifest: await readManifest(archive, `${mergeDir}/${name}/manifest.z`, info) };
+      const info = await archive.readSessionInfo(`${mergeDir}/${name}/info`, infoHash);
+      return { name, info, manifest: await archive.readManifestAt(`${mergeDir}/${name}/manifest.z`, info) };
     };
     const sources = [];
     for (const name of job.sources) sources.push(await load(name));
@@ -233,7 +232,7 @@ async function finalizeMerge(ctx: WriteContext, job: MergeJob, mergeTarget: Sess
     const infoTmp = `${base}/${job.target}/info.tmp`;
     if (await exists(infoTmp)) {
       // Checked against the final volinfo before it becomes the target's info.
-      const info = await readInfo(archive, infoTmp, finalRoot.targetInfoHash);
+      const info = await archive.readSessionInfo(infoTmp, finalRoot.targetInfoHash);
       renames.push([infoTmp, `${base}/${mergeTarget}/info`]);
       if (info.manifestHash === null) await store.remove(`${base}/${mergeTarget}/manifest.z`);
     }
@@ -319,28 +318,6 @@ async function readFinalRoot(archive: Archive, job: MergeJob): Promise<FinalRoot
     throw journalProblem(job, `${volinfoPath} does not describe the result of this merge`);
   }
   return { bytes, ini, targetInfoHash: volinfo.sessions.get(job.target) as string };
-}
-
-async function readInfo(archive: Archive, path: string, hash: string): Promise<SessionInfo> {
-  const text = await archive.readMetadata(path, hash, MAX_INFO_BYTES, MAX_INFO_TEXT);
-  try {
-    return parseSessionInfo(text.toString('utf8'));
-  } catch (error) {
-    if (error instanceof SessionInfoError) throw new IntegrityError(path, error.message);
-    throw error;
-  }
-}
-
-async function readManifest(archive: Archive, path: string, info: SessionInfo): Promise<SessionManifest> {
-  if (info.manifestHash === null) return parseManifest(Buffer.alloc(0), archive.chunkSize, info.volsize);
-  const bound = maxManifestBytes(info.volsize, archive.chunkSize);
-  const text = await archive.readMetadata(path, info.manifestHash, bound, bound);
-  try {
-    return parseManifest(text, archive.chunkSize, info.volsize);
-  } catch (error) {
-    if (error instanceof ManifestError) throw new IntegrityError(path, error.message);
-    throw error;
-  }
 }
 
 async function copyFile(archive: Archive, from: string, to: string): Promise<void> {

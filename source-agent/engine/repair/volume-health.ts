@@ -6,11 +6,10 @@
 
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
-import { MAX_INFO_BYTES, parseSessionInfo, SessionInfoError } from '../../archive/session-info.js';
 import { IntegrityError } from '../../errors.js';
 
 /** Bound on an info's decompressed text (as Archive uses). */
-const MAX_INFO_TEXT = 64 * 1024;
+const _MAX_INFO_TEXT = 64 * 1024;
 
 /** What rewinding a damaged volume would do: keep `keep`, drop every other session of volinfo. */
 export interface RewindPlan {
@@ -50,7 +49,7 @@ export async function assessVolume(archive: Archive, vid: VolumeId): Promise<Vol
   const unloadable: SessionName[] = [];
   for (const [name, infoHash] of volinfo.sessions) {
     try {
-      loaded.push({ name, info: await readInfo(archive, vid, name, infoHash) });
+      loaded.push({ name, info: await archive.readSessionInfo(layout.sessionInfo(vid, name), infoHash) });
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error; // I/O failures are not damage
       problems.push(error);
@@ -75,17 +74,6 @@ export async function assessVolume(archive: Archive, vid: VolumeId): Promise<Vol
   const drop = [...volinfo.sessions.keys()].filter((name) => !kept.has(name));
   const firstBad = unloadable[0] ?? loaded[keep.length]?.name ?? (drop[0] as SessionName);
   return { kind: 'damaged', problems, plan: { vid, name: volinfo.name, volinfoHash, keep, drop, firstBad } };
-}
-
-async function readInfo(archive: Archive, vid: VolumeId, name: SessionName, hash: string) {
-  const path = layout.sessionInfo(vid, name);
-  const text = await archive.readMetadata(path, hash, MAX_INFO_BYTES, MAX_INFO_TEXT);
-  try {
-    return parseSessionInfo(text.toString('utf8'));
-  } catch (error) {
-    if (error instanceof SessionInfoError) throw new IntegrityError(path, error.message);
-    throw error;
-  }
 }
 
 /** Spec §12.2: the first session has no previous; each later one names the one before it. */
