@@ -121,6 +121,12 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
     } catch (error) {
       throw new InputError(firstLine(describeError(error)));
     }
+    if (instance.help || instance.constructor.name === 'HelpCommand') {
+      // `skiff COMMAND --help`: the command's own usage (clipanion's HelpCommand needs cli.run's set-up).
+      const target = instance.help ? instance : cli.process([command], context);
+      context.stdout.write(`${RELEASE_LINE}\n\n${cli.usage(target, { detailed: true })}`);
+      return ExitCode.ok;
+    }
     return await instance.validateAndExecute();
   } catch (error) {
     return reportError(error, context, debug);

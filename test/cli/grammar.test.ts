@@ -43,6 +43,20 @@ describe('command-line grammar', () => {
     for (const command of ['list', 'verify', 'receive', 'arch-check', 'version']) assert.match(r.stdout, new RegExp(`skiff ${command}`));
   });
 
+  it("COMMAND --help and -h print that command's usage and exit 0", async () => {
+    for (const [command, flag] of [
+      ['prune', '--help'],
+      ['delete', '-h'],
+      ['arch-deduplicate', '--help'],
+      ['send', '-h'],
+    ]) {
+      const r = await runSkiff([command as string, flag as string]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`\\$ skiff ${command}`));
+      assert.equal(r.stderr, '');
+    }
+  });
+
   it('reads defaults from the config file; the command line wins', async () => {
     const config = join(scratch.dir, 'skiff.ini');
     writeFileSync(config, `[var-global-default]\ndest = ${dest}\nverbose = 1\nvolex = dup.img\n  empty.img\nunattended = 1\n`);
