@@ -68,25 +68,59 @@ export async function commitSession(writer: ArchiveWriter, commit: SessionCommit
   await store.put(`${tmpDir}/info`, info.bytes);
 
   const volinfo: VolInfo = { ...commit.volinfo, sessions: new Map([...commit.volinfo.sessions, [commit.session, info.hash]]) };
-  const sealedVolinfo = writer.sealMetadata(formatVolInfo(volinfo));
-  await store.put(`${vid}/volinfo.tmp`, sealedVolinfo.bytes);
-  // Python's json.dump default separators, no trailing newline (format spec §8).
-  const sessions = `[${[...commit.sessionOrder, commit.session].map((s) => JSON.stringify(s)).join(', ')}]`;
-  await store.put(`${vid}/sessions.tmp`, Buffer.from(sessions));
+  await publishVolInfos(writer, [{ vid, volinfo, sessionOrder: [...commit.sessionOrder, commit.session] }], {
+    first: [[tmpDir, layout.sessionDir(vid, commit.session)]],
+  });
+}
 
-  const root = writer.root({ ...archive.ini, volumes: new Map([...archive.ini.volumes, [vid, sealedVolinfo.hash]]) });
+/** The per-volume `sessions` file: Python's json.dump of the names (", " separators, no newline). */
+export function sessionsFileText(names: readonly string[]): string {
+  return `[${names.map((s) => JSON.stringify(s)).join(', ')}]`;
+}
+
+export interface VolInfoChange {
+  vid: VolumeId;
+  volinfo: VolInfo;
+  /** The volume's sessions in sequence order, for its `sessions` file (omitted: not rewritten). */
+  sessionOrder?: readonly string[];
+}
+
+/**
+ * Publishes new volinfo files (and sessions files) with the archive.ini that lists them — the
+ * zipper every metadata commit uses (send, add, rename, rewind): each volume's volinfo.tmp (and
+ * sessions.tmp), then archive.ini.tmp; one ordered rename batch — `first` (e.g. S-tmp → S_name),
+ * per volume sessions then volinfo, archive.ini last; `persist` (the local rollback anchor);
+ * then the .bak copies. Until the last volinfo rename nothing visible changed; after it,
+ * archive.ini.tmp matches what is on disk and recover.ts publishes it.
+ */
+export async function publishVolInfos(
+  writer: ArchiveWriter,
+  changes: readonly VolInfoChange[],
+  options: { first?: readonly (readonly [string, string])[]; persist?: () => Promise<void> } = {},
+): Promise<void> {
+  const archive = writer.archive;
+  const store = archive.store;
+  const volumes = new Map(archive.ini.volumes);
+  const sealed: Buffer[] = [];
+  const renames: (readonly [string, string])[] = [...(options.first ?? [])];
+  for (const { vid, volinfo, sessionOrder } of changes) {
+    const object = writer.sealMetadata(formatVolInfo(volinfo));
+    await store.put(`${vid}/volinfo.tmp`, object.bytes);
+    if (sessionOrder) {
+      await store.put(`${vid}/sessions.tmp`, Buffer.from(sessionsFileText(sessionOrder)));
+      renames.push([`${vid}/sessions.tmp`, `${vid}/sessions`]);
+    }
+    renames.push([`${vid}/volinfo.tmp`, layout.volinfo(vid)]);
+    volumes.set(vid, object.hash); // an existing vid keeps its place; a new one is appended
+    sealed.push(object.bytes);
+  }
+  const root = writer.root({ ...archive.ini, volumes });
   await store.put('archive.ini.tmp', root.bytes);
-
-  await store.renameBatch([
-    [tmpDir, layout.sessionDir(vid, commit.session)],
-    [`${vid}/sessions.tmp`, `${vid}/sessions`],
-    [`${vid}/volinfo.tmp`, layout.volinfo(vid)],
-    ['archive.ini.tmp', 'archive.ini'],
-  ]);
+  await store.renameBatch([...renames, ['archive.ini.tmp', 'archive.ini']]);
   archive.ini = root.ini;
   archive.rootBytes = root.bytes;
-  archive.forgetVolInfo(vid);
-
+  for (const { vid } of changes) archive.forgetVolInfo(vid);
+  await options.persist?.();
   await store.put('archive.ini.bak', root.bytes);
-  await store.put(`${vid}/volinfo.bak`, sealedVolinfo.bytes);
+  for (const [i, { vid }] of changes.entries()) await store.put(`${vid}/volinfo.bak`, sealed[i] as Buffer);
 }

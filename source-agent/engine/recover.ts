@@ -19,10 +19,9 @@ import type { ArchiveIni } from '../archive/archive-ini.js';
 import { isSessionName, isVolumeId, type VolumeId } from '../archive/names.js';
 import { IntegrityError } from '../errors.js';
 import { StoreError } from '../store/store.js';
-import { SESSION_TMP } from './commit.js';
+import { SESSION_TMP, sessionsFileText } from './commit.js';
 import { completeJournal, parseJournal } from './journal.js';
 import type { Output } from './output.js';
-import { sessionsFileText } from './prune/merge-apply.js';
 import type { WriteContext } from './write-context.js';
 
 export async function recoverInterruptedWrites(ctx: WriteContext, out: Output): Promise<void> {

@@ -119,6 +119,8 @@ describe('send --autoprune', () => {
     );
     assert.equal(reports[0]?.outcome, 'sent');
     assert.deepEqual(calls, [{ name: 'a.img', needed: 2 * CHUNK }]);
-    assert.ok(readFileSync(source).length > 0);
+    const restored = await restoreAll(new LocalStore(root));
+    const newest = [...restored.keys()].sort().at(-1) as string;
+    assert.ok(restored.get(newest)?.equals(readFileSync(source)), 'the session sent after making room restores as the source');
   });
 });

@@ -29,7 +29,7 @@ import { formatSessionInfo, type SessionInfo } from '../../archive/session-info.
 import { formatVolInfo, MAX_VOLINFO_BYTES, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
 import { IntegrityError } from '../../errors.js';
 import { isNotFound, StoreError } from '../../store/store.js';
-import { manifestBytes } from '../commit.js';
+import { manifestBytes, sessionsFileText } from '../commit.js';
 import { journalEntries } from '../journal.js';
 import type { Output } from '../output.js';
 import type { WriteContext } from '../write-context.js';
@@ -331,11 +331,6 @@ async function copyFile(archive: Archive, from: string, to: string): Promise<voi
 
 function journalProblem(job: MergeJob, why: string): IntegrityError {
   return new IntegrityError('archive.ini', `cannot complete the interrupted prune of ${job.vid}: ${why}`);
-}
-
-/** The per-volume `sessions` file: Python's json.dump of the names in sequence order. */
-export function sessionsFileText(names: readonly string[]): string {
-  return `[${names.map((s) => JSON.stringify(s)).join(', ')}]`;
 }
 
 /** merge.lst as Wyng writes it (§15.2), for a Wyng that resumes this merge. */

@@ -107,7 +107,8 @@ export async function prune(ctx: WriteContext, request: PruneRequest, out: Outpu
     const factors = request.mode === 'on' && !explicit && (request.neededBytes ?? 0) > 0 ? ESCALATION_FACTORS : [1];
     for (const factor of factors) {
       const names = volume.sessions.map((s) => s.name);
-      const remaining = new Set([...marked].filter((s) => names.includes(s)));
+      const present = new Set(names);
+      const remaining = new Set([...marked].filter((s) => present.has(s)));
       const runs = pruneRuns(names, remaining, {
         mode: request.mode,
         explicit,

@@ -12,8 +12,9 @@
 // write.
 
 import { layout } from '../../archive/names.js';
-import { formatVolInfo, type VolInfo } from '../../archive/volinfo.js';
+import type { VolInfo } from '../../archive/volinfo.js';
 import { FatalError } from '../../errors.js';
+import { publishVolInfos } from '../commit.js';
 import type { WriteContext } from '../write-context.js';
 import type { RewindPlan } from './volume-health.js';
 
@@ -30,24 +31,6 @@ export async function rewindVolume(ctx: WriteContext, plan: RewindPlan): Promise
   const old = await archive.readVolInfo(vid);
   const kept = new Set<string>(plan.keep.map((s) => s.name));
   const volinfo: VolInfo = { ...old, sessions: new Map([...old.sessions].filter(([name]) => kept.has(name))) };
-  const sealed = writer.sealMetadata(formatVolInfo(volinfo));
-  await store.put(`${vid}/volinfo.tmp`, sealed.bytes);
-  // Python's json.dump default separators, no trailing newline (format spec §8).
-  await store.put(`${vid}/sessions.tmp`, Buffer.from(`[${plan.keep.map((s) => JSON.stringify(s.name)).join(', ')}]`));
-  const root = writer.root({ ...archive.ini, volumes: new Map([...archive.ini.volumes, [vid, sealed.hash]]) });
-  await store.put('archive.ini.tmp', root.bytes);
-
-  await store.renameBatch([
-    [`${vid}/sessions.tmp`, `${vid}/sessions`],
-    [`${vid}/volinfo.tmp`, layout.volinfo(vid)],
-    ['archive.ini.tmp', 'archive.ini'],
-  ]);
-  archive.ini = root.ini;
-  archive.rootBytes = root.bytes;
-  archive.forgetVolInfo(vid);
-  await ctx.persist();
-
-  await store.put('archive.ini.bak', root.bytes);
-  await store.put(`${vid}/volinfo.bak`, sealed.bytes);
+  await publishVolInfos(writer, [{ vid, volinfo, sessionOrder: plan.keep.map((k) => k.name) }], { persist: () => ctx.persist() });
   for (const name of plan.drop) await store.removeTree(layout.sessionDir(vid, name));
 }

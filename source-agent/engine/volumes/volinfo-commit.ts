@@ -11,31 +11,15 @@
 // (../recover.ts). A crash between two volinfo renames of a multi-volume add leaves only new,
 // unlisted directories: the add did not happen.
 
-import { layout, type VolumeId } from '../../archive/names.js';
-import { formatVolInfo, type VolInfo } from '../../archive/volinfo.js';
+import type { VolumeId } from '../../archive/names.js';
+import type { VolInfo } from '../../archive/volinfo.js';
+import { publishVolInfos } from '../commit.js';
 import type { WriteContext } from '../write-context.js';
 
-export async function commitVolInfos(ctx: WriteContext, changes: ReadonlyMap<VolumeId, VolInfo>): Promise<void> {
-  const { archive, writer } = ctx;
-  const store = archive.store;
-  const volumes = new Map(archive.ini.volumes);
-  const sealed = new Map<VolumeId, Buffer>();
-  for (const [vid, volinfo] of changes) {
-    const object = writer.sealMetadata(formatVolInfo(volinfo));
-    await store.put(`${vid}/volinfo.tmp`, object.bytes);
-    volumes.set(vid, object.hash); // an existing vid keeps its place; a new one is appended
-    sealed.set(vid, object.bytes);
-  }
-  const root = writer.root({ ...archive.ini, volumes });
-  await store.put('archive.ini.tmp', root.bytes);
-  await store.renameBatch([
-    ...[...changes.keys()].map((vid): [string, string] => [`${vid}/volinfo.tmp`, layout.volinfo(vid)]),
-    ['archive.ini.tmp', 'archive.ini'],
-  ]);
-  archive.ini = root.ini;
-  archive.rootBytes = root.bytes;
-  for (const vid of changes.keys()) archive.forgetVolInfo(vid);
-  await ctx.persist();
-  await store.put('archive.ini.bak', root.bytes);
-  for (const [vid, bytes] of sealed) await store.put(`${vid}/volinfo.bak`, bytes);
+export function commitVolInfos(ctx: WriteContext, changes: ReadonlyMap<VolumeId, VolInfo>): Promise<void> {
+  return publishVolInfos(
+    ctx.writer,
+    [...changes].map(([vid, volinfo]) => ({ vid, volinfo })),
+    { persist: () => ctx.persist() },
+  );
 }
