@@ -3,7 +3,8 @@
 //   npm run build && node dist/bench/send-bench.js [volume MiB, default 1024]
 //   WYNG=/path/to/wyng node dist/bench/send-bench.js 1024      # also time real Wyng, same data
 //   SKIFF_BENCH_WARM=1 …                                        # keep page caches (compute-bound)
-//   SKIFF_BENCH_SSH=1 …                                         # also Skiff over ssh:// to a local sshd
+//   SKIFF_BENCH_SSH=1 …                                         # also Skiff over ssh:// to a local sshd,
+//                                                                 # and ssh alone carrying the same bytes
 //
 // Writes a deterministic volume (cycling incompressible, zero, text-like and half-zero chunks),
 // then times: full send, an in-place rewrite of 1% of the chunks, incremental send, receive.
@@ -16,6 +17,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
 import { type Sshd, startSshd } from '../test/helpers/sshd.js';
@@ -80,14 +82,63 @@ function dropCaches(): void {
   }
 }
 
+/** Median time of `ssh host true`: the handshake and the remote login shell, paid once per run. */
+function sshSetupSeconds(server: Sshd): number {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    execFileSync('ssh', [...server.sshOptions, '-p', String(server.port), server.authority.replace(/:\d+$/, ''), 'true']);
+    times.push((performance.now() - started) / 1000);
+  }
+  return times.sort((a, b) => a - b)[2] as number;
+}
+
 interface Timed {
   seconds: number;
   peakMiB: number;
+  /** CPU time the whole machine spent busy meanwhile (every process and kernel thread). */
+  coreSeconds: number;
+}
+
+/** Busy CPU time of the machine so far, in seconds (/proc/stat counts in USER_HZ = 1/100 s). */
+function busySeconds(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields as number[];
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+}
+
+/** Carries `bytes` through ssh to `cat > /dev/null` on the server: the transport's own cost. */
+function sshCarry(server: Sshd, bytes: number): Promise<{ seconds: number; coreSeconds: number }> {
+  dropCaches();
+  return new Promise((resolve, reject) => {
+    const busy = busySeconds();
+    const started = performance.now();
+    const host = server.authority.replace(/:\d+$/, '');
+    const child = spawn('ssh', [...server.sshOptions, '-p', String(server.port), host, 'cat > /dev/null'], {
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    const piece = Buffer.alloc(CHUNK, 0x5a);
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        const n = Math.min(piece.length, bytes - sent);
+        sent += n;
+        if (!child.stdin.write(piece.subarray(0, n))) return void child.stdin.once('drain', pump);
+      }
+      child.stdin.end();
+    };
+    pump();
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`ssh carrying ${bytes} bytes exited ${code}`));
+      resolve({ seconds: (performance.now() - started) / 1000, coreSeconds: busySeconds() - busy });
+    });
+  });
 }
 
 function timed(argv: string[], cwd = work): Promise<Timed> {
   dropCaches();
   return new Promise((resolve, reject) => {
+    const busy = busySeconds();
     const started = performance.now();
     const child = spawn(argv[0] as string, argv.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let peak = 0;
@@ -107,7 +158,7 @@ function timed(argv: string[], cwd = work): Promise<Timed> {
       clearInterval(timer);
       if (code !== 0) return reject(new Error(`${argv.join(' ')} exited ${code}: ${stderr}`));
       execFileSync('sync');
-      resolve({ seconds: (performance.now() - started) / 1000, peakMiB: peak });
+      resolve({ seconds: (performance.now() - started) / 1000, peakMiB: peak, coreSeconds: busySeconds() - busy });
     });
   });
 }
@@ -146,9 +197,11 @@ try {
       argv: (args) => ['/usr/bin/python3', wyng, ...args, `--meta-dir=${join(work, 'wyng-meta')}`, `--passcmd=echo ${PASS}`],
     });
   }
+  let sshSetup = 0;
   if (process.env['SKIFF_BENCH_SSH'] === '1') {
     // The same archive settings over ssh to 127.0.0.1: ssh's cipher, the helper's writes and syncs.
     sshd = await startSshd();
+    sshSetup = sshSetupSeconds(sshd);
     const opts = sshd.sshOptions.map((o) => `--opt-ssh=${o}`);
     tools.splice(1, 0, {
       name: 'skiff-ssh',
@@ -178,14 +231,38 @@ try {
   ];
   for (const [label, r] of skiff) {
     const mbps = label.startsWith('incremental') ? '' : `  ${((sizeMiB * MiB) / 1e6 / r.seconds).toFixed(0).padStart(5)} MB/s`;
-    let line = `${label.padEnd(40)} skiff ${r.seconds.toFixed(2).padStart(7)} s${mbps}  peak RSS ${r.peakMiB.toFixed(0)} MiB`;
+    let line = `${label.padEnd(40)} skiff ${r.seconds.toFixed(2).padStart(7)} s${mbps}  peak RSS ${r.peakMiB.toFixed(0)} MiB  CPU ${r.coreSeconds.toFixed(2)} core-s`;
     const w = wyngResults?.get(label);
-    if (w) line += `  | wyng ${w.seconds.toFixed(2).padStart(7)} s  → skiff is ${(w.seconds / r.seconds).toFixed(2)}× faster`;
+    if (w)
+      line += `  | wyng ${w.seconds.toFixed(2).padStart(7)} s  CPU ${w.coreSeconds.toFixed(2)} core-s  → skiff is ${(w.seconds / r.seconds).toFixed(2)}× faster`;
     const overSsh = results.get('skiff-ssh')?.get(label);
-    if (overSsh)
+    if (overSsh) {
+      const net = overSsh.seconds - sshSetup;
       line += `  | over ssh ${overSsh.seconds.toFixed(2)} s = ${((100 * r.seconds) / overSsh.seconds).toFixed(0)}% of file: throughput`;
+      line += ` (${((100 * r.seconds) / net).toFixed(0)}% without the connection set-up)`;
+    }
     lines.push(line);
   }
+  if (sshd) {
+    // The floor for the ssh send on this machine: the file: send's CPU plus what ssh alone
+    // spends carrying the same bytes, spread over every core with nothing idle.
+    const bytes = Number(execFileSync('du', ['-sb', join(work, 'skiff-archive')], { encoding: 'utf8' }).split('\t')[0]);
+    const carry = await sshCarry(sshd, bytes);
+    lines.push(
+      `ssh alone carrying the archive's ${(bytes / 1e6).toFixed(0)} MB to cat: ${carry.seconds.toFixed(2)} s, CPU ${carry.coreSeconds.toFixed(2)} core-s`,
+    );
+    for (const label of ['full send', 'receive']) {
+      const local = skiff.get(label) as Timed;
+      const floor = Math.max(carry.seconds, (local.coreSeconds + carry.coreSeconds) / availableParallelism());
+      lines.push(
+        `  → ${label} over ssh cannot take less than ${floor.toFixed(2)} s on ${availableParallelism()} cores (${((100 * local.seconds) / floor).toFixed(0)}% of file: throughput at best)`,
+      );
+    }
+  }
+  if (sshd)
+    lines.push(
+      `ssh connection set-up (ssh … true, median of 5): ${sshSetup.toFixed(2)} s; every run over ssh includes it once (login shell start-up included)`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   // Stop the key agents; these runs keep their local state inside the work directory too.
