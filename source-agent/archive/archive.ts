@@ -16,10 +16,11 @@ import {
   parseArchiveIniText,
   parseHeader,
 } from './archive-ini.js';
+import { type ChunkOpener, openChunkFile } from './chunk-file.js';
 import { type Codec, DecompressError, decompressBounded, makeCodec } from './compression/index.js';
 import { xchacha20Poly1305Open } from './crypto/xchacha20.js';
-import { CHUNK_OVERHEAD, METADATA_OVERHEAD, openChunkEnvelope, openMetadataEnvelope } from './envelope.js';
-import { blake2bDataHasher, type DataHasher, decodeHash, hashesEqual, hmacSha256DataHasher, initHashing, metadataHash } from './hash.js';
+import { METADATA_OVERHEAD, openMetadataEnvelope } from './envelope.js';
+import { type DataHasher, dataHasherFor, decodeHash, hashesEqual, initHashing, metadataHash } from './hash.js';
 import { type ArchiveKeys, deriveRootKeys, deriveSubkeys, type RootKeys } from './keys.js';
 import { ManifestError, maxManifestBytes, parseManifest, type SessionManifest } from './manifest.js';
 import { layout, type SessionName, type VolumeId } from './names.js';
@@ -78,7 +79,7 @@ export class Archive {
     this.salt = salt;
     this.rootBytes = rootBytes;
     this.codec = makeCodec(ini.compression, ini.compressionLevel);
-    this.dataHasher = keys ? hmacSha256DataHasher(keys.manifestHashKey) : blake2bDataHasher;
+    this.dataHasher = dataHasherFor(keys?.manifestHashKey ?? null);
   }
 
   get encrypted(): boolean {
@@ -259,19 +260,12 @@ export class Archive {
    * be exactly the chunk's size. `scratch` (≥ chunk file size) is reused for the decryption.
    */
   openChunk(path: string, file: Buffer, expectedHash: Uint8Array, out: Buffer, scratch: Buffer): void {
-    const overhead = this.keys ? CHUNK_OVERHEAD : 0;
-    if (file.length <= overhead) throw new IntegrityError(path, `bad chunk size ${file.length}`);
-    const compressed = this.keys ? openChunkEnvelope(this.keys.dataKey, file, scratch) : file;
-    if (!hashesEqual(this.dataHasher.digest(compressed), expectedHash))
-      throw new IntegrityError(path, 'bad hash (damaged, tampered or misplaced chunk)');
-    let n: number;
-    try {
-      n = this.codec.decompressInto(compressed, out);
-    } catch (error) {
-      if (error instanceof DecompressError) throw new IntegrityError(path, `does not decompress to ${out.length} bytes (${error.message})`);
-      throw error;
-    }
-    if (n !== out.length) throw new IntegrityError(path, `decompressed to ${n} bytes, expected ${out.length}`);
+    openChunkFile(this.chunkOpener, path, file, expectedHash, out, scratch);
+  }
+
+  /** What opening a chunk file needs, for the decode workers too. */
+  get chunkOpener(): ChunkOpener {
+    return { dataKey: this.keys?.dataKey ?? null, hasher: this.dataHasher, codec: this.codec };
   }
 }
 

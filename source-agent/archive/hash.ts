@@ -52,6 +52,11 @@ export function hmacSha256DataHasher(manifestHashKey: Uint8Array): DataHasher {
 
 export const blake2bDataHasher: DataHasher = { name: 'blake2b', digest: blake2b256Digest };
 
+/** The chunk hash of an archive: HMAC-SHA256 under its manifest hash key, BLAKE2b when unencrypted. */
+export function dataHasherFor(manifestHashKey: Uint8Array | null): DataHasher {
+  return manifestHashKey ? hmacSha256DataHasher(manifestHashKey) : blake2bDataHasher;
+}
+
 /** Constant-time comparison of two digests (false for different lengths). */
 export function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);

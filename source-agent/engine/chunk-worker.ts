@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { makeCodec } from '../archive/compression/index.js';
 import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
 import { CHUNK_OVERHEAD } from '../archive/envelope.js';
-import { blake2bDataHasher, hashesEqual, hmacSha256DataHasher, initHashing } from '../archive/hash.js';
+import { type DataHasher, dataHasherFor, hashesEqual, initHashing } from '../archive/hash.js';
 import { dataNonce } from '../archive/nonces.js';
 import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup, WriteJob } from './chunk-job.js';
 
@@ -17,7 +17,7 @@ import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup, W
 interface Setup {
   settings: WorkerSetup;
   codec: ReturnType<typeof makeCodec>;
-  hasher: typeof blake2bDataHasher;
+  hasher: DataHasher;
   zeros: Buffer;
   maxFile: number;
   /** Reused for every chunk: fresh buffers cost page faults on each use. */
@@ -39,7 +39,7 @@ async function configure({ settings, slots, inputBytes, outputBytes }: SetupMess
   return {
     settings,
     codec,
-    hasher: settings.crypto ? hmacSha256DataHasher(settings.crypto.manifestHashKey) : blake2bDataHasher,
+    hasher: dataHasherFor(settings.crypto?.manifestHashKey ?? null),
     zeros: Buffer.alloc(settings.chunkSize),
     maxFile,
     scratch: Buffer.allocUnsafe(codec.maxCompressedBytes(settings.chunkSize)),

@@ -1,17 +1,19 @@
 // Reading chunks from the archive in address order with every check: a bounded read-ahead
-// overlaps the reads with the decryption, hashing and decompression of earlier chunks, and each
-// chunk is decompressed into one reused buffer. Memory is bounded by the read-ahead window, not
-// by the volume size.
+// overlaps the reads with the decryption, hashing and decompression of earlier chunks, which run
+// on one worker thread per core for all but short lists (decode-pool.ts), and each chunk is
+// decoded into its read slot. Memory is bounded by the read-ahead window, not by the volume size.
 //
 // Two lists of chunks are read this way: a volume as it was at one session (the merged manifest:
 // receive, verify) and the chunks one session stored itself (arch-check).
 
+import { availableParallelism } from 'node:os';
 import { type Archive, objectReadError, type SessionRecord, type Volume } from '../archive/archive.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import type { SessionManifest } from '../archive/manifest.js';
 import { MergedManifest, ZERO_CHUNK } from '../archive/merged-manifest.js';
 import { chunkFileName, layout } from '../archive/names.js';
 import { IntegrityError, InterruptedError } from '../errors.js';
+import { DecodePool } from './decode-pool.js';
 
 /** The chunks to read, in ascending address order. */
 export interface ChunkList {
@@ -97,68 +99,142 @@ export interface ReadOptions {
   skipCorrupt?: boolean;
   /** Chunk files read ahead of the one being checked. */
   readAhead?: number;
+  /**
+   * Decode workers: 0 decodes on the calling thread. By default lists of at least
+   * WORKERS_FROM_CHUNKS chunks use one worker per core, shorter ones none (a worker costs
+   * tens of milliseconds to start).
+   */
+  workers?: number;
+}
+
+/** Lists shorter than this are decoded on the calling thread unless `workers` says otherwise. */
+export const WORKERS_FROM_CHUNKS = 64;
+
+/**
+ * Where chunk files are read to and decoded: slots of (chunk file, chunk) buffers, decoded on
+ * worker threads or on this one. A decode resolves to what is wrong with the chunk, or null.
+ */
+interface Decoder {
+  fileView(slot: number): Buffer;
+  chunkView(slot: number, size: number): Buffer;
+  decode(slot: number, fileLength: number, size: number, hash: Uint8Array): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+function threadDecoder(archive: Archive, slotCount: number): Decoder {
+  const files = Array.from({ length: slotCount }, () => Buffer.allocUnsafe(archive.maxChunkFileBytes));
+  const chunks = Array.from({ length: slotCount }, () => Buffer.allocUnsafe(archive.chunkSize));
+  const scratch = Buffer.allocUnsafe(archive.maxChunkFileBytes);
+  return {
+    fileView: (slot) => files[slot] as Buffer,
+    chunkView: (slot, size) => (chunks[slot] as Buffer).subarray(0, size),
+    decode: async (slot, fileLength, size, hash) => {
+      try {
+        archive.openChunk('', (files[slot] as Buffer).subarray(0, fileLength), hash, (chunks[slot] as Buffer).subarray(0, size), scratch);
+        return null;
+      } catch (error) {
+        if (error instanceof IntegrityError) return error.detail;
+        throw error;
+      }
+    },
+    close: async () => {},
+  };
+}
+
+function workerDecoder(archive: Archive, slotCount: number, workers: number): Decoder {
+  const pool = new DecodePool(
+    {
+      compression: archive.ini.compression,
+      level: archive.ini.compressionLevel,
+      dataKey: archive.keys?.dataKey ?? null,
+      manifestHashKey: archive.keys?.manifestHashKey ?? null,
+      fileBytes: archive.maxChunkFileBytes,
+      chunkBytes: archive.chunkSize,
+    },
+    slotCount,
+    workers,
+  );
+  return {
+    fileView: (slot) => pool.fileView(slot),
+    chunkView: (slot, size) => pool.chunkView(slot, size),
+    decode: async (slot, fileLength, size, hash) => {
+      const result = await pool.decode({ slot, fileLength, size, hash });
+      if (result.error) throw new Error(`decode worker: ${result.error}`);
+      return result.integrity;
+    },
+    close: () => pool.close(),
+  };
 }
 
 export async function* readChunks(archive: Archive, list: ChunkList, options: ReadOptions = {}): AsyncGenerator<RestoreChunk> {
   // A remote destination answers each read a round trip later, so more reads are kept in
-  // flight there (about 16 MiB); a local one needs only enough to overlap disk latency.
+  // flight there (about 16 MiB); a local one needs only enough to overlap disk latency and
+  // keep every decode worker busy.
   const remoteWindow = Math.max(8, Math.floor((16 * 1024 * 1024) / archive.maxChunkFileBytes));
-  const window = Math.max(1, options.readAhead ?? (archive.store.localPath ? 8 : remoteWindow));
-  const out = Buffer.allocUnsafe(archive.chunkSize);
-  const scratch = Buffer.allocUnsafe(archive.maxChunkFileBytes);
+  const workers = options.workers ?? (list.length >= WORKERS_FROM_CHUNKS ? availableParallelism() : 0);
+  const localWindow = Math.max(8, 4 * workers);
+  const window = Math.max(1, options.readAhead ?? (archive.store.localPath ? localWindow : remoteWindow));
+  const decoder = workers > 0 ? workerDecoder(archive, window, workers) : threadDecoder(archive, window);
 
-  // A ring of read slots, each with its own buffer, filled with the next data chunks in order.
+  // A ring of slots, each holding the read and decode of the next data chunk in order. A slot
+  // is given its next chunk once the consumer has asked for the chunk after the one it holds.
   let nextToRead = 0;
   const nextDataIndex = (): number => {
     while (nextToRead < list.length && list.path(nextToRead) === null) nextToRead++;
     return nextToRead < list.length ? nextToRead++ : -1;
   };
-  interface Slot {
+  interface Job {
     index: number;
-    buffer: Buffer;
-    pending: Promise<number>;
+    slot: number;
+    read: Promise<number>;
+    decoded: Promise<string | null>;
   }
-  const startRead = (index: number, buffer: Buffer): Slot => {
-    const pending = archive.store.readInto(list.path(index) as string, buffer);
-    pending.catch(() => {}); // awaited later; this only keeps an early failure from going unhandled
-    return { index, buffer, pending };
+  const start = (index: number, slot: number): Job => {
+    const read = archive.store.readInto(list.path(index) as string, decoder.fileView(slot));
+    const decoded = read.then((fileLength) => decoder.decode(slot, fileLength, list.size(index), list.hash(index)));
+    // Both are awaited in order later; this only keeps an early failure from going unhandled.
+    decoded.catch(() => {});
+    return { index, slot, read, decoded };
   };
-  const slots: Slot[] = [];
-  for (let i = 0; i < window; i++) {
-    const index = nextDataIndex();
-    if (index < 0) break;
-    slots.push(startRead(index, Buffer.allocUnsafe(archive.maxChunkFileBytes)));
-  }
-
-  let head = 0;
-  for (let index = 0; index < list.length; index++) {
-    if (options.signal?.aborted) throw new InterruptedError('Interrupted.');
-    const address = list.address(index);
-    const size = list.size(index);
-    const path = list.path(index);
-    if (path === null) {
-      yield { index, address, data: null, size, fileBytes: 0, corrupt: null };
-      continue;
+  const ring: Job[] = [];
+  try {
+    for (let slot = 0; slot < window; slot++) {
+      const index = nextDataIndex();
+      if (index < 0) break;
+      ring.push(start(index, slot));
     }
-    const slot = slots[head] as Slot;
-    if (slot.index !== index) throw new Error(`read-ahead out of step at chunk ${index}`);
-    const data = out.subarray(0, size);
-    let fileBytes = 0;
-    let corrupt: IntegrityError | null = null;
-    try {
+
+    let head = 0;
+    for (let index = 0; index < list.length; index++) {
+      if (options.signal?.aborted) throw new InterruptedError('Interrupted.');
+      const address = list.address(index);
+      const size = list.size(index);
+      const path = list.path(index);
+      if (path === null) {
+        yield { index, address, data: null, size, fileBytes: 0, corrupt: null };
+        continue;
+      }
+      const job = ring[head] as Job;
+      if (job.index !== index) throw new Error(`read-ahead out of step at chunk ${index}`);
+      let fileBytes: number;
       try {
-        fileBytes = await slot.pending;
+        fileBytes = await job.read;
       } catch (error) {
         throw objectReadError(path, error);
       }
-      archive.openChunk(path, slot.buffer.subarray(0, fileBytes), list.hash(index), data, scratch);
-    } catch (error) {
-      if (!(error instanceof IntegrityError && options.skipCorrupt)) throw error;
-      corrupt = error;
+      const problem = await job.decoded;
+      let corrupt: IntegrityError | null = null;
+      if (problem !== null) {
+        corrupt = new IntegrityError(path, problem);
+        if (!options.skipCorrupt) throw corrupt;
+      }
+      yield { index, address, data: corrupt ? null : decoder.chunkView(job.slot, size), size, fileBytes, corrupt };
+      // The consumer is done with the chunk (it asked for the next one): its slot takes the next.
+      const next = nextDataIndex();
+      if (next >= 0) ring[head] = start(next, job.slot);
+      head = (head + 1) % ring.length;
     }
-    const next = nextDataIndex();
-    if (next >= 0) slots[head] = startRead(next, slot.buffer);
-    head = (head + 1) % slots.length;
-    yield { index, address, data: corrupt ? null : data, size, fileBytes, corrupt };
+  } finally {
+    await decoder.close();
   }
 }
