@@ -12,6 +12,7 @@ import { openArchive } from '../../test/helpers/write-context.js';
 import type { Archive } from '../archive/archive.js';
 import { IntegrityError } from '../errors.js';
 import { LocalStore } from '../store/local-store.js';
+import { connectHelper, localHelper } from '../transport/connect.js';
 import { planRestore, type ReadOptions, readChunks } from './restore-stream.js';
 import { buildVolumeIndex } from './volume-index.js';
 
@@ -62,6 +63,29 @@ describe('readChunks on decode workers', () => {
       }
     });
   }
+
+  it('restores through a destination helper (a child process) on workers, byte-identical', async () => {
+    const fixture = WYNG_FIXTURES[0];
+    const store = await connectHelper(localHelper(), {
+      url: 'test:helper',
+      root: fixtureArchive(fixture.dir),
+      create: false,
+      timeoutMs: 30_000,
+    });
+    try {
+      const archive = await openArchive(store, fixture.passphrase);
+      for (const [session, image] of fixture.volumes['vol1.img'].entries()) {
+        const expected = readFileSync(join(FIXTURES, fixture.dir, image));
+        for (const options of [{ workers: 2 }, { workers: 2, readAhead: 2 }]) {
+          const r = await restore(archive, 'vol1.img', session, options);
+          assert.equal(r.error, null);
+          assert.ok(r.bytes?.equals(expected), `session ${session} ${JSON.stringify(options)}`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  });
 
   it('reports a damaged chunk exactly as the calling thread does, and skips it the same way', async () => {
     const fixture = WYNG_FIXTURES[0];
