@@ -4,21 +4,17 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { HelperServer } from '../../dest-helper/server.js';
-import { PROTOCOL_VERSION } from '../../protocol/messages.js';
 import { Archive } from '../../source-agent/archive/archive.js';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
 import type { RootKeys } from '../../source-agent/archive/keys.js';
 import { archCheck } from '../../source-agent/engine/arch-check.js';
 import { createArchive } from '../../source-agent/engine/arch-init.js';
-import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
 import { type SendEvents, send, type VolumeReport } from '../../source-agent/engine/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
-import { type HelperChannel, HelperConnection } from '../../source-agent/store/remote/helper-connection.js';
-import { RemoteStore } from '../../source-agent/store/remote/remote-store.js';
 import { type Store, StoreError, type StoreErrorCode } from '../../source-agent/store/store.js';
+import { inProcessStore } from '../helpers/in-process-store.js';
+import { restoreImages } from '../helpers/restore-all.js';
 import { keystream } from '../helpers/volumes.js';
 import { silentOutput, writerFor } from '../helpers/write-context.js';
 
@@ -101,20 +97,7 @@ export async function sendFiles(
 
 /** Every session of every volume, restored: name → images oldest first. */
 export async function restoreAll(store: Store): Promise<Map<string, Buffer[]>> {
-  const archive = await openArchive(store);
-  const out = new Map<string, Buffer[]>();
-  for (const vid of archive.ini.volumes.keys()) {
-    const volume = await archive.loadVolume(vid);
-    const images: Buffer[] = [];
-    for (let i = 0; i < volume.sessions.length; i++) {
-      const plan = await planRestore(archive, volume, i);
-      const image = Buffer.alloc(plan.session.info.volsize);
-      for await (const chunk of readChunks(archive, plan.chunks)) if (chunk.data) chunk.data.copy(image, chunk.address);
-      images.push(image);
-    }
-    out.set(volume.name, images);
-  }
-  return out;
+  return restoreImages(await openArchive(store));
 }
 
 /** Names of volumes that fail arch-check (the engine's full check: metadata and every chunk). */
@@ -182,28 +165,4 @@ export class LinkLimitedStore extends LocalStore {
 }
 
 /** A RemoteStore whose helper runs in this process (two in-memory streams). */
-export async function inProcessRemote(root: string): Promise<RemoteStore> {
-  const toHelper = new PassThrough();
-  const toAgent = new PassThrough();
-  const server = new HelperServer(toAgent);
-  toHelper.on('data', (chunk: Buffer) => server.receive(chunk));
-  toHelper.on('end', () => void server.end());
-  const channel: HelperChannel = {
-    readable: toAgent,
-    writable: toHelper,
-    diagnostics: () => '',
-    exited: server.finished.then(() => 'ended'),
-    close: async () => {
-      toHelper.end();
-      await server.finished;
-      toAgent.end();
-    },
-    kill: () => {
-      toHelper.destroy();
-      toAgent.destroy();
-    },
-  };
-  const connection = new HelperConnection(channel, { timeoutMs: 30_000 });
-  await connection.request('hello', { version: PROTOCOL_VERSION, root, create: false });
-  return new RemoteStore(`in-process:${root}`, connection);
-}
+export const inProcessRemote = inProcessStore;

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { Archive } from '../../source-agent/archive/archive.js';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
 import { createArchive } from '../../source-agent/engine/arch-init.js';
-import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
 import { type SendEvents, send } from '../../source-agent/engine/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
+import { restoreEverySession } from './restore-all.js';
 import { keystream, makeVolume, writeAt } from './volumes.js';
 import { openArchive, writerFor } from './write-context.js';
 
@@ -65,16 +65,8 @@ export async function buildSessionArchive(root: string, scratch: string, session
 
 /** Every session of every volume, restored: "volume@S_name" → bytes. */
 export async function restoreAll(store: Store, passphrase = ''): Promise<Map<string, Buffer>> {
-  const archive = await openArchive(store, passphrase);
   const result = new Map<string, Buffer>();
-  for (const vid of archive.ini.volumes.keys()) {
-    const volume = await archive.loadVolume(vid);
-    for (let i = 0; i < volume.sessions.length; i++) {
-      const plan = await planRestore(archive, volume, i);
-      const out = Buffer.alloc(plan.session.info.volsize);
-      for await (const chunk of readChunks(archive, plan.chunks)) if (chunk.data) chunk.data.copy(out, chunk.address);
-      result.set(`${volume.name}@${volume.sessions[i]?.name}`, out);
-    }
-  }
+  for (const [volume, sessions] of await restoreEverySession(await openArchive(store, passphrase)))
+    for (const session of sessions) result.set(`${volume}@${session.name}`, session.bytes);
   return result;
 }

@@ -91,10 +91,8 @@ describe('send --autoprune', () => {
     store.freeSpace = async () => 0; // a full destination
     const archive = await openArchive(store);
     const source = join(scratch.dir, 'room.img');
-    writeFileSync(
-      source,
-      (await restoreAll(new LocalStore(root))).get([...(await restoreAll(new LocalStore(root))).keys()].sort().at(-1) as string) as Buffer,
-    );
+    const sessions = await restoreAll(new LocalStore(root));
+    writeFileSync(source, sessions.get([...sessions.keys()].sort().at(-1) as string) as Buffer);
     const calls: { name: string; needed: number }[] = [];
     const changed = new Uint8Array(8);
     changed[3] = 1;

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { Archive } from '../../source-agent/archive/archive.js';
 import type { RootKeys } from '../../source-agent/archive/keys.js';
 import type { VolumeId } from '../../source-agent/archive/names.js';
-import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
 import type { Store } from '../../source-agent/store/store.js';
+import { restoreImages } from '../helpers/restore-all.js';
 import { makeVolume, writeAt } from '../helpers/volumes.js';
 
 /** Every file under `dir` with the sha256 of its bytes (directories end with "/"). */
@@ -56,18 +56,4 @@ export async function volumeNames(archive: Archive): Promise<Map<string, VolumeI
 }
 
 /** The bytes of every session of every volume: name → [session images, oldest first]. */
-export async function restoreAll(archive: Archive): Promise<Map<string, Buffer[]>> {
-  const out = new Map<string, Buffer[]>();
-  for (const vid of archive.ini.volumes.keys()) {
-    const volume = await archive.loadVolume(vid);
-    const images: Buffer[] = [];
-    for (let i = 0; i < volume.sessions.length; i++) {
-      const plan = await planRestore(archive, volume, i);
-      const image = Buffer.alloc(plan.session.info.volsize);
-      for await (const chunk of readChunks(archive, plan.chunks)) if (chunk.data) chunk.data.copy(image, chunk.address);
-      images.push(image);
-    }
-    out.set(volume.name, images);
-  }
-  return out;
-}
+export const restoreAll = restoreImages;
