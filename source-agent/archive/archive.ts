@@ -63,6 +63,8 @@ export class Archive {
   ini: ArchiveIni;
   readonly codec: Codec;
   readonly dataHasher: DataHasher;
+  /** What opening a chunk file needs (openChunk). */
+  private readonly chunkOpener: ChunkOpener;
   /** Keys of an encrypted archive; null for an unencrypted one. */
   readonly keys: ArchiveKeys | null;
   /** archive.salt as read (encrypted archives). */
@@ -80,6 +82,7 @@ export class Archive {
     this.rootBytes = rootBytes;
     this.codec = makeCodec(ini.compression, ini.compressionLevel);
     this.dataHasher = dataHasherFor(keys?.manifestHashKey ?? null);
+    this.chunkOpener = { dataKey: keys?.dataKey ?? null, hasher: this.dataHasher, codec: this.codec };
   }
 
   get encrypted(): boolean {
@@ -261,11 +264,6 @@ export class Archive {
    */
   openChunk(path: string, file: Buffer, expectedHash: Uint8Array, out: Buffer, scratch: Buffer): void {
     openChunkFile(this.chunkOpener, path, file, expectedHash, out, scratch);
-  }
-
-  /** What opening a chunk file needs, for the decode workers too. */
-  get chunkOpener(): ChunkOpener {
-    return { dataKey: this.keys?.dataKey ?? null, hasher: this.dataHasher, codec: this.codec };
   }
 }
 

@@ -10,7 +10,7 @@ import { IntegrityError } from '../errors.js';
 import type { Output } from './output.js';
 import { warnMfcs } from './receive.js';
 import { assessVolume, type RewindPlan } from './repair/volume-health.js';
-import { planRestore, readChunks, sessionChunkList } from './restore-stream.js';
+import { type ChunkDecoder, openDecoder, planRestore, readChunks, sessionChunkList, WORKERS_FROM_CHUNKS } from './restore-stream.js';
 import type { SessionSpec } from './session-select.js';
 import { compareCodePoints } from './volume-index.js';
 
@@ -61,21 +61,33 @@ export async function archCheck(archive: Archive, request: ArchCheckRequest, out
     if (out.verbose) out.line(`Session ${sessionLabel(spec.name)} selected.`);
   }
 
-  for (const volume of [...selected].sort((a, b) => compareCodePoints(a.name, b.name))) {
-    const sessions = sessionFilter(volume);
-    if (spec?.kind === 'time' && sessions.length === 0) {
-      out.warn(`No volume '${volume.name}' in session ${spec.name}.`);
-      failed.push(volume.name);
-      continue;
+  // Sessions are read one after another: one set of decode workers, started for the first long
+  // one, serves them all (short ones are decoded on this thread).
+  const shared: { decoder: ChunkDecoder | null } = { decoder: null };
+  const decoderFor = (chunks: number): ChunkDecoder | undefined => {
+    if (chunks < WORKERS_FROM_CHUNKS) return undefined;
+    shared.decoder ??= openDecoder(archive);
+    return shared.decoder;
+  };
+  try {
+    for (const volume of [...selected].sort((a, b) => compareCodePoints(a.name, b.name))) {
+      const sessions = sessionFilter(volume);
+      if (spec?.kind === 'time' && sessions.length === 0) {
+        out.warn(`No volume '${volume.name}' in session ${spec.name}.`);
+        failed.push(volume.name);
+        continue;
+      }
+      try {
+        await checkVolume(archive, volume, sessions, out, decoderFor, request.signal);
+      } catch (error) {
+        if (!(error instanceof IntegrityError)) throw error;
+        out.line();
+        out.warn(`  ${error.message}`);
+        failed.push(volume.name);
+      }
     }
-    try {
-      await checkVolume(archive, volume, sessions, out, request.signal);
-    } catch (error) {
-      if (!(error instanceof IntegrityError)) throw error;
-      out.line();
-      out.warn(`  ${error.message}`);
-      failed.push(volume.name);
-    }
+  } finally {
+    await shared.decoder?.close();
   }
   return failed;
 }
@@ -85,6 +97,7 @@ async function checkVolume(
   volume: Volume,
   sessions: readonly SessionRecord[],
   out: Output,
+  decoderFor: (chunks: number) => ChunkDecoder | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
   out.line(`\nVolume '${volume.name}'`);
@@ -99,7 +112,7 @@ async function checkVolume(
     out.write(`  ${sessionLabel(session.name)} :`);
     const manifest = await archive.loadManifest(volume.vid, session);
     const list = sessionChunkList(archive, volume, session, manifest);
-    for await (const _chunk of readChunks(archive, list, { signal })) {
+    for await (const _chunk of readChunks(archive, list, { signal, decoder: decoderFor(list.length) })) {
       // Each chunk is checked as it is read; nothing else to do with it here.
     }
     out.line(': OK ');

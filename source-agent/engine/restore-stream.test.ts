@@ -13,7 +13,7 @@ import type { Archive } from '../archive/archive.js';
 import { IntegrityError } from '../errors.js';
 import { LocalStore } from '../store/local-store.js';
 import { connectHelper, localHelper } from '../transport/connect.js';
-import { planRestore, type ReadOptions, readChunks } from './restore-stream.js';
+import { openDecoder, planRestore, type ReadOptions, readChunks } from './restore-stream.js';
 import { buildVolumeIndex } from './volume-index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-restore-stream-'));
@@ -63,6 +63,49 @@ describe('readChunks on decode workers', () => {
       }
     });
   }
+
+  it('reads many lists through one shared decoder, also after a list that failed part-way', async () => {
+    const fixture = WYNG_FIXTURES[3];
+    const copy = join(dir, 'shared');
+    cpSync(fixtureArchive(fixture.dir), copy, { recursive: true });
+    const archive = await openArchive(new LocalStore(copy));
+    const expected = await restore(archive, 'vol2.img', 2, { workers: 0 });
+    const vid = (await buildVolumeIndex(archive)).byName.get('vol2.img');
+    assert.ok(vid);
+    const volume = await archive.loadVolume(vid);
+    const laterPaths = new Set<string>();
+    for (let n = 1; n < volume.sessions.length; n++) {
+      const later = await planRestore(archive, volume, n);
+      for (let i = 0; i < later.chunks.length; i++) laterPaths.add(later.chunks.path(i) ?? '');
+    }
+    // The first chunk file only session 0 uses: its list fails early, leaving reads and
+    // decodes in flight, and the later sessions do not need it.
+    const plan = await planRestore(archive, volume, 0);
+    let victim = '';
+    for (let i = 0; i < plan.chunks.length && !victim; i++) {
+      const path = plan.chunks.path(i);
+      if (path && !laterPaths.has(path)) victim = path;
+    }
+    assert.ok(victim, 'session 0 has a chunk file of its own');
+    rmSync(join(copy, victim));
+    const decoder = openDecoder(archive, 2, 3);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const broken = await restore(archive, 'vol2.img', 0, { decoder });
+        assert.match(String(broken.error?.message), new RegExp(victim.replace(/[/.]/g, '\\$&')));
+        for (const [session, image] of fixture.volumes['vol2.img'].entries()) {
+          if (session === 0) continue;
+          const r = await restore(archive, 'vol2.img', session, { decoder });
+          assert.equal(r.error, null);
+          assert.ok(r.bytes?.equals(readFileSync(join(FIXTURES, fixture.dir, image))), `round ${round} session ${session}`);
+        }
+        const again = await restore(archive, 'vol2.img', 2, { decoder });
+        assert.ok(again.bytes?.equals(expected.bytes as Buffer));
+      }
+    } finally {
+      await decoder.close();
+    }
+  });
 
   it('restores through a destination helper (a child process) on workers, byte-identical', async () => {
     const fixture = WYNG_FIXTURES[0];

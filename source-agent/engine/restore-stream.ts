@@ -105,6 +105,11 @@ export interface ReadOptions {
    * tens of milliseconds to start).
    */
   workers?: number;
+  /**
+   * A decoder the caller opened (openDecoder) and closes, for reading many lists without
+   * starting workers for each; its slots are the read-ahead. Overrides the two options above.
+   */
+  decoder?: ChunkDecoder | undefined;
 }
 
 /** Lists shorter than this are decoded on the calling thread unless `workers` says otherwise. */
@@ -114,18 +119,20 @@ export const WORKERS_FROM_CHUNKS = 64;
  * Where chunk files are read to and decoded: slots of (chunk file, chunk) buffers, decoded on
  * worker threads or on this one. A decode resolves to what is wrong with the chunk, or null.
  */
-interface Decoder {
+export interface ChunkDecoder {
+  readonly slotCount: number;
   fileView(slot: number): Buffer;
   chunkView(slot: number, size: number): Buffer;
   decode(slot: number, fileLength: number, size: number, hash: Uint8Array): Promise<string | null>;
   close(): Promise<void>;
 }
 
-function threadDecoder(archive: Archive, slotCount: number): Decoder {
+function threadDecoder(archive: Archive, slotCount: number): ChunkDecoder {
   const files = Array.from({ length: slotCount }, () => Buffer.allocUnsafe(archive.maxChunkFileBytes));
   const chunks = Array.from({ length: slotCount }, () => Buffer.allocUnsafe(archive.chunkSize));
   const scratch = Buffer.allocUnsafe(archive.maxChunkFileBytes);
   return {
+    slotCount,
     fileView: (slot) => files[slot] as Buffer,
     chunkView: (slot, size) => (chunks[slot] as Buffer).subarray(0, size),
     decode: async (slot, fileLength, size, hash) => {
@@ -141,7 +148,7 @@ function threadDecoder(archive: Archive, slotCount: number): Decoder {
   };
 }
 
-function workerDecoder(archive: Archive, slotCount: number, workers: number): Decoder {
+function workerDecoder(archive: Archive, slotCount: number, workers: number): ChunkDecoder {
   const pool = new DecodePool(
     {
       compression: archive.ini.compression,
@@ -155,6 +162,7 @@ function workerDecoder(archive: Archive, slotCount: number, workers: number): De
     workers,
   );
   return {
+    slotCount,
     fileView: (slot) => pool.fileView(slot),
     chunkView: (slot, size) => pool.chunkView(slot, size),
     decode: async (slot, fileLength, size, hash) => {
@@ -166,15 +174,26 @@ function workerDecoder(archive: Archive, slotCount: number, workers: number): De
   };
 }
 
-export async function* readChunks(archive: Archive, list: ChunkList, options: ReadOptions = {}): AsyncGenerator<RestoreChunk> {
+/** Reads kept in flight by default. */
+function readAheadFor(archive: Archive, workers: number): number {
   // A remote destination answers each read a round trip later, so more reads are kept in
   // flight there (about 16 MiB); a local one needs only enough to overlap disk latency and
   // keep every decode worker busy.
-  const remoteWindow = Math.max(8, Math.floor((16 * 1024 * 1024) / archive.maxChunkFileBytes));
+  if (!archive.store.localPath) return Math.max(8, Math.floor((16 * 1024 * 1024) / archive.maxChunkFileBytes));
+  return Math.max(8, 4 * workers);
+}
+
+/** A decoder with `workers` threads (0: the calling thread) and `slots` reads in flight. */
+export function openDecoder(archive: Archive, workers = availableParallelism(), slots = readAheadFor(archive, workers)): ChunkDecoder {
+  const slotCount = Math.max(1, slots);
+  return workers > 0 ? workerDecoder(archive, slotCount, workers) : threadDecoder(archive, slotCount);
+}
+
+export async function* readChunks(archive: Archive, list: ChunkList, options: ReadOptions = {}): AsyncGenerator<RestoreChunk> {
   const workers = options.workers ?? (list.length >= WORKERS_FROM_CHUNKS ? availableParallelism() : 0);
-  const localWindow = Math.max(8, 4 * workers);
-  const window = Math.max(1, options.readAhead ?? (archive.store.localPath ? localWindow : remoteWindow));
-  const decoder = workers > 0 ? workerDecoder(archive, window, workers) : threadDecoder(archive, window);
+  const own = options.decoder ? null : openDecoder(archive, workers, options.readAhead ?? readAheadFor(archive, workers));
+  const decoder = (options.decoder ?? own) as ChunkDecoder;
+  const window = decoder.slotCount;
 
   // A ring of slots, each holding the read and decode of the next data chunk in order. A slot
   // is given its next chunk once the consumer has asked for the chunk after the one it holds.
@@ -235,6 +254,9 @@ export async function* readChunks(archive: Archive, list: ChunkList, options: Re
       head = (head + 1) % ring.length;
     }
   } finally {
-    await decoder.close();
+    // Leaving early (a failure, or the consumer stopped): reads and decodes still running must
+    // finish before the slots are used again by the next list of a shared decoder.
+    await Promise.allSettled(ring.map((job) => job.decoded));
+    await own?.close();
   }
 }
