@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { InputError } from '../errors.js';
 import { peekOption, splitCommand } from './argv.js';
 import { configArguments } from './config-file.js';
-import { parseDestUrl } from './dest-url.js';
+import { destIdentity, parseDestUrl } from './dest-url.js';
 import { formatUpdatedAt, pythonJson, pythonRepr } from './format.js';
 
 describe('argv: the command may follow options', () => {
@@ -113,5 +113,17 @@ describe('formatting like Python', () => {
     assert.equal(pythonRepr("it's"), '"it\'s"');
     assert.equal(pythonRepr('both \' and "'), "'both \\' and \"'");
     assert.equal(pythonRepr('tab\there'), "'tab\\there'");
+  });
+});
+
+describe('destination identity', () => {
+  it('gives every spelling of one place the same identity', () => {
+    const id = (text: string, cwd = '/') => destIdentity(parseDestUrl(text, cwd));
+    for (const text of ['file:/x', 'file:/x/', 'file:///x', 'file:/./x', 'file:/y/../x', 'FILE:/x']) assert.equal(id(text), 'file:/x', text);
+    assert.equal(id('file:x', '/'), 'file:/x');
+    assert.notEqual(id('file:/x'), id('file:/y'));
+    assert.equal(id('ssh://u@h:22/a/./b/'), 'ssh://u@h:22/a/b');
+    assert.equal(id('SSH://u@h:22//a/b'), 'ssh://u@h:22/a/b');
+    assert.notEqual(id('ssh://u@h/a'), id('qubes://u@h/a'));
   });
 });

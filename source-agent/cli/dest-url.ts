@@ -53,6 +53,16 @@ export function parseDestUrl(text: string | undefined, cwd: string): DestUrl {
   return { text, scheme: scheme as DestScheme, authority, path: normalizeRemotePath(rest) };
 }
 
+/**
+ * The destination's identity: one spelling for every way of typing the same place
+ * (`file:/x/`, `file:///x`, `file:x` from /, `/./`), so local state, rollback anchors and key
+ * agents keyed by it cannot be sidestepped by respelling the URL. The scheme is lower-cased,
+ * the path resolved and normalized; for file: the path is absolute.
+ */
+export function destIdentity(dest: DestUrl): string {
+  return dest.scheme === 'file' ? `file:${dest.path}` : `${dest.scheme}://${dest.authority}${dest.path.startsWith('/') ? '' : '/'}${dest.path}`;
+}
+
 function normalizeRemotePath(path: string): string {
   const parts: string[] = [];
   for (const part of path.split('/')) {
