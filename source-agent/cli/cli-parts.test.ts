@@ -119,7 +119,8 @@ describe('formatting like Python', () => {
 describe('destination identity', () => {
   it('gives every spelling of one place the same identity', () => {
     const id = (text: string, cwd = '/') => destIdentity(parseDestUrl(text, cwd));
-    for (const text of ['file:/x', 'file:/x/', 'file:///x', 'file:/./x', 'file:/y/../x', 'FILE:/x']) assert.equal(id(text), 'file:/x', text);
+    for (const text of ['file:/x', 'file:/x/', 'file:///x', 'file:/./x', 'file:/y/../x', 'FILE:/x'])
+      assert.equal(id(text), 'file:/x', text);
     assert.equal(id('file:x', '/'), 'file:/x');
     assert.notEqual(id('file:/x'), id('file:/y'));
     assert.equal(id('ssh://u@h:22/a/./b/'), 'ssh://u@h:22/a/b');

@@ -60,7 +60,9 @@ export function parseDestUrl(text: string | undefined, cwd: string): DestUrl {
  * the path resolved and normalized; for file: the path is absolute.
  */
 export function destIdentity(dest: DestUrl): string {
-  return dest.scheme === 'file' ? `file:${dest.path}` : `${dest.scheme}://${dest.authority}${dest.path.startsWith('/') ? '' : '/'}${dest.path}`;
+  return dest.scheme === 'file'
+    ? `file:${dest.path}`
+    : `${dest.scheme}://${dest.authority}${dest.path.startsWith('/') ? '' : '/'}${dest.path}`;
 }
 
 function normalizeRemotePath(path: string): string {
