@@ -3,7 +3,8 @@
 // front; everything else keeps its order.
 
 import { InputError } from '../errors.js';
-import { VALUE_OPTIONS } from './options.js';
+import { PLACEHOLDERS, VALUE_OPTIONS } from './options.js';
+import { closestName } from './suggest.js';
 
 export interface SplitArgv {
   command: string | null;
@@ -42,4 +43,67 @@ export function peekOption(argv: readonly string[], name: string): string | unde
     }
   }
   return found;
+}
+
+/** What the argument check needs to know of each option a command accepts. */
+export interface AcceptedOption {
+  long: string;
+  short: string | null;
+  takesValue: boolean;
+}
+
+/**
+ * Checks a command's arguments before clipanion sees them, because clipanion's messages for
+ * these mistakes are misleading ("Command not found; did you mean one of:" and an empty list):
+ * an unknown option, a value option without its value, a flag given a value. Returns the
+ * arguments with `--opt value` joined into `--opt=value`, which clipanion reads unambiguously
+ * (also `--authmin -1`, which argparse, and so Wyng, takes as a value).
+ */
+export function checkArguments(command: string, args: readonly string[], accepted: readonly AcceptedOption[]): string[] {
+  const byLong = new Map(accepted.map((o) => [o.long, o]));
+  const shorts = new Set(accepted.flatMap((o) => (o.short ? [o.short] : [])));
+  const unknown = (name: string, candidates: Iterable<string>) => {
+    const guess = closestName(name, candidates);
+    const hint = guess ? `did you mean '${guess}'?` : `see 'skiff ${command} --help'.`;
+    return new InputError(`Unknown option '${name}' for ${command}; ${hint}`);
+  };
+  const result: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') {
+      result.push(...args.slice(i));
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const equals = arg.indexOf('=');
+      const name = equals < 0 ? arg.slice(2) : arg.slice(2, equals);
+      const option = byLong.get(name);
+      if (!option)
+        throw unknown(
+          `--${name}`,
+          [...byLong.keys()].map((long) => `--${long}`),
+        );
+      if (!option.takesValue) {
+        if (equals >= 0) throw new InputError(`Option --${name} takes no value.`);
+        result.push(arg);
+      } else if (equals >= 0) {
+        result.push(arg);
+      } else {
+        const value = args[i + 1];
+        // As in argparse: a following option is not a value, a negative number is.
+        if (value === undefined || (value.startsWith('-') && value !== '-' && !/^-[0-9]/.test(value)))
+          throw new InputError(`Option --${name} needs a value: --${name}=${PLACEHOLDERS[name] ?? 'VALUE'}.`);
+        result.push(`--${name}=${value}`);
+        i++;
+      }
+    } else if (arg.startsWith('-') && arg.length > 1 && !/^-[0-9]/.test(arg)) {
+      for (const letter of arg.slice(1)) {
+        if (!shorts.has(letter)) throw unknown(`-${letter}`, []);
+      }
+      result.push(arg);
+    } else {
+      result.push(arg);
+    }
+  }
+  return result;
 }

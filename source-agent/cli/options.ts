@@ -86,6 +86,35 @@ export const CONFIG_IGNORED = new Set([
   'force-retry',
 ]);
 
+/** What a value option's help shows after `=`; every value option of every command needs one. */
+export const PLACEHOLDERS: Readonly<Record<string, string>> = {
+  dest: 'URL',
+  config: 'FILE',
+  passcmd: 'CMD',
+  'meta-dir': 'DIR',
+  authmin: 'MINUTES',
+  'opt-ssh': 'OPT',
+  'opt-qubes': 'OPT',
+  local: 'DIR',
+  volex: 'VOLUME',
+  'import-other-from': 'VOLUME:|:PATH',
+  tag: 'TAG',
+  autoprune: 'off|on|full',
+  apdays: 'A:B:C:D',
+  vouch: 'FACTOR',
+  session: 'SESSION',
+  'session-strict': 'on|off',
+  'save-to': 'PATH',
+  vid: 'VID',
+  purge: 'full|other',
+  keep: 'SESSION',
+  'volume-desc': 'TEXT',
+  encrypt: 'CIPHER',
+  compression: 'ALGO[:LEVEL]',
+  hashtype: 'HASH',
+  'chunk-factor': 'N',
+};
+
 // Clipanion definitions shared by the commands.
 
 export const destOption = () =>

@@ -6,7 +6,7 @@ import { Cli, type CommandClass } from 'clipanion';
 import { describeError, ExitCode, InputError, SkiffError } from '../errors.js';
 import { StoreError } from '../store/store.js';
 import { RELEASE_LINE, VERSION } from '../version.js';
-import { peekOption, splitCommand } from './argv.js';
+import { checkArguments, peekOption, splitCommand } from './argv.js';
 import { AddCommand } from './commands/add.js';
 import { ArchCheckCommand } from './commands/arch-check.js';
 import { ArchDeduplicateCommand } from './commands/arch-deduplicate.js';
@@ -21,21 +21,23 @@ import { VerifyCommand } from './commands/verify.js';
 import { VersionCommand } from './commands/version.js';
 import { readConfig } from './config-file.js';
 import type { SkiffContext } from './context.js';
-import { VALUE_OPTIONS } from './options.js';
+import { acceptedOptions, type HelpCatalog, helpCatalog, helpWidth, renderCommandHelp, renderGeneralHelp } from './help.js';
+import { closestName } from './suggest.js';
 
+/** Every command, in the order the general help lists them. */
 export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
-  VersionCommand,
   ArchInitCommand,
   SendCommand,
   ListCommand,
   VerifyCommand,
   ReceiveCommand,
-  ArchCheckCommand,
-  ArchDeduplicateCommand,
+  PruneCommand,
   DeleteCommand,
   RenameCommand,
   AddCommand,
-  PruneCommand,
+  ArchCheckCommand,
+  ArchDeduplicateCommand,
+  VersionCommand,
 ];
 
 /** Wyng commands that Skiff does not have yet, so that they get a precise message. */
@@ -55,41 +57,60 @@ function commandCli(command: string): Cli<SkiffContext> {
   return makeCli(COMMANDS.filter((c) => c.paths?.some((path) => path[0] === command)));
 }
 
-/**
- * Option names each command accepts, from clipanion's own definitions: long names without
- * "--", short ones as "-x".
- */
-function optionNames(cli: Cli<SkiffContext>): Map<string, Set<string>> {
-  const result = new Map<string, Set<string>>();
-  for (const definition of cli.definitions()) {
-    const command = definition.path.split(' ').at(-1) as string;
-    const names = new Set<string>(['help', '-h']);
-    for (const option of definition.options) {
-      for (const m of option.definition.matchAll(/(?:^|[ ,])(--[a-z][a-z-]*|-[a-zA-Z])\b/g)) {
-        const name = m[1] as string;
-        names.add(name.startsWith('--') ? name.slice(2) : name);
+export async function runCli(argv: readonly string[], context: SkiffContext): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    const { command, rest } = splitCommand(argv);
+    const catalog = helpCatalog(COMMANDS);
+    const width = helpWidth(context.stdout);
+    if (command === null) {
+      if (rest.includes('--version')) {
+        context.stdout.write(`${RELEASE_LINE}\n`);
+        return ExitCode.ok;
       }
+      if (wantsHelp(rest)) {
+        context.stdout.write(renderGeneralHelp(catalog, width));
+        return ExitCode.ok;
+      }
+      throw new InputError("No command given; see 'skiff --help' for the commands.");
     }
-    result.set(command, names);
+    if (command === 'help') {
+      // `skiff help [COMMAND]`: the first word after it names the command.
+      const topic = rest.find((arg) => !arg.startsWith('-'));
+      const target = topic === undefined ? undefined : catalog.commands.get(topic);
+      if (topic !== undefined && !target) throw unknownCommand(topic, catalog);
+      context.stdout.write(target ? renderCommandHelp(catalog, target, width) : renderGeneralHelp(catalog, width));
+      return ExitCode.ok;
+    }
+    const help = catalog.commands.get(command);
+    if (!help) throw unknownCommand(command, catalog);
+    if (wantsHelp(rest)) {
+      context.stdout.write(renderCommandHelp(catalog, help, width));
+      return ExitCode.ok;
+    }
+    const accepted = acceptedOptions(catalog, command);
+    const args = checkArguments(command, rest, accepted);
+    const implemented = new Set([...catalog.global, ...[...catalog.commands.values()].flatMap((c) => c.options)].map((o) => o.long));
+    const config = readConfig(peekOption(rest, 'config'), new Set(accepted.map((o) => o.long)), implemented);
+    for (const note of config.notes) context.stderr.write(`${note}\n`);
+    const parser = commandCli(command);
+    let instance: ReturnType<typeof parser.process>;
+    try {
+      instance = parser.process([command, ...config.args, ...args], context);
+    } catch (error) {
+      // What checkArguments lets through (a wrong number of operands): clipanion's first line.
+      throw new InputError(`${firstLine(describeError(error))} See 'skiff ${command} --help'.`);
+    }
+    return await instance.validateAndExecute();
+  } catch (error) {
+    return reportError(error, context, debug);
   }
-  return result;
 }
 
-/** Clipanion's message for an unknown option is misleading ("Command not found"); check first. */
-function checkOptionNames(command: string, args: readonly string[], accepted: ReadonlySet<string>): void {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--') return;
-    if (arg.startsWith('--')) {
-      const name = arg.slice(2).split('=', 1)[0] as string;
-      if (!accepted.has(name)) throw new InputError(`Unknown option '--${name}' for ${command}.`);
-      if (!arg.includes('=') && VALUE_OPTIONS.has(name)) i++; // skip its value
-    } else if (arg.startsWith('-') && arg.length > 1) {
-      for (const letter of arg.slice(1)) {
-        if (!accepted.has(`-${letter}`)) throw new InputError(`Unknown option '-${letter}' for ${command}.`);
-      }
-    }
-  }
+/** `-h` or `--help` anywhere before `--`. */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((arg) => arg === '-h' || arg === '--help');
 }
 
 function firstLine(text: string): string {
@@ -101,45 +122,12 @@ function firstLine(text: string): string {
   );
 }
 
-export async function runCli(argv: readonly string[], context: SkiffContext): Promise<number> {
-  const cli = makeCli();
-  const debug = argv.includes('--debug');
-  try {
-    const { command, rest } = splitCommand(argv);
-    if (command === null) {
-      if (rest.includes('-h') || rest.includes('--help')) {
-        context.stdout.write(`${RELEASE_LINE}\n\n${cli.usage(null)}`);
-        return ExitCode.ok;
-      }
-      throw new InputError(`No command given. Commands: ${COMMANDS.map((c) => c.paths?.[0]?.[0]).join(', ')}.`);
-    }
-    const accepted = optionNames(cli);
-    const own = accepted.get(command);
-    if (!own) {
-      if (LATER_COMMANDS.includes(command)) throw new InputError(`Command '${command}' is not available in this version of Skiff.`);
-      throw new InputError(`Unknown command '${command}'.`);
-    }
-    const implemented = new Set([...accepted.values()].flatMap((names) => [...names]));
-    checkOptionNames(command, rest, own);
-    const config = readConfig(peekOption(rest, 'config'), own, implemented);
-    for (const note of config.notes) context.stderr.write(`${note}\n`);
-    const parser = commandCli(command);
-    let instance: ReturnType<typeof parser.process>;
-    try {
-      instance = parser.process([command, ...config.args, ...rest], context);
-    } catch (error) {
-      throw new InputError(firstLine(describeError(error)));
-    }
-    if (instance.help || instance.constructor.name === 'HelpCommand') {
-      // `skiff COMMAND --help`: the command's own usage (clipanion's HelpCommand needs cli.run's set-up).
-      const target = instance.help ? instance : parser.process([command], context);
-      context.stdout.write(`${RELEASE_LINE}\n\n${parser.usage(target, { detailed: true })}`);
-      return ExitCode.ok;
-    }
-    return await instance.validateAndExecute();
-  } catch (error) {
-    return reportError(error, context, debug);
-  }
+function unknownCommand(command: string, catalog: HelpCatalog): InputError {
+  if (LATER_COMMANDS.includes(command)) return new InputError(`Command '${command}' is not available in this version of Skiff.`);
+  const guess = closestName(command, [...catalog.commands.keys(), 'help']);
+  return new InputError(
+    guess ? `Unknown command '${command}'; did you mean '${guess}'?` : `Unknown command '${command}'; see 'skiff --help' for the commands.`,
+  );
 }
 
 function reportError(error: unknown, context: SkiffContext, debug: boolean): number {

@@ -43,6 +43,9 @@ export interface OpenedArchive {
 }
 
 export abstract class SkiffCommand extends Command<SkiffContext> {
+  /** What follows `skiff COMMAND [OPTIONS]` in the help's usage line: `[VOLUME...]`, `OLD NEW`. */
+  static operands = '';
+
   dest = destOption();
   config = configOption();
   passcmd = passcmdOption();

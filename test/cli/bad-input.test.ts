@@ -21,16 +21,22 @@ interface Case {
 }
 
 const cases: [string, Case][] = [
-  ['no command', { args: [], code: 9, message: /^No command given\./ }],
-  ['unknown command', { args: ['frobnicate'], code: 9, message: /^Unknown command 'frobnicate'\.$/ }],
+  ['no command', { args: [], code: 9, message: /^No command given; see 'skiff --help'/ }],
+  ['unknown command', { args: ['frobnicate'], code: 9, message: /^Unknown command 'frobnicate'; see 'skiff --help' for the commands\.$/ }],
   ['a Wyng command Skiff does not have yet', { args: ['monitor', plain], code: 9, message: /^Command 'monitor' is not available/ }],
-  ['unknown option', { args: ['list', plain, '--frob'], code: 9, message: /^Unknown option '--frob' for list\.$/ }],
+  [
+    'unknown option',
+    { args: ['list', plain, '--frob'], code: 9, message: /^Unknown option '--frob' for list; see 'skiff list --help'\.$/ },
+  ],
   [
     'an option of another command',
-    { args: ['list', plain, '--save-to=/tmp/x'], code: 9, message: /^Unknown option '--save-to' for list\.$/ },
+    { args: ['list', plain, '--save-to=/tmp/x'], code: 9, message: /^Unknown option '--save-to' for list; see 'skiff list --help'\.$/ },
   ],
-  ['unknown short option', { args: ['verify', plain, '-ax'], code: 9, message: /^Unknown option '-x' for verify\.$/ }],
-  ['option without its value', { args: ['list', '--dest'], code: 9, message: /^Not enough arguments to option --dest\.$/ }],
+  [
+    'unknown short option',
+    { args: ['verify', plain, '-ax'], code: 9, message: /^Unknown option '-x' for verify; see 'skiff verify --help'\.$/ },
+  ],
+  ['option without its value', { args: ['list', '--dest'], code: 9, message: /^Option --dest needs a value: --dest=URL\.$/ }],
   ['missing --dest', { args: ['list'], code: 9, message: /^Missing dest specification\.$/ }],
   ['unknown URL scheme', { args: ['list', '--dest=foo:/x'], code: 9, message: /^'foo' not an accepted dest type\.$/ }],
   ['file: without a path', { args: ['list', '--dest=file:'], code: 9, message: /^Malformed --dest specification\.$/ }],

@@ -7,6 +7,7 @@ import { WriteCommand } from '../write-command.js';
 
 export class AddCommand extends WriteCommand {
   static override paths = [['add']];
+  static override operands = 'VOLUME...';
   static override usage = Command.Usage({
     description: 'Add empty volumes (no sessions) to the archive.',
     details: `

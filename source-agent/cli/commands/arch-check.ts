@@ -22,6 +22,7 @@ import { singleSession } from './common.js';
 // opened (keys, rollback check) rather than asking for the passphrase again.
 export class ArchCheckCommand extends WriteCommand {
   static override paths = [['arch-check']];
+  static override operands = '[VOLUME...]';
   static override usage = Command.Usage({
     description: 'Check the whole archive: every volume, session, manifest and chunk; repair it on request.',
     details: `
@@ -34,6 +35,10 @@ export class ArchCheckCommand extends WriteCommand {
       leftovers of interrupted writes from the destination. --change-uuid gives the archive a
       new random uuid (asked on a terminal, or --force).
     `,
+    examples: [
+      ['Check everything', 'skiff --dest=file:/mnt/backup arch-check'],
+      ['Check only the newest session of each volume', 'skiff --dest=file:/mnt/backup arch-check --session=newest'],
+    ],
   });
 
   all = allOption();

@@ -14,6 +14,7 @@ const METADATA_VOLUME = /^wyng-.*metadata$/;
 
 export class DeleteCommand extends WriteCommand {
   static override paths = [['delete']];
+  static override operands = '[VOLUME]';
   static override usage = Command.Usage({
     description: 'Delete a volume and all its sessions from the archive, or clean local snapshots.',
     details: `

@@ -15,6 +15,7 @@ import { reportUnreadable, singleSession } from './common.js';
 
 export class ListCommand extends SkiffCommand {
   static override paths = [['list']];
+  static override operands = '[VOLUME...]';
   static override usage = Command.Usage({
     description: 'List the volumes of the archive, or the sessions of volumes.',
     details: `
@@ -22,6 +23,10 @@ export class ListCommand extends SkiffCommand {
       volume's size, id, newest session and session count). With names or --all: the sessions of
       those volumes. --tag lists tag assignments; --json prints everything as one JSON object.
     `,
+    examples: [
+      ['List the volumes', 'skiff --dest=file:/mnt/backup list'],
+      ['List the sessions of a volume, with sizes and tags', 'skiff --dest=file:/mnt/backup list work.img --verbose'],
+    ],
   });
 
   all = allOption();

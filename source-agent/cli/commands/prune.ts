@@ -35,6 +35,7 @@ export function autopruneSettings(autoprune: string | undefined, apdays: string 
 
 export class PruneCommand extends WriteCommand {
   static override paths = [['prune']];
+  static override operands = '[VOLUME...]';
   static override usage = Command.Usage({
     description: 'Remove sessions from the archive, by selection or by the autoprune calendar.',
     details: `

@@ -11,6 +11,7 @@ import { parseStrict, singleSession } from './common.js';
 
 export class ReceiveCommand extends SkiffCommand {
   static override paths = [['receive']];
+  static override operands = 'VOLUME';
   static override usage = Command.Usage({
     description: 'Restore a volume from the archive to a file or block device.',
     details: `

@@ -10,6 +10,7 @@ import { WriteCommand } from '../write-command.js';
 
 export class RenameCommand extends WriteCommand {
   static override paths = [['rename']];
+  static override operands = 'OLD NEW';
   static override usage = Command.Usage({
     description: 'Rename a volume in the archive.',
     details: `

@@ -45,6 +45,7 @@ export function sendOrder(names: readonly string[], imports: ReadonlySet<string>
 
 export class SendCommand extends WriteCommand {
   static override paths = [['send']];
+  static override operands = '[VOLUME...]';
   static override usage = Command.Usage({
     description: 'Back up volumes to the archive as a new session.',
     details: `

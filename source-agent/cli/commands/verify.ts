@@ -10,6 +10,7 @@ import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './
 
 export class VerifyCommand extends SkiffCommand {
   static override paths = [['verify']];
+  static override operands = '[VOLUME...]';
   static override usage = Command.Usage({
     description: 'Check that volumes can be restored: read and check every chunk of a session, writing nothing.',
     examples: [['Verify the newest session of every volume', 'skiff --dest=file:/mnt/backup verify --all']],

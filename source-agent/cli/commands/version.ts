@@ -3,7 +3,10 @@ import { SkiffCommand } from '../skiff-command.js';
 
 export class VersionCommand extends SkiffCommand {
   static override paths = [['version']];
-  static override usage = Command.Usage({ description: 'Print the version and exit.' });
+  static override usage = Command.Usage({
+    description: 'Print the version and exit.',
+    examples: [['Print the version (also: skiff --version)', 'skiff version']],
+  });
 
   async run(): Promise<number> {
     this.banner(this.output(false));
