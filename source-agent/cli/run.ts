@@ -75,8 +75,8 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
       throw new InputError("No command given; see 'skiff --help' for the commands.");
     }
     if (command === 'help') {
-      // `skiff help [COMMAND]`: the first word after it names the command.
-      const topic = rest.find((arg) => !arg.startsWith('-'));
+      // `skiff help [COMMAND]`: the first word after it that is not an option or its value.
+      const topic = splitCommand(rest).command ?? undefined;
       const target = topic === undefined ? undefined : catalog.commands.get(topic);
       if (topic !== undefined && !target) throw unknownCommand(topic, catalog);
       context.stdout.write(target ? renderCommandHelp(catalog, target, width) : renderGeneralHelp(catalog, width));

@@ -21,7 +21,7 @@ export const autopruneOption = () =>
   });
 export const apdaysOption = () =>
   Option.String('--apdays', {
-    description: 'A:B:C:D — remove sessions older than A days; thin those older than B days to D per C days (default 0:62:1:2)',
+    description: 'Remove sessions older than A days; thin those older than B days to D per C days (default 0:62:1:2)',
   });
 
 export interface AutopruneSettings {

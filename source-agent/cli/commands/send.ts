@@ -64,7 +64,7 @@ export class SendCommand extends WriteCommand {
   all = allOption();
   volex = volexOption();
   importOtherFrom = Option.Array('--import-other-from', [], {
-    description: 'VOLUME:|:PATH — send a file or block device whole (repeatable)',
+    description: 'Send the file or block device PATH whole as VOLUME (repeatable)',
   });
   tag = Option.Array('--tag', [], { description: 'Tag the new session: ID[,description] (repeatable, up to 5)' });
   sendUnchanged = Option.Boolean('--send-unchanged', false, { description: 'Make a session even for volumes that did not change' });
