@@ -22,6 +22,7 @@ import { VersionCommand } from './commands/version.js';
 import { readConfig } from './config-file.js';
 import type { SkiffContext } from './context.js';
 import { VALUE_OPTIONS } from './options.js';
+import { SkiffCommand } from './skiff-command.js';
 
 export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   VersionCommand,
@@ -135,6 +136,9 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
       const target = instance.help ? instance : parser.process([command], context);
       context.stdout.write(`${RELEASE_LINE}\n\n${parser.usage(target, { detailed: true })}`);
       return ExitCode.ok;
+    }
+    if (instance instanceof SkiffCommand && (instance.verbose > 0 || instance.debug)) {
+      for (const key of config.unused) context.stderr.write(`Config item not used by ${command}: ${key}\n`);
     }
     return await instance.validateAndExecute();
   } catch (error) {

@@ -17,7 +17,7 @@ import { allOption, localOption, volexOption, volumesRest } from '../options.js'
 import { SendOutput } from '../send-output.js';
 import { WriteCommand } from '../write-command.js';
 import { requireVolumes } from './common.js';
-import { apdaysOption, autopruneOption, autopruneSettings } from './prune.js';
+import { apdaysOption, autopruneOption, autopruneSettings, keepOption } from './prune.js';
 
 /** Parses --tag values: "id[,description]" (id lower-cased, at most 25 characters). */
 export function parseTags(values: readonly string[]): Map<string, string> {
@@ -69,6 +69,7 @@ export class SendCommand extends WriteCommand {
   sendUnchanged = Option.Boolean('--send-unchanged', false, { description: 'Make a session even for volumes that did not change' });
   autoprune = autopruneOption();
   apdays = apdaysOption();
+  keep = keepOption();
   dedup = Option.Boolean('-d,--dedup', false, { description: 'Store chunks the archive already has as hard links to them' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Show what would be sent (an estimate); change nothing' });
   vouch = Option.Array('--vouch', [], {
@@ -109,6 +110,7 @@ export class SendCommand extends WriteCommand {
     const out = this.output();
     this.banner(out);
     const calendar = autopruneSettings(this.autoprune, this.apdays);
+    const keep = parseKeepOption(this.keep);
     const ctx = await this.openForWrite(out);
     const { archive, state, writer, persist } = ctx;
     {
@@ -121,7 +123,7 @@ export class SendCommand extends WriteCommand {
             allVolumes: false,
             session: null,
             allBefore: false,
-            keep: parseKeepOption([]),
+            keep,
             mode: calendar.mode,
             apdays: calendar.apdays,
             today: localDate(new Date(this.context.now() * 1000)),
