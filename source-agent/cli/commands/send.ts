@@ -90,17 +90,18 @@ export class SendCommand extends WriteCommand {
     if (promptForTags && !this.attended)
       throw new InputError('--tag= (or --tag=@) asks for tags on the terminal, which needs an interactive run.');
     const tags = promptForTags ? new Map<string, string>() : parseTags(this.tag);
-    // The send workers load their modules meanwhile: the archive's settings come later.
-    const workers = new ChunkPool();
+    // The send workers start once the archive is open: loading them (a few MiB each, one per
+    // core) during key derivation would add to its 512 MiB peak.
+    const workers: { pool: ChunkPool | null } = { pool: null };
     try {
       return await this.sendWith(workers, startedAt, imports, tags, promptForTags);
     } finally {
-      await workers.close();
+      await workers.pool?.close();
     }
   }
 
   private async sendWith(
-    workers: ChunkPool,
+    workers: { pool: ChunkPool | null },
     startedAt: Date,
     imports: readonly ImportSpec[],
     givenTags: Map<string, string>,
@@ -113,6 +114,8 @@ export class SendCommand extends WriteCommand {
     const keep = parseKeepOption(this.keep);
     const ctx = await this.openForWrite(out);
     const { archive, state, writer, persist } = ctx;
+    const chunkPool = new ChunkPool();
+    workers.pool = chunkPool;
     {
       if (promptForTags) tags = await this.promptTags();
       const autoprune = (names: string[], neededBytes: number) =>
@@ -200,7 +203,7 @@ export class SendCommand extends WriteCommand {
                   for (const result of await autoprune([volume.name], neededBytes)) out.line(`${result.name} -${result.removed}`);
                 },
               }),
-          pool: workers,
+          pool: chunkPool,
         },
         display,
       );

@@ -4,6 +4,7 @@ import { SkiffCommand } from '../skiff-command.js';
 export class VersionCommand extends SkiffCommand {
   static override paths = [['version']];
   static override usage = Command.Usage({ description: 'Print the version and exit.' });
+  protected override readonly touchesArchive = false;
 
   async run(): Promise<number> {
     this.banner(this.output(false));
