@@ -6,9 +6,11 @@
 // Whoever answers on the socket hands us the keys we then encrypt new data with, so the client
 // trusts it only if nobody else could have put it there. Node has no SO_PEERCRED, so right
 // before each connect the client checks with lstat that the directory is a real directory of
-// ours with mode 0700 and the socket a socket of ours with no group/other bits (the agent
-// listens under umask 077). Only our uid or root can create or replace entries in such a
-// directory, so this stands in for the peer's credentials; root is not defended against.
+// ours with mode 0700 and the socket a socket of ours that nobody else may connect to (no
+// group/other write bit; the agent listens under umask 077, agents of older versions under
+// 022). Only our uid or root can create or replace entries in such a directory, so this stands
+// in for the peer's credentials; root is not defended against. (Finding the listening process
+// through /proc/net/unix and every /proc/<pid>/fd was judged too slow and racy to rely on.)
 // Anything else stops the run with AgentError (exit 1) naming the path and the problem.
 
 import { spawn } from 'node:child_process';
@@ -40,7 +42,9 @@ function ownershipProblem(stats: Stats, kind: 'directory' | 'socket'): string | 
   const isKind = kind === 'directory' ? stats.isDirectory() : stats.isSocket();
   if (!isKind) return `is not a ${kind}`;
   if (stats.uid !== ownUid()) return `is owned by uid ${stats.uid}, not ${ownUid()}`;
-  if ((stats.mode & 0o077) !== 0) return `has mode ${(stats.mode & 0o777).toString(8).padStart(4, '0')}, not 0700`;
+  // Others may not enter the directory; on a socket, write permission is what connecting needs.
+  const open = kind === 'directory' ? 0o077 : 0o022;
+  if ((stats.mode & open) !== 0) return `has mode ${(stats.mode & 0o777).toString(8).padStart(4, '0')}, open to others`;
   return null;
 }
 

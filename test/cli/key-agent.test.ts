@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -75,6 +75,12 @@ describe('key agent', () => {
     const lines = errorLines(result);
     assert.equal(lines.length, 1, result.stderr);
     assert.match(lines[0] as string, /agent directory .*skiff-agent-.* is owned by uid 65534/);
+    // Ours, but open to others: refused the same way.
+    chownSync(agentDir, uid, uid);
+    chmodSync(agentDir, 0o755);
+    const open = await runSkiff(['list', dest, '--authmin=1'], { input: passphrase, env });
+    assert.equal(open.code, 1, open.stderr);
+    assert.match(errorLines(open).join('\n'), /^Key agent directory .* has mode 0755, open to others/);
     killAgentsUnder(dir);
   });
 
@@ -102,6 +108,13 @@ describe('key agent', () => {
       assert.equal(result.code, 1, result.stderr);
       noStackTrace(result);
       assert.match(errorLines(result).join('\n'), /agent socket .* is owned by uid 65534/);
+      // Ours, but others may connect to it: not trusted either.
+      chownSync(path, uid, uid);
+      chmodSync(path, 0o777);
+      const open = await runSkiff(['list', dest, '--authmin=1'], { input: passphrase, env });
+      assert.equal(connections, 0);
+      assert.equal(open.code, 1, open.stderr);
+      assert.match(errorLines(open).join('\n'), /agent socket .* has mode 0777, open to others/);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       killAgentsUnder(dir);
