@@ -73,7 +73,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
       return await this.run();
     } finally {
       // --authmin=-1 stops the agent however the command ends, even before it opened the archive.
-      if (this.touchesArchive && this.authmin === '-1' && !this.agentStopped) await this.stopAgentNow().catch(() => {});
+      if (this.touchesArchive && Number(this.authmin) === -1 && !this.agentStopped) await this.stopAgentNow().catch(() => {});
       await this.releaseResources().catch(() => {});
       await Promise.all(this.stores.splice(0).map((store) => store.close().catch(() => {})));
     }
