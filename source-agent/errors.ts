@@ -89,6 +89,15 @@ export class FatalError extends SkiffError {
   readonly code = 'FATAL';
 }
 
+/**
+ * The key agent's directory or socket is not ours alone (another owner, open mode, not a
+ * directory or socket): keys could be served by a stranger, so the run stops.
+ */
+export class AgentError extends SkiffError {
+  readonly exitCode = ExitCode.fatal;
+  readonly code = 'AGENT';
+}
+
 /** Raised at the end of a command when one or more volumes failed (Wyng's "Error on volumes"). */
 export class VolumeErrors extends SkiffError {
   readonly exitCode = ExitCode.volumeErrors;

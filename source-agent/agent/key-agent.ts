@@ -57,4 +57,6 @@ function extend(): void {
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 rmSync(socketPath, { force: true });
+// The socket file gets mode 0700: clients refuse one that others could reach (agent-client.ts).
+process.umask(0o077);
 server.listen(socketPath, () => extend());

@@ -5,6 +5,7 @@
 // decryption and authentication, constant-time hash compare, then decompression, then parsing.
 // Everything read from the store is untrusted until it has passed those steps.
 
+import { timingSafeEqual } from 'node:crypto';
 import { ArchiveNotFoundError, AuthenticationError, FatalError, IntegrityError } from '../errors.js';
 import { isNotFound, type Store, StoreError } from '../store/store.js';
 import {
@@ -21,7 +22,7 @@ import { type Codec, DecompressError, decompressBounded, makeCodec } from './com
 import { xchacha20Poly1305Open } from './crypto/xchacha20.js';
 import { METADATA_OVERHEAD, openMetadataEnvelope } from './envelope.js';
 import { type DataHasher, dataHasherFor, decodeHash, hashesEqual, initHashing, metadataHash } from './hash.js';
-import { type ArchiveKeys, deriveRootKeys, deriveSubkeys, type RootKeys } from './keys.js';
+import { type ArchiveKeys, deriveMetadataKey, deriveRootKeys, deriveSubkeys, type RootKeys } from './keys.js';
 import { ManifestError, maxManifestBytes, parseManifest, type SessionManifest } from './manifest.js';
 import { layout, type SessionName, type VolumeId } from './names.js';
 import { parseSaltFile, SALT_FILE_BYTES, type SaltFile, SaltFormatError, saltDigest } from './salt.js';
@@ -46,6 +47,14 @@ export interface OpenOptions {
   passphrase: () => Promise<Uint8Array>;
   /** Root keys from an earlier unlock, tried before asking for the passphrase. */
   rootKeys?: RootKeys;
+  /**
+   * A passphrase the user gave although `rootKeys` may make it unneeded (piped, --passcmd), or
+   * null: when the root keys open archive.ini, a given passphrase must still derive the same
+   * metadata key, or the open fails (AuthenticationError) — a wrong one never "works".
+   */
+  givenPassphrase?: () => Promise<Uint8Array | null>;
+  /** Called as a key derivation (seconds of scrypt) starts; what it returns, as it ends. */
+  onDeriving?: () => () => void;
   /** Current Unix time in seconds (injectable for tests). */
   now?: () => number;
 }
@@ -310,15 +319,32 @@ async function unlock(
 ): Promise<{ root: RootKeys; plaintext: Buffer }> {
   if (options.rootKeys) {
     const plaintext = openMetadataEnvelope(options.rootKeys.metadataKey, body);
-    if (plaintext) return { root: options.rootKeys, plaintext };
+    if (plaintext) {
+      const given = await options.givenPassphrase?.();
+      if (given && given.length > 0) {
+        const metadataKey = await deriving(options, () => deriveMetadataKey(given, salt));
+        if (!timingSafeEqual(metadataKey, options.rootKeys.metadataKey)) throw new AuthenticationError(WRONG_PASSPHRASE);
+      }
+      return { root: options.rootKeys, plaintext };
+    }
   }
   const passphrase = await options.passphrase();
   if (passphrase.length === 0) throw new AuthenticationError('No authentication input.');
-  const root = await deriveRootKeys(passphrase, salt);
+  const root = await deriving(options, () => deriveRootKeys(passphrase, salt));
   const plaintext = openMetadataEnvelope(root.metadataKey, body);
-  if (!plaintext)
-    throw new AuthenticationError('Could not decrypt/authenticate archive (wrong passphrase, or archive.ini or archive.salt was changed).');
+  if (!plaintext) throw new AuthenticationError(WRONG_PASSPHRASE);
   return { root, plaintext };
+}
+
+const WRONG_PASSPHRASE = 'Could not decrypt/authenticate archive (wrong passphrase, or archive.ini or archive.salt was changed).';
+
+async function deriving<T>(options: OpenOptions, work: () => Promise<T>): Promise<T> {
+  const done = options.onDeriving?.();
+  try {
+    return await work();
+  } finally {
+    done?.();
+  }
 }
 
 /** Sessions sorted by sequence must chain through `previous` (spec §12.2). */

@@ -36,6 +36,7 @@ describe('config file items', () => {
     assert.deepEqual(configArguments(items, all, all), {
       args: ['--dest=file:/b', '--verbose', '--verbose', '--volex=a.img', '--volex=b.img'],
       notes: [],
+      unused: [],
     });
   });
   it('ignores what Wyng ignores, leaves out items the command does not take, notes unsupported ones', () => {
@@ -50,6 +51,7 @@ describe('config file items', () => {
     );
     assert.deepEqual(result.args, []);
     assert.deepEqual(result.notes, ['Ignoring config item: all', 'Ignoring config item: autoprune (not supported by Skiff yet)']);
+    assert.deepEqual(result.unused, ['json']);
   });
   it('refuses unknown items and non-numeric flags', () => {
     assert.throws(() => configArguments(new Map([['nonsense', '1']]), all, all), /Unknown item in config: nonsense/);

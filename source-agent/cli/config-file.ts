@@ -16,6 +16,12 @@ export interface ConfigResult {
   args: string[];
   /** Notes for stderr ("Ignoring config item: …"). */
   notes: string[];
+  /**
+   * Items for options Skiff has but the running command does not take (`keep` for list). Wyng
+   * applies the file as defaults to every command and says nothing of these, and one file serves
+   * all commands, so they are listed only with --verbose (run.ts), never dropped unseen.
+   */
+  unused: string[];
 }
 
 const kindOf = (key: string): 'value' | 'list' | 'flag' | 'count' | null => {
@@ -29,7 +35,7 @@ const kindOf = (key: string): 'value' | 'list' | 'flag' | 'count' | null => {
  * Reads the config file. `explicit` is the --config value (then the file must exist);
  * otherwise the default path is read if present. `accepted` are the long options the current
  * command takes: items for other options have no meaning for it and are left out, as they are
- * in Wyng; items no Skiff command implements yet are noted.
+ * in Wyng, and listed in `unused`; items no Skiff command implements yet are noted.
  */
 export function readConfig(explicit: string | undefined, accepted: ReadonlySet<string>, implemented: ReadonlySet<string>): ConfigResult {
   const path = explicit ?? DEFAULT_CONFIG_PATH;
@@ -37,7 +43,7 @@ export function readConfig(explicit: string | undefined, accepted: ReadonlySet<s
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if (explicit === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return { args: [], notes: [] };
+    if (explicit === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return { args: [], notes: [], unused: [] };
     throw new InputError(`Cannot read config file '${path}': ${describeError(error)}`);
   }
   let section: Map<string, string> | undefined;
@@ -53,6 +59,7 @@ export function readConfig(explicit: string | undefined, accepted: ReadonlySet<s
 export function configArguments(items: Map<string, string>, accepted: ReadonlySet<string>, implemented: ReadonlySet<string>): ConfigResult {
   const args: string[] = [];
   const notes: string[] = [];
+  const unused: string[] = [];
   for (const [rawKey, value] of items) {
     const key = OPTION_ALIASES[rawKey] ?? rawKey;
     const kind = kindOf(key);
@@ -65,7 +72,10 @@ export function configArguments(items: Map<string, string>, accepted: ReadonlySe
       notes.push(`Ignoring config item: ${rawKey} (not supported by Skiff yet)`);
       continue;
     }
-    if (!accepted.has(key)) continue;
+    if (!accepted.has(key)) {
+      unused.push(rawKey);
+      continue;
+    }
     switch (kind) {
       case 'value':
         args.push(`--${key}=${value}`);
@@ -82,5 +92,5 @@ export function configArguments(items: Map<string, string>, accepted: ReadonlySe
       }
     }
   }
-  return { args, notes };
+  return { args, notes, unused };
 }

@@ -27,6 +27,26 @@ export async function readPassphrase(source: PassphraseSource, prompt = 'Enter p
   return line;
 }
 
+/**
+ * A passphrase the user gave although the agent holds the keys, so that it can be checked
+ * rather than ignored: --passcmd's output, or the first line of a stdin that is not a terminal
+ * (a pipe or file with data). Nothing is prompted and a terminal is never read: Wyng asks only
+ * when it has no keys, and an interactive user who has keys cached typed nothing. An empty
+ * stdin (EOF, /dev/null) or a closed one gives null: no passphrase given.
+ */
+export async function readGivenPassphrase(source: PassphraseSource): Promise<Buffer | null> {
+  if (source.passcmd !== undefined) return runPasscmd(source.passcmd);
+  if (source.stdin.isTTY) return null;
+  let line: Buffer | null;
+  try {
+    line = readLineFromFd(0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EBADF') return null;
+    throw error;
+  }
+  return line && line.length > 0 ? line : null;
+}
+
 async function runPasscmd(command: string): Promise<Buffer> {
   const env = { ...process.env };
   delete env['LC_ALL'];

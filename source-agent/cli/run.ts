@@ -22,6 +22,7 @@ import { VersionCommand } from './commands/version.js';
 import { readConfig } from './config-file.js';
 import type { SkiffContext } from './context.js';
 import { acceptedOptions, type HelpCatalog, helpCatalog, helpWidth, renderCommandHelp, renderGeneralHelp } from './help.js';
+import { SkiffCommand } from './skiff-command.js';
 import { closestName } from './suggest.js';
 
 /** Every command, in the order the general help lists them. */
@@ -100,6 +101,9 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
     } catch (error) {
       // What checkArguments lets through (a wrong number of operands): clipanion's first line.
       throw new InputError(`${firstLine(describeError(error))} See 'skiff ${command} --help'.`);
+    }
+    if (instance instanceof SkiffCommand && (instance.verbose > 0 || instance.debug)) {
+      for (const key of config.unused) context.stderr.write(`Config item not used by ${command}: ${key}\n`);
     }
     return await instance.validateAndExecute();
   } catch (error) {

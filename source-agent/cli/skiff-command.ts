@@ -18,7 +18,7 @@ import { readLineFromTerminal } from '../sys/terminal.js';
 import { RELEASE_LINE } from '../version.js';
 import { ConsoleOutput } from './console-output.js';
 import type { SkiffContext } from './context.js';
-import { type DestUrl, openDestination, parseDestUrl } from './dest-url.js';
+import { type DestUrl, destIdentity, openDestination, parseDestUrl } from './dest-url.js';
 import { formatUpdatedAt } from './format.js';
 import {
   configOption,
@@ -33,7 +33,7 @@ import {
   unattendedOption,
   verboseOption,
 } from './options.js';
-import { readPassphrase } from './passphrase.js';
+import { readGivenPassphrase, readPassphrase } from './passphrase.js';
 
 export interface OpenedArchive {
   archive: Archive;
@@ -66,10 +66,17 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
   /** Stores this run opened; closed when it ends (a remote helper must not outlive the run). */
   private readonly stores: Store[] = [];
 
+  /** False for commands that never touch an archive (version): --authmin=-1 leaves agents alone there. */
+  protected readonly touchesArchive: boolean = true;
+  /** --authmin=-1 has stopped this archive's agent in this run. */
+  private agentStopped = false;
+
   async execute(): Promise<number> {
     try {
       return await this.run();
     } finally {
+      // --authmin=-1 stops the agent however the command ends, even before it opened the archive.
+      if (this.touchesArchive && Number(this.authmin) === -1 && !this.agentStopped) await this.stopAgentNow().catch(() => {});
       await this.releaseResources().catch(() => {});
       await Promise.all(this.stores.splice(0).map((store) => store.close().catch(() => {})));
     }
@@ -123,12 +130,13 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
    */
   async openArchive(out: Output, options: { write?: boolean } = {}): Promise<OpenedArchive> {
     const minutes = this.authMinutes();
+    const agentKeys = await this.keysFromAgent(minutes);
     const { dest, store } = await this.openStore({ create: options.write ?? false });
-    const agentKeys = await keysFromAgent(dest.text);
     const archive = await Archive.open(store, {
       passphrase: () => readPassphrase(this.passphraseSource()),
       now: this.context.now,
-      ...(agentKeys ? { rootKeys: agentKeys } : {}),
+      onDeriving: this.derivingNote(out),
+      ...(agentKeys ? { rootKeys: agentKeys, givenPassphrase: () => readGivenPassphrase(this.passphraseSource()) } : {}),
     });
     await this.keepKeys(dest, archive, agentKeys, minutes);
     const state = await this.openState(archive, dest, out, options.write ?? false);
@@ -147,18 +155,54 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     return Math.min(60, Number(this.authmin));
   }
 
+  /**
+   * Keys from the agent of --dest's archive (keyed by destIdentity, so every spelling of the
+   * destination finds it). With --authmin=-1 the agent is stopped at once; its keys still serve
+   * this run, as in Wyng.
+   */
+  async keysFromAgent(minutes: number): Promise<RootKeys | null> {
+    const identity = destIdentity(parseDestUrl(this.dest, this.context.cwd));
+    const keys = await keysFromAgent(identity);
+    if (minutes < 0) await this.stopAgentNow();
+    return keys;
+  }
+
+  private async stopAgentNow(): Promise<void> {
+    await stopAgent(destIdentity(parseDestUrl(this.dest, this.context.cwd)));
+    this.agentStopped = true;
+  }
+
   /** After an unlock: start an agent with the keys, or stop it (--authmin=-1). */
   async keepKeys(dest: DestUrl, archive: Archive, agentKeys: RootKeys | null, minutes: number): Promise<void> {
     const keys = archive.rootKeys;
     if (minutes < 0) {
-      await stopAgent(dest.text);
+      if (!this.agentStopped) await this.stopAgentNow();
       return;
     }
     const fromAgent = agentKeys !== null && keys !== null && agentKeys.metadataKey.equals(keys.metadataKey);
     if (keys && minutes > 0 && !fromAgent) {
-      if (agentKeys) await stopAgent(dest.text); // an agent with keys of another archive at this URL
-      startAgent(dest.text, keys, minutes);
+      if (agentKeys) await stopAgent(destIdentity(dest)); // an agent with keys of another archive there
+      startAgent(destIdentity(dest), keys, minutes);
     }
+  }
+
+  /**
+   * The "Deriving keys…" note for Archive.open/createArchive: scrypt takes seconds, which after
+   * typing a passphrase looks like a hang. On a terminal it appears once derivation has taken
+   * half a second; with --verbose at once (so logs show where the time went); never with --quiet.
+   */
+  derivingNote(out: Output): () => () => void {
+    return () => {
+      if (this.quiet) return () => {};
+      const note = () => out.warn('Deriving keys…');
+      if (out.verbose) {
+        note();
+        return () => {};
+      }
+      if (!(this.context.stderr as { isTTY?: boolean }).isTTY) return () => {};
+      const timer = setTimeout(note, 500);
+      return () => clearTimeout(timer);
+    };
   }
 
   async openState(archive: Archive, dest: DestUrl, out: Output, write: boolean): Promise<LocalState | null> {

@@ -24,6 +24,8 @@ export interface InitOptions {
   /** Called only for an encrypted archive. */
   passphrase: () => Promise<Uint8Array>;
   now: () => number;
+  /** Called as the key derivation (seconds of scrypt) starts; what it returns, as it ends. */
+  onDeriving?: () => () => void;
 }
 
 /** Refuses a destination that already holds an archive (exit 5, as Wyng). */
@@ -64,7 +66,14 @@ export async function createArchive(store: Store, options: InitOptions): Promise
     record: { nonce: Buffer.alloc(24), tag: Buffer.alloc(16), ciphertext: Buffer.alloc(64) },
   };
   const passphrase = await options.passphrase();
-  const keys = await deriveSubkeys(await deriveRootKeys(passphrase, salt), salt, mode);
+  const done = options.onDeriving?.();
+  let root: Awaited<ReturnType<typeof deriveRootKeys>>;
+  try {
+    root = await deriveRootKeys(passphrase, salt);
+  } finally {
+    done?.();
+  }
+  const keys = await deriveSubkeys(root, salt, mode);
   const archive = new Archive(store, ini, keys, salt, Buffer.alloc(0));
   const counters = new NonceCounters(mode.nonceStyle ?? 'msr', keys.metadataNonceKey, { data: 0n, metadata: 0n }, options.now, 0n);
   const digest = saltDigest(salt.salts);

@@ -67,6 +67,46 @@ describe('send --autoprune', () => {
     assert.equal(check.code, 0, check.stderr);
   });
 
+  it('full from the config file honours keep (config or command line): a kept session survives the autoprune', async () => {
+    const root = join(scratch.dir, 'keep');
+    mkdirSync(join(scratch.dir, 'src-keep'));
+    const days = [1, 2, 3, 4, 5, 28];
+    await buildSessionArchive(
+      root,
+      join(scratch.dir, 'src-keep'),
+      days.map((d) => ({ volume: 'a.img', at: new Date(Date.UTC(2026, 9, d, 12)) })),
+    );
+    const config = join(scratch.dir, 'keep.ini');
+    writeFileSync(config, '[var-global-default]\nautoprune = full\napdays = 5:0:1:1\nkeep = 20261002-120000\n');
+    const fresh = join(scratch.dir, 'keep-fresh.img');
+    writeFileSync(fresh, Buffer.alloc(CHUNK, 3));
+    const result = await runSkiff([
+      'send',
+      `--config=${config}`,
+      '--keep=20261004-120000',
+      `--import-other-from=c.img:|:${fresh}`,
+      `--dest=file:${root}`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const left = (await sessionsByVolume(root)).find((names) => names.includes('S_20261028-120000' as SessionName));
+    assert.deepEqual(left, ['S_20261002-120000', 'S_20261004-120000', 'S_20261028-120000']);
+  });
+
+  it('a config item the command cannot use is reported with --verbose, one line each', async () => {
+    const root = join(scratch.dir, 'keep');
+    const config = join(scratch.dir, 'unused.ini');
+    writeFileSync(config, '[var-global-default]\nkeep = 20261002-120000\nautoprune = full\n');
+    const quietRun = await runSkiff(['list', `--config=${config}`, `--dest=file:${root}`]);
+    assert.equal(quietRun.code, 0, quietRun.stderr);
+    assert.equal(quietRun.stderr, '');
+    const verbose = await runSkiff(['list', '--verbose', `--config=${config}`, `--dest=file:${root}`]);
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.deepEqual(
+      verbose.stderr.split('\n').filter((l) => l.startsWith('Config item')),
+      ['Config item not used by list: keep', 'Config item not used by list: autoprune'],
+    );
+  });
+
   it('a bad --autoprune or --apdays stops send before anything is written (exit 9)', async () => {
     const root = join(scratch.dir, 'bad');
     mkdirSync(join(scratch.dir, 'src-bad'));

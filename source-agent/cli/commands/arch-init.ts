@@ -6,7 +6,7 @@ import { type CipherMode, cipherModeByOption, describeCipher } from '../../archi
 import { formatSaltFile } from '../../archive/salt.js';
 import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
 import { InputError } from '../../errors.js';
-import { parseDestUrl } from '../dest-url.js';
+import { destIdentity, parseDestUrl } from '../dest-url.js';
 import { formatUpdatedAt } from '../format.js';
 import { readNewPassphrase } from '../passphrase.js';
 import { SkiffCommand } from '../skiff-command.js';
@@ -54,7 +54,7 @@ export class ArchInitCommand extends SkiffCommand {
     const { store } = await this.openStore({ create: true });
     await checkNoArchive(store);
     const minutes = this.authMinutes();
-    await stopAgent(dest.text); // never hand out keys of an archive that used to be at this URL
+    await stopAgent(destIdentity(dest)); // never hand out keys of an archive that used to be at this URL
 
     const archive = await createArchive(store, {
       mode,
@@ -63,6 +63,7 @@ export class ArchInitCommand extends SkiffCommand {
       chunkSize,
       passphrase: () => readNewPassphrase(this.passphraseSource()),
       now: this.context.now,
+      onDeriving: this.derivingNote(out),
     });
     await this.keepKeys(dest, archive, null, minutes);
     const state = await this.openState(archive, dest, out, true);

@@ -24,6 +24,10 @@ export const apdaysOption = () =>
     description: 'Remove sessions older than A days; thin those older than B days to D per C days (default 0:62:1:2)',
   });
 
+/** --keep, shared by prune and send (send's autoprune honours it, as Wyng's does). */
+export const keepOption = () =>
+  Option.Array('--keep', [], { description: 'Never prune this session: a date-time, ^tag or ^all (repeatable)' });
+
 export interface AutopruneSettings {
   mode: AutopruneMode;
   apdays: ApDays | null;
@@ -57,7 +61,7 @@ export class PruneCommand extends WriteCommand {
   volex = volexOption();
   session = Option.String('--session', { description: "DATE, ^tag or 'newest'; or a range FIRST,LAST (both included)" });
   allBefore = Option.Boolean('--all-before', false, { description: 'Prune every session before the one --session names' });
-  keep = Option.Array('--keep', [], { description: 'Never prune this session: a date-time, ^tag or ^all (repeatable)' });
+  keep = keepOption();
   autoprune = autopruneOption();
   apdays = apdaysOption();
   volumes = volumesRest();

@@ -17,7 +17,7 @@ import { allOption, localOption, volexOption, volumesRest } from '../options.js'
 import { SendOutput } from '../send-output.js';
 import { WriteCommand } from '../write-command.js';
 import { requireVolumes } from './common.js';
-import { apdaysOption, autopruneOption, autopruneSettings } from './prune.js';
+import { apdaysOption, autopruneOption, autopruneSettings, keepOption } from './prune.js';
 
 /** Parses --tag values: "id[,description]" (id lower-cased, at most 25 characters). */
 export function parseTags(values: readonly string[]): Map<string, string> {
@@ -70,6 +70,7 @@ export class SendCommand extends WriteCommand {
   sendUnchanged = Option.Boolean('--send-unchanged', false, { description: 'Make a session even for volumes that did not change' });
   autoprune = autopruneOption();
   apdays = apdaysOption();
+  keep = keepOption();
   dedup = Option.Boolean('-d,--dedup', false, { description: 'Store chunks the archive already has as hard links to them' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Show what would be sent (an estimate); change nothing' });
   vouch = Option.Array('--vouch', [], {
@@ -90,17 +91,18 @@ export class SendCommand extends WriteCommand {
     if (promptForTags && !this.attended)
       throw new InputError('--tag= (or --tag=@) asks for tags on the terminal, which needs an interactive run.');
     const tags = promptForTags ? new Map<string, string>() : parseTags(this.tag);
-    // The send workers load their modules meanwhile: the archive's settings come later.
-    const workers = new ChunkPool();
+    // The send workers start once the archive is open: loading them (a few MiB each, one per
+    // core) during key derivation would add to its 512 MiB peak.
+    const workers: { pool: ChunkPool | null } = { pool: null };
     try {
       return await this.sendWith(workers, startedAt, imports, tags, promptForTags);
     } finally {
-      await workers.close();
+      await workers.pool?.close();
     }
   }
 
   private async sendWith(
-    workers: ChunkPool,
+    workers: { pool: ChunkPool | null },
     startedAt: Date,
     imports: readonly ImportSpec[],
     givenTags: Map<string, string>,
@@ -110,8 +112,11 @@ export class SendCommand extends WriteCommand {
     const out = this.output();
     this.banner(out);
     const calendar = autopruneSettings(this.autoprune, this.apdays);
+    const keep = parseKeepOption(this.keep);
     const ctx = await this.openForWrite(out);
     const { archive, state, writer, persist } = ctx;
+    const chunkPool = new ChunkPool();
+    workers.pool = chunkPool;
     {
       if (promptForTags) tags = await this.promptTags();
       const autoprune = (names: string[], neededBytes: number) =>
@@ -122,7 +127,7 @@ export class SendCommand extends WriteCommand {
             allVolumes: false,
             session: null,
             allBefore: false,
-            keep: parseKeepOption([]),
+            keep,
             mode: calendar.mode,
             apdays: calendar.apdays,
             today: localDate(new Date(this.context.now() * 1000)),
@@ -199,7 +204,7 @@ export class SendCommand extends WriteCommand {
                   for (const result of await autoprune([volume.name], neededBytes)) out.line(`${result.name} -${result.removed}`);
                 },
               }),
-          pool: workers,
+          pool: chunkPool,
         },
         display,
       );

@@ -7,6 +7,7 @@ export class VersionCommand extends SkiffCommand {
     description: 'Print the version and exit.',
     examples: [['Print the version (also: skiff --version)', 'skiff version']],
   });
+  protected override readonly touchesArchive = false;
 
   async run(): Promise<number> {
     this.banner(this.output(false));
