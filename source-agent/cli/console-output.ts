@@ -79,7 +79,15 @@ export class ConsoleOutput implements Output {
   /** A row redrawn in place (on a terminal only). */
   startRow(spec: RowSpec): RowHandle {
     this.close();
-    const row = new LiveRow({ write: (text) => this.write(text), columns: this.columns }, spec);
+    const output = this;
+    // The width is read at every draw: a resized window gets rows that fit it.
+    const sink = {
+      write: (text: string) => output.write(text),
+      get columns() {
+        return output.columns;
+      },
+    };
+    const row = new LiveRow(sink, spec);
     const entry = { kind: 'row' as const, row };
     this.open = entry;
     const closing = (action: () => void) => {
