@@ -47,9 +47,9 @@ export class ConsoleOutput implements Output {
     this.interactive = options.interactive;
   }
 
-  /** The terminal's width (80 when unknown). */
+  /** The terminal's width: 80 when unknown (not a terminal, or one that says 0, as `script` may). */
   get columns(): number {
-    return (this.options.stdout as { columns?: number }).columns ?? 80;
+    return (this.options.stdout as { columns?: number }).columns || 80;
   }
 
   line(text = ''): void {

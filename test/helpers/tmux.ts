@@ -3,7 +3,7 @@
 // screen after every \r, escape sequence and line wrap), not the bytes written.
 
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,6 +53,18 @@ export class TmuxTerminal {
     return dead === '1' && status ? Number(status) : null;
   }
 
+  /** For a timeout's message: whether the pane's process still runs, and in what state. */
+  private async paneState(): Promise<string> {
+    const [dead, pid] = (await this.tmux(['display-message', '-p', '#{pane_dead} #{pane_pid}'])).trim().split(' ');
+    let state = 'gone';
+    try {
+      state = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s*(.*)$/m)?.[1] ?? '?';
+    } catch {
+      // not running
+    }
+    return `pane_dead=${dead}, pid ${pid}: ${state}`;
+  }
+
   /** Keys as tmux names them (`C-c`). */
   async sendKeys(keys: string): Promise<void> {
     await this.tmux(['send-keys', keys]);
@@ -70,7 +82,7 @@ export class TmuxTerminal {
       const last = seen.at(-1);
       if (!last || last.join('\n') !== screen.join('\n')) seen.push(screen);
       if (await done(screen)) return seen;
-      if (Date.now() > deadline) throw new Error(`terminal: timed out; last screen:\n${screen.join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`terminal: timed out (${await this.paneState()}); last screen:\n${screen.join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 40));
     }
   }
