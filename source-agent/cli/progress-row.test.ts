@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConsoleOutput } from './console-output.js';
 import { AppendedBar, clock, displayWidth, LiveRow, rowText } from './progress-row.js';
+import { SendOutput } from './send-output.js';
 
 const MiB = 1024 * 1024;
 const spec = { label: 'appvms/work.img', total: 100, totalBytes: 100 * MiB };
@@ -117,5 +118,42 @@ describe('ConsoleOutput', () => {
     c.progress({ label: 'v', total: 4, totalBytes: 4 }).update(1);
     c.close();
     assert.ok(text().out.endsWith('\r\x1b[K'), JSON.stringify(text().out));
+  });
+});
+
+describe('SendOutput', () => {
+  function sendConsole(interactive: boolean) {
+    const written = { out: '', err: '' };
+    const stream = (key: 'out' | 'err') =>
+      ({
+        write: (text: string) => {
+          written[key] += text;
+          return true;
+        },
+        columns: 100,
+      }) as unknown as NodeJS.WritableStream;
+    const c = new ConsoleOutput({ stdout: stream('out'), stderr: stream('err'), interactive, verbose: false, quiet: false });
+    return { display: new SendOutput(c, performance.now()), written };
+  }
+  const report = { name: 'vol.img', outcome: 'sent' as const, sizeBytes: 12 * MiB, storedBytes: 12 * MiB, seconds: 0.4 };
+
+  it("unattended: Wyng's lines, byte for byte", () => {
+    const { display, written } = sendConsole(false);
+    display.sending('20261128-153857', false, ['vol.img']);
+    display.volumeStart('vol.img', 4, 4 * MiB).update(2, MiB);
+    display.volumeEnd(report);
+    display.volumeEnd({ ...report, name: 'other.img', outcome: 'unchanged', storedBytes: 0 });
+    assert.match(
+      written.out,
+      /^\nSending backup session 20261128-153857:\n—{50}\nVolume 'vol\.img'\n {2}\[\|{20}\] {2}100% {2}12\.0MB \nVolume 'other\.img'\n {2}no change\n$/,
+    );
+  });
+
+  it('a terminal: the live row is replaced by the table row', () => {
+    const { display, written } = sendConsole(true);
+    display.sending('20261128-153857', false, ['vol.img']);
+    display.volumeStart('vol.img', 4, 4 * MiB);
+    display.volumeEnd(report);
+    assert.ok(written.out.endsWith('\r\x1b[K     12.0MB |  1s | vol.img\n'), JSON.stringify(written.out));
   });
 });
