@@ -53,9 +53,15 @@ export class LocalStorageError extends SkiffError {
   readonly code = 'LOCAL_STORAGE';
 }
 
+/** Wyng's words for an interrupt, the same wherever it is noticed. */
+export const INTERRUPT_MESSAGE = '*** Interrupt.';
+
 export class InterruptedError extends SkiffError {
   readonly exitCode = ExitCode.interrupted;
   readonly code = 'INTERRUPTED';
+  constructor() {
+    super(INTERRUPT_MESSAGE);
+  }
 }
 
 /**

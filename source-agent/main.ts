@@ -9,7 +9,7 @@ const controller = new AbortController();
 let interrupts = 0;
 const onSignal = () => {
   interrupts++;
-  controller.abort(new InterruptedError('Interrupted.'));
+  controller.abort(new InterruptedError());
   // A second interrupt does not wait for the current chunk to finish.
   if (interrupts > 1) {
     process.stderr.write('\n*** Interrupt.\n');

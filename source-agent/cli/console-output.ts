@@ -1,10 +1,12 @@
-// The engine's Output on a console. Progress follows Wyng: on a terminal a bar redrawn in place
-// ("[|||||.....] 25.0% "), otherwise one "|" per 5% appended as work proceeds, so logs stay
-// readable: "[||||||||||||||||||||] 100% : OK ".
+// The engine's Output on a console, and the owner of the one progress display open at a time
+// (cli/progress-row.ts draws it). Unattended, progress is Wyng's appended bar:
+// "[||||||||||||||||||||] 100% : OK ". On a terminal it is a row redrawn in place; anything else
+// printed meanwhile (a warning) first takes the row off the screen and then draws it again below,
+// and when the command ends early (an error, an interrupt) the row is cleared, so the message
+// that follows starts on a line of its own.
 
-import type { Output, Progress } from '../engine/output.js';
-
-const BAR_WIDTH = 20;
+import type { Output, Progress, ProgressSpec } from '../engine/output.js';
+import { AppendedBar, BAR_STEPS, LiveRow, type RowSpec } from './progress-row.js';
 
 export interface ConsoleOptions {
   stdout: NodeJS.WritableStream;
@@ -16,17 +18,42 @@ export interface ConsoleOptions {
   quiet: boolean;
 }
 
+/** A progress display opened by `startRow` or `startBar`; `finish` and `abandon` close it. */
+export interface RowHandle {
+  update(done: number, bytes?: number): void;
+  /** Replaces the row with `text` (a whole line, without its line end). */
+  finish(text: string): void;
+  /** Clears the row. */
+  abandon(): void;
+}
+
+export interface BarHandle {
+  update(done: number): void;
+  /** Fills the bar and writes `closing`, which ends the line. */
+  finish(closing: string): void;
+  /** Ends the line where the bar stopped. */
+  abandon(): void;
+}
+
 export class ConsoleOutput implements Output {
   readonly verbose: boolean;
+  readonly interactive: boolean;
   private readonly options: ConsoleOptions;
+  private open: { kind: 'row'; row: LiveRow } | { kind: 'bar'; bar: AppendedBar } | null = null;
 
   constructor(options: ConsoleOptions) {
     this.options = options;
     this.verbose = options.verbose;
+    this.interactive = options.interactive;
+  }
+
+  /** The terminal's width: 80 when unknown (not a terminal, or one that says 0, as `script` may). */
+  get columns(): number {
+    return (this.options.stdout as { columns?: number }).columns || 80;
   }
 
   line(text = ''): void {
-    this.write(`${text}\n`);
+    this.aside(() => this.write(`${text}\n`));
   }
 
   write(text: string): void {
@@ -34,47 +61,92 @@ export class ConsoleOutput implements Output {
   }
 
   warn(text: string): void {
-    this.options.stderr.write(`${text}\n`);
+    this.aside(() => this.options.stderr.write(`${text}\n`));
   }
 
-  progress(total: number): Progress {
-    return this.options.interactive ? this.redrawnBar(total) : this.appendedBar(total);
+  /** Prints around the open row: off the screen while `print` runs, then drawn again. */
+  private aside(print: () => void): void {
+    const open = this.open;
+    if (open?.kind !== 'row') {
+      print();
+      return;
+    }
+    open.row.hide();
+    print();
+    open.row.show();
   }
 
-  private appendedBar(total: number): Progress {
-    let shown = 0;
-    this.write('[');
-    const fill = (bars: number) => {
-      if (bars > shown) this.write('|'.repeat(bars - shown));
-      shown = Math.max(shown, bars);
+  /** A row redrawn in place (on a terminal only). */
+  startRow(spec: RowSpec): RowHandle {
+    this.close();
+    const output = this;
+    // The width is read at every draw: a resized window gets rows that fit it.
+    const sink = {
+      write: (text: string) => output.write(text),
+      get columns() {
+        return output.columns;
+      },
+    };
+    const row = new LiveRow(sink, spec);
+    const entry = { kind: 'row' as const, row };
+    this.open = entry;
+    const closing = (action: () => void) => {
+      if (this.open !== entry) return;
+      this.open = null;
+      action();
     };
     return {
-      update: (done) => fill(Math.floor((BAR_WIDTH * done) / Math.max(1, total))),
-      end: (suffix) => {
-        fill(BAR_WIDTH);
-        this.write(`] 100% ${suffix}\n`);
+      update: (done, bytes) => {
+        if (this.open === entry) row.update(done, bytes);
       },
-      abandon: () => this.write('\n'),
+      finish: (text) => closing(() => row.finish(text)),
+      abandon: () => closing(() => row.hide()),
     };
   }
 
-  private redrawnBar(total: number): Progress {
-    let lastDraw = 0;
-    const draw = (done: number) => {
-      const ratio = total === 0 ? 1 : done / total;
-      const bars = Math.floor(BAR_WIDTH * ratio);
-      this.write(`\r[${'|'.repeat(bars)}${'.'.repeat(BAR_WIDTH - bars)}] ${(ratio * 100).toFixed(1)}% `);
+  /** Wyng's appended bar: `opening`, then one "|" per 5 %. */
+  startBar(total: number, opening: string): BarHandle {
+    this.close();
+    const bar = new AppendedBar((text) => this.write(text), total, opening);
+    const entry = { kind: 'bar' as const, bar };
+    this.open = entry;
+    const closing = (action: () => void) => {
+      if (this.open !== entry) return;
+      this.open = null;
+      action();
     };
-    draw(0);
     return {
       update: (done) => {
-        const now = Date.now();
-        if (now - lastDraw < 100 && done < total) return;
-        lastDraw = now;
-        draw(done);
+        if (this.open === entry) bar.update(done);
       },
-      end: (suffix) => this.write(`\r[${'|'.repeat(BAR_WIDTH)}] 100% ${suffix}\n`),
-      abandon: () => this.write('\n'),
+      finish: (text) => closing(() => bar.finish(text)),
+      abandon: () => closing(() => bar.abandon()),
     };
+  }
+
+  /** The engine's progress (receive, verify): the row, or the bar closed by "] 100% " + suffix. */
+  progress(spec: ProgressSpec): Progress {
+    if (this.interactive) {
+      const row = this.startRow(spec);
+      return {
+        update: (done) => row.update(done),
+        end: (suffix) => row.finish(`[${'|'.repeat(BAR_STEPS)}] 100% ${suffix}`),
+        abandon: () => row.abandon(),
+      };
+    }
+    const bar = this.startBar(spec.total, '[');
+    return {
+      update: (done) => bar.update(done),
+      end: (suffix) => bar.finish(`] 100% ${suffix}\n`),
+      abandon: () => bar.abandon(),
+    };
+  }
+
+  /** The command ends: a progress display still open is cleared (row) or its line ended (bar). */
+  close(): void {
+    const open = this.open;
+    this.open = null;
+    if (open?.kind === 'row') open.row.hide();
+    else if (open?.kind === 'bar') open.bar.abandon();
   }
 }

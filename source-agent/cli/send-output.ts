@@ -1,16 +1,24 @@
-// How send shows its progress (behavior spec §4.9): unattended, a "Volume 'x'" line and a bar
-// of 20 "|" filled as chunks are processed; on a terminal, one table row per volume redrawn in
-// place. Then the summary line "N volumes, A——>B MB in S seconds."
+// How send shows its progress (behavior spec §4.9), through the console's one progress renderer
+// (progress-row.ts). Unattended: a "Volume 'x'" line and Wyng's bar of 20 "|" filled as chunks
+// are processed, closed by "]  100%  1.0MB ". On a terminal: one row per volume, live while it is
+// sent (stored MB, percentage, rate, ETA, name) and replaced by Wyng's table row when it ends
+// ("      1.0MB |  1s | name"). Then the summary "N volumes, A——>B MB in S seconds.", S counted
+// from the command's start (passphrase, key derivation and prompts included, as in Wyng).
 
 import type { SendEvents, VolumeReport } from '../engine/send.js';
+import type { BarHandle, RowHandle } from './console-output.js';
+import { megabytes } from './progress-row.js';
 
 const MiB = 1024 * 1024;
 
+/** What send's display needs of the console (ConsoleOutput). */
 export interface SendConsole {
   write(text: string): void;
   warn(text: string): void;
-  interactive: boolean;
-  columns: number;
+  readonly interactive: boolean;
+  readonly columns: number;
+  startRow(spec: { label: string; total: number; totalBytes: number }): RowHandle;
+  startBar(total: number, opening: string): BarHandle;
 }
 
 /** Wyng's " 2.0" (Python's f"{x: 0.1f}": a space in place of the sign). */
@@ -26,12 +34,15 @@ function seconds(s: number): string {
 export class SendOutput implements SendEvents {
   private readonly console: SendConsole;
   private rule = '—'.repeat(50);
-  private bar: { shown: number; total: number } | null = null;
-  private readonly started = performance.now();
+  private row: RowHandle | null = null;
+  private bar: BarHandle | null = null;
+  /** performance.now() when the command started. */
+  private readonly started: number;
   private readonly reports: VolumeReport[] = [];
 
-  constructor(console: SendConsole) {
+  constructor(console: SendConsole, started: number) {
     this.console = console;
+    this.started = started;
   }
 
   note(text: string): void {
@@ -44,64 +55,51 @@ export class SendOutput implements SendEvents {
 
   sending(session: string, dryRun: boolean, volumes: readonly string[]): void {
     const longest = Math.max(30, ...volumes.map((v) => v.length));
-    this.rule = '—'.repeat(Math.min(longest, this.console.columns) + 20);
+    const width = Math.min(longest, this.console.columns) + 20;
+    // On a terminal the rule must not wrap.
+    this.rule = '—'.repeat(this.console.interactive ? Math.min(width, this.console.columns - 1) : width);
     this.console.write(`${dryRun ? '\nDry run (not sending):' : `\nSending backup session ${session}:`}\n${this.rule}\n`);
   }
 
-  volumeStart(name: string, chunks: number): { update(done: number, storedBytes: number): void } {
+  volumeStart(name: string, chunks: number, bytes: number): { update(done: number, storedBytes: number): void } {
     if (this.console.interactive) {
-      const started = performance.now();
-      let drawn = 0;
-      this.console.write(`            |     | ${name}\r`);
-      return {
-        // Stored size, percentage and rate of stored bytes, at most ten times a second.
-        update: (done, storedBytes) => {
-          const now = performance.now();
-          if (now - drawn < 100 && done < chunks) return;
-          drawn = now;
-          const percent = chunks === 0 ? 100 : Math.floor((100 * done) / chunks);
-          const rate = storedBytes / MiB / Math.max(0.001, (now - started) / 1000);
-          this.console.write(`\r${`${mb(storedBytes)}MB`.padStart(11)} | ${`${percent}%`.padStart(4)} ${rate.toFixed(0)} MB/s `);
-        },
-      };
+      const row = this.console.startRow({ label: name, total: chunks, totalBytes: bytes });
+      this.row = row;
+      return { update: (done, storedBytes) => row.update(done, storedBytes) };
     }
-    this.console.write(`Volume '${name}'\n  [`);
-    const bar = { shown: 0, total: chunks };
+    this.console.write(`Volume '${name}'\n`);
+    const bar = this.console.startBar(chunks, '  [');
     this.bar = bar;
-    return {
-      update: (done) => {
-        const bars = Math.floor((20 * done) / Math.max(1, bar.total));
-        if (bars > bar.shown) this.console.write('|'.repeat(bars - bar.shown));
-        bar.shown = Math.max(bar.shown, bars);
-      },
-    };
+    return { update: (done) => bar.update(done) };
   }
 
   volumeEnd(report: VolumeReport): void {
     this.reports.push(report);
-    const started = this.bar !== null;
     if (this.console.interactive) {
-      if (report.outcome === 'failed') this.console.write(`\r      failed |  -  | ${report.name}\n`);
-      else if (report.outcome === 'unchanged' && report.storedBytes === 0 && !started)
-        this.console.write(`\r  no change |  -  | ${report.name}\n`);
-      else
-        this.console.write(
-          `\r${`${mb(report.storedBytes)}MB`.padStart(11)} | ${seconds(report.seconds).padStart(3).padEnd(4)}| ${report.name}\n`,
-        );
+      const row = this.row;
+      this.row = null;
+      const text =
+        report.outcome === 'failed'
+          ? `      failed |  -  | ${report.name}`
+          : report.outcome === 'unchanged' && report.storedBytes === 0
+            ? `  no change |  -  | ${report.name}`
+            : `${megabytes(report.storedBytes)} | ${seconds(report.seconds).padStart(3).padEnd(4)}| ${report.name}`;
+      if (row) row.finish(text);
+      else this.console.write(`${text}\n`);
       return;
     }
-    if (!started) {
+    const bar = this.bar;
+    this.bar = null;
+    if (!bar) {
       this.console.write(report.outcome === 'failed' ? `Volume '${report.name}'\n  failed\n` : `Volume '${report.name}'\n  no change\n`);
       return;
     }
-    const bar = this.bar as { shown: number };
-    this.bar = null;
     if (report.outcome === 'failed') {
-      this.console.write('\n');
+      bar.abandon();
       return;
     }
     const suffix = report.outcome === 'unchanged' ? '  no change' : '';
-    this.console.write(`${'|'.repeat(20 - bar.shown)}]  100% ${mb(report.storedBytes)}MB ${suffix}\n`);
+    bar.finish(`]  100% ${mb(report.storedBytes)}MB ${suffix}\n`);
   }
 
   /** Wyng's summary, shown when at least one volume went through the sending step. */

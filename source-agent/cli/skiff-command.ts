@@ -77,6 +77,8 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     } finally {
       // --authmin=-1 stops the agent however the command ends, even before it opened the archive.
       if (this.touchesArchive && Number(this.authmin) === -1 && !this.agentStopped) await this.stopAgentNow().catch(() => {});
+      // A progress row still open (an error, an interrupt) is cleared before run.ts reports it.
+      this.outputCache?.close();
       await this.releaseResources().catch(() => {});
       await Promise.all(this.stores.splice(0).map((store) => store.close().catch(() => {})));
     }
@@ -94,6 +96,11 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
 
   /** The command's output; `quietApplies` is false for list and version, as in Wyng. */
   output(quietApplies = true): Output {
+    return this.consoleOutput(quietApplies);
+  }
+
+  /** The same, with the console's progress displays (send draws its own rows with them). */
+  consoleOutput(quietApplies = true): ConsoleOutput {
     this.outputCache ??= new ConsoleOutput({
       stdout: this.context.stdout,
       stderr: this.context.stderr,

@@ -18,6 +18,7 @@ import { FatalError, InterruptedError } from '../errors.js';
 import { type Store, StoreError, storeErrorCode } from '../store/store.js';
 import type { ChunkResult } from './chunk-job.js';
 import type { BufferPair, ChunkPool } from './chunk-pool.js';
+import { testReadDelay } from './test-read-delay.js';
 
 export const NOT_READ = 0;
 export const ZERO = 1;
@@ -143,7 +144,8 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       if (!handle) return;
       for (const run of consecutiveRuns(options.indexes, READ_RUN)) {
         if (stop) return;
-        if (options.signal?.aborted) throw new InterruptedError('Interrupted.');
+        await testReadDelay(run.length, options.signal);
+        if (options.signal?.aborted) throw new InterruptedError();
         // One read for a run of consecutive chunks (up to 2 MiB with 256 KiB chunks): large
         // sequential reads, several in flight, so read latency overlaps the work on earlier chunks.
         const pairs: BufferPair[] = [];

@@ -34,7 +34,7 @@ export async function receiveVolume(
   if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
   const target = await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize);
   out.line(`Saving to ${target.description}`);
-  const progress = out.progress(plan.chunks.length);
+  const progress = out.progress({ label: volume.name, total: plan.chunks.length, totalBytes: session.info.volsize });
   let skipped = 0;
   let fileBytes = 0;
   try {
@@ -55,8 +55,9 @@ export async function receiveVolume(
     if (error instanceof IntegrityError) throw new IntegrityError(error.object, `${error.detail}; ${note}`);
     throw error;
   }
-  progress.end(out.verbose ? `: OK  Data bytes: ${fileBytes} / ${session.info.volsize}` : ': OK ');
-  if (skipped > 0) out.warn(`${skipped} corrupt chunk(s) of '${volume.name}' were restored as zeros.`);
+  // The result says what was restored: not ": OK" when chunks were replaced by zeros.
+  const outcome = skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `;
+  progress.end(out.verbose ? `${outcome} Data bytes: ${fileBytes} / ${session.info.volsize}` : outcome);
   return { skipped };
 }
 

@@ -14,6 +14,7 @@ import { MergedManifest, ZERO_CHUNK } from '../archive/merged-manifest.js';
 import { chunkFileName, layout } from '../archive/names.js';
 import { IntegrityError, InterruptedError } from '../errors.js';
 import { DecodePool } from './decode-pool.js';
+import { testReadDelay } from './test-read-delay.js';
 
 /** The chunks to read, in ascending address order. */
 export interface ChunkList {
@@ -225,7 +226,8 @@ export async function* readChunks(archive: Archive, list: ChunkList, options: Re
 
     let head = 0;
     for (let index = 0; index < list.length; index++) {
-      if (options.signal?.aborted) throw new InterruptedError('Interrupted.');
+      await testReadDelay(1, options.signal);
+      if (options.signal?.aborted) throw new InterruptedError();
       const address = list.address(index);
       const size = list.size(index);
       const path = list.path(index);

@@ -68,7 +68,8 @@ export interface SendEvents {
   note(text: string): void;
   warn(text: string): void;
   sending(session: string, dryRun: boolean, volumes: readonly string[]): void;
-  volumeStart(name: string, chunks: number): { update(done: number, storedBytes: number): void };
+  /** `chunks` chunks to read, `bytes` bytes in them. */
+  volumeStart(name: string, chunks: number, bytes: number): { update(done: number, storedBytes: number): void };
   volumeEnd(report: VolumeReport): void;
 }
 
@@ -246,7 +247,11 @@ async function sendChunks(
   const name = item.request.name;
   const { previous, indexes, volumeDedup } = plan;
   await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
-  const progress = events.volumeStart(name, indexes.length);
+  // Every chunk read is whole but the volume's last, which may be short.
+  const lastIndex = Math.ceil(source.size / chunkSize) - 1;
+  const lastShortBy = (lastIndex + 1) * chunkSize - source.size;
+  const readBytes = indexes.length * chunkSize - (indexes.at(-1) === lastIndex ? lastShortBy : 0);
+  const progress = events.volumeStart(name, indexes.length, readBytes);
   const result = await runChunkPipeline({
     pool,
     store: archive.store,

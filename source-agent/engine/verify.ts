@@ -18,7 +18,7 @@ export async function verifyVolume(
   out.line(`\nVerifying volume '${volume.name}' ${sessionLabel(session.name)}`);
   const plan = await planRestore(archive, volume, choice.index);
   if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
-  const progress = out.progress(plan.chunks.length);
+  const progress = out.progress({ label: volume.name, total: plan.chunks.length, totalBytes: session.info.volsize });
   let fileBytes = 0;
   try {
     for await (const chunk of readChunks(archive, plan.chunks, { signal })) {

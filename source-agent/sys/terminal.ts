@@ -50,7 +50,7 @@ export function readSecretFromTerminal(stdin: ReadStream, prompt: () => void = (
     const onData = (chunk: Buffer) => {
       for (const b of chunk) {
         if (b === 0x0d || b === 0x0a) return finish(null);
-        if (b === 0x03) return finish(new InterruptedError('Interrupted.'));
+        if (b === 0x03) return finish(new InterruptedError());
         if (b === 0x04) {
           if (bytes.length === 0) return finish(null);
           continue;

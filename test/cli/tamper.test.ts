@@ -133,6 +133,9 @@ describe('tampered unencrypted archive (plain-zlib-64k, vol2.img)', () => {
     const r = await runSkiff([`--dest=file:${archive}`, 'receive', 'vol2.img', `--save-to=${target}`, '--skip-corrupt-chunks']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /Skipping corrupt chunk at 524288 /);
+    // The result line says what happened, not ": OK".
+    assert.match(r.stdout, /\] 100% : 1 corrupt chunk restored as zeros \n/);
+    assert.doesNotMatch(r.stdout, /: OK/);
     const restored = readFileSync(target);
     const image = readFileSync(join(FIXTURES, 'plain-zlib-64k/vol2.session4.img'));
     assert.equal(restored.length, image.length);

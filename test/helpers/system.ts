@@ -27,6 +27,14 @@ export function requireSystem(t: TestContext, tools: readonly string[]): boolean
   return false;
 }
 
+/** Like requireSystem, for a tool alone (no root needed): false (test skipped) when it is missing. */
+export function requireTool(t: TestContext, tool: string): boolean {
+  if (!missing(tool)) return true;
+  if (SYSTEM_TESTS_REQUIRED) throw new Error(`system test cannot run: ${tool} not found`);
+  t.skip(`${tool} not found`);
+  return false;
+}
+
 /** Attaches a file as a loop device; returns its path and a detach function. */
 export function attachLoop(file: string): { device: string; detach: () => void } {
   const device = execFileSync('losetup', ['--show', '-f', file], { encoding: 'utf8' }).trim();

@@ -79,6 +79,8 @@ export class SendCommand extends WriteCommand {
   volumes = volumesRest();
 
   async run(): Promise<number> {
+    // The summary's time counts from here: passphrase, key derivation and tag prompts included.
+    const startedMs = performance.now();
     const startedAt = new Date(this.context.now() * 1000);
     const imports = this.importOtherFrom.map((spec) => parseImportSpec(spec, this.context.cwd));
     if (imports.length === 0) requireVolumes(this.volumes, this.all, 'send');
@@ -95,7 +97,7 @@ export class SendCommand extends WriteCommand {
     // core) during key derivation would add to its 512 MiB peak.
     const workers: { pool: ChunkPool | null } = { pool: null };
     try {
-      return await this.sendWith(workers, startedAt, imports, tags, promptForTags);
+      return await this.sendWith(workers, { at: startedAt, ms: startedMs }, imports, tags, promptForTags);
     } finally {
       await workers.pool?.close();
     }
@@ -103,13 +105,14 @@ export class SendCommand extends WriteCommand {
 
   private async sendWith(
     workers: { pool: ChunkPool | null },
-    startedAt: Date,
+    started: { at: Date; ms: number },
     imports: readonly ImportSpec[],
     givenTags: Map<string, string>,
     promptForTags: boolean,
   ): Promise<number> {
     let tags = givenTags;
-    const out = this.output();
+    const startedAt = started.at;
+    const out = this.consoleOutput();
     this.banner(out);
     const calendar = autopruneSettings(this.autoprune, this.apdays);
     const keep = parseKeepOption(this.keep);
@@ -178,12 +181,7 @@ export class SendCommand extends WriteCommand {
       });
       const allTags = new Map(tags);
       for (const t of pool?.tags ?? []) if (!allTags.has(t) && allTags.size < MAX_TAGS_PER_SESSION) allTags.set(t, '');
-      const display = new SendOutput({
-        write: (text) => out.write(text),
-        warn: (text) => out.warn(text),
-        interactive: Boolean((this.context.stdout as { isTTY?: boolean }).isTTY) && !this.unattended,
-        columns: (this.context.stdout as { columns?: number }).columns ?? 80,
-      });
+      const display = new SendOutput(out, started.ms);
       const reports = await send(
         {
           writer,

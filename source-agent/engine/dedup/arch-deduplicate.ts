@@ -87,7 +87,7 @@ export async function archDeduplicate(
       if (!found || (found.session === id && found.chunk === chunk)) continue;
       batch.push({ canonical: index.path(found, archive.chunkSize), duplicate: index.path({ session: id, chunk }, archive.chunkSize) });
       if (batch.length >= BATCH) {
-        if (options.signal?.aborted) throw new InterruptedError('Interrupted.');
+        if (options.signal?.aborted) throw new InterruptedError();
         await linker.run(batch, report);
         batch = [];
       }

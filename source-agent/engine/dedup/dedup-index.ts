@@ -74,7 +74,7 @@ export class DedupIndex {
     sessions.sort((a, b) => (a.record.name < b.record.name ? 1 : a.record.name > b.record.name ? -1 : 0));
     const list = new RecordList();
     for (const { vid, record } of sessions) {
-      if (signal?.aborted) throw new InterruptedError('Interrupted.');
+      if (signal?.aborted) throw new InterruptedError();
       let manifest: SessionManifest;
       try {
         manifest = await archive.loadManifest(vid, record);
