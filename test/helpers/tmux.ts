@@ -13,11 +13,13 @@ const run = promisify(execFile);
 export class TmuxTerminal {
   private readonly dir: string;
   private readonly socket: string;
+  private readonly statusFile: string;
 
   /** Starts `argv` (executed directly, no shell) in a `columns`×`rows` window. */
   constructor(argv: readonly string[], size: { columns: number; rows: number }) {
     this.dir = mkdtempSync(join(tmpdir(), 'skiff-tmux-'));
     this.socket = join(this.dir, 'socket');
+    this.statusFile = join(this.dir, 'status');
     const config = join(this.dir, 'tmux.conf');
     // The pane stays after the command ends, so its last screen and exit status can be read.
     writeFileSync(config, 'set -g remain-on-exit on\nset -g status off\nset -g history-limit 0\n');
@@ -32,6 +34,14 @@ export class TmuxTerminal {
       String(size.columns),
       '-y',
       String(size.rows),
+      // The command runs under a shell that writes its exit status to a file: on a loaded machine
+      // tmux has been seen to leave the ended command a zombie with no pane_dead_status for over a
+      // minute. The shell's trap only defers Ctrl-C until the command has ended (POSIX: a trapped
+      // signal waits for the foreground command), and the command gets the default handlers.
+      'sh',
+      '-c',
+      'trap : INT TERM; "$@"; echo $? > "$0"',
+      this.statusFile,
       ...argv,
     ]);
   }
@@ -48,6 +58,12 @@ export class TmuxTerminal {
 
   /** The command's exit status once it has ended, else null. */
   async exitStatus(): Promise<number | null> {
+    try {
+      const written = readFileSync(this.statusFile, 'utf8');
+      if (written.endsWith('\n')) return Number(written.trim());
+    } catch {
+      // not ended yet (or tmux knows first)
+    }
     const [dead, status] = (await this.tmux(['display-message', '-p', '#{pane_dead} #{pane_dead_status}'])).trim().split(' ');
     // Right after the end tmux may show the pane dead before it has the status: not yet, then.
     return dead === '1' && status ? Number(status) : null;
