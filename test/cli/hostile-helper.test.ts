@@ -60,6 +60,7 @@ describe('hostile destination helper (fake helper process)', { timeout: 60_000 }
     // Terminal injection: the helper's words are shown with their controls made visible.
     ['inject-error', (s) => s.stat('archive.ini'), literal(`archive.ini: on the destination: ${ATTACK_SHOWN}`)],
     ['inject-stderr', (s) => s.stat('archive.ini'), literal(`it said: ${ATTACK_SHOWN.replace('\\n', ' | ')}`)],
+    ['inject-key', (s) => s.stat('archive.ini'), literal(`bad frame: duplicate map key '${ATTACK_SHOWN}'`)],
     ['inject-names', (s) => s.list('.'), literal('returned the name ".skiff-put-\\x1b]0;owned\\x07"')],
   ];
   for (const [behavior, call, pattern] of cases) {

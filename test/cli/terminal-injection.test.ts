@@ -50,6 +50,19 @@ describe('terminal injection through a file: destination', { timeout: 120_000 },
     for (const path of planted) assert.ok(existsSync(join(root, path)), path);
   });
 
+  it('an error that quotes archive.ini is printed inert', async () => {
+    const root = copyArchive(PLAIN.dir, join(scratch.dir, 'bad-uuid'));
+    const file = readFileSync(join(root, 'archive.ini'));
+    const text = gunzipSync(file.subarray(17))
+      .toString('utf8')
+      .replace(/^uuid = .*$/m, 'uuid = \x1b]0;owned\x07\u009b2J\rVerification OK');
+    writeFileSync(join(root, 'archive.ini'), Buffer.concat([file.subarray(0, 17), gzipSync(Buffer.from(text), { level: 4 })]));
+    const r = await runSkiff([`--dest=file:${root}`, `--meta-dir=${join(scratch.dir, 'meta-bad-uuid')}`, 'list']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(terminalProblem(r.bytes), null, JSON.stringify(r.stdout + r.stderr));
+    assert.match(r.stderr, /bad uuid: \\x1b\]0;owned\\x07\\u009b2J\\rVerification OK/);
+  });
+
   it('list: tags and archive.ini entries with controls are shown escaped', async () => {
     const root = join(scratch.dir, 'tags');
     const archive = await createArchive(new LocalStore(root), {

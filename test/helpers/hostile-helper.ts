@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { encodeFrame, FrameReader } from '../../protocol/frames.js';
 import { LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../protocol/messages.js';
-import type { Value } from '../../protocol/msgpack.js';
+import { encode, type Value } from '../../protocol/msgpack.js';
 import { helperBundlePath } from '../../source-agent/transport/helper-upload.js';
 import { ATTACK, ATTACK_NAMES } from './hostile-text.js';
 
@@ -104,6 +104,22 @@ function respond(request: Message): boolean | undefined {
     // Terminal injection: escape sequences and a fake verdict line in what the agent may print.
     case 'inject-error':
       return send({ id, ok: false, code: 'EIO', message: ATTACK });
+    case 'inject-key': {
+      // A frame that breaks the msgpack rules with the attack in the map key it repeats.
+      const body = Buffer.concat([
+        Buffer.from([0x83]),
+        encode(ATTACK),
+        encode(true),
+        encode(ATTACK),
+        encode(true),
+        encode('id'),
+        encode(id),
+      ]);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(body.length, 0);
+      raw(Buffer.concat([header, body]));
+      return;
+    }
     case 'inject-stderr':
       process.stderr.write(`${ATTACK}\n`);
       return process.exit(7);
