@@ -1,7 +1,13 @@
 // The engine's Output on a console. Progress follows Wyng: on a terminal a bar redrawn in place
 // ("[|||||.....] 25.0% "), otherwise one "|" per 5% appended as work proceeds, so logs stay
 // readable: "[||||||||||||||||||||] 100% : OK ".
+// Everything printed passes inert() (protocol/inert-text.ts) as a last line of defence: text
+// from the destination is escaped where it enters our messages, and whatever was missed still
+// cannot reach the terminal as a control. Only our own layout survives: line breaks, and the
+// carriage return of redrawn progress (write() only). A fixed control sequence of our own
+// (say, erase-line) would need a method that bypasses this.
 
+import { inert } from '../../protocol/inert-text.js';
 import type { Output, Progress } from '../engine/output.js';
 
 const BAR_WIDTH = 20;
@@ -26,15 +32,15 @@ export class ConsoleOutput implements Output {
   }
 
   line(text = ''): void {
-    this.write(`${text}\n`);
+    this.write(`${inert(text, '\n')}\n`);
   }
 
   write(text: string): void {
-    if (!this.options.quiet) this.options.stdout.write(text);
+    if (!this.options.quiet) this.options.stdout.write(inert(text, '\n\r'));
   }
 
   warn(text: string): void {
-    this.options.stderr.write(`${text}\n`);
+    this.options.stderr.write(`${inert(text, '\n')}\n`);
   }
 
   progress(total: number): Progress {
