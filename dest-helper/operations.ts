@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorCodeOf } from '../protocol/error-codes.js';
 import { DATA_PIECE_BYTES, LIST_PIECE_NAMES } from '../protocol/messages.js';
-import { LOCK_FILE } from '../protocol/paths.js';
+import { isEntryName, LOCK_FILE } from '../protocol/paths.js';
 import type { ArchiveRoot } from './confine.js';
 import { FileSyncer } from './file-syncer.js';
 import { HelperError } from './helper-error.js';
@@ -41,7 +41,9 @@ export class Operations {
   /** Sorted names, in pieces of at most LIST_PIECE_NAMES. */
   async list(path: string, piece: (names: string[], more: boolean) => Promise<void>): Promise<void> {
     const abs = await this.archive.resolveDirectory(path, false);
-    const names = (await fs.readdir(abs)).sort();
+    // Names no archive path can hold (control characters) are not the archive's: left out, as
+    // the agent refuses them.
+    const names = (await fs.readdir(abs)).filter(isEntryName).sort();
     for (let i = 0; i < names.length || i === 0; i += LIST_PIECE_NAMES) {
       const end = Math.min(names.length, i + LIST_PIECE_NAMES);
       await piece(names.slice(i, end), end < names.length);

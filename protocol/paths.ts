@@ -1,6 +1,10 @@
 // Archive-relative paths, as both ends check them: "/"-separated, no empty, "." or ".."
-// segments, no NUL, not absolute; "." alone is the archive root.
+// segments, not absolute, and no character a terminal would act on (inert-text.ts: NUL and the
+// other controls, bidi overrides, lone surrogates): no archive has such names, and a name that
+// cannot hold one cannot carry an escape sequence to the user's terminal. "." alone is the
+// archive root.
 
+import { hasTerminalControls } from './inert-text.js';
 import { MAX_PATH_BYTES } from './messages.js';
 
 /**
@@ -16,12 +20,12 @@ export function isArchivePath(path: string): boolean {
     path.length > 0 &&
     Buffer.byteLength(path) <= MAX_PATH_BYTES &&
     !path.startsWith('/') &&
-    !path.includes('\0') &&
+    !hasTerminalControls(path) &&
     path.split('/').every((part) => part !== '' && part !== '.' && part !== '..')
   );
 }
 
 /** A name as list returns it: one path segment. */
 export function isEntryName(name: string): boolean {
-  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !hasTerminalControls(name);
 }

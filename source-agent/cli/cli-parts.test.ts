@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { InputError } from '../errors.js';
 import { peekOption, splitCommand } from './argv.js';
 import { configArguments } from './config-file.js';
+import { ConsoleOutput } from './console-output.js';
 import { destIdentity, parseDestUrl } from './dest-url.js';
 import { formatUpdatedAt, pythonJson, pythonRepr } from './format.js';
 
@@ -115,6 +116,43 @@ describe('formatting like Python', () => {
     assert.equal(pythonRepr("it's"), '"it\'s"');
     assert.equal(pythonRepr('both \' and "'), "'both \\' and \"'");
     assert.equal(pythonRepr('tab\there'), "'tab\\there'");
+  });
+  it('escapes in str repr what Python finds unprintable: C0, C1, bidi, NBSP, lone surrogates', () => {
+    // Python 3: repr('\x1b[2J\x9b\u202e\xa0é😀\ud800') (a tag description on a terminal).
+    assert.equal(pythonRepr('\x1b[2J\u009b\u202e\u00a0é😀\ud800'), "'\\x1b[2J\\x9b\\u202e\\xa0é😀\\ud800'");
+  });
+});
+
+describe('console output: the last line of defence', () => {
+  const capture = (interactive: boolean) => {
+    const written = { stdout: '', stderr: '' };
+    const sink = (key: 'stdout' | 'stderr') =>
+      ({
+        write: (text: string) => {
+          written[key] += text;
+          return true;
+        },
+      }) as unknown as NodeJS.WritableStream;
+    const out = new ConsoleOutput({ stdout: sink('stdout'), stderr: sink('stderr'), interactive, verbose: false, quiet: false });
+    return { out, written };
+  };
+  // Line breaks are ours to keep here; a destination's are escaped where its text enters.
+  it('prints no terminal control that reached it, only our line breaks', () => {
+    const { out, written } = capture(false);
+    out.line('name \x1b]0;owned\x07 \u009b31m\rVerification OK');
+    out.write('a\x1b[2Jb\n');
+    out.warn('Error: \u202ecba\r\nVerification OK');
+    assert.equal(written.stdout, 'name \\x1b]0;owned\\x07 \\u009b31m\\rVerification OK\na\\x1b[2Jb\n');
+    assert.equal(written.stderr, 'Error: \\u202ecba\\r\nVerification OK\n');
+  });
+  it("lets through only the progress row's own clearing sequence; the row's text is escaped", () => {
+    const { out, written } = capture(true);
+    const progress = out.progress({ label: 'vol\x1b]0;owned\x07', total: 2, totalBytes: 2 });
+    progress.update(1);
+    progress.end(': OK ');
+    const withoutClears = written.stdout.split('\r\x1b[K').join('');
+    assert.ok(written.stdout.includes('\r\x1b[K'), JSON.stringify(written.stdout));
+    assert.ok(!/[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f]/.test(withoutClears), JSON.stringify(written.stdout));
   });
 });
 

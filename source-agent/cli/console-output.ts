@@ -4,9 +4,15 @@
 // printed meanwhile (a warning) first takes the row off the screen and then draws it again below,
 // and when the command ends early (an error, an interrupt) the row is cleared, so the message
 // that follows starts on a line of its own.
+// Everything printed passes inert() (protocol/inert-text.ts) as a last line of defence: text
+// from the destination is escaped where it enters our messages, and whatever was missed still
+// cannot reach the terminal as a control. Only our own layout survives: line breaks, the
+// carriage return of a redrawn bar, and the renderers' own sequences, which reach the terminal
+// through raw(): a row's clearing sequence passes, the row's text is escaped.
 
+import { inert } from '../../protocol/inert-text.js';
 import type { Output, Progress, ProgressSpec } from '../engine/output.js';
-import { AppendedBar, BAR_STEPS, LiveRow, type RowSpec } from './progress-row.js';
+import { AppendedBar, BAR_STEPS, CLEAR_ROW, LiveRow, type RowSpec } from './progress-row.js';
 
 export interface ConsoleOptions {
   stdout: NodeJS.WritableStream;
@@ -53,15 +59,20 @@ export class ConsoleOutput implements Output {
   }
 
   line(text = ''): void {
-    this.aside(() => this.write(`${text}\n`));
+    this.aside(() => this.raw(`${inert(text, '\n')}\n`));
   }
 
   write(text: string): void {
+    this.raw(inert(text, '\n\r'));
+  }
+
+  /** Our own layout, unescaped: only the progress renderers use it. */
+  private raw(text: string): void {
     if (!this.options.quiet) this.options.stdout.write(text);
   }
 
   warn(text: string): void {
-    this.aside(() => this.options.stderr.write(`${text}\n`));
+    this.aside(() => this.options.stderr.write(`${inert(text, '\n')}\n`));
   }
 
   /** Prints around the open row: off the screen while `print` runs, then drawn again. */
@@ -82,7 +93,9 @@ export class ConsoleOutput implements Output {
     const output = this;
     // The width is read at every draw: a resized window gets rows that fit it.
     const sink = {
-      write: (text: string) => output.write(text),
+      // The row's own clearing sequence is the one control that passes; its text is escaped.
+      write: (text: string) =>
+        output.raw(text.startsWith(CLEAR_ROW) ? CLEAR_ROW + inert(text.slice(CLEAR_ROW.length), '\n') : inert(text, '\n\r')),
       get columns() {
         return output.columns;
       },

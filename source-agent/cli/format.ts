@@ -1,5 +1,7 @@
 // Small formatting helpers that reproduce Python's output where Wyng's users see it.
 
+import { isPrintable } from '../archive/names.js';
+
 /**
  * archive.ini's updated_at as Wyng prints it: local time, ISO format with microseconds (omitted
  * when zero), then the UTC offset: "2026-11-28 15:38:34.370038 (+00:00)".
@@ -21,7 +23,11 @@ export function formatUpdatedAt(updatedAt: string): string {
   return `${base}${micros ? `.${pad(micros, 6)}` : ''} (${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)})`;
 }
 
-/** Python's repr() of a str, for the tuples `list --tag` prints. */
+/**
+ * Python's repr() of a str, for the tuples `list --tag` prints: every character that is not
+ * printable (Python's str.isprintable, names.ts) escaped as \xNN, \uNNNN or \UNNNNNNNN, so no
+ * terminal control (C0, C1, bidi override, lone surrogate) is printed raw.
+ */
 export function pythonRepr(text: string): string {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   let out = quote;
@@ -31,8 +37,10 @@ export function pythonRepr(text: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else out += ch;
+    else if (isPrintable(ch)) out += ch;
+    else if (code < 0x100) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
   }
   return out + quote;
 }

@@ -1,8 +1,10 @@
 // Runs one command line: finds the command, applies the config file, parses the options with
 // clipanion, runs the command, and turns every outcome into an exit code. This is the only
-// place where errors become messages and exit codes (errors.ts has the table).
+// place where errors become messages and exit codes (errors.ts has the table). Messages may
+// quote the destination: they are printed inert (protocol/inert-text.ts), line breaks aside.
 
 import { Cli, type CommandClass } from 'clipanion';
+import { inert } from '../../protocol/inert-text.js';
 import { describeError, ExitCode, InputError, SkiffError } from '../errors.js';
 import { StoreError } from '../store/store.js';
 import { RELEASE_LINE, VERSION } from '../version.js';
@@ -93,7 +95,7 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
     const args = checkArguments(command, rest, accepted);
     const implemented = new Set([...catalog.global, ...[...catalog.commands.values()].flatMap((c) => c.options)].map((o) => o.long));
     const config = readConfig(peekOption(rest, 'config'), new Set(accepted.map((o) => o.long)), implemented);
-    for (const note of config.notes) context.stderr.write(`${note}\n`);
+    for (const note of config.notes) say(context, note);
     const parser = commandCli(command);
     let instance: ReturnType<typeof parser.process>;
     try {
@@ -103,7 +105,7 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
       throw new InputError(`${firstLine(describeError(error))} See 'skiff ${command} --help'.`);
     }
     if (instance instanceof SkiffCommand && (instance.verbose > 0 || instance.debug)) {
-      for (const key of config.unused) context.stderr.write(`Config item not used by ${command}: ${key}\n`);
+      for (const key of config.unused) say(context, `Config item not used by ${command}: ${key}`);
     }
     return await instance.validateAndExecute();
   } catch (error) {
@@ -134,20 +136,25 @@ function unknownCommand(command: string, catalog: HelpCatalog): InputError {
   );
 }
 
+/** One message on stderr, inert but for its line breaks. */
+function say(context: SkiffContext, text: string): void {
+  context.stderr.write(`${inert(text, '\n')}\n`);
+}
+
 function reportError(error: unknown, context: SkiffContext, debug: boolean): number {
   if (error instanceof StoreError) {
     // The destination refused an operation (full, read-only, permissions, I/O error).
-    context.stderr.write(`Destination error: ${error.message}\n`);
-    if (debug && error.stack) context.stderr.write(`${error.stack}\n`);
+    say(context, `Destination error: ${error.message}`);
+    if (debug && error.stack) say(context, error.stack);
     return ExitCode.destinationNotReady;
   }
   if (error instanceof SkiffError) {
-    context.stderr.write(`${error.message}\n`);
-    if (debug && error.stack) context.stderr.write(`${error.stack}\n`);
+    say(context, error.message);
+    if (debug && error.stack) say(context, error.stack);
     return error.exitCode;
   }
   // Not an expected failure: a bug. Say so, with the stack, so it can be reported.
-  context.stderr.write(`Internal error: ${describeError(error)}\n`);
-  if (error instanceof Error && error.stack) context.stderr.write(`${error.stack}\n`);
+  say(context, `Internal error: ${describeError(error)}`);
+  if (error instanceof Error && error.stack) say(context, error.stack);
   return ExitCode.fatal;
 }

@@ -5,6 +5,7 @@
 
 import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
+import { inert } from '../../protocol/inert-text.js';
 import { DEFAULT_AUTH_MINUTES, keysFromAgent, startAgent, stopAgent } from '../agent/agent-client.js';
 import { Archive } from '../archive/archive.js';
 import type { RootKeys } from '../archive/keys.js';
@@ -149,7 +150,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     const state = await this.openState(archive, dest, out, options.write ?? false);
     if (state) await this.checkRollback(archive, state, out);
     const journal = archive.ini.inProcess;
-    if (journal.length > 0) out.warn(`** Prior operation in progress: ${journal[0]} ${journal[1] ?? ''}`);
+    if (journal.length > 0) out.warn(`** Prior operation in progress: ${inert(journal[0] ?? '')} ${inert(journal[1] ?? '')}`);
     out.line(`${archive.encrypted ? 'Encrypted' : 'Un-encrypted'} archive '${dest.text}'`);
     out.line(`Last updated ${formatUpdatedAt(archive.ini.updatedAt)}`);
     return { archive, dest, state };

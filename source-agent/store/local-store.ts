@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { LOCK_FILE } from '../../protocol/paths.js';
+import { isEntryName, LOCK_FILE } from '../../protocol/paths.js';
 import { execFileCapture } from '../sys/exec.js';
 import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode } from './store.js';
 
@@ -54,7 +54,8 @@ export class LocalStore implements Store {
 
   async list(dir: string): Promise<string[]> {
     const abs = this.abs(dir);
-    return this.guard(dir, async () => (await fs.readdir(abs)).sort());
+    // Names no archive path can hold (control characters) are not the archive's: left out.
+    return this.guard(dir, async () => (await fs.readdir(abs)).filter(isEntryName).sort());
   }
 
   async read(path: string, maxBytes: number): Promise<Buffer> {

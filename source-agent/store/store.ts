@@ -3,8 +3,12 @@
 // LocalStore, remote ones (ssh, qubes) a protocol client with the same contract.
 //
 // Contract, for every implementation (test/store-conformance.ts checks it):
-// * Paths are relative, "/"-separated, without empty, "." or ".." segments (checkArchivePath);
-//   anything else is refused with code EINVAL before touching storage.
+// * Paths are relative, "/"-separated, without empty, "." or ".." segments and without terminal
+//   control characters (checkArchivePath); anything else is refused with code EINVAL before
+//   touching storage.
+// * list returns only names such paths can hold (isEntryName): an entry named with control
+//   characters is no archive's (Wyng and Skiff never make one) and is left out, so that no
+//   caller prints or builds a path from it. A remote helper that lists one breaks the protocol.
 // * read/readInto return the whole file or fail; a file larger than the caller's bound fails
 //   with TOO_LARGE without reading it, so a hostile destination cannot make us buffer gigabytes.
 // * put is atomic and durable: readers see the old content or the new, never a mix, and after it
@@ -26,6 +30,7 @@
 // * Errors carry a code from StoreErrorCode; messages name the path.
 
 import { errorCodeOf } from '../../protocol/error-codes.js';
+import { inert } from '../../protocol/inert-text.js';
 import type { ErrorCode } from '../../protocol/messages.js';
 import { isArchivePath } from '../../protocol/paths.js';
 
@@ -87,6 +92,6 @@ export interface Store {
 
 /** Throws EINVAL unless `path` is a clean archive-relative path ("." is the archive root). */
 export function checkArchivePath(path: string): string {
-  if (!isArchivePath(path)) throw new StoreError('EINVAL', JSON.stringify(path), 'not a clean archive-relative path');
+  if (!isArchivePath(path)) throw new StoreError('EINVAL', `"${inert(path)}"`, 'not a clean archive-relative path');
   return path;
 }

@@ -1,6 +1,9 @@
-// The one place that starts processes. Failures carry what is needed to explain them.
+// The one place that starts processes. Failures carry what is needed to explain them; what a
+// process wrote to stderr is shown inert (protocol/inert-text.ts): a destination's ssh or
+// helper must not reach our terminal through it.
 
 import { spawn } from 'node:child_process';
+import { inert } from '../../protocol/inert-text.js';
 
 export class ExternalCommandError extends Error {
   readonly argv: readonly string[];
@@ -9,7 +12,7 @@ export class ExternalCommandError extends Error {
   readonly stderrTail: string;
   constructor(argv: readonly string[], exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
-    super(`${argv.join(' ')} ${how}${stderrTail ? `: ${stderrTail.trim().split('\n').at(-1)}` : ''}`);
+    super(`${argv.join(' ')} ${how}${stderrTail ? `: ${inert(stderrTail.trim().split('\n').at(-1) ?? '')}` : ''}`);
     this.argv = argv;
     this.exitCode = exitCode;
     this.signal = signal;
@@ -57,7 +60,7 @@ export function execFileCapture(
 export interface PipedProcess {
   readonly stdin: import('node:stream').Writable;
   readonly stdout: import('node:stream').Readable;
-  /** The last few KiB of stderr, as printable text. */
+  /** The last few KiB of stderr, inert but for its line breaks. */
   stderrTail(): string;
   /** Resolves once the process has exited and its output is closed: "exit code N" or "killed by SIG". */
   readonly closed: Promise<string>;
@@ -69,8 +72,7 @@ export function spawnPiped(argv: readonly string[], options: { env?: NodeJS.Proc
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => {
-    // Control characters from the remote side are not passed to our terminal.
-    err = (err + chunk.toString('utf8').replace(/[^\n\t\x20-\x7e\u00a0-\uffff]/g, '?')).slice(-2048);
+    err = (err + chunk.toString('utf8')).slice(-2048);
   });
   const closed = new Promise<string>((resolve) => {
     child.on('error', (error) => resolve(`could not start ${argv[0]}: ${error.message}`));
@@ -79,7 +81,9 @@ export function spawnPiped(argv: readonly string[], options: { env?: NodeJS.Proc
   return {
     stdin: child.stdin,
     stdout: child.stdout,
-    stderrTail: () => err,
+    // Control characters from the remote side are not passed to our terminal; made inert
+    // when read, so that a character cut by the slice above is escaped too.
+    stderrTail: () => inert(err, '\n'),
     closed,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -1,7 +1,7 @@
 // A destination helper that lies, breaks the framing or stops answering (a FAKE helper,
 // test/helpers/hostile-helper.ts, run as a child process): the agent ends with a clear error,
 // buffers nothing beyond one frame, waits a bounded time, writes nothing outside its targets,
-// and never presents a restore as good.
+// never presents a restore as good, and never passes the helper's text raw to the terminal.
 
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { RemoteStore } from '../../source-agent/store/remote/remote-store.j
 import { StoreError } from '../../source-agent/store/store.js';
 import { connectHelper } from '../../source-agent/transport/connect.js';
 import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { ATTACK_SHOWN, terminalProblem } from '../helpers/hostile-text.js';
 import { installQvmRunStandIn } from '../helpers/qvm-run.js';
 import { makeVolume } from '../helpers/volumes.js';
 
@@ -26,11 +27,18 @@ function connectFake(behavior: string, timeoutMs = 30_000): Promise<RemoteStore>
   );
 }
 
+function literal(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+}
+
 async function failsWith(operation: Promise<unknown>, pattern: RegExp): Promise<void> {
   await assert.rejects(operation, (error: unknown) => {
     assert.ok(error instanceof StoreError, `a StoreError, not ${String(error)}`);
     assert.equal(error.code, 'EIO');
     assert.match(error.message, pattern);
+    // Whatever the helper sent, the message is safe to print.
+    assert.equal(terminalProblem(Buffer.from(error.message)), null, error.message);
+    assert.doesNotMatch(error.message, /\n/);
     return true;
   });
 }
@@ -49,6 +57,11 @@ describe('hostile destination helper (fake helper process)', { timeout: 60_000 }
     ['proto-keys', (s) => s.stat('archive.ini'), /bad frame: forbidden map key '__proto__'/],
     ['truncated', (s) => s.stat('archive.ini'), /ended its output in the middle of a frame/],
     ['exit', (s) => s.stat('archive.ini'), /exited \(exit code 7\); it said: .*lost the disk/],
+    // Terminal injection: the helper's words are shown with their controls made visible.
+    ['inject-error', (s) => s.stat('archive.ini'), literal(`archive.ini: on the destination: ${ATTACK_SHOWN}`)],
+    ['inject-stderr', (s) => s.stat('archive.ini'), literal(`it said: ${ATTACK_SHOWN.replace('\\n', ' | ')}`)],
+    ['inject-key', (s) => s.stat('archive.ini'), literal(`bad frame: duplicate map key '${ATTACK_SHOWN}'`)],
+    ['inject-names', (s) => s.list('.'), literal('returned the name ".skiff-put-\\x1b]0;owned\\x07"')],
   ];
   for (const [behavior, call, pattern] of cases) {
     it(`${behavior}: a clear error, and the connection is closed`, async () => {
@@ -98,6 +111,24 @@ describe('hostile helper through the CLI (stand-in qvm-run runs the fake as the 
     assert.deepEqual(errorLines(r).length, 1, r.stderr);
     assert.match(r.stderr, /Destination error: .*exited \(exit code 7\); it said: .*lost the disk/);
   });
+
+  // The helper's error message, its stderr, and names it lists reach the user only inert.
+  const injections: [behavior: string, args: string[], shown: string][] = [
+    ['inject-error', ['list'], ATTACK_SHOWN],
+    ['inject-stderr', ['list'], ATTACK_SHOWN.replace('\\n', ' | ')],
+    ['inject-names', ['arch-check', '--clean', '--verbose'], '".skiff-put-\\x1b]0;owned\\x07"'],
+  ];
+  for (const [behavior, args, shown] of injections) {
+    it(`${behavior}: exit 5, the helper's text shown with its controls escaped`, async () => {
+      const dir = join(scratch.dir, `inject-${behavior}`);
+      assert.equal((await runSkiff(['arch-init', '--encrypt=off', `--dest=file:${dir}`])).code, 0);
+      const r = await runSkiff([`--dest=qubes://vm${dir}`, ...args], { env: env(behavior, HOSTILE) });
+      assert.equal(r.code, 5, r.stderr);
+      assert.equal(terminalProblem(r.bytes), null, JSON.stringify(r.stdout + r.stderr));
+      assert.ok(r.stderr.includes(shown), r.stderr);
+      assert.deepEqual(errorLines(r).length, 1, r.stderr);
+    });
+  }
 
   it('a helper that damages chunk files: receive fails, nothing is presented as restored', async () => {
     const dir = join(scratch.dir, 'archive');

@@ -10,6 +10,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** stdout's bytes, then stderr's, exactly as written (for what reaches a terminal). */
+  bytes: Buffer;
 }
 
 // Tests never touch /var/lib/skiff or leave key agents behind: unless a test says otherwise,
@@ -39,16 +41,17 @@ export function runSkiff(
       env: options.env ?? { ...process.env, TZ: 'UTC' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    // Decoded at the end: a character split between two reads is not mangled.
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+    child.on('close', (code, signal) => {
+      const out = Buffer.concat(stdout);
+      const err = Buffer.concat(stderr);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout: out.toString(), stderr: err.toString(), bytes: Buffer.concat([out, err]) });
+    });
     child.stdin.end(options.input ?? '');
   });
 }

@@ -1,14 +1,16 @@
 // A FAKE destination helper for the hostile-helper tests: it answers hello correctly, then
-// misbehaves in the way named by HOSTILE_BEHAVIOR (or argv[2]). "flip-chunks" is a proxy in
-// front of the real helper that damages every chunk file it returns.
+// misbehaves in the way named by HOSTILE_BEHAVIOR (or argv[2]). "flip-chunks" and
+// "inject-names" are proxies in front of the real helper: the first damages every chunk file it
+// returns, the second adds names with terminal controls to every listing.
 //
 //   node dist/test/helpers/hostile-helper.js <behavior>
 
 import { spawn } from 'node:child_process';
 import { encodeFrame, FrameReader } from '../../protocol/frames.js';
 import { LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../protocol/messages.js';
-import type { Value } from '../../protocol/msgpack.js';
+import { encode, type Value } from '../../protocol/msgpack.js';
 import { helperBundlePath } from '../../source-agent/transport/helper-upload.js';
+import { ATTACK, ATTACK_NAMES } from './hostile-text.js';
 
 type Message = { [key: string]: Value };
 const behavior = process.argv[2] ?? process.env['HOSTILE_BEHAVIOR'];
@@ -21,7 +23,7 @@ const send = (message: Message): boolean => {
 };
 const raw = (bytes: Buffer): boolean => process.stdout.write(bytes);
 
-if (behavior === 'flip-chunks') proxy();
+if (behavior === 'flip-chunks' || behavior === 'inject-names') proxy(behavior);
 else fake();
 
 function fake(): void {
@@ -98,21 +100,48 @@ function respond(request: Message): boolean | undefined {
     }
     case 'exit':
       process.stderr.write('fake helper: lost the disk\n');
-      process.exit(7);
+      return process.exit(7);
+    // Terminal injection: escape sequences and a fake verdict line in what the agent may print.
+    case 'inject-error':
+      return send({ id, ok: false, code: 'EIO', message: ATTACK });
+    case 'inject-key': {
+      // A frame that breaks the msgpack rules with the attack in the map key it repeats.
+      const body = Buffer.concat([
+        Buffer.from([0x83]),
+        encode(ATTACK),
+        encode(true),
+        encode(ATTACK),
+        encode(true),
+        encode('id'),
+        encode(id),
+      ]);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(body.length, 0);
+      raw(Buffer.concat([header, body]));
+      return;
+    }
+    case 'inject-stderr':
+      process.stderr.write(`${ATTACK}\n`);
+      return process.exit(7);
   }
   return undefined;
 }
 
-/** The real helper behind a proxy that flips the last byte of every chunk file read. */
-function proxy(): void {
+/**
+ * The real helper behind a proxy: "flip-chunks" flips the last byte of every chunk file read,
+ * "inject-names" adds ATTACK_NAMES to the last piece of every listing.
+ */
+function proxy(kind: 'flip-chunks' | 'inject-names'): void {
   const real = spawn(process.execPath, [helperBundlePath()], { stdio: ['pipe', 'pipe', 'inherit'] });
   const chunkReads = new Set<number>();
+  const lists = new Set<number>();
   const fromAgent = new FrameReader(MAX_FRAME_BYTES, LIMITS);
   const fromHelper = new FrameReader(MAX_FRAME_BYTES, LIMITS);
   process.stdin.on('data', (chunk: Buffer) => {
     for (const value of fromAgent.push(chunk)) {
       const request = value as Message;
       if (request['op'] === 'read' && /\/x[0-9a-f]{16}$/.test(request['path'] as string)) chunkReads.add(request['id'] as number);
+      if (request['op'] === 'list') lists.add(request['id'] as number);
     }
     real.stdin.write(chunk);
   });
@@ -121,7 +150,11 @@ function proxy(): void {
     for (const value of fromHelper.push(chunk)) {
       const reply = value as Message;
       const data = reply['data'];
-      if (chunkReads.has(reply['id'] as number) && data instanceof Uint8Array && data.length > 0) {
+      const names = reply['names'];
+      if (kind === 'inject-names' && lists.has(reply['id'] as number) && Array.isArray(names) && reply['more'] !== true) {
+        reply['names'] = [...names, ...ATTACK_NAMES];
+      }
+      if (kind === 'flip-chunks' && chunkReads.has(reply['id'] as number) && data instanceof Uint8Array && data.length > 0) {
         const damaged = Buffer.from(data);
         damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 1;
         reply['data'] = damaged;

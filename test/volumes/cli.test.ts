@@ -150,11 +150,12 @@ describe('add, rename, delete (CLI)', () => {
     ],
     ['add without names', ['add'], 9, ['Volume name(s) required for add.']],
     ['add of an invalid name', ['add', 'sub/../x'], 2, ['Bad volume name. ("sub/../x")', 'Error on volumes: sub/../x']],
+    // Controls are printed escaped (protocol/inert-text.ts), even those of the user's own argument.
     [
       'add of a name with a control character',
       ['add', 'a\tb'],
       2,
-      ['Non-printable characters not allowed in volume names. ("a\\tb")', 'Error on volumes: a\tb'],
+      ['Non-printable characters not allowed in volume names. ("a\\tb")', 'Error on volumes: a\\tb'],
     ],
     [
       'add with a non-printable description',

@@ -1,4 +1,5 @@
 import { Command, Option } from 'clipanion';
+import { inert } from '../../../protocol/inert-text.js';
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { describeCipher } from '../../archive/crypto/cipher-modes.js';
 import { sessionLabel, type VolumeId } from '../../archive/names.js';
@@ -130,7 +131,8 @@ export class ListCommand extends SkiffCommand {
         out.line(`${sessionLabel(session.name)} ${size} ${changed(volume, session) ? 'Chg' : ''}`);
         if (this.verbose > 0) {
           for (const [id, desc] of [...session.info.tags].sort(([a], [b]) => compareCodePoints(a, b))) {
-            out.line(desc ? ` tag: ${id}, ${desc}` : ` tag: ${id}`);
+            // Tags are not checked for controls when read (Wyng does not either): shown inert.
+            out.line(desc ? ` tag: ${inert(id)}, ${inert(desc)}` : ` tag: ${inert(id)}`);
           }
         }
       }
@@ -151,7 +153,7 @@ export class ListCommand extends SkiffCommand {
     out.line('\nTag Assignments');
     for (const id of [...byTag.keys()].sort(compareCodePoints)) {
       out.line();
-      out.line(`${id}:`);
+      out.line(`${inert(id)}:`);
       for (const line of (byTag.get(id) as string[]).sort(compareCodePoints)) out.line(`  ${line}`);
     }
   }
@@ -224,7 +226,7 @@ function printProperties(archive: Archive, out: Output): void {
   const mode = archive.ini.mode;
   for (const [key, value] of archive.ini.varEntries) {
     if (key === 'ci_mode') out.line(` ${'cipher'.padEnd(15)} = ${mode.encrypted ? describeCipher(mode) : 'off '}`);
-    out.line(` ${key.padEnd(15)} = ${value}`);
+    out.line(` ${inert(key).padEnd(15)} = ${inert(value)}`);
   }
 }
 

@@ -3,10 +3,12 @@
 // helper is trusted: a frame that is too large, malformed, of the wrong shape, or that answers
 // a request we did not make ends the connection with an error, as does a helper that exits or
 // stops answering for longer than the timeout. Writes are limited by a window of bytes in
-// flight, so memory stays bounded however fast the source produces chunks.
+// flight, so memory stays bounded however fast the source produces chunks. The helper's words
+// (its error messages, what a bad frame held, its stderr) enter our messages only inert.
 
 import type { Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameReader } from '../../../protocol/frames.js';
+import { inert } from '../../../protocol/inert-text.js';
 import {
   type Failure,
   hasResult,
@@ -188,7 +190,7 @@ export class HelperConnection {
       if (problem) return problem;
       const failure = untrusted as unknown as Failure;
       this.settle(id, entry);
-      entry.reject(new StoreError(failure.code, entry.path, `on the destination: ${failure.message}`));
+      entry.reject(new StoreError(failure.code, entry.path, `on the destination: ${inert(failure.message)}`));
       return null;
     }
     if (!hasResult(entry.op)) return `sends a result for ${entry.op} request ${id}, which has none`;
@@ -221,11 +223,14 @@ export class HelperConnection {
     this.fatal(cut ? `the destination helper ended its output${cut} (${status})` : `the destination helper exited (${status})`);
   }
 
-  /** Ends the connection: every waiting request fails with the same error, which is returned. */
+  /**
+   * Ends the connection: every waiting request fails with the same error, which is returned.
+   * `reason` may quote the helper (a bad frame's key, a listed name): it is made inert here.
+   */
   fatal(reason: string): Error {
     if (this.failure) return this.failure;
     const diagnostics = this.channel.diagnostics().trim();
-    this.failure = new ConnectionError(diagnostics ? `${reason}; it said: ${diagnostics}` : reason);
+    this.failure = new ConnectionError(inert(diagnostics ? `${reason}; it said: ${diagnostics}` : reason));
     clearInterval(this.watchdog);
     for (const entry of this.pending.values()) entry.reject(this.failure);
     this.pending.clear();

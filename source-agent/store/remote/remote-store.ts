@@ -2,6 +2,7 @@
 // are sent, and every result is checked again when it comes back: names must be single path
 // segments, sizes must match the data, nothing may exceed the caller's bound.
 
+import { inert } from '../../../protocol/inert-text.js';
 import { DATA_PIECE_BYTES, MAX_RENAMES } from '../../../protocol/messages.js';
 import type { Value } from '../../../protocol/msgpack.js';
 import { isEntryName, LOCK_FILE } from '../../../protocol/paths.js';
@@ -27,7 +28,7 @@ export class RemoteStore implements Store {
     const names: string[] = [];
     const take = (reply: { [key: string]: Value }) => {
       for (const untrustedName of reply['names'] as string[]) {
-        if (!isEntryName(untrustedName)) this.violation(`list of ${dir} returned the name ${JSON.stringify(untrustedName)}`);
+        if (!isEntryName(untrustedName)) this.violation(`list of ${dir} returned the name "${inert(untrustedName)}"`);
         names.push(untrustedName);
       }
       if (names.length > MAX_LIST_NAMES) this.violation(`list of ${dir} returned more than ${MAX_LIST_NAMES} names`);
