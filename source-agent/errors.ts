@@ -83,6 +83,16 @@ export class IntegrityError extends SkiffError {
   }
 }
 
+/**
+ * The destination presents another archive than the one this machine last saw there (unencrypted
+ * where it was encrypted, another cipher, another uuid): refused before any passphrase is asked or
+ * anything is sent, unless the user says the replacement is theirs (--accept-new-archive).
+ */
+export class ArchiveReplacedError extends SkiffError {
+  readonly exitCode = ExitCode.fatal;
+  readonly code = 'ARCHIVE_REPLACED';
+}
+
 /** One volume cannot be processed (missing, unreadable); the command goes on with the others. */
 export class VolumeFailure extends SkiffError {
   readonly exitCode = ExitCode.volumeErrors;

@@ -19,6 +19,7 @@ import {
 } from './archive-ini.js';
 import { type ChunkOpener, openChunkFile } from './chunk-file.js';
 import { type Codec, DecompressError, decompressBounded, makeCodec } from './compression/index.js';
+import type { CipherMode } from './crypto/cipher-modes.js';
 import { xchacha20Poly1305Open } from './crypto/xchacha20.js';
 import { METADATA_OVERHEAD, openMetadataEnvelope } from './envelope.js';
 import { type DataHasher, dataHasherFor, decodeHash, hashesEqual, initHashing, metadataHash } from './hash.js';
@@ -57,6 +58,11 @@ export interface OpenOptions {
   onDeriving?: () => () => void;
   /** Current Unix time in seconds (injectable for tests). */
   now?: () => number;
+  /**
+   * Sees the cipher mode named by archive.ini's (unauthenticated) header before anything else is
+   * read or asked: throwing stops the open before a passphrase is requested.
+   */
+  checkHeader?: (untrustedMode: CipherMode) => void;
 }
 
 /** The largest archive.ini a reader accepts: header, body bound, envelope. */
@@ -116,6 +122,7 @@ export class Archive {
     } catch (error) {
       throw new IntegrityError('archive.ini', (error as Error).message);
     }
+    options.checkHeader?.(mode);
     const body = file.subarray(HEADER_BYTES);
     let keys: ArchiveKeys | null = null;
     let salt: SaltFile | null = null;

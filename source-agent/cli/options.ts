@@ -143,5 +143,9 @@ export const sessionStrictOption = () =>
 export const forceOption = () => Option.Boolean('--force', false, { description: 'Do not ask for confirmation' });
 export const volumesRest = () => Option.Rest({ name: 'volumes' });
 export const metaDirOption = () => Option.String('--meta-dir', { description: 'Directory for local state (default /var/lib/skiff)' });
+export const acceptNewArchiveOption = () =>
+  Option.Boolean('--accept-new-archive', false, {
+    description: 'Accept that the archive at --dest was replaced (another uuid, cipher or no encryption) and remember the new one',
+  });
 export const forceAllowRollbackOption = () =>
   Option.Boolean('--force-allow-rollback', false, { description: 'Accept an archive older than the one this machine last saw (caution)' });

@@ -8,10 +8,12 @@ import { Command, Option } from 'clipanion';
 import { inert } from '../../protocol/inert-text.js';
 import { DEFAULT_AUTH_MINUTES, keysFromAgent, startAgent, stopAgent } from '../agent/agent-client.js';
 import { Archive } from '../archive/archive.js';
+import { type CipherMode, cipherModeByCode, describeCipher } from '../archive/crypto/cipher-modes.js';
 import type { RootKeys } from '../archive/keys.js';
 import { formatSaltFile } from '../archive/salt.js';
 import type { Output } from '../engine/output.js';
-import { describeError, InputError, IntegrityError, LocalStorageError } from '../errors.js';
+import { ArchiveReplacedError, describeError, InputError, IntegrityError, LocalStorageError } from '../errors.js';
+import { type AnchorVerdict, anchorFor, compareWithAnchor, type DestAnchor, DestAnchors, type Presented } from '../state/dest-anchor.js';
 import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
 import { compareRoots } from '../state/rollback.js';
 import type { Store } from '../store/store.js';
@@ -22,6 +24,7 @@ import type { SkiffContext } from './context.js';
 import { type DestUrl, destIdentity, openDestination, parseDestUrl } from './dest-url.js';
 import { formatUpdatedAt } from './format.js';
 import {
+  acceptNewArchiveOption,
   configOption,
   debugOption,
   destOption,
@@ -55,6 +58,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     description: 'Minutes to keep the keys in a background agent after unlocking (max 60; 0: do not keep; -1: stop the agent)',
   });
   forceAllowRollback = forceAllowRollbackOption();
+  acceptNewArchive = acceptNewArchiveOption();
   optSsh = optSshOption();
   optQubes = optQubesOption();
   unattended = unattendedOption();
@@ -132,28 +136,92 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
   }
 
   /**
-   * Opens the archive at --dest (asking for the passphrase if needed), checks it against the
-   * root this machine saw last, and prints its header lines. Write commands need the local
-   * state; read commands go on without it (with a warning) if the metadata directory is unusable.
+   * Opens the archive at --dest (asking for the passphrase if needed), checks it against what this
+   * machine last saw there (the destination's anchor: before any passphrase is asked; the root:
+   * rollback), and prints its header lines. Write commands need the local state; read commands go
+   * on without it (with a warning) if the metadata directory is unusable.
    */
   async openArchive(out: Output, options: { write?: boolean } = {}): Promise<OpenedArchive> {
+    const write = options.write ?? false;
     const minutes = this.authMinutes();
     const agentKeys = await this.keysFromAgent(minutes);
-    const { dest, store } = await this.openStore({ create: options.write ?? false });
+    const { dest, store } = await this.openStore({ create: write });
+    const identity = destIdentity(dest);
+    const anchor = await this.readAnchor(identity, out, write);
     const archive = await Archive.open(store, {
       passphrase: () => readPassphrase(this.passphraseSource()),
       now: this.context.now,
       onDeriving: this.derivingNote(out),
       ...(agentKeys ? { rootKeys: agentKeys, givenPassphrase: () => readGivenPassphrase(this.passphraseSource()) } : {}),
+      checkHeader: (mode) => this.checkAnchor(anchor, dest, { mode, uuid: null }),
     });
+    this.checkAnchor(anchor, dest, { mode: archive.ini.mode, uuid: archive.ini.uuid });
     await this.keepKeys(dest, archive, agentKeys, minutes);
-    const state = await this.openState(archive, dest, out, options.write ?? false);
-    if (state) await this.checkRollback(archive, state, out);
+    const state = await this.openState(archive, dest, out, write);
+    if (state) {
+      await this.checkRollback(archive, state, out);
+      await this.saveAnchor(anchor, anchorFor(identity, archive.ini.mode, archive.ini.uuid), dest, out, write);
+    }
     const journal = archive.ini.inProcess;
     if (journal.length > 0) out.warn(`** Prior operation in progress: ${inert(journal[0] ?? '')} ${inert(journal[1] ?? '')}`);
     out.line(`${archive.encrypted ? 'Encrypted' : 'Un-encrypted'} archive '${dest.text}'`);
     out.line(`Last updated ${formatUpdatedAt(archive.ini.updatedAt)}`);
     return { archive, dest, state };
+  }
+
+  /** The metadata directory this run uses. */
+  get metaDirectory(): string {
+    return this.metaDir ?? DEFAULT_META_DIR;
+  }
+
+  /** A local-state failure: a write command stops (exit 7); a read command warns and goes on. */
+  private localStateFailure(error: unknown, out: Output, write: boolean, consequence: string): void {
+    const message = `Cannot use metadata directory '${this.metaDirectory}': ${describeError(error)}`;
+    if (write) throw new LocalStorageError(message);
+    out.warn(`Warning: ${message}; ${consequence} for this run.`);
+  }
+
+  /** Records `anchor` as this destination's (the user created or re-identified the archive). */
+  async recordAnchor(anchor: DestAnchor): Promise<void> {
+    try {
+      await new DestAnchors(this.metaDirectory).save(anchor);
+    } catch (error) {
+      throw new LocalStorageError(`Cannot use metadata directory '${this.metaDirectory}': ${describeError(error)}`);
+    }
+  }
+
+  private async readAnchor(identity: string, out: Output, write: boolean): Promise<DestAnchor | null> {
+    try {
+      return await new DestAnchors(this.metaDirectory).read(identity);
+    } catch (error) {
+      this.localStateFailure(error, out, write, 'the check for a replaced archive is off');
+      return null;
+    }
+  }
+
+  /** Refuses an archive that is not the one this machine last saw at this destination. */
+  private checkAnchor(anchor: DestAnchor | null, dest: DestUrl, presented: Presented): void {
+    if (!anchor || this.acceptNewArchive) return;
+    const verdict = compareWithAnchor(anchor, presented);
+    if (verdict.kind !== 'ok') throw new ArchiveReplacedError(replacedMessage(dest.text, anchor, verdict));
+  }
+
+  /**
+   * Records the archive just opened (and authenticated, if encrypted) as the destination's anchor:
+   * a first sight, the end of an interrupted uuid change, or a replacement the user accepted.
+   */
+  private async saveAnchor(anchor: DestAnchor | null, next: DestAnchor, dest: DestUrl, out: Output, write: boolean): Promise<void> {
+    if (anchor && JSON.stringify(anchor) === JSON.stringify(next)) return;
+    if (anchor && compareWithAnchor(anchor, { mode: cipherModeFor(next), uuid: next.uuid }).kind !== 'ok') {
+      out.warn(
+        `Caution: accepting the archive at '${dest.text}' (uuid ${next.uuid}) in place of the one this machine last saw (uuid ${anchor.uuid}).`,
+      );
+    }
+    try {
+      await new DestAnchors(this.metaDirectory).save(next);
+    } catch (error) {
+      this.localStateFailure(error, out, write, 'the archive is not remembered');
+    }
   }
 
   /** --authmin as minutes: -1 (stop the agent), 0 (do not keep keys) or 1..60. */
@@ -214,13 +282,10 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
   }
 
   async openState(archive: Archive, dest: DestUrl, out: Output, write: boolean): Promise<LocalState | null> {
-    const metaDir = this.metaDir ?? DEFAULT_META_DIR;
     try {
-      return await LocalState.open(metaDir, archive.ini.uuid, dest.text);
+      return await LocalState.open(this.metaDirectory, archive.ini.uuid, destIdentity(dest), dest.text);
     } catch (error) {
-      const message = `Cannot use metadata directory '${metaDir}': ${describeError(error)}`;
-      if (write) throw new LocalStorageError(message);
-      out.warn(`Warning: ${message}; rollback protection is off for this run.`);
+      this.localStateFailure(error, out, write, 'rollback protection is off');
       return null;
     }
   }
@@ -233,8 +298,15 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
       try {
         cached = archive.decodeRoot(cachedBytes, 'cached archive.ini');
       } catch (error) {
+        // The copy this machine kept does not decode with this archive's keys (or without keys):
+        // this is not the archive it last saw. Only the user may say it is theirs.
         if (!(error instanceof IntegrityError)) throw error;
-        out.warn(`Warning: ${error.message}; replacing the cached copy.`);
+        if (!this.acceptNewArchive) {
+          throw new ArchiveReplacedError(
+            `The archive at '${archive.store.url}' does not match the copy of its archive.ini this machine keeps in ${state.dir} (${error.message}): the destination may have replaced it. Use --accept-new-archive if you replaced the archive yourself.`,
+          );
+        }
+        out.warn(`Caution: ${error.message}; replacing the cached copy (--accept-new-archive).`);
         save = true;
       }
       if (cached) {
@@ -271,5 +343,28 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     this.context.stderr.write(question);
     const answer = await readLineFromTerminal(this.context.stdin as ReadStream);
     return /^(y|yes)$/i.test(answer.trim());
+  }
+}
+
+const ACCEPT_HINT = 'Use --accept-new-archive if you replaced the archive yourself.';
+
+function cipherModeFor(anchor: DestAnchor): CipherMode {
+  return cipherModeByCode(anchor.cipher) as CipherMode; // anchors are made from parsed modes
+}
+
+function cipherName(code: string): string {
+  const mode = cipherModeByCode(code);
+  return mode ? describeCipher(mode) : `ci ${code}`;
+}
+
+/** One line naming what changed and the risk it carries. */
+function replacedMessage(dest: string, anchor: DestAnchor, verdict: Exclude<AnchorVerdict, { kind: 'ok' }>): string {
+  switch (verdict.kind) {
+    case 'unencrypted':
+      return `The archive at '${dest}' is now unencrypted, but this machine last saw it encrypted (uuid ${anchor.uuid}): the destination may be trying to make Skiff send your data unencrypted or restore its own data. ${ACCEPT_HINT}`;
+    case 'cipher':
+      return `The archive at '${dest}' now uses another cipher (${cipherName(verdict.was)} → ${cipherName(verdict.now)}) than this machine last saw: the destination may be trying to make Skiff restore its own data or send into an archive it controls. ${ACCEPT_HINT}`;
+    case 'uuid':
+      return `The archive at '${dest}' has another uuid (${verdict.was} → ${verdict.now}) than this machine last saw: the destination may be trying to make Skiff restore its own data or send into an archive it controls. ${ACCEPT_HINT}`;
   }
 }

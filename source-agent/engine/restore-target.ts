@@ -95,7 +95,9 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
 async function applyMetadata(path: string, metadata: TargetMetadata): Promise<void> {
   const parts = metadata.permissions.split(':');
   if (parts.length === 3 && /^[0-9]+$/.test(parts[0] as string)) {
-    await fs.chmod(path, Number(parts[0]) & 0o7777);
+    // Permission bits only: a setuid/setgid/sticky bit recorded by a hostile destination would
+    // otherwise turn the restored image into a root-owned set-user-id program.
+    await fs.chmod(path, Number(parts[0]) & 0o777);
     if (process.getuid?.() === 0) {
       const uid = userId(parts[1] as string);
       const gid = groupId(parts[2] as string);

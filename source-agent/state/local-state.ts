@@ -4,11 +4,15 @@
 //   counters.json    nonce counters reserved by this machine (never reused after a crash)
 //   in_process_retry the [in_process] journal this machine tried to complete (see engine/journal.ts)
 //   volumes/<vid>.json   per-volume snapshot pairing state (see source/reflink.ts)
-// The id hashes the user id, the archive uuid and the --dest URL as typed, as Wyng's does, so
-// two archives (or two URLs of one archive) never share state. Nothing secret is stored here.
+// The id hashes the user id, the archive uuid and the destination's identity (dest-url.ts
+// destIdentity), so two archives never share state and respelling the URL (file:/x/, file:///x)
+// cannot sidestep the rollback anchor with a fresh directory. Earlier versions hashed the URL as
+// typed (as Wyng does); such a directory is renamed to the new key the first time it is used.
+// Nothing secret is stored here. (The per-destination anchor, readable before unlocking, is
+// dest-anchor.ts.)
 
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Counters } from '../archive/nonces.js';
 import { LocalStore } from '../store/local-store.js';
@@ -31,6 +35,25 @@ export interface VolumeState {
 
 const MAX_STATE_FILE = 1024 * 1024;
 
+/** Renames a state directory kept under the typed URL's key, unless the new one exists already. */
+async function migrate(legacy: string, dir: string): Promise<void> {
+  if ((await exists(dir)) || !(await exists(legacy))) return;
+  await rename(legacy, dir).catch((error: NodeJS.ErrnoException) => {
+    // Another run moved it first (or made the new one): either way the new directory is used.
+    if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+}
+
 export class LocalState {
   readonly dir: string;
   private readonly files: LocalStore;
@@ -44,8 +67,14 @@ export class LocalState {
     return createHash('sha256').update(`${uid}\0${uuid}\0${url}`).digest('hex').slice(0, 40);
   }
 
-  static async open(metaDir: string, uuid: string, url: string): Promise<LocalState> {
-    const dir = join(metaDir, `a_${LocalState.archiveId(process.getuid?.() ?? 0, uuid, url)}`);
+  /**
+   * The state of archive `uuid` at the destination `identity`; `typedUrl` (the --dest text) names
+   * the directory an earlier version may have kept it in, which is moved here if this one is new.
+   */
+  static async open(metaDir: string, uuid: string, identity: string, typedUrl = identity): Promise<LocalState> {
+    const uid = process.getuid?.() ?? 0;
+    const dir = join(metaDir, `a_${LocalState.archiveId(uid, uuid, identity)}`);
+    if (typedUrl !== identity) await migrate(join(metaDir, `a_${LocalState.archiveId(uid, uuid, typedUrl)}`), dir);
     await mkdir(join(dir, 'volumes'), { recursive: true, mode: 0o700 });
     return new LocalState(dir);
   }

@@ -171,7 +171,7 @@ describe('arch-check --change-uuid', () => {
     await assertRestores(skiff, PLAIN.dir, PLAIN.volume, PLAIN_SESSIONS);
   });
 
-  it('encrypted: the new uuid persists, and a replayed old archive.ini is caught as a rollback', async () => {
+  it('encrypted: the new uuid persists, and a replayed old archive.ini is refused (another uuid; a rollback)', async () => {
     const { root, skiff } = setUp(ENCRYPTED.dir, ENCRYPTED.passphrase);
     const oldIni = readFileSync(join(root, 'archive.ini'));
     const r = await skiff('arch-check', '--change-uuid', '--force');
@@ -187,9 +187,14 @@ describe('arch-check --change-uuid', () => {
       ['S_20261128-153704', 'S_20261128-153711'].map((s, i) => [s, ENCRYPTED_IMAGES[i] as string] as const),
     );
     writeFileSync(join(root, 'archive.ini'), oldIni);
+    // The destination's anchor names the new uuid: the old archive.ini is another archive now.
     const replay = await skiff('list');
     assert.equal(replay.code, 1, replay.stderr);
-    assert.match(replay.stderr, /archive\.ini: is older/);
+    assert.match(replay.stderr, new RegExp(`has another uuid \\(${fresh} → [0-9a-f-]+\\)`));
+    // Even accepted as a replacement, the old uuid's state holds the new root: a rollback.
+    const accepted = await skiff('list', '--accept-new-archive');
+    assert.equal(accepted.code, 1, accepted.stderr);
+    assert.match(accepted.stderr, /archive\.ini: is older/);
   });
 
   it('on an archive that does not exist: exit 6, and no directory is made', async () => {

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { CipherMode } from '../../source-agent/archive/crypto/cipher-modes.js';
 import { recoverInterruptedWrites } from '../../source-agent/engine/recover.js';
 import { changeArchiveUuid } from '../../source-agent/engine/repair/change-uuid.js';
 import { rewindVolume } from '../../source-agent/engine/repair/rewind.js';
 import { assessVolume, type RewindPlan } from '../../source-agent/engine/repair/volume-health.js';
+import { anchorFor, compareWithAnchor, DestAnchors } from '../../source-agent/state/dest-anchor.js';
 import { LocalState } from '../../source-agent/state/local-state.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { scratchDir } from '../helpers/cli.js';
@@ -176,6 +178,11 @@ describe('rewind', () => {
 
 describe('change uuid', () => {
   const stateFor = (metaDir: string, url: string) => (uuid: string) => LocalState.open(metaDir, uuid, url);
+  /** Records the destination's anchor as the CLI does (arch-check.ts). */
+  const anchorIn = (metaDir: string, mode: CipherMode) => ({
+    recordAnchor: (uuid: string, previous: string | null) =>
+      new DestAnchors(metaDir).save(anchorFor('file:/x', mode, uuid, previous ?? undefined)),
+  });
 
   it('stores the new uuid, moves the rollback anchor and carries the counters over', async () => {
     const root = fresh(ENCRYPTED.dir);
@@ -213,12 +220,20 @@ describe('change uuid', () => {
       const store = new FailingStore(new LocalStore(root), failAt);
       const archive = await openArchive(store, ENCRYPTED.passphrase);
       const old = archive.ini.uuid;
-      const result = changeArchiveUuid(await writeContextFor(archive, metaDir), stateFor(metaDir, store.url), silentOutput);
+      const ctx = await writeContextFor(archive, metaDir);
+      await new DestAnchors(metaDir).save(anchorFor('file:/x', archive.ini.mode, old));
+      const result = changeArchiveUuid(ctx, stateFor(metaDir, store.url), silentOutput, anchorIn(metaDir, archive.ini.mode));
       return { root, metaDir, before, store, old, result };
     };
     const counting = await run(Number.POSITIVE_INFINITY);
-    await counting.result;
+    const change = await counting.result;
     const points = counting.store.count;
+    assert.deepEqual(await new DestAnchors(counting.metaDir).read('file:/x'), {
+      dest: 'file:/x',
+      uuid: change.new,
+      encrypted: true,
+      cipher: '35', // xchacha20-dgr
+    });
     assert.equal(points, 3); // archive.ini.tmp, its rename, archive.ini.bak
     for (let k = 1; k <= points; k++) {
       const { root, metaDir, before, old, result } = await run(k);
@@ -226,6 +241,10 @@ describe('change uuid', () => {
       const archive = await openArchive(new LocalStore(root), ENCRYPTED.passphrase);
       await recoverInterruptedWrites(await writeContextFor(archive, metaDir), silentOutput);
       assert.ok(!existsSync(join(root, 'archive.ini.tmp')), `k=${k}`);
+      // Whichever uuid the interruption left, the destination's anchor accepts it.
+      const anchor = await new DestAnchors(metaDir).read('file:/x');
+      assert.ok(anchor, `k=${k}`);
+      assert.deepEqual(compareWithAnchor(anchor, { mode: archive.ini.mode, uuid: archive.ini.uuid }), { kind: 'ok' }, `k=${k}`);
       if (k <= 2) {
         assert.equal(archive.ini.uuid, old, `k=${k}`);
         assert.ok(readFileSync(join(root, 'archive.ini')).equals(before), `k=${k}`);

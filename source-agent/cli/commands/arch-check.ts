@@ -10,7 +10,9 @@ import type { RewindPlan } from '../../engine/repair/volume-health.js';
 import { parseSessionSpec } from '../../engine/session-select.js';
 import { buildVolumeIndex, selectVolumes } from '../../engine/volume-index.js';
 import { FatalError, InputError, LocalStorageError, VolumeErrors } from '../../errors.js';
-import { DEFAULT_META_DIR, LocalState } from '../../state/local-state.js';
+import { anchorFor } from '../../state/dest-anchor.js';
+import { LocalState } from '../../state/local-state.js';
+import { destIdentity } from '../dest-url.js';
 import { allOption, forceOption, sessionOption, volexOption, volumesRest } from '../options.js';
 import type { OpenedArchive } from '../skiff-command.js';
 import { type WriteAccess, WriteCommand } from '../write-command.js';
@@ -90,9 +92,12 @@ export class ArchCheckCommand extends WriteCommand {
     }
     const ctx = await this.writeAccess(out);
     if (!this.force && !(await this.confirm('\nChange archive UUID to a new random value;\nAre you sure? (y/N): '))) return 0;
-    const metaDir = this.metaDir ?? DEFAULT_META_DIR;
-    const stateFor = (uuid: string) => LocalState.open(metaDir, uuid, ctx.dest.text);
-    await changeArchiveUuid(ctx, stateFor, out);
+    const identity = destIdentity(ctx.dest);
+    const stateFor = (uuid: string) => LocalState.open(this.metaDirectory, uuid, identity, ctx.dest.text);
+    const mode = ctx.archive.ini.mode;
+    const recordAnchor = (uuid: string, previous: string | null) =>
+      this.recordAnchor(anchorFor(identity, mode, uuid, previous ?? undefined));
+    await changeArchiveUuid(ctx, stateFor, out, { recordAnchor });
     out.line('UUID updated.');
     return 0;
   }

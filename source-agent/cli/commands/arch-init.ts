@@ -6,6 +6,7 @@ import { type CipherMode, cipherModeByOption, describeCipher } from '../../archi
 import { formatSaltFile } from '../../archive/salt.js';
 import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
 import { InputError } from '../../errors.js';
+import { anchorFor } from '../../state/dest-anchor.js';
 import { destIdentity, parseDestUrl } from '../dest-url.js';
 import { formatUpdatedAt } from '../format.js';
 import { readNewPassphrase } from '../passphrase.js';
@@ -69,6 +70,8 @@ export class ArchInitCommand extends SkiffCommand {
     const state = await this.openState(archive, dest, out, true);
     await state?.saveRoot(archive.rootBytes);
     if (archive.salt) await state?.saveSalt(formatSaltFile(archive.salt));
+    // This machine made the archive: from now on a destination presenting another one is refused.
+    await this.recordAnchor(anchorFor(destIdentity(dest), archive.ini.mode, archive.ini.uuid));
 
     out.line(`${mode.encrypted ? '\n' : ''}Encryption    : ${mode.encrypted ? describeCipher(mode) : 'off '}`);
     out.line(`Data Hashing  : ${mode.hashtype}`);

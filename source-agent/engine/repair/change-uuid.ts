@@ -7,6 +7,10 @@
 // place (an interrupted change leaves a .tmp whose uuid differs, which recover.ts removes). Last,
 // the new root is recorded under the old uuid as well, so that a destination that hands back the
 // old archive.ini is caught as a rollback rather than trusted as a first sight.
+//
+// The destination's anchor (state/dest-anchor.ts) names the archive's uuid: before the rename it
+// is moved to the new uuid with the old one kept as `previousUuid` (an interruption either way
+// leaves an archive.ini the anchor accepts), and after the change it names the new uuid alone.
 
 import { randomUUID } from 'node:crypto';
 import type { Counters } from '../../archive/nonces.js';
@@ -19,13 +23,20 @@ export interface UuidChange {
   new: string;
 }
 
+export interface UuidChangeOptions {
+  newUuid?: () => string;
+  /** Records the destination's anchor: `uuid`, and the uuid still accepted while it changes. */
+  recordAnchor?: (uuid: string, previousUuid: string | null) => Promise<void>;
+}
+
 /** `stateFor` opens this machine's local state for a uuid (same --meta-dir and --dest). */
 export async function changeArchiveUuid(
   ctx: WriteContext,
   stateFor: (uuid: string) => Promise<LocalState>,
   out: Output,
-  newUuid: () => string = randomUUID,
+  options: UuidChangeOptions = {},
 ): Promise<UuidChange> {
+  const newUuid = options.newUuid ?? randomUUID;
   const { archive, writer } = ctx;
   const store = archive.store;
   const old = archive.ini.uuid;
@@ -47,6 +58,7 @@ export async function changeArchiveUuid(
   const salt = await ctx.state.cachedSalt();
   if (salt) await state.saveSalt(salt);
   await state.saveRoot(root.bytes);
+  await options.recordAnchor?.(next, old);
 
   await store.put('archive.ini.tmp', root.bytes);
   await store.renameBatch([['archive.ini.tmp', 'archive.ini']]);
@@ -54,6 +66,7 @@ export async function changeArchiveUuid(
   archive.rootBytes = root.bytes;
   await ctx.persist(); // the old uuid's state now holds the new root
   await store.put('archive.ini.bak', root.bytes);
+  await options.recordAnchor?.(next, null);
   return { old, new: next };
 }
 
