@@ -16,11 +16,18 @@ export function encodeFrame(message: Value, maxFrameBytes: number): Uint8Array[]
   return [header, ...body.finish()];
 }
 
-/** Splits a byte stream into frames and decodes each one. */
+/**
+ * Splits a byte stream into frames and decodes each one. A frame's body is allocated once its
+ * length is known (and checked), and the pieces that make it up are copied into it as they come,
+ * so the work is linear in the bytes however finely the stream is split; a body that arrives
+ * within one piece is decoded where it lies, without a copy.
+ */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private expected = -1;
+  private readonly header = Buffer.alloc(4);
+  private headerFilled = 0;
+  /** The body of the frame being read, once its header is complete. */
+  private body: Buffer | null = null;
+  private bodyFilled = 0;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -29,49 +36,42 @@ export class FrameReader {
 
   /** Bytes held that do not yet form a whole frame (at the end of a stream: a truncated frame). */
   get pending(): number {
-    return this.buffered;
+    return this.headerFilled + this.bodyFilled;
   }
 
   /** Adds bytes from the stream; returns the messages completed by them, in order. */
   push(chunk: Buffer): Value[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const out: Value[] = [];
+    let offset = 0;
     for (;;) {
-      if (this.expected < 0) {
-        if (this.buffered < 4) break;
-        const length = this.take(4).readUInt32BE(0);
+      if (this.body === null) {
+        const n = Math.min(4 - this.headerFilled, chunk.length - offset);
+        chunk.copy(this.header, this.headerFilled, offset, offset + n);
+        this.headerFilled += n;
+        offset += n;
+        if (this.headerFilled < 4) break;
+        const length = this.header.readUInt32BE(0);
         if (length > this.maxFrameBytes) throw new FrameError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-        this.expected = length;
+        this.headerFilled = 0;
+        if (chunk.length - offset >= length) {
+          out.push(decode(chunk.subarray(offset, offset + length), this.limits));
+          offset += length;
+          continue;
+        }
+        this.body = Buffer.allocUnsafe(length);
+        this.headerFilled = 4;
       }
-      if (this.buffered < this.expected) break;
-      const body = this.take(this.expected);
-      this.expected = -1;
+      const n = Math.min(this.body.length - this.bodyFilled, chunk.length - offset);
+      chunk.copy(this.body, this.bodyFilled, offset, offset + n);
+      this.bodyFilled += n;
+      offset += n;
+      if (this.bodyFilled < this.body.length) break;
+      const body = this.body;
+      this.body = null;
+      this.headerFilled = 0;
+      this.bodyFilled = 0;
       out.push(decode(body, this.limits));
     }
-    return out;
-  }
-
-  private take(count: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    let out: Buffer;
-    if (first.length >= count) {
-      out = first.subarray(0, count);
-      if (first.length === count) this.chunks.shift();
-      else this.chunks[0] = first.subarray(count);
-    } else {
-      out = Buffer.allocUnsafe(count);
-      let filled = 0;
-      while (filled < count) {
-        const head = this.chunks[0] as Buffer;
-        const n = Math.min(head.length, count - filled);
-        head.copy(out, filled, 0, n);
-        filled += n;
-        if (n === head.length) this.chunks.shift();
-        else this.chunks[0] = head.subarray(n);
-      }
-    }
-    this.buffered -= count;
     return out;
   }
 }

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { PROTOCOL_VERSION } from '../../protocol/messages.js';
 import { ConnectionError, type HelperChannel, HelperConnection } from '../store/remote/helper-connection.js';
 import { RemoteStore } from '../store/remote/remote-store.js';
+import { singleReplyBudget } from '../store/remote/request-budget.js';
 import { spawnPiped } from '../sys/exec.js';
 import { type CarrierOptions, qubesServiceArgv, qubesSshArgv, qubesUploadArgv, shellQuote, sshArgv } from './helper-command.js';
 import { helperBundle, helperBundlePath, uploadCommand } from './helper-upload.js';
@@ -63,7 +64,8 @@ export async function connectHelper(start: HelperStart, options: ConnectOptions)
     const hello = await connection.request(
       'hello',
       { version: PROTOCOL_VERSION, root: options.root, create: options.create },
-      { path: options.root },
+      // The helper's code goes ahead of the hello: its deadline allows for the upload.
+      { path: options.root, budget: singleReplyBudget(start.upload?.length ?? 0) },
     );
     if (hello['version'] !== PROTOCOL_VERSION)
       throw connection.fatal(`the destination helper speaks protocol version ${hello['version']}, not ${PROTOCOL_VERSION}`);

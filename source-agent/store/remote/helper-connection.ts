@@ -1,10 +1,12 @@
 // The agent's end of the protocol: requests with ids, many in flight (pipelined), replies
 // matched by id and checked against the schema of the request they answer. Nothing from the
 // helper is trusted: a frame that is too large, malformed, of the wrong shape, or that answers
-// a request we did not make ends the connection with an error, as does a helper that exits or
-// stops answering for longer than the timeout. Writes are limited by a window of bytes in
-// flight, so memory stays bounded however fast the source produces chunks. The helper's words
-// (its error messages, what a bad frame held, its stderr) enter our messages only inert.
+// a request we did not make ends the connection with an error, as does a helper that exits,
+// sends nothing for longer than the timeout, keeps a request past its deadline or overruns its
+// budget of pieces, bytes and names (request-budget.ts). Writes are limited by a window of bytes
+// in flight, so memory stays bounded however fast the source produces chunks.
+// The helper's words (its error messages, what a bad frame held, its stderr) enter our messages
+// only inert.
 
 import type { Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameReader } from '../../../protocol/frames.js';
@@ -23,6 +25,7 @@ import {
 } from '../../../protocol/messages.js';
 import type { Value } from '../../../protocol/msgpack.js';
 import { StoreError } from '../store.js';
+import { type RequestBudget, singleReplyBudget, transferAllowanceMs } from './request-budget.js';
 
 export interface HelperChannel {
   /** The helper's stdout. */
@@ -40,7 +43,10 @@ export interface HelperChannel {
 }
 
 export interface ConnectionOptions {
-  /** No frame for this long while requests wait: the helper is considered dead. */
+  /**
+   * Nothing received for this long while requests wait: the helper is considered dead. Also the
+   * base of every request's deadline (request-budget.ts).
+   */
   timeoutMs: number;
   /** Bytes of write payloads in flight, at most. */
   writeWindowBytes?: number;
@@ -54,6 +60,12 @@ interface Pending {
   reject: (error: Error) => void;
   /** Streamed results (read, list): called for every piece but the last. */
   piece?: (reply: { [key: string]: Value }) => void;
+  budget: RequestBudget;
+  /** When the request must be answered (Date.now() time), and how long it was given, in ms. */
+  deadline: number;
+  allowedMs: number;
+  /** What its reply has used of the budget so far. */
+  used: { pieces: number; dataBytes: number; names: number; nameBytes: number };
 }
 
 /** The connection to the helper is over (it died, stopped answering or broke the protocol). */
@@ -70,7 +82,9 @@ export class HelperConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | null = null;
-  private lastFrameAt = Date.now();
+  private lastByteAt = Date.now();
+  /** The transfer bytes of the requests waiting (their deadlines allow for the ones ahead). */
+  private transferInFlight = 0;
   private readonly watchdog: NodeJS.Timeout;
   private bytesInFlight = 0;
   private readonly windowWaiters: (() => void)[] = [];
@@ -88,10 +102,7 @@ export class HelperConnection {
     channel.writable.on('error', (error) => this.fatal(`writing to the destination helper: ${error.message}`));
     void channel.exited.then((status) => this.ended(status));
     const tick = Math.max(50, Math.min(1000, options.timeoutMs / 4));
-    this.watchdog = setInterval(() => {
-      if (this.pending.size > 0 && Date.now() - this.lastFrameAt > options.timeoutMs)
-        this.fatal(`the destination helper stopped answering (nothing for ${Math.round(options.timeoutMs / 1000)} s)`);
-    }, tick);
+    this.watchdog = setInterval(() => this.checkTimes(), tick);
     this.watchdog.unref();
   }
 
@@ -99,7 +110,14 @@ export class HelperConnection {
   async request(
     op: OpName,
     fields: { [key: string]: Value },
-    options: { path?: string; payloadBytes?: number; piece?: Pending['piece']; continuation?: Uint8Array[] } = {},
+    options: {
+      path?: string;
+      payloadBytes?: number;
+      piece?: Pending['piece'];
+      continuation?: Uint8Array[];
+      /** What the reply may use; by default one frame, and time for the payload. */
+      budget?: RequestBudget;
+    } = {},
   ): Promise<{ [key: string]: Value }> {
     if (this.failure) throw this.failure;
     const bytes = options.payloadBytes ?? 0;
@@ -111,12 +129,25 @@ export class HelperConnection {
     if (this.failure) throw this.failure;
     const id = this.nextId++;
     this.bytesInFlight += bytes;
+    const budget = options.budget ?? singleReplyBudget(bytes);
+    const allowedMs = this.options.timeoutMs + transferAllowanceMs(this.transferInFlight + budget.transferBytes);
+    this.transferInFlight += budget.transferBytes;
     const reply = new Promise<{ [key: string]: Value }>((resolve, reject) => {
-      const entry: Pending = { op, path: options.path ?? '.', bytes, resolve, reject };
+      const entry: Pending = {
+        op,
+        path: options.path ?? '.',
+        bytes,
+        resolve,
+        reject,
+        budget,
+        deadline: Date.now() + allowedMs,
+        allowedMs,
+        used: { pieces: 0, dataBytes: 0, names: 0, nameBytes: 0 },
+      };
       if (options.piece) entry.piece = options.piece;
       this.pending.set(id, entry);
     });
-    if (this.pending.size === 1) this.lastFrameAt = Date.now();
+    if (this.pending.size === 1) this.lastByteAt = Date.now();
     this.send({ op, id, ...fields });
     // A write larger than one frame continues in "more" frames with the same id.
     const rest = options.continuation ?? [];
@@ -149,7 +180,7 @@ export class HelperConnection {
 
   private receive(chunk: Buffer): void {
     if (this.failure) return;
-    this.lastFrameAt = Date.now();
+    this.lastByteAt = Date.now();
     let messages: Value[];
     try {
       messages = this.reader.push(chunk);
@@ -196,6 +227,8 @@ export class HelperConnection {
     if (!hasResult(entry.op)) return `sends a result for ${entry.op} request ${id}, which has none`;
     const problem = problemWith(RESULTS[entry.op as ResultOp], untrusted);
     if (problem) return `${entry.op} result: ${problem}`;
+    const overrun = charge(entry, untrusted);
+    if (overrun) return overrun;
     if (untrusted['more'] === true) {
       if (!entry.piece) return `streams a result for ${entry.op} request ${id}`;
       try {
@@ -212,9 +245,27 @@ export class HelperConnection {
 
   private settle(id: number, entry: Pending): void {
     this.pending.delete(id);
+    this.transferInFlight -= entry.budget.transferBytes;
     if (entry.bytes > 0) {
       this.bytesInFlight -= entry.bytes;
       for (const wake of this.windowWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Ends the connection when the helper has been silent too long or a request is past its deadline. */
+  private checkTimes(): void {
+    if (this.pending.size === 0) return;
+    const now = Date.now();
+    if (now - this.lastByteAt > this.options.timeoutMs) {
+      this.fatal(`the destination helper stopped answering (nothing for ${Math.round(this.options.timeoutMs / 1000)} s)`);
+      return;
+    }
+    for (const entry of this.pending.values()) {
+      if (now > entry.deadline) {
+        const seconds = Math.round(entry.allowedMs / 1000);
+        this.fatal(`the destination helper did not complete ${entry.op} of ${entry.path} within its deadline (${seconds} s)`);
+        return;
+      }
     }
   }
 
@@ -253,4 +304,28 @@ export class HelperConnection {
     if (open) this.channel.writable.end();
     await this.channel.close();
   }
+}
+
+/**
+ * Counts one result frame against its request's budget, before anything in it is kept; returns
+ * what it overran, or null. The frame was checked against the op's schema already.
+ */
+function charge(entry: Pending, untrusted: { [key: string]: Value }): string | null {
+  const { budget, used } = entry;
+  const what = `${entry.op} of ${entry.path}`;
+  used.pieces++;
+  if (used.pieces > budget.pieces) return `${what} sent more than ${budget.pieces} pieces`;
+  const data = untrusted['data'];
+  if (data instanceof Uint8Array) {
+    used.dataBytes += data.length;
+    if (used.dataBytes > budget.dataBytes) return `${what} sent more than the ${budget.dataBytes} bytes of data it may`;
+  }
+  const names = untrusted['names'];
+  if (Array.isArray(names)) {
+    used.names += names.length;
+    if (used.names > budget.names) return `${what} returned more than ${budget.names} names`;
+    for (const name of names) used.nameBytes += Buffer.byteLength(name as string);
+    if (used.nameBytes > budget.nameBytes) return `${what} returned more than ${budget.nameBytes} bytes of names`;
+  }
+  return null;
 }

@@ -8,9 +8,7 @@ import type { Value } from '../../../protocol/msgpack.js';
 import { isEntryName, LOCK_FILE } from '../../../protocol/paths.js';
 import { checkArchivePath, type Store, type StoreLock, type StoreStat } from '../store.js';
 import type { HelperConnection } from './helper-connection.js';
-
-/** Entries in one listed directory, at most (a session directory of a 2 TiB volume has ~1M). */
-const MAX_LIST_NAMES = 16 * 1024 * 1024;
+import { listBudget, readBudget } from './request-budget.js';
 
 export class RemoteStore implements Store {
   constructor(
@@ -31,9 +29,9 @@ export class RemoteStore implements Store {
         if (!isEntryName(untrustedName)) this.violation(`list of ${dir} returned the name "${inert(untrustedName)}"`);
         names.push(untrustedName);
       }
-      if (names.length > MAX_LIST_NAMES) this.violation(`list of ${dir} returned more than ${MAX_LIST_NAMES} names`);
     };
-    take(await this.connection.request('list', { path: checkArchivePath(dir) }, { path: dir, piece: take }));
+    // The connection stops a flood of names or pieces before they are kept (listBudget).
+    take(await this.connection.request('list', { path: checkArchivePath(dir) }, { path: dir, piece: take, budget: listBudget() }));
     // Sorted by code unit, as the local store sorts; the helper's order is not relied on.
     return names.sort();
   }
@@ -59,7 +57,13 @@ export class RemoteStore implements Store {
       out.set(data, filled);
       filled += data.length;
     };
-    take(await this.connection.request('read', { path: checkArchivePath(path), max: maxBytes }, { path, piece: take }));
+    take(
+      await this.connection.request(
+        'read',
+        { path: checkArchivePath(path), max: maxBytes },
+        { path, piece: take, budget: readBudget(maxBytes) },
+      ),
+    );
     const result = out as Buffer | null;
     if (!result || filled !== result.length) this.violation(`read of ${path} ended after ${filled} of ${result?.length ?? 0} bytes`);
     return result as Buffer;
