@@ -14,6 +14,7 @@ import { describeError, InputError, IntegrityError, LocalStorageError } from '..
 import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
 import { compareRoots } from '../state/rollback.js';
 import type { Store } from '../store/store.js';
+import { removeEmptyDirs } from '../sys/make-dirs.js';
 import { readLineFromTerminal } from '../sys/terminal.js';
 import { RELEASE_LINE } from '../version.js';
 import { ConsoleOutput } from './console-output.js';
@@ -63,12 +64,20 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
   /** Stores this run opened; closed when it ends (a remote helper must not outlive the run). */
   private readonly stores: Store[] = [];
 
+  /** Directories openStore created for a write command: removed again, if still empty, when it fails. */
+  private readonly createdDirs: string[] = [];
+
   async execute(): Promise<number> {
+    let failed = true;
     try {
-      return await this.run();
+      const code = await this.run();
+      failed = code !== 0;
+      return code;
     } finally {
       await this.releaseResources().catch(() => {});
       await Promise.all(this.stores.splice(0).map((store) => store.close().catch(() => {})));
+      // A failed arch-init or a send to a mistyped --dest leaves nothing behind.
+      if (failed) await removeEmptyDirs(this.createdDirs.splice(0));
     }
   }
 
@@ -108,6 +117,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     const store = await openDestination(dest, {
       create: options.create ?? false,
       carrier: { sshOptions: this.optSsh, qubesOptions: this.optQubes },
+      created: this.createdDirs,
     });
     this.stores.push(store);
     return { dest, store };

@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { describeError, FatalError, InputError } from '../errors.js';
 import { groupId, userId } from '../sys/accounts.js';
 import { blockDeviceBytes } from '../sys/block-device.js';
+import { makeDirs } from '../sys/make-dirs.js';
 
 export interface TargetMetadata {
   /** "mode:user:group" from the session info ('' or 'r'/'w' for LVM-sourced sessions). */
@@ -56,7 +57,7 @@ function isAllZero(data: Buffer): boolean {
 async function openFileTarget(path: string, volsize: number): Promise<RestoreTarget> {
   const dir = dirname(path);
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (error) {
     throw new InputError(`Cannot create directory '${dir}': ${describeError(error)}`);
   }

@@ -8,11 +8,11 @@
 // two archives (or two URLs of one archive) never share state. Nothing secret is stored here.
 
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Counters } from '../archive/nonces.js';
 import { LocalStore } from '../store/local-store.js';
 import { isNotFound } from '../store/store.js';
+import { makeDirs } from '../sys/make-dirs.js';
 
 export const DEFAULT_META_DIR = '/var/lib/skiff';
 
@@ -46,7 +46,7 @@ export class LocalState {
 
   static async open(metaDir: string, uuid: string, url: string): Promise<LocalState> {
     const dir = join(metaDir, `a_${LocalState.archiveId(process.getuid?.() ?? 0, uuid, url)}`);
-    await mkdir(join(dir, 'volumes'), { recursive: true, mode: 0o700 });
+    await makeDirs(join(dir, 'volumes'), 0o700);
     return new LocalState(dir);
   }
 
