@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION } from '../../protocol/messages.js';
 import { ConnectionError, type HelperChannel, HelperConnection } from '../store/remote/helper-connection.js';
 import { RemoteStore } from '../store/remote/remote-store.js';
 import { spawnPiped } from '../sys/exec.js';
+import { onInterrupt } from '../sys/interrupt.js';
 import { type CarrierOptions, qubesServiceArgv, qubesSshArgv, qubesUploadArgv, shellQuote, sshArgv } from './helper-command.js';
 import { helperBundle, helperBundlePath, uploadCommand } from './helper-upload.js';
 
@@ -36,6 +37,8 @@ export interface ConnectOptions {
 /** Starts one helper and says hello; throws the hello's error (a StoreError) or a ConnectionError. */
 export async function connectHelper(start: HelperStart, options: ConnectOptions): Promise<RemoteStore> {
   const child = spawnPiped(start.argv);
+  // An interrupted run that cannot unwind in time still stops its helper.
+  void child.closed.then(onInterrupt(() => child.kill()));
   const channel: HelperChannel = {
     readable: child.stdout,
     writable: child.stdin,
