@@ -7,15 +7,15 @@
 //   back and written last; a failure zeroes that first chunk instead, so a partial restore never
 //   mounts as a good one. Zero chunks are written as zeros.
 
-import { randomBytes } from 'node:crypto';
 import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describeError, FatalError, InputError } from '../errors.js';
 import { groupId, userId } from '../sys/accounts.js';
 import { blockDeviceBytes } from '../sys/block-device.js';
 import { onInterrupt } from '../sys/interrupt.js';
 import { makeDirs } from '../sys/make-dirs.js';
+import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
 
 export interface TargetMetadata {
   /** "mode:user:group" from the session info ('' or 'r'/'w' for LVM-sourced sessions). */
@@ -62,7 +62,8 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
   } catch (error) {
     throw new InputError(`Cannot create directory '${dir}': ${describeError(error)}`);
   }
-  const tmp = join(dir, `.${basename(path)}.skiff-receive-${randomBytes(4).toString('hex')}`);
+  await removeAbandonedTemporaries(dir);
+  const tmp = join(dir, temporaryName(path));
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(tmp, 'wx', 0o600);
