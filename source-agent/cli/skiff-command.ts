@@ -103,7 +103,12 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     return this.outputCache;
   }
 
-  banner(out: Output): void {
+  /**
+   * The version line, first on stdout once the command line is accepted: a missing or malformed
+   * --dest is a command-line error, reported alone like the others (exit 9).
+   */
+  banner(out: Output, needsDest = true): void {
+    if (needsDest) parseDestUrl(this.dest, this.context.cwd);
     out.line(RELEASE_LINE);
   }
 

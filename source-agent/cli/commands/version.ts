@@ -6,7 +6,7 @@ export class VersionCommand extends SkiffCommand {
   static override usage = Command.Usage({ description: 'Print the version and exit.' });
 
   async run(): Promise<number> {
-    this.banner(this.output(false));
+    this.banner(this.output(false), false);
     return 0;
   }
 }
