@@ -11,6 +11,7 @@ import { spawnPiped } from '../sys/exec.js';
 import { onInterrupt } from '../sys/interrupt.js';
 import { type CarrierOptions, qubesServiceArgv, qubesSshArgv, qubesUploadArgv, shellQuote, sshArgv } from './helper-command.js';
 import { helperBundle, helperBundlePath, uploadCommand } from './helper-upload.js';
+import { sshControlDir } from './ssh-control-dir.js';
 
 /** How long a helper may stay silent while requests wait (SKIFF_DEST_TIMEOUT seconds overrides). */
 export function destinationTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -93,7 +94,8 @@ function uploadShell(bytes: number): string {
 
 export function sshStart(authority: string, carrier: CarrierOptions): HelperStart {
   const code = helperBundle();
-  return { argv: sshArgv(authority, code.length, carrier), upload: code };
+  const controlDir = carrier.sshOptions.length === 0 ? { sshControlDir: sshControlDir() } : {};
+  return { argv: sshArgv(authority, code.length, { ...carrier, ...controlDir }), upload: code };
 }
 
 export function qubesSshStart(authority: string, carrier: CarrierOptions): HelperStart {
