@@ -6,30 +6,30 @@
 
 import { runCli } from './cli/run.js';
 import { ExitCode, InterruptedError } from './errors.js';
-import { endProcess, runInterruptCleanups, UNWIND_DEADLINE_MS } from './sys/interrupt.js';
+import { CLEANUP_DEADLINE_MS, endProcess, runInterruptCleanups, UNWIND_DEADLINE_MS } from './sys/interrupt.js';
 
 const controller = new AbortController();
 let interrupted: NodeJS.Signals | null = null;
 let ending = false;
 
 /** The command did not unwind in time, or a second signal came: clean up what is registered, end. */
-async function endInterrupted(signal: NodeJS.Signals, cleanup: boolean): Promise<void> {
+async function endInterrupted(signal: NodeJS.Signals, cleanupMs: number): Promise<void> {
   if (ending) return;
   ending = true;
   process.stderr.write('\n*** Interrupt.\n');
-  if (cleanup) await runInterruptCleanups();
+  await runInterruptCleanups(cleanupMs);
   await endProcess(ExitCode.interrupted, signal);
 }
 
 const onSignal = (signal: NodeJS.Signals) => {
   if (interrupted) {
-    // A second interrupt does not wait for anything.
-    void endInterrupted(signal, false);
+    // A second interrupt does not wait for the command; the cleanups get a moment.
+    void endInterrupted(signal, 500);
     return;
   }
   interrupted = signal;
   controller.abort(new InterruptedError('Interrupted.'));
-  setTimeout(() => void endInterrupted(signal, true), UNWIND_DEADLINE_MS).unref();
+  setTimeout(() => void endInterrupted(signal, CLEANUP_DEADLINE_MS), UNWIND_DEADLINE_MS).unref();
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

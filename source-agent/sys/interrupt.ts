@@ -24,10 +24,10 @@ export function onInterrupt(cleanup: Cleanup): () => void {
 /** How long an interrupted command may take to unwind by itself. */
 export const UNWIND_DEADLINE_MS = 3000;
 /** How long the registered cleanups may take after that. */
-const CLEANUP_DEADLINE_MS = 2000;
+export const CLEANUP_DEADLINE_MS = 2000;
 
 /** Runs every registered cleanup at once, for at most `deadlineMs`. */
-export async function runInterruptCleanups(deadlineMs = CLEANUP_DEADLINE_MS): Promise<void> {
+export async function runInterruptCleanups(deadlineMs: number): Promise<void> {
   const pending = [...cleanups].map(async (cleanup) => {
     try {
       await cleanup();
