@@ -3,13 +3,14 @@
 // others through a destination helper (transport/). Start-up failures get Wyng's messages and
 // exit codes: a helper that cannot start or answer → 5, a missing archive directory → 6.
 
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isPrintable } from '../archive/names.js';
 import { ArchiveNotFoundError, DestinationNotReadyError, describeError, FatalError, InputError } from '../errors.js';
 import { LocalStore } from '../store/local-store.js';
 import { ConnectionError } from '../store/remote/helper-connection.js';
 import { type Store, StoreError } from '../store/store.js';
+import { makeDirs } from '../sys/make-dirs.js';
 import { connectHelper, connectQubes, destinationTimeoutMs, qubesSshStart, sshStart } from '../transport/connect.js';
 import type { CarrierOptions } from '../transport/helper-command.js';
 
@@ -80,11 +81,13 @@ export interface OpenOptions {
   create: boolean;
   carrier: CarrierOptions;
   timeoutMs?: number;
+  /** Receives the local directories this call created (file:), so a failed command can remove them. */
+  created?: string[];
 }
 
 /** Opens the destination's Store; the archive directory must exist (exit 6 otherwise). */
 export async function openDestination(dest: DestUrl, options: OpenOptions): Promise<Store> {
-  if (dest.scheme === 'file') return openLocal(dest, options.create);
+  if (dest.scheme === 'file') return openLocal(dest, options.create, options.created ?? []);
   const connect = {
     url: dest.text,
     root: dest.path,
@@ -104,10 +107,10 @@ export async function openDestination(dest: DestUrl, options: OpenOptions): Prom
   }
 }
 
-async function openLocal(dest: DestUrl, create: boolean): Promise<Store> {
+async function openLocal(dest: DestUrl, create: boolean, created: string[]): Promise<Store> {
   if (create) {
     try {
-      await mkdir(dest.path, { recursive: true });
+      created.push(...(await makeDirs(dest.path)));
     } catch (error) {
       throw new FatalError(`Cannot create '${dest.path}': ${describeError(error)}`);
     }

@@ -17,6 +17,7 @@ import { type AnchorVerdict, anchorFor, compareWithAnchor, type DestAnchor, Dest
 import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
 import { compareRoots } from '../state/rollback.js';
 import type { Store } from '../store/store.js';
+import { removeEmptyDirs } from '../sys/make-dirs.js';
 import { readLineFromTerminal } from '../sys/terminal.js';
 import { RELEASE_LINE } from '../version.js';
 import { ConsoleOutput } from './console-output.js';
@@ -75,10 +76,15 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
   protected readonly touchesArchive: boolean = true;
   /** --authmin=-1 has stopped this archive's agent in this run. */
   private agentStopped = false;
+  /** Directories openStore created for a write command: removed again, if still empty, when it fails. */
+  private readonly createdDirs: string[] = [];
 
   async execute(): Promise<number> {
+    let failed = true;
     try {
-      return await this.run();
+      const code = await this.run();
+      failed = code !== 0;
+      return code;
     } finally {
       // --authmin=-1 stops the agent however the command ends, even before it opened the archive.
       if (this.touchesArchive && Number(this.authmin) === -1 && !this.agentStopped) await this.stopAgentNow().catch(() => {});
@@ -86,6 +92,8 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
       this.outputCache?.close();
       await this.releaseResources().catch(() => {});
       await Promise.all(this.stores.splice(0).map((store) => store.close().catch(() => {})));
+      // A failed arch-init or a send to a mistyped --dest leaves nothing behind.
+      if (failed) await removeEmptyDirs(this.createdDirs.splice(0));
     }
   }
 
@@ -116,7 +124,12 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     return this.outputCache;
   }
 
-  banner(out: Output): void {
+  /**
+   * The version line, first on stdout once the command line is accepted: a missing or malformed
+   * --dest is a command-line error, reported alone like the others (exit 9).
+   */
+  banner(out: Output, needsDest = true): void {
+    if (needsDest) parseDestUrl(this.dest, this.context.cwd);
     out.line(RELEASE_LINE);
   }
 
@@ -130,6 +143,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     const store = await openDestination(dest, {
       create: options.create ?? false,
       carrier: { sshOptions: this.optSsh, qubesOptions: this.optQubes },
+      created: this.createdDirs,
     });
     this.stores.push(store);
     return { dest, store };

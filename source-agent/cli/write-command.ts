@@ -14,6 +14,7 @@ import type { WriteContext } from '../engine/write-context.js';
 import { DestinationNotReadyError } from '../errors.js';
 import type { LocalState } from '../state/local-state.js';
 import { isNotFound, StoreError, type StoreLock } from '../store/store.js';
+import { onInterrupt } from '../sys/interrupt.js';
 import type { DestUrl } from './dest-url.js';
 import { SkiffCommand } from './skiff-command.js';
 
@@ -30,10 +31,12 @@ export abstract class WriteCommand extends SkiffCommand {
   });
 
   private heldLock: StoreLock | null = null;
+  private forgetLock: () => void = () => {};
 
   protected override async releaseResources(): Promise<void> {
     const lock = this.heldLock;
     this.heldLock = null;
+    this.forgetLock();
     await lock?.release();
   }
 
@@ -48,6 +51,9 @@ export abstract class WriteCommand extends SkiffCommand {
       if (error instanceof StoreError && error.code === 'EBUSY') throw new DestinationNotReadyError(error.message);
       throw error;
     });
+    const lock = this.heldLock;
+    // Released even when an interrupted run cannot unwind in time.
+    this.forgetLock = onInterrupt(() => lock.release());
     const localState = state as LocalState; // write commands always have it (openState throws)
     const writer = await makeWriter(archive, localState);
     const persist = async () => {

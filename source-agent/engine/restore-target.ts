@@ -7,13 +7,15 @@
 //   back and written last; a failure zeroes that first chunk instead, so a partial restore never
 //   mounts as a good one. Zero chunks are written as zeros.
 
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describeError, FatalError, InputError } from '../errors.js';
 import { groupId, userId } from '../sys/accounts.js';
 import { blockDeviceBytes } from '../sys/block-device.js';
+import { onInterrupt } from '../sys/interrupt.js';
+import { makeDirs } from '../sys/make-dirs.js';
+import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
 
 export interface TargetMetadata {
   /** "mode:user:group" from the session info ('' or 'r'/'w' for LVM-sourced sessions). */
@@ -56,11 +58,12 @@ function isAllZero(data: Buffer): boolean {
 async function openFileTarget(path: string, volsize: number): Promise<RestoreTarget> {
   const dir = dirname(path);
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (error) {
     throw new InputError(`Cannot create directory '${dir}': ${describeError(error)}`);
   }
-  const tmp = join(dir, `.${basename(path)}.skiff-receive-${randomBytes(4).toString('hex')}`);
+  await removeAbandonedTemporaries(dir);
+  const tmp = join(dir, temporaryName(path));
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(tmp, 'wx', 0o600);
@@ -69,6 +72,9 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
     await fs.rm(tmp, { force: true });
     throw new InputError(`Cannot write in '${dir}': ${describeError(error)}`);
   }
+  // Removed even when an interrupted receive cannot unwind in time (it may wait on a chunk).
+  // Synchronously: the thread pool may be full of calls that never return (FIFOs).
+  const forget = onInterrupt(() => rmSync(tmp, { force: true }));
   return {
     description: `file '${path}'`,
     async write(address, data) {
@@ -81,12 +87,14 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
       await handle.close();
       await applyMetadata(tmp, metadata);
       await fs.rename(tmp, path);
+      forget();
       const dirHandle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
       await dirHandle.sync().finally(() => dirHandle.close());
     },
     async abort() {
       await handle.close().catch(() => {});
       await fs.rm(tmp, { force: true });
+      forget();
       return `nothing was written to '${path}'`;
     },
   };

@@ -12,11 +12,12 @@
 // dest-anchor.ts.)
 
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, rename } from 'node:fs/promises';
+import { lstat, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Counters } from '../archive/nonces.js';
 import { LocalStore } from '../store/local-store.js';
 import { isNotFound } from '../store/store.js';
+import { makeDirs } from '../sys/make-dirs.js';
 
 export const DEFAULT_META_DIR = '/var/lib/skiff';
 
@@ -75,7 +76,7 @@ export class LocalState {
     const uid = process.getuid?.() ?? 0;
     const dir = join(metaDir, `a_${LocalState.archiveId(uid, uuid, identity)}`);
     if (typedUrl !== identity) await migrate(join(metaDir, `a_${LocalState.archiveId(uid, uuid, typedUrl)}`), dir);
-    await mkdir(join(dir, 'volumes'), { recursive: true, mode: 0o700 });
+    await makeDirs(join(dir, 'volumes'), 0o700);
     return new LocalState(dir);
   }
 

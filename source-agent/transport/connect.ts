@@ -9,8 +9,10 @@ import { ConnectionError, type HelperChannel, HelperConnection } from '../store/
 import { RemoteStore } from '../store/remote/remote-store.js';
 import { singleReplyBudget } from '../store/remote/request-budget.js';
 import { spawnPiped } from '../sys/exec.js';
+import { onInterrupt } from '../sys/interrupt.js';
 import { type CarrierOptions, qubesServiceArgv, qubesSshArgv, qubesUploadArgv, shellQuote, sshArgv } from './helper-command.js';
 import { helperBundle, helperBundlePath, uploadCommand } from './helper-upload.js';
+import { sshControlDir } from './ssh-control-dir.js';
 
 /** How long a helper may stay silent while requests wait (SKIFF_DEST_TIMEOUT seconds overrides). */
 export function destinationTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -37,6 +39,8 @@ export interface ConnectOptions {
 /** Starts one helper and says hello; throws the hello's error (a StoreError) or a ConnectionError. */
 export async function connectHelper(start: HelperStart, options: ConnectOptions): Promise<RemoteStore> {
   const child = spawnPiped(start.argv);
+  // An interrupted run that cannot unwind in time still stops its helper.
+  void child.closed.then(onInterrupt(() => child.kill()));
   const channel: HelperChannel = {
     readable: child.stdout,
     writable: child.stdin,
@@ -92,7 +96,8 @@ function uploadShell(bytes: number): string {
 
 export function sshStart(authority: string, carrier: CarrierOptions): HelperStart {
   const code = helperBundle();
-  return { argv: sshArgv(authority, code.length, carrier), upload: code };
+  const controlDir = carrier.sshOptions.length === 0 ? { sshControlDir: sshControlDir() } : {};
+  return { argv: sshArgv(authority, code.length, { ...carrier, ...controlDir }), upload: code };
 }
 
 export function qubesSshStart(authority: string, carrier: CarrierOptions): HelperStart {

@@ -6,25 +6,34 @@
 // The archive path is not part of any command: it travels in the protocol's hello.
 
 import { uploadCommand } from './helper-upload.js';
+import { REMOTE_CONTROL_DIR_SHELL } from './ssh-control-dir.js';
 
-export const DEFAULT_SSH_OPTIONS: readonly string[] = [
-  '-x',
-  '-T',
-  '-e',
-  'none',
-  '-o',
-  'ControlPath=~/.ssh/ctrl-%C',
-  '-o',
-  'ControlMaster=auto',
-  '-o',
-  'ControlPersist=300',
-  '-o',
-  'ServerAliveInterval=120',
-  '-o',
-  'ConnectTimeout=60',
-  '-o',
-  'Compression=no',
-];
+/** ssh's ControlPath for the built-in options: a socket per connection, in `dir`. */
+export function controlPath(dir: string): string {
+  return `${dir}/ctrl-%C`;
+}
+
+/** The built-in ssh options (behavior spec §8.1), the shared connection's socket in `controlDir`. */
+export function defaultSshOptions(controlDir: string): string[] {
+  return [
+    '-x',
+    '-T',
+    '-e',
+    'none',
+    '-o',
+    `ControlPath=${controlPath(controlDir)}`,
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    'ControlPersist=300',
+    '-o',
+    'ServerAliveInterval=120',
+    '-o',
+    'ConnectTimeout=60',
+    '-o',
+    'Compression=no',
+  ];
+}
 
 export const DEFAULT_QUBES_OPTIONS: readonly string[] = ['--no-color-stderr', '--no-color-output', '--nogui', '--no-filter-escape-chars'];
 
@@ -34,6 +43,8 @@ export const QREXEC_SERVICE = 'skiff.DestHelper';
 export interface CarrierOptions {
   /** --opt-ssh values; they replace the defaults when given. */
   sshOptions: readonly string[];
+  /** Where the built-in options keep ssh's control socket (transport/ssh-control-dir.ts). */
+  sshControlDir?: string;
   /** --opt-qubes values; they replace the defaults when given. */
   qubesOptions: readonly string[];
 }
@@ -44,8 +55,13 @@ export function shellQuote(word: string): string {
 }
 
 function sshOptions(options: CarrierOptions): readonly string[] {
-  return options.sshOptions.length > 0 ? options.sshOptions : DEFAULT_SSH_OPTIONS;
+  if (options.sshOptions.length > 0) return options.sshOptions;
+  if (options.sshControlDir === undefined) throw new Error('the built-in ssh options need a control directory');
+  return defaultSshOptions(options.sshControlDir);
 }
+
+/** Stands for "$d" (the directory REMOTE_CONTROL_DIR_SHELL makes) until the command is quoted. */
+const REMOTE_DIR_MARK = '\0skiff-remote-control-dir\0';
 
 function qubesOptions(options: CarrierOptions): readonly string[] {
   return options.qubesOptions.length > 0 ? options.qubesOptions : DEFAULT_QUBES_OPTIONS;
@@ -71,6 +87,11 @@ export function qubesSshArgv(authority: string, helperBytes: number, options: Ca
   const colon = authority.indexOf(':');
   const vm = authority.slice(0, colon);
   const remote = authority.slice(colon + 1);
-  const ssh = sshArgv(remote, helperBytes, options).map(shellQuote).join(' ');
-  return ['qvm-run', ...qubesOptions(options), '--pass-io', vm, ssh];
+  // The built-in options keep ssh's control socket in a private directory made inside the qube.
+  const builtIn = options.sshOptions.length === 0;
+  const words = sshArgv(remote, helperBytes, builtIn ? { ...options, sshControlDir: REMOTE_DIR_MARK } : options);
+  const ssh = words
+    .map((word) => (word.includes(REMOTE_DIR_MARK) ? `"${word.replace(REMOTE_DIR_MARK, '$d')}"` : shellQuote(word)))
+    .join(' ');
+  return ['qvm-run', ...qubesOptions(options), '--pass-io', vm, builtIn ? `${REMOTE_CONTROL_DIR_SHELL}${ssh}` : ssh];
 }

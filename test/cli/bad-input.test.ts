@@ -160,3 +160,23 @@ describe('bad input', () => {
     assert.match(errorLines(r).at(-1) as string, /^Config item quiet must be a number/);
   });
 });
+
+describe('errors in the command line or config file come alone, without the version line', () => {
+  const config = join(scratch.dir, 'bad.ini');
+  writeFileSync(config, 'this is not an ini line\n');
+  const usage: [string, string[]][] = [
+    ['unknown option', ['list', plain, '--frob']],
+    ['missing --dest', ['list']],
+    ['unknown URL scheme', ['verify', '-a', '--dest=foo:/x']],
+    ['malformed --dest', ['send', '-a', '--dest=ssh:/path']],
+    ['missing --dest for delete --clean', ['delete', '--clean', '--local=/tmp']],
+    ['bad config file', ['list', plain, `--config=${config}`]],
+  ];
+  for (const [name, args] of usage) {
+    it(name, async () => {
+      const r = await runSkiff(args);
+      assert.equal(r.code, 9, r.stderr);
+      assert.equal(r.stdout, '');
+    });
+  }
+});

@@ -93,3 +93,29 @@ describe('passphrase from a terminal', () => {
     assert.match(r.output, /Could not decrypt\/authenticate archive/);
   });
 });
+
+describe('receive on a terminal asks only when something would be overwritten', () => {
+  const dest = `--dest=file:${fixtureArchive('plain-zlib-64k')} --meta-dir=${META} --authmin=0`;
+  it('a target that does not exist: no question', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-receive-ask-'));
+    try {
+      const r = await converse(`${process.execPath} ${CLI} receive vol2.img --save-to=${dir}/new.img ${dest}`, [['[y/N]: ', 'n\n']]);
+      assert.doesNotMatch(r.output, /overwrite/);
+      assert.equal(r.code, 0, r.output);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an existing target: asked, and no keeps it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-receive-ask-'));
+    try {
+      writeFileSync(join(dir, 'old.img'), 'keep me');
+      const r = await converse(`${process.execPath} ${CLI} receive vol2.img --save-to=${dir}/old.img ${dest}`, [['[y/N]: ', 'n\n']]);
+      assert.match(r.output, /Receiving to existing volumes will overwrite them!/);
+      assert.equal(r.code, 1, r.output);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

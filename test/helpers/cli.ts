@@ -1,6 +1,6 @@
 // Runs the built skiff CLI as a subprocess, the way users and wrapper scripts do.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,4 +75,35 @@ export function copyFixture(name: string, into: string): string {
   const target = join(into, name);
   cpSync(fixtureArchive(name), target, { recursive: true });
   return target;
+}
+
+export interface RunningSkiff {
+  child: ChildProcess;
+  /** Everything written so far. */
+  output(): { stdout: string; stderr: string };
+  /** The exit: a code, or the signal that ended the process. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/** Starts the CLI without waiting for it (tests that signal a run in progress). */
+export function startSkiff(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunningSkiff {
+  const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
+    cwd: options.cwd ?? tmpdir(),
+    env: options.env ?? { ...process.env, TZ: 'UTC' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdin?.end('');
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, output: () => ({ stdout, stderr }), exited };
 }

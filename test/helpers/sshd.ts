@@ -13,6 +13,13 @@ export interface Sshd {
   sshOptions: string[];
   /** The authority for ssh:// URLs. */
   authority: string;
+  /**
+   * A directory to put first on PATH: its `ssh` runs the real one with this server's key and
+   * host-key options placed before Skiff's own (ssh takes the first value of an option), so a run
+   * WITHOUT --opt-ssh uses Skiff's built-in options, as on a user's machine. ControlPersist=no
+   * keeps no master connection behind after a run.
+   */
+  clientBin: string;
   stop(): Promise<void>;
 }
 
@@ -70,8 +77,27 @@ export async function startSshd(): Promise<Sshd> {
     if (child.exitCode !== null) throw new Error(`sshd exited: ${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const realSsh = execFileSync('sh', ['-c', 'command -v ssh']).toString().trim();
+  const clientBin = join(dir, 'bin');
+  mkdirSync(clientBin);
+  const wrapperOptions = [
+    '-i',
+    join(dir, 'client_key'),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'ControlPersist=no',
+  ];
+  writeFileSync(join(clientBin, 'ssh'), `#!/bin/sh\nexec ${realSsh} ${wrapperOptions.join(' ')} "$@"\n`, { mode: 0o755 });
   return {
     port,
+    clientBin,
     authority: `root@127.0.0.1:${port}`,
     sshOptions: [
       '-i',

@@ -39,12 +39,16 @@ const standInDir = standIn.bin;
 const qvmLog = join(scratch.dir, 'qvm-run.log');
 const qvmCalls = () => standIn.calls(qvmLog);
 
+// Every run here has a HOME without .ssh, as on a machine that never used ssh before.
+const freshHome = join(scratch.dir, 'home');
+mkdirSync(freshHome);
+
 let counter = 0;
 function remoteArchive(dest: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const meta = join(scratch.dir, `meta${counter++}`);
   const skiff = async (args: string[], code = 0) => {
     const r = await runSkiff([...args, `--dest=${dest}`, `--meta-dir=${meta}`, '--passcmd=echo remote-test-passphrase', ...extra], {
-      env: { ...process.env, TZ: 'UTC', PATH: `${standInDir}:${process.env['PATH']}`, QVM_RUN_LOG: qvmLog, ...env },
+      env: { ...process.env, TZ: 'UTC', HOME: freshHome, PATH: `${standInDir}:${process.env['PATH']}`, QVM_RUN_LOG: qvmLog, ...env },
     });
     assert.equal(r.code, code, `skiff ${args.join(' ')} (${dest}): ${r.stdout}\n${r.stderr}`);
     return r;
@@ -144,6 +148,15 @@ describe('ssh:// destinations (real sshd on 127.0.0.1)', () => {
     assert.doesNotMatch(listed.stdout, /empty\.img|copy\.img/);
   });
 
+  it('on a fresh machine: the built-in ssh options, no ~/.ssh', async (t) => {
+    if (!ready(t)) return;
+    const s = await server();
+    const dir = join(scratch.dir, 'ssh-fresh-archive');
+    const archive = remoteArchive(`ssh://${s.authority}${dir}`, [], { PATH: `${s.clientBin}:${standInDir}:${process.env['PATH']}` });
+    await fullCycle(archive, dir, 'xchacha20-dgr');
+    assert.deepEqual(readdirSync(freshHome), [], 'nothing written to HOME');
+  });
+
   it('a missing archive directory exits 6; an unreachable host exits 5 with the reason', async (t) => {
     if (!ready(t)) return;
     const s = await server();
@@ -236,5 +249,16 @@ describe('qubes:// and qubes-ssh:// (stand-in qvm-run on PATH; no Qubes here)', 
       'netvm',
     ]);
     assert.match(call[6] as string, new RegExp(`^ssh -i \\S+client_key .*ssh://root@127\\.0\\.0\\.1:${s.port} 'exec node -e`));
+  });
+
+  it('qubes-ssh:// with the built-in ssh options in a qube that never used ssh', async (t) => {
+    if (!ready(t)) return;
+    const s = await server();
+    const dir = join(scratch.dir, 'qubes-ssh-fresh-archive');
+    const archive = remoteArchive(`qubes-ssh://netvm:${s.authority}${dir}`, [], {
+      PATH: `${s.clientBin}:${standInDir}:${process.env['PATH']}`,
+    });
+    await fullCycle(archive, dir, 'xchacha20-dgr');
+    assert.deepEqual(readdirSync(freshHome), [], 'nothing written to HOME');
   });
 });

@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
 import type { VolumeId } from '../../archive/names.js';
@@ -55,7 +56,15 @@ export class ReceiveCommand extends SkiffCommand {
         throw new VolumeErrors([name]);
       }
       if (choice.note) out.line(choice.note);
-      if (this.attended && !this.force) {
+      // Ask only when something is there to be overwritten.
+      if (
+        this.attended &&
+        !this.force &&
+        (await lstat(savePath).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         const yes = await this.confirm('\nWarning:  Receiving to existing volumes will overwrite them!\nAre you sure? [y/N]: ');
         if (!yes) return 1;
       }

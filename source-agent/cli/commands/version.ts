@@ -10,7 +10,7 @@ export class VersionCommand extends SkiffCommand {
   protected override readonly touchesArchive = false;
 
   async run(): Promise<number> {
-    this.banner(this.output(false));
+    this.banner(this.output(false), false);
     return 0;
   }
 }
