@@ -31,7 +31,7 @@ function hermetic(args: readonly string[]): string[] {
 
 export function runSkiff(
   args: readonly string[],
-  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; killAfterMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
@@ -47,8 +47,13 @@ export function runSkiff(
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    // A run that hangs (the bug some tests guard against) is killed, so the test fails, not hangs.
+    const killer = options.killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+    child.on('close', (code, signal) => {
+      if (killer) clearTimeout(killer);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
 }
