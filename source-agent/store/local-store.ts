@@ -35,7 +35,10 @@ const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | con
 
 function storeError(error: unknown, path: string): StoreError {
   if (error instanceof StoreError) return error;
-  return new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), path, (error as Error).message.replace(/^[A-Z]+: /, ''));
+  let message = (error as Error).message.replace(/^[A-Z]+: /, '');
+  // confined-fs names the path itself; StoreError adds it again.
+  if (message.startsWith(`${path}: `)) message = message.slice(path.length + 2);
+  return new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), path, message);
 }
 
 function kindOf(stats: Stats): StoreStat['kind'] {
