@@ -3,9 +3,7 @@
 // read-only descriptor, several at once), overlapping the transfer of later chunks; `flush`
 // waits for the batches and syncs the rest. The first failure is kept and reported by flush, so
 // a session whose chunks did not reach the disk is never committed. Memory: one batch of paths.
-
-import { constants } from 'node:fs';
-import * as fs from 'node:fs/promises';
+// The paths are archive paths; `sync` (from Operations) reaches each one confined, when it runs.
 
 const BATCH_FILES = 128;
 const PARALLEL_SYNCS = 16;
@@ -14,6 +12,8 @@ export class FileSyncer {
   private batch: string[] = [];
   private readonly running = new Set<Promise<void>>();
   private failure: Error | null = null;
+
+  constructor(private readonly sync: (path: string) => Promise<void>) {}
 
   add(path: string): void {
     this.batch.push(path);
@@ -33,7 +33,7 @@ export class FileSyncer {
     if (this.batch.length === 0) return;
     const paths = this.batch;
     this.batch = [];
-    const run = syncAll(paths).catch((error: unknown) => {
+    const run = syncAll(paths, this.sync).catch((error: unknown) => {
       this.failure ??= error as Error;
     });
     this.running.add(run);
@@ -41,17 +41,11 @@ export class FileSyncer {
   }
 }
 
-async function syncAll(paths: readonly string[]): Promise<void> {
+async function syncAll(paths: readonly string[], sync: (path: string) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < paths.length) {
-      const path = paths[next++] as string;
-      const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await sync(paths[next++] as string);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_SYNCS, paths.length) }, worker));

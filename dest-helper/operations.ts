@@ -1,16 +1,38 @@
-// The helper's file operations, one per protocol request, on paths confined by ArchiveRoot.
+// The helper's file operations, one per protocol request, on paths confined by ArchiveRoot:
+// each walks its path from the archive's descriptor when it runs and acts relative to the
+// parent directory's descriptor (confined-fs/beneath-root.ts), checking before acting.
 // They move opaque bytes: nothing here reads or interprets archive content.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsync,
+  linkSync,
+  lstatSync,
+  openSync,
+  read as readCallback,
+  readdirSync,
+  readSync,
+  renameSync,
+  statfsSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { at, type Located, openRegularForReading, removeEntry, self } from '../confined-fs/beneath-root.js';
 import { errorCodeOf } from '../protocol/error-codes.js';
 import { DATA_PIECE_BYTES, LIST_PIECE_NAMES } from '../protocol/messages.js';
 import { isEntryName, LOCK_FILE } from '../protocol/paths.js';
-import type { ArchiveRoot } from './confine.js';
+import { type ArchiveRoot, parentOf } from './confine.js';
 import { FileSyncer } from './file-syncer.js';
 import { HelperError } from './helper-error.js';
+
+const readAt = promisify(readCallback);
+const fsyncFd = promisify(fsync);
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export interface StatResult {
   kind: 'file' | 'directory' | 'other';
@@ -19,18 +41,31 @@ export interface StatResult {
 }
 
 export class Operations {
-  /** Directories whose entries changed since the last flush. */
+  /** Directories (archive paths) whose entries changed since the last flush. */
   private readonly dirty = new Set<string>();
-  /** New files, synced in batches (see FileSyncer). */
-  private readonly syncer = new FileSyncer();
+  /** New files (archive paths), synced in batches (see FileSyncer). */
+  private readonly syncer: FileSyncer;
   private lockHeld = false;
 
-  constructor(readonly archive: ArchiveRoot) {}
+  constructor(readonly archive: ArchiveRoot) {
+    this.syncer = new FileSyncer((path) =>
+      archive.withParent(path, false, async (entry) => {
+        const handle = await fs.open(entry.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        try {
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
+  }
 
   async stat(path: string): Promise<StatResult | null> {
     try {
-      const abs = await this.archive.resolve(path);
-      const s = await fs.lstat(abs);
+      const s =
+        path === '.'
+          ? await this.archive.withDirectory('.', false, (fd) => lstatSync(self(fd)))
+          : await this.archive.withParent(path, false, (entry) => lstatSync(entry.path));
       return { kind: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other', size: s.size, links: s.nlink };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -40,10 +75,9 @@ export class Operations {
 
   /** Sorted names, in pieces of at most LIST_PIECE_NAMES. */
   async list(path: string, piece: (names: string[], more: boolean) => Promise<void>): Promise<void> {
-    const abs = await this.archive.resolveDirectory(path, false);
     // Names no archive path can hold (control characters) are not the archive's: left out, as
     // the agent refuses them.
-    const names = (await fs.readdir(abs)).filter(isEntryName).sort();
+    const names = (await this.archive.withDirectory(path, false, (fd) => readdirSync(self(fd)))).filter(isEntryName).sort();
     for (let i = 0; i < names.length || i === 0; i += LIST_PIECE_NAMES) {
       const end = Math.min(names.length, i + LIST_PIECE_NAMES);
       await piece(names.slice(i, end), end < names.length);
@@ -52,20 +86,17 @@ export class Operations {
 
   /** The whole file in pieces; a file over `max` bytes fails with TOO_LARGE before any is sent. */
   async read(path: string, max: number, piece: (size: number, data: Uint8Array, more: boolean) => Promise<void>): Promise<void> {
-    const abs = await this.archive.resolve(path);
-    // O_NONBLOCK: a FIFO planted in the archive must not block the helper (it is refused below).
-    const handle = await fs.open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // Not blocking on a FIFO, and refusing anything but a regular file.
+    const fd = await this.archive.withParent(path, false, (entry) => openRegularForReading(entry.path, path));
     try {
-      const info = await handle.stat();
-      if (!info.isFile()) throw new HelperError('EINVAL', `${path}: not a regular file`);
-      if (info.size > max) throw new HelperError('TOO_LARGE', `${path}: ${info.size} bytes, more than the ${max} allowed`);
-      const size = info.size;
+      const size = fstatSize(fd);
+      if (size > max) throw new HelperError('TOO_LARGE', `${path}: ${size} bytes, more than the ${max} allowed`);
       let offset = 0;
       do {
         const data = Buffer.allocUnsafe(Math.min(DATA_PIECE_BYTES, size - offset));
         let filled = 0;
         while (filled < data.length) {
-          const { bytesRead } = await handle.read(data, filled, data.length - filled, offset + filled);
+          const { bytesRead } = await readAt(fd, data, filled, data.length - filled, offset + filled);
           if (bytesRead === 0) throw new HelperError('EIO', `${path}: file shrank while being read`);
           filled += bytesRead;
         }
@@ -73,21 +104,28 @@ export class Operations {
         await piece(size, data, offset < size);
       } while (offset < size);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
   /**
    * Starts a write: "new" creates the file (EEXIST if it exists) and makes its data durable
    * when finished; "replace" writes a temporary file, syncs it, renames it over the path and
-   * syncs the directory, so readers see the old content or the new.
+   * syncs the directory, so readers see the old content or the new. The parent directory stays
+   * open (as a descriptor) until the write is finished or abandoned.
    */
   async startWrite(path: string, mode: 'new' | 'replace'): Promise<PendingWrite> {
-    const abs = await this.archive.resolveCreating(path);
-    const target = mode === 'new' ? abs : join(dirname(abs), `.skiff-put-${randomBytes(6).toString('hex')}`);
-    const handle = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    this.dirty.add(dirname(abs));
-    return new PendingWrite(handle, target, abs, mode, this.syncer);
+    if (path === '.') throw new HelperError('EINVAL', '".": not a clean archive-relative path');
+    const parent = this.archive.locate(path, true);
+    try {
+      const name = mode === 'new' ? parent.leaf : `.skiff-put-${randomBytes(6).toString('hex')}`;
+      const handle = await fs.open(at(parent.dirFd, name), NEW_FILE, 0o644);
+      this.dirty.add(parentOf(path));
+      return new PendingWrite(handle, parent, name, path, mode, this.syncer);
+    } catch (error) {
+      parent.close();
+      throw error;
+    }
   }
 
   /**
@@ -96,86 +134,91 @@ export class Operations {
    * pool; its sync comes later in a batch (FileSyncer).
    */
   async writeNewWhole(path: string, data: Uint8Array): Promise<void> {
-    const abs = await this.archive.resolveCreating(path);
-    const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    try {
-      let done = 0;
-      while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-    } catch (error) {
+    await this.archive.withParent(path, true, (entry) => {
+      const fd = openSync(entry.path, NEW_FILE, 0o644);
+      try {
+        let done = 0;
+        while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+      } catch (error) {
+        closeSync(fd);
+        unlinkQuietly(entry.path);
+        throw error;
+      }
       closeSync(fd);
-      rmSync(abs, { force: true });
-      throw error;
-    }
-    closeSync(fd);
-    this.dirty.add(dirname(abs));
-    this.syncer.add(abs);
+    });
+    this.dirty.add(parentOf(path));
+    this.syncer.add(path);
   }
 
   async mkdir(path: string): Promise<void> {
-    const abs = await this.archive.resolveDirectory(path, true);
-    this.dirty.add(dirname(abs));
+    await this.archive.withDirectory(path, true, () => {});
+    if (path !== '.') this.dirty.add(parentOf(path));
   }
 
   async link(from: string, to: string): Promise<void> {
-    const source = await this.archive.resolve(from);
-    const target = await this.archive.resolveCreating(to);
-    await fs.link(source, target);
-    this.dirty.add(dirname(target));
+    await this.archive.withParent(from, false, (source) =>
+      this.archive.withParent(to, true, (target) => linkSync(source.path, target.path)),
+    );
+    this.dirty.add(parentOf(to));
   }
 
-  /** In order; stops at the first failure (earlier renames stay done); syncs the directories. */
+  /**
+   * In order; stops at the first failure (earlier renames stay done); syncs the directories.
+   * Each rename walks both paths just before it acts, so an earlier rename of the batch that
+   * put a link where a directory was cannot lead a later one outside.
+   */
   async rename(pairs: readonly (readonly [string, string])[]): Promise<void> {
-    const touched = new Set<string>();
+    // Kept open until the batch's directories are synced.
+    const parents: Located[] = [];
+    const open = (path: string): Located => {
+      const located = this.archive.locate(path, false);
+      parents.push(located);
+      return located;
+    };
     try {
       for (const [from, to] of pairs) {
-        const source = await this.archive.resolve(from);
-        const target = await this.archive.resolve(to);
-        this.archive.forget(source);
-        this.archive.forget(target);
-        await fs.rename(source, target).catch((error: NodeJS.ErrnoException) => {
-          throw new HelperError(errorCodeOf(error.code), `${from} → ${to}: ${error.message.replace(/^[A-Z]+: /, '')}`);
-        });
-        touched.add(dirname(source));
-        touched.add(dirname(target));
+        try {
+          const source = open(from);
+          const target = open(to);
+          renameSync(source.path, target.path);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          throw new HelperError(errorCodeOf(code), `${from} → ${to}: ${(error as Error).message.replace(/^[A-Z]+: /, '')}`);
+        }
       }
+      for (const parent of parents) await fsyncFd(parent.dirFd);
     } finally {
-      for (const dir of touched) {
-        await syncDirectory(dir).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-        });
-      }
+      for (const parent of parents) parent.close();
     }
   }
 
   async remove(path: string): Promise<void> {
-    const abs = await this.resolveIfPresent(path);
-    if (!abs) return;
-    await fs.rm(abs, { force: true });
-    this.dirty.add(dirname(abs));
+    await this.ifPresent(() =>
+      this.archive.withParent(path, false, (entry) => {
+        unlinkSync(entry.path);
+      }),
+    );
+    this.dirty.add(parentOf(path));
   }
 
   async removeTree(path: string): Promise<void> {
-    const abs = await this.resolveIfPresent(path);
-    if (!abs) return;
-    if (abs === this.archive.root) throw new HelperError('EINVAL', 'refusing to remove the archive directory');
-    this.archive.forget(abs);
-    // fs.rm removes symbolic links themselves and never follows them.
-    await fs.rm(abs, { recursive: true, force: true });
-    this.dirty.add(dirname(abs));
+    if (path === '.') throw new HelperError('EINVAL', 'refusing to remove the archive directory');
+    // Walks by descriptors: a link found anywhere is removed itself, never followed.
+    await this.ifPresent(() => this.archive.withParent(path, false, (entry) => removeEntry(entry.dirFd, entry.leaf)));
+    this.dirty.add(parentOf(path));
   }
 
-  /** null when a parent directory does not exist (removing what is not there succeeds). */
-  private async resolveIfPresent(path: string): Promise<string | null> {
+  /** Removing what is not there (or whose parent is not there) succeeds. */
+  private async ifPresent(remove: () => Promise<void>): Promise<void> {
     try {
-      return await this.archive.resolve(path);
+      await remove();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
 
   async fsyncDir(path: string): Promise<void> {
-    await syncDirectory(await this.archive.resolveDirectory(path, false));
+    await this.archive.withDirectory(path, false, (fd) => fsyncFd(fd));
   }
 
   /** Makes new files' data (FileSyncer) and every changed directory entry durable. */
@@ -183,44 +226,36 @@ export class Operations {
     await this.syncer.flush();
     const dirs = [...this.dirty];
     this.dirty.clear();
-    await Promise.all(
-      dirs.map((dir) =>
-        syncDirectory(dir).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-        }),
-      ),
-    );
+    await Promise.all(dirs.map((dir) => this.ifPresent(() => this.fsyncDir(dir))));
   }
 
   async free(): Promise<number> {
-    const s = await fs.statfs(this.archive.root);
+    const s = statfsSync(self(this.archive.rootFd));
     return s.bavail * s.bsize;
   }
 
   /** The archive lock file (the same one a local Skiff takes): O_EXCL, holding our pid. */
   async lock(): Promise<void> {
     if (this.lockHeld) throw new HelperError('EBUSY', 'the archive is already locked by this run');
-    const abs = join(this.archive.root, LOCK_FILE);
+    const lockPath = at(this.archive.rootFd, LOCK_FILE);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await fs.writeFile(abs, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+        await fs.writeFile(lockPath, `${process.pid}\n`, { flag: NEW_FILE, mode: 0o600 });
         this.lockHeld = true;
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = Number.parseInt(await fs.readFile(abs, 'utf8').catch(() => ''), 10);
+        const holder = readLockHolder(lockPath);
         if (Number.isInteger(holder) && holder > 0 && processAlive(holder))
           throw new HelperError('EBUSY', `archive is locked by running process ${holder} on the destination`);
-        await fs.rm(abs, { force: true });
+        unlinkQuietly(lockPath);
       }
     }
     throw new HelperError('EBUSY', 'could not take the archive lock');
   }
 
   async unlock(): Promise<void> {
-    if (!this.lockHeld) return;
-    this.lockHeld = false;
-    await fs.rm(join(this.archive.root, LOCK_FILE), { force: true });
+    this.unlockNow();
   }
 
   /** At exit (also on a lost connection): the lock must not outlive the helper. */
@@ -228,20 +263,21 @@ export class Operations {
     if (!this.lockHeld) return;
     this.lockHeld = false;
     try {
-      rmSync(join(this.archive.root, LOCK_FILE), { force: true });
+      unlinkQuietly(at(this.archive.rootFd, LOCK_FILE));
     } catch {
       // nothing more can be done at exit
     }
   }
 }
 
-/** One file being written, piece by piece. */
+/** One file being written, piece by piece, in its parent directory (held open). */
 export class PendingWrite {
   written = 0;
   constructor(
     private readonly handle: fs.FileHandle,
-    private readonly target: string,
-    private readonly final: string,
+    private readonly parent: Located,
+    private readonly name: string,
+    private readonly path: string,
     private readonly mode: 'new' | 'replace',
     private readonly syncer: FileSyncer,
   ) {}
@@ -259,21 +295,54 @@ export class PendingWrite {
     // A new file (a chunk of a session being sent) becomes durable with the next flush, which
     // comes before anything refers to it; a replaced file is durable now.
     try {
-      if (this.mode === 'replace') await this.handle.sync();
+      try {
+        if (this.mode === 'replace') await this.handle.sync();
+      } finally {
+        await this.handle.close();
+      }
+      if (this.mode === 'new') this.syncer.add(this.path);
+      else {
+        renameSync(at(this.parent.dirFd, this.name), this.parent.path);
+        await fsyncFd(this.parent.dirFd);
+      }
     } finally {
-      await this.handle.close();
-    }
-    if (this.mode === 'new') this.syncer.add(this.target);
-    else {
-      await fs.rename(this.target, this.final);
-      await syncDirectory(dirname(this.final));
+      this.parent.close();
     }
   }
 
   /** After a failure or a lost connection: close, and remove what was written. */
   async abandon(): Promise<void> {
     await this.handle.close().catch(() => {});
-    await fs.rm(this.target, { force: true }).catch(() => {});
+    unlinkQuietly(at(this.parent.dirFd, this.name));
+    this.parent.close();
+  }
+}
+
+function fstatSize(fd: number): number {
+  // openRegularForReading has checked the type; the size is read once, from the open file.
+  return fstatSync(fd).size;
+}
+
+function readLockHolder(path: string): number {
+  try {
+    const fd = openRegularForReading(path, LOCK_FILE);
+    try {
+      const buffer = Buffer.alloc(32);
+      const length = readSync(fd, buffer, 0, buffer.length, 0);
+      return Number.parseInt(buffer.subarray(0, length).toString('utf8'), 10);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
   }
 }
 
@@ -283,14 +352,5 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -67,6 +67,7 @@ export class HelperServer {
     for (const state of this.writes.values()) await (await state.chain.catch(() => null))?.abandon();
     this.writes.clear();
     await this.ops?.unlock().catch(() => {});
+    this.ops?.archive.close();
     this.finish();
   }
 
@@ -103,6 +104,7 @@ export class HelperServer {
       this.closed = true;
       void Promise.allSettled([...this.active]).then(async () => {
         await this.ops?.unlock().catch(() => {});
+        this.ops?.archive.close();
         this.ack(id);
         this.flushAcks();
         this.finish();

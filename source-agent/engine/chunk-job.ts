@@ -34,7 +34,9 @@ export interface ChunkJob {
   length: number;
   /** Leave the chunk file in the slot's output (buffers mode); else write it to `writePath` (or nowhere, in a dry run). */
   output: boolean;
+  /** An archive path, written confined beneath the archive directory open as `writeRootFd`. */
   writePath: string | null;
+  writeRootFd: number;
   /** The hash the archive holds for this address (32 bytes), or null. */
   previousHash: Uint8Array | null;
   /** ct mode: the counter value for this chunk's nonce (decimal). */
@@ -49,7 +51,7 @@ export interface ChunkJob {
 export interface WriteJob {
   id: number;
   slot: number;
-  write: { path: string; length: number };
+  write: { path: string; rootFd: number; length: number };
 }
 
 /** zero: a full chunk of zeros; same: hash equals previousHash; data: a chunk file was made. */

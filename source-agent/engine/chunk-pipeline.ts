@@ -12,7 +12,7 @@
 // chunk, in address order: a hit becomes a hard link; a miss is written (on file:, by a worker
 // again, from the slot the chunk job left it in). Without --dedup nothing of this runs.
 
-import { join } from 'node:path';
+import { BeneathRoot } from '../../confined-fs/beneath-root.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
 import { type Store, StoreError, storeErrorCode } from '../store/store.js';
@@ -122,6 +122,17 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   };
   const root = store.localPath ? store.localPath('.') : null;
   const direct = root !== null;
+  // Direct mode: the workers write beneath this descriptor of the archive directory, walking
+  // each chunk's path without following links (confined-fs), as LocalStore itself does.
+  let beneath: BeneathRoot | null = null;
+  if (direct && !options.dryRun) {
+    try {
+      beneath = BeneathRoot.open(root, false);
+    } catch (error) {
+      throw new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), '.', (error as Error).message);
+    }
+  }
+  const rootFd = beneath?.rootFd ?? -1;
   const dedup = options.dedup;
   dedup?.begin(result.hashes);
   // With dedup the chunk file stays in the slot until the writer knows whether to write it.
@@ -160,10 +171,11 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
           const pair = pairs[i] as BufferPair;
           const path = options.chunkPath(index);
           // Direct mode: the worker writes the chunk file itself.
-          const writePath = workersWrite && !options.dryRun ? join(root as string, path) : null;
+          const writePath = workersWrite && !options.dryRun ? path : null;
           const job = {
             length: lengths[i] as number,
             writePath,
+            writeRootFd: rootFd,
             previousHash: options.previousHash(index),
             ctCounter: String(options.ctCounter()),
             nowSeconds: options.now(),
@@ -205,7 +217,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   const writeChunk = (path: string, entry: Pending, length: number): Promise<void> => {
     const written = (async () => {
       if (!direct) return store.writeNew(path, entry.pair.output.subarray(0, length));
-      const r = await pool.submit({ slot: entry.pair.slot, write: { path: join(root as string, path), length } });
+      const r = await pool.submit({ slot: entry.pair.slot, write: { path, rootFd, length } });
       if (r.errorCode) throw new StoreError(storeErrorCode(r.errorCode), path, r.error ?? r.errorCode);
       if (r.error) throw new FatalError(`chunk at ${entry.index * chunkSize}: ${r.error}`);
     })();
@@ -324,8 +336,16 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
   };
 
-  await Promise.all([produce(), consume()]);
-  await Promise.all(writes);
+  const running = [produce(), consume()];
+  try {
+    await Promise.all(running);
+    await Promise.all(writes);
+  } finally {
+    // No worker may still use the descriptor (a reused number would be another directory).
+    await Promise.allSettled(running);
+    await Promise.allSettled([...writes]);
+    beneath?.close();
+  }
   if (stop) throw stop;
   return result;
 }

@@ -2,9 +2,9 @@
 // hash, and encrypt. In direct mode it also writes the chunk file (without fsync: the commit
 // makes the destination durable once, before publishing).
 
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { at, walkFrom } from '../../confined-fs/beneath-root.js';
 import { makeCodec } from '../archive/compression/index.js';
 import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
 import { CHUNK_OVERHEAD } from '../archive/envelope.js';
@@ -50,20 +50,25 @@ async function configure({ settings, slots, inputBytes, outputBytes }: SetupMess
   };
 }
 
-function writeChunkFile(path: string, data: Buffer): void {
-  let fd: number;
+/**
+ * Writes a new chunk file at archive path `path`, walking its directories from the archive's
+ * descriptor without following links (a directory swapped for a link by anyone with access to
+ * the destination must not lead the write outside), creating missing ones.
+ */
+function writeChunkFile(rootFd: number, path: string, data: Buffer): void {
+  const parts = path.split('/');
+  const leaf = parts.pop() as string;
+  const dirFd = walkFrom(rootFd, parts, true);
   try {
-    fd = openSync(path, 'wx', 0o644);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(path, 'wx', 0o644);
-  }
-  try {
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+    const fd = openSync(at(dirFd, leaf), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    try {
+      let done = 0;
+      while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+    } finally {
+      closeSync(fd);
+    }
   } finally {
-    closeSync(fd);
+    closeSync(dirFd);
   }
 }
 
@@ -100,7 +105,7 @@ function processChunk(job: ChunkJob, setup: Setup): Outcome {
   }
   if (job.writePath) {
     try {
-      writeChunkFile(job.writePath, out.subarray(0, outLength));
+      writeChunkFile(job.writeRootFd, job.writePath, out.subarray(0, outLength));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       return { kind: 'data', hash, outLength: 0, error: (error as Error).message, errorCode: code };
@@ -113,7 +118,7 @@ function processChunk(job: ChunkJob, setup: Setup): Outcome {
 function writeFromSlot(job: WriteJob, setup: Setup): Outcome {
   const base = job.slot * (setup.inputBytes + setup.outputBytes) + setup.inputBytes;
   try {
-    writeChunkFile(job.write.path, Buffer.from(setup.slots, base, job.write.length));
+    writeChunkFile(job.write.rootFd, job.write.path, Buffer.from(setup.slots, base, job.write.length));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
     return { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: code };

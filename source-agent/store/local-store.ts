@@ -1,17 +1,44 @@
 // LocalStore: the Store for `file:` destinations, directly on node:fs. Used in-process by the
-// agent (no helper process for local archives) and as the reference in the conformance suite.
+// agent (no helper process for local archives), for the local metadata directory, and as the
+// reference in the conformance suite. A destination directory is untrusted like a remote one:
+// every operation walks its path from a descriptor of the root at the moment of use, refusing
+// symbolic links on the way (confined-fs/beneath-root.ts), and reads refuse anything but a
+// regular file without blocking on it (a FIFO planted in the archive must not hang a verify).
 
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsync,
+  linkSync,
+  lstatSync,
+  read as readCallback,
+  readdirSync,
+  readSync,
+  renameSync,
+  type Stats,
+  statfsSync,
+  unlinkSync,
+} from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { at, BeneathRoot, type Located, openRegularForReading, removeEntry, self } from '../../confined-fs/beneath-root.js';
 import { isEntryName, LOCK_FILE } from '../../protocol/paths.js';
 import { execFileCapture } from '../sys/exec.js';
 import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode } from './store.js';
 
+const readAt = promisify(readCallback);
+const fsyncFd = promisify(fsync);
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
 function storeError(error: unknown, path: string): StoreError {
   if (error instanceof StoreError) return error;
-  return new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), path, (error as Error).message.replace(/^[A-Z]+: /, ''));
+  let message = (error as Error).message.replace(/^[A-Z]+: /, '');
+  // confined-fs names the path itself; StoreError adds it again.
+  if (message.startsWith(`${path}: `)) message = message.slice(path.length + 2);
+  return new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), path, message);
 }
 
 function kindOf(stats: Stats): StoreStat['kind'] {
@@ -21,17 +48,21 @@ function kindOf(stats: Stats): StoreStat['kind'] {
 export class LocalStore implements Store {
   readonly url: string;
   readonly root: string;
+  /** The root directory, opened on first use (a new archive's directory may not exist yet). */
+  private beneath: BeneathRoot | null = null;
 
   constructor(root: string, url = `file:${root}`) {
     this.root = root;
     this.url = url;
   }
 
-  private abs(path: string): string {
-    return join(this.root, checkArchivePath(path));
+  /** The root, opened once and kept; with `create`, made first when missing. */
+  private opened(create: boolean): BeneathRoot {
+    this.beneath ??= BeneathRoot.open(this.root, create);
+    return this.beneath;
   }
 
-  private async guard<T>(path: string, op: () => Promise<T>): Promise<T> {
+  private async guard<T>(path: string, op: () => Promise<T> | T): Promise<T> {
     try {
       return await op();
     } catch (error) {
@@ -39,23 +70,35 @@ export class LocalStore implements Store {
     }
   }
 
+  /** Runs `use` with the parent directory of `path` (not ".") open; missing ones made when asked. */
+  private withParent<T>(path: string, create: boolean, use: (entry: Located) => Promise<T> | T): Promise<T> {
+    checkArchivePath(path);
+    if (path === '.') throw new StoreError('EINVAL', path, 'not a file path');
+    return this.guard(path, () => this.opened(create).withParent(path, create, use));
+  }
+
+  /** Runs `use` with the directory `path` ("." is the root) open; made when asked. */
+  private withDirectory<T>(path: string, create: boolean, use: (dirFd: number) => Promise<T> | T): Promise<T> {
+    checkArchivePath(path);
+    return this.guard(path, () => this.opened(create).withDirectory(path, create, use));
+  }
+
   async stat(path: string): Promise<StoreStat | null> {
-    const abs = this.abs(path);
-    return this.guard(path, async () => {
-      try {
-        const s = await fs.lstat(abs);
-        return { kind: kindOf(s), size: s.size, links: s.nlink };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw error;
-      }
-    });
+    try {
+      const s =
+        checkArchivePath(path) === '.'
+          ? await this.withDirectory('.', false, (fd) => fstatSync(fd))
+          : await this.withParent(path, false, (entry) => lstatSync(entry.path));
+      return { kind: kindOf(s), size: s.size, links: s.nlink };
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'ENOENT') return null;
+      throw error;
+    }
   }
 
   async list(dir: string): Promise<string[]> {
-    const abs = this.abs(dir);
     // Names no archive path can hold (control characters) are not the archive's: left out.
-    return this.guard(dir, async () => (await fs.readdir(abs)).filter(isEntryName).sort());
+    return (await this.withDirectory(dir, false, (fd) => readdirSync(self(fd)))).filter(isEntryName).sort();
   }
 
   async read(path: string, maxBytes: number): Promise<Buffer> {
@@ -67,62 +110,49 @@ export class LocalStore implements Store {
   }
 
   private async readWith(path: string, maxBytes: number, target: (size: number) => Buffer): Promise<Buffer> {
-    const abs = this.abs(path);
+    // Not following a link, not blocking on a FIFO, refusing anything but a regular file.
+    const fd = await this.withParent(path, false, (entry) => openRegularForReading(entry.path, path));
     return this.guard(path, async () => {
-      // O_NOFOLLOW: a symlink planted in the archive is refused instead of followed.
-      const handle = await fs.open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
-        const stats = await handle.stat();
-        if (!stats.isFile()) throw new StoreError('EINVAL', path, 'not a regular file');
-        if (stats.size > maxBytes) throw new StoreError('TOO_LARGE', path, `${stats.size} bytes, more than the ${maxBytes} allowed`);
-        const buffer = target(stats.size);
+        const size = fstatSync(fd).size;
+        if (size > maxBytes) throw new StoreError('TOO_LARGE', path, `${size} bytes, more than the ${maxBytes} allowed`);
+        const buffer = target(size);
         let filled = 0;
-        while (filled < stats.size) {
-          const { bytesRead } = await handle.read(buffer, filled, stats.size - filled, filled);
+        while (filled < size) {
+          const { bytesRead } = await readAt(fd, buffer, filled, size - filled, filled);
           if (bytesRead === 0) throw new StoreError('EIO', path, 'file shrank while being read');
           filled += bytesRead;
         }
         return buffer;
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     });
   }
 
   async put(path: string, data: Uint8Array): Promise<void> {
-    const abs = this.abs(path);
-    return this.guard(path, async () => {
-      const dir = dirname(abs);
-      await fs.mkdir(dir, { recursive: true });
-      const tmp = join(dir, `.skiff-put-${randomBytes(6).toString('hex')}`);
+    return this.withParent(path, true, async (entry) => {
+      const tmp = at(entry.dirFd, `.skiff-put-${randomBytes(6).toString('hex')}`);
       try {
-        const handle = await fs.open(tmp, 'wx', 0o644);
+        const handle = await fs.open(tmp, NEW_FILE, 0o644);
         try {
           await handle.writeFile(data);
           await handle.sync();
         } finally {
           await handle.close();
         }
-        await fs.rename(tmp, abs);
+        renameSync(tmp, entry.path);
       } catch (error) {
-        await fs.rm(tmp, { force: true });
+        unlinkQuietly(tmp);
         throw error;
       }
-      await syncDir(dir);
+      await fsyncFd(entry.dirFd);
     });
   }
 
   async writeNew(path: string, data: Uint8Array): Promise<void> {
-    const abs = this.abs(path);
-    return this.guard(path, async () => {
-      let handle: fs.FileHandle;
-      try {
-        handle = await fs.open(abs, 'wx', 0o644);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        await fs.mkdir(dirname(abs), { recursive: true });
-        handle = await fs.open(abs, 'wx', 0o644);
-      }
+    return this.withParent(path, true, async (entry) => {
+      const handle = await fs.open(entry.path, NEW_FILE, 0o644);
       try {
         await handle.writeFile(data);
         await handle.datasync();
@@ -141,69 +171,89 @@ export class LocalStore implements Store {
     }
   }
 
+  /**
+   * The absolute path, for callers that look at the destination themselves (the send pipeline,
+   * which writes chunk files confined through the root with confined-fs, and dedup's inode
+   * check); it is not itself confined.
+   */
   localPath(path: string): string {
-    return path === '.' ? this.root : this.abs(path);
+    return path === '.' ? this.root : join(this.root, checkArchivePath(path));
   }
 
   async fsyncDir(path: string): Promise<void> {
-    const abs = this.abs(path);
-    return this.guard(path, () => syncDir(abs));
+    return this.withDirectory(path, false, (fd) => fsyncFd(fd));
   }
 
   async mkdir(path: string): Promise<void> {
-    const abs = this.abs(path);
-    return this.guard(path, async () => {
-      await fs.mkdir(abs, { recursive: true });
-    });
+    return this.withDirectory(path, true, () => {});
   }
 
   async link(existing: string, newPath: string): Promise<void> {
-    const from = this.abs(existing);
-    const to = this.abs(newPath);
-    return this.guard(newPath, async () => {
-      await fs.mkdir(dirname(to), { recursive: true });
-      await fs.link(from, to);
-    });
+    return this.withParent(existing, false, (source) =>
+      this.withParent(newPath, true, (target) => {
+        linkSync(source.path, target.path);
+      }),
+    );
   }
 
+  /**
+   * Each rename walks both of its paths just before it acts, so an earlier rename of the batch
+   * that put a link where a directory was cannot lead a later one outside.
+   */
   async renameBatch(pairs: readonly (readonly [string, string])[]): Promise<void> {
-    const resolved = pairs.map(([from, to]) => [this.abs(from), this.abs(to), to] as const);
-    return this.guard(pairs[0]?.[0] ?? '.', async () => {
-      const touched = new Set<string>();
-      for (const [from, to, rel] of resolved) {
-        try {
-          await fs.rename(from, to);
-        } catch (error) {
-          throw storeError(error, rel);
-        }
-        touched.add(dirname(from));
-        touched.add(dirname(to));
+    for (const [from, to] of pairs) {
+      checkArchivePath(from);
+      checkArchivePath(to);
+    }
+    // Kept open until the batch's directories are synced.
+    const parents: Located[] = [];
+    const locate = (path: string): Located => {
+      if (path === '.') throw new StoreError('EINVAL', path, 'cannot rename the archive directory');
+      try {
+        const located = this.opened(false).locate(path, false);
+        parents.push(located);
+        return located;
+      } catch (error) {
+        throw storeError(error, path);
       }
-      // A renamed directory's old path is gone; its new parent is in the set anyway.
-      for (const dir of touched)
-        await syncDir(dir).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-        });
-    });
+    };
+    try {
+      for (const [from, to] of pairs) {
+        const source = locate(from);
+        const target = locate(to);
+        try {
+          renameSync(source.path, target.path);
+        } catch (error) {
+          throw storeError(error, to);
+        }
+      }
+      for (const parent of parents) await this.guard('.', () => fsyncFd(parent.dirFd));
+    } finally {
+      for (const parent of parents) parent.close();
+    }
   }
 
   async remove(path: string): Promise<void> {
-    const abs = this.abs(path);
-    return this.guard(path, async () => {
-      await fs.rm(abs, { force: true });
-    });
+    try {
+      await this.withParent(path, false, (entry) => unlinkSync(entry.path));
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === 'ENOENT')) throw error;
+    }
   }
 
   async removeTree(path: string): Promise<void> {
-    const abs = this.abs(path);
-    return this.guard(path, async () => {
-      await fs.rm(abs, { recursive: true, force: true });
-    });
+    if (checkArchivePath(path) === '.') throw new StoreError('EINVAL', path, 'refusing to remove the archive directory');
+    try {
+      // Walks by descriptors: a link found anywhere is removed itself, never followed.
+      await this.withParent(path, false, (entry) => removeEntry(entry.dirFd, entry.leaf));
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === 'ENOENT')) throw error;
+    }
   }
 
   async freeSpace(): Promise<number> {
-    return this.guard('.', async () => {
-      const s = await fs.statfs(this.root);
+    return this.withDirectory('.', false, (fd) => {
+      const s = statfsSync(self(fd));
       return s.bavail * s.bsize;
     });
   }
@@ -213,26 +263,53 @@ export class LocalStore implements Store {
    * longer exists on this machine is taken over; a live one fails with EBUSY.
    */
   async lock(): Promise<StoreLock> {
-    const abs = join(this.root, LOCK_FILE);
     return this.guard(LOCK_FILE, async () => {
+      const root = this.opened(false);
+      const lockPath = at(root.rootFd, LOCK_FILE);
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
-          await fs.writeFile(abs, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-          return { release: () => fs.rm(abs, { force: true }) };
+          await fs.writeFile(lockPath, `${process.pid}\n`, { flag: NEW_FILE, mode: 0o600 });
+          return { release: async () => unlinkQuietly(at(root.rootFd, LOCK_FILE)) };
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-          const holder = Number.parseInt(await fs.readFile(abs, 'utf8').catch(() => ''), 10);
+          const holder = readLockHolder(lockPath);
           if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
             throw new StoreError('EBUSY', LOCK_FILE, `archive is locked by running process ${holder}`);
           }
-          await fs.rm(abs, { force: true });
+          unlinkQuietly(lockPath);
         }
       }
       throw new StoreError('EBUSY', LOCK_FILE, 'could not take the archive lock');
     });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.beneath?.close();
+    this.beneath = null;
+  }
+}
+
+function readLockHolder(path: string): number {
+  try {
+    const fd = openRegularForReading(path, LOCK_FILE);
+    try {
+      const buffer = Buffer.alloc(32);
+      const length = readSync(fd, buffer, 0, buffer.length, 0);
+      return Number.parseInt(buffer.subarray(0, length).toString('utf8'), 10);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -241,15 +318,5 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** fsync a directory so that renames and new entries in it survive a crash. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -33,7 +33,7 @@ function hermetic(args: readonly string[]): string[] {
 
 export function runSkiff(
   args: readonly string[],
-  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; killAfterMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
@@ -46,8 +46,11 @@ export function runSkiff(
     const stderr: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => stdout.push(d));
     child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    // A run that hangs (the bug some tests guard against) is killed, so the test fails, not hangs.
+    const killer = options.killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      if (killer) clearTimeout(killer);
       const out = Buffer.concat(stdout);
       const err = Buffer.concat(stderr);
       resolve({ code: code ?? (signal ? 128 : -1), stdout: out.toString(), stderr: err.toString(), bytes: Buffer.concat([out, err]) });
