@@ -14,7 +14,6 @@ import {
   openSync,
   read as readCallback,
   readdirSync,
-  readSync,
   renameSync,
   statfsSync,
   unlinkSync,
@@ -23,6 +22,7 @@ import {
 import * as fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { at, type Located, openRegularForReading, removeEntry, self } from '../confined-fs/beneath-root.js';
+import { releaseLockFile, takeLockFile, unlinkQuietly } from '../confined-fs/lock-file.js';
 import { errorCodeOf } from '../protocol/error-codes.js';
 import { DATA_PIECE_BYTES, LIST_PIECE_NAMES } from '../protocol/messages.js';
 import { isEntryName, LOCK_FILE } from '../protocol/paths.js';
@@ -237,20 +237,13 @@ export class Operations {
   /** The archive lock file (the same one a local Skiff takes): O_EXCL, holding our pid. */
   async lock(): Promise<void> {
     if (this.lockHeld) throw new HelperError('EBUSY', 'the archive is already locked by this run');
-    const lockPath = at(this.archive.rootFd, LOCK_FILE);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await fs.writeFile(lockPath, `${process.pid}\n`, { flag: NEW_FILE, mode: 0o600 });
-        this.lockHeld = true;
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = readLockHolder(lockPath);
-        if (Number.isInteger(holder) && holder > 0 && processAlive(holder))
-          throw new HelperError('EBUSY', `archive is locked by running process ${holder} on the destination`);
-        unlinkQuietly(lockPath);
-      }
+    const refusal = await takeLockFile(this.archive.rootFd, LOCK_FILE);
+    if (refusal === null) {
+      this.lockHeld = true;
+      return;
     }
+    if (refusal.holder !== null)
+      throw new HelperError('EBUSY', `archive is locked by running process ${refusal.holder} on the destination`);
     throw new HelperError('EBUSY', 'could not take the archive lock');
   }
 
@@ -263,7 +256,7 @@ export class Operations {
     if (!this.lockHeld) return;
     this.lockHeld = false;
     try {
-      unlinkQuietly(at(this.archive.rootFd, LOCK_FILE));
+      releaseLockFile(this.archive.rootFd, LOCK_FILE);
     } catch {
       // nothing more can be done at exit
     }
@@ -321,36 +314,4 @@ export class PendingWrite {
 function fstatSize(fd: number): number {
   // openRegularForReading has checked the type; the size is read once, from the open file.
   return fstatSync(fd).size;
-}
-
-function readLockHolder(path: string): number {
-  try {
-    const fd = openRegularForReading(path, LOCK_FILE);
-    try {
-      const buffer = Buffer.alloc(32);
-      const length = readSync(fd, buffer, 0, buffer.length, 0);
-      return Number.parseInt(buffer.subarray(0, length).toString('utf8'), 10);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { processAlive } from '../../confined-fs/lock-file.js';
 
 const TEMPORARY = /^\..+\.skiff-receive-(?:([1-9][0-9]{0,9})-)?[0-9a-f]{8}$/;
 /** How long a temporary must have been left alone before it counts as abandoned. */
@@ -17,15 +18,6 @@ export const ABANDONED_AFTER_MS = 3600_000;
 /** The temporary name for a receive to `target`, in the same directory. */
 export function temporaryName(target: string): string {
   return `.${basename(target)}.skiff-receive-${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes abandoned receive temporaries in `dir`; returns their names. Errors leave a file alone. */

@@ -15,7 +15,6 @@ import {
   lstatSync,
   read as readCallback,
   readdirSync,
-  readSync,
   renameSync,
   type Stats,
   statfsSync,
@@ -25,6 +24,7 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { at, BeneathRoot, type Located, openRegularForReading, removeEntry, self } from '../../confined-fs/beneath-root.js';
+import { releaseLockFile, takeLockFile, unlinkQuietly } from '../../confined-fs/lock-file.js';
 import { isEntryName, LOCK_FILE } from '../../protocol/paths.js';
 import { execFileCapture } from '../sys/exec.js';
 import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode } from './store.js';
@@ -265,20 +265,9 @@ export class LocalStore implements Store {
   async lock(): Promise<StoreLock> {
     return this.guard(LOCK_FILE, async () => {
       const root = this.opened(false);
-      const lockPath = at(root.rootFd, LOCK_FILE);
-      for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-          await fs.writeFile(lockPath, `${process.pid}\n`, { flag: NEW_FILE, mode: 0o600 });
-          return { release: async () => unlinkQuietly(at(root.rootFd, LOCK_FILE)) };
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-          const holder = readLockHolder(lockPath);
-          if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
-            throw new StoreError('EBUSY', LOCK_FILE, `archive is locked by running process ${holder}`);
-          }
-          unlinkQuietly(lockPath);
-        }
-      }
+      const refusal = await takeLockFile(root.rootFd, LOCK_FILE);
+      if (refusal === null) return { release: async () => releaseLockFile(root.rootFd, LOCK_FILE) };
+      if (refusal.holder !== null) throw new StoreError('EBUSY', LOCK_FILE, `archive is locked by running process ${refusal.holder}`);
       throw new StoreError('EBUSY', LOCK_FILE, 'could not take the archive lock');
     });
   }
@@ -286,37 +275,5 @@ export class LocalStore implements Store {
   async close(): Promise<void> {
     this.beneath?.close();
     this.beneath = null;
-  }
-}
-
-function readLockHolder(path: string): number {
-  try {
-    const fd = openRegularForReading(path, LOCK_FILE);
-    try {
-      const buffer = Buffer.alloc(32);
-      const length = readSync(fd, buffer, 0, buffer.length, 0);
-      return Number.parseInt(buffer.subarray(0, length).toString('utf8'), 10);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
