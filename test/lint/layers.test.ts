@@ -36,6 +36,18 @@ const PLANTED: { path: string; text: string; category: string; says: string }[] 
     says: 'source-agent/store/ may import only',
   },
   {
+    path: 'source-agent/store/planted-reexport.ts',
+    text: "export type { Output } from '../engine/output.js';\n",
+    category: 'lint/style/noRestrictedImports',
+    says: 'source-agent/store/ may import only',
+  },
+  {
+    path: 'source-agent/sys/planted.ts',
+    text: "export const later = () => import('../engine/send.js');\n",
+    category: 'lint/style/noRestrictedImports',
+    says: 'source-agent/sys/ may import only',
+  },
+  {
     path: 'source-agent/archive/planted.ts',
     text: "import { connect } from '../transport/connect.js';\nexport const x = connect;\n",
     category: 'lint/style/noRestrictedImports',
@@ -56,6 +68,12 @@ const PLANTED: { path: string; text: string; category: string; says: string }[] 
   {
     path: 'source-agent/agent/planted.ts',
     text: "import { spawn } from 'node:child_process';\nexport const x = spawn;\n",
+    category: 'lint/style/noRestrictedImports',
+    says: 'Only source-agent/sys/ starts processes',
+  },
+  {
+    path: 'source-agent/engine/planted-dynamic.ts',
+    text: "export const start = () => import('node:child_process');\n",
     category: 'lint/style/noRestrictedImports',
     says: 'Only source-agent/sys/ starts processes',
   },
