@@ -13,7 +13,6 @@
 // through /proc/net/unix and every /proc/<pid>/fd was judged too slow and racy to rely on.)
 // Anything else stops the run with AgentError (exit 1) naming the path and the problem.
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { connect } from 'node:net';
@@ -21,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RootKeys } from '../archive/keys.js';
 import { AgentError } from '../errors.js';
+import { spawnDetachedWithSecret } from '../sys/exec.js';
 
 /** Wyng's default --authmin; at most 60. */
 export const DEFAULT_AUTH_MINUTES = 5;
@@ -134,10 +134,6 @@ export async function stopAgent(identity: string): Promise<void> {
 /** Starts an agent holding `keys` for `minutes` (capped at 60). */
 export function startAgent(identity: string, keys: RootKeys, minutes: number): void {
   const socketPath = join(agentDirectory(true) as string, socketName(identity));
-  const child = spawn(process.execPath, [new URL('./key-agent.js', import.meta.url).pathname, socketPath], {
-    detached: true,
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
   const payload = Buffer.concat([
     Buffer.from([Math.min(MAX_AUTH_MINUTES, minutes)]),
     Buffer.from([keys.dataKey.length]),
@@ -145,6 +141,5 @@ export function startAgent(identity: string, keys: RootKeys, minutes: number): v
     Buffer.from([keys.metadataKey.length]),
     keys.metadataKey,
   ]);
-  child.stdin.end(payload, () => payload.fill(0));
-  child.unref();
+  spawnDetachedWithSecret([process.execPath, new URL('./key-agent.js', import.meta.url).pathname, socketPath], payload);
 }

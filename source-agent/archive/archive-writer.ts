@@ -32,7 +32,8 @@ export class ArchiveWriter {
   readonly archive: Archive;
   /** null for unencrypted archives. */
   readonly counters: NonceCounters | null;
-  private readonly now: () => number;
+  /** The clock of this write (Unix seconds), injected: ct nonces and archive.ini's updatedAt read it. */
+  readonly now: () => number;
 
   constructor(archive: Archive, counters: NonceCounters | null, now: () => number) {
     this.archive = archive;

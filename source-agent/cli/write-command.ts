@@ -55,7 +55,7 @@ export abstract class WriteCommand extends SkiffCommand {
     // Released even when an interrupted run cannot unwind in time.
     this.forgetLock = onInterrupt(() => lock.release());
     const localState = state as LocalState; // write commands always have it (openState throws)
-    const writer = await makeWriter(archive, localState);
+    const writer = await makeWriter(archive, localState, this.context.now);
     const persist = async () => {
       await localState.saveRoot(archive.rootBytes);
       if (writer.counters) {
@@ -72,8 +72,7 @@ export abstract class WriteCommand extends SkiffCommand {
 }
 
 /** A writer whose counters start above every value this machine or the archive recorded. */
-async function makeWriter(archive: Archive, state: LocalState): Promise<ArchiveWriter> {
-  const now = () => Date.now() / 1000;
+async function makeWriter(archive: Archive, state: LocalState, now: () => number): Promise<ArchiveWriter> {
   if (!archive.keys) return new ArchiveWriter(archive, null, now);
   const local = await state.counters().catch((error: unknown) => {
     if (isNotFound(error)) return null;

@@ -20,7 +20,11 @@ export function temporaryName(target: string): string {
   return `.${basename(target)}.skiff-receive-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Removes abandoned receive temporaries in `dir`; returns their names. Errors leave a file alone. */
+/**
+ * Removes abandoned receive temporaries in `dir`; returns their names. Errors leave a file alone.
+ * `now` defaults to the system clock on purpose: it is compared with mtimes the kernel stamped
+ * by that clock, not with archive time (the injected clock).
+ */
 export async function removeAbandonedTemporaries(dir: string, now = Date.now()): Promise<string[]> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];

@@ -262,7 +262,7 @@ async function sendChunks(
     previousHash: (index) => (previous && index < previous.chunkCount && !previous.isZero(index) ? previous.hashAt(index) : null),
     chunkPath: (index) => `${vid}/${SESSION_TMP}/${chunkDirName(index * chunkSize)}/${chunkFileName(index * chunkSize)}`,
     ctCounter: () => writer.counters?.reserveData(1) ?? 0n,
-    now: () => Date.now() / 1000,
+    now: writer.now,
     dryRun: options.dryRun,
     signal: options.signal,
     onProgress: (done, stored) => progress.update(done, stored),

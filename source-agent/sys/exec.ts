@@ -1,4 +1,5 @@
-// The one place that starts processes. Failures carry what is needed to explain them; what a
+// The one place that starts processes (the lint checks it: biome.json forbids node:child_process
+// elsewhere). Failures carry what is needed to explain them; what a
 // process wrote to stderr is shown inert (protocol/inert-text.ts): a destination's ssh or
 // helper must not reach our terminal through it.
 
@@ -89,4 +90,14 @@ export function spawnPiped(argv: readonly string[], options: { env?: NodeJS.Proc
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * Starts a process that outlives us (the key agent): detached, output ignored, `secret` written
+ * to its stdin and then zeroed, so the only copy left is the child's.
+ */
+export function spawnDetachedWithSecret(argv: readonly string[], secret: Buffer): void {
+  const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.end(secret, () => secret.fill(0));
+  child.unref();
 }

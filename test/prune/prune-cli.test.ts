@@ -157,7 +157,7 @@ describe('prune selections (CLI)', () => {
       const marks = autopruneMarks({
         mode: 'full',
         apdays: parseApdays('3:30:1:2'),
-        today: localDate(),
+        today: localDate(new Date()),
         volumes,
         volume: own,
         metadata: volume === 'wyng-metadata',

@@ -38,7 +38,14 @@ describe('send --autoprune', () => {
     const volumes = await sessionsByVolume(root);
     const expectedGone = new Set<string>();
     for (const volume of volumes) {
-      const marks = autopruneMarks({ mode: 'full', apdays: parseApdays('5:0:1:1'), today: localDate(), volumes, volume, metadata: false });
+      const marks = autopruneMarks({
+        mode: 'full',
+        apdays: parseApdays('5:0:1:1'),
+        today: localDate(new Date()),
+        volumes,
+        volume,
+        metadata: false,
+      });
       for (const name of marks) expectedGone.add(name);
     }
     assert.ok(expectedGone.size >= 4, 'sessions older than 5 days are marked');

@@ -58,8 +58,8 @@ export interface CalendarDate {
   readonly day: number;
 }
 
-/** The local calendar date of a moment (the clock is a parameter so tests can fix it). */
-export function localDate(now: Date = new Date()): CalendarDate {
+/** The local calendar date of a moment: the caller's clock (the context's), never the system's here. */
+export function localDate(now: Date): CalendarDate {
   return { year: now.getFullYear(), month: now.getMonth() + 1, day: now.getDate() };
 }
 
