@@ -1,0 +1,59 @@
+// Test support for the LVM thin-pool model: a state directory, a bin directory with the stand-in
+// commands (lvm, dmsetup, thin_delta, lvm-model) to put first on PATH, and teardown of every loop
+// device and /dev link the model made. The kernel side (dm-thin) is modelled; the real
+// thin_restore/thin_delta from thin-provisioning-tools do the metadata.
+
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { modelDiscard, modelTeardown, modelWrite } from './model.js';
+import { type ModelState, readState } from './state.js';
+
+/** What the model's tests need on the machine (besides root, for loop devices). */
+export const LVM_MODEL_TOOLS = ['thin_delta', 'thin_restore', 'losetup', 'cp'] as const;
+
+const STAND_INS = ['lvm', 'dmsetup', 'thin_delta', 'lvm-model'];
+
+export interface LvmModel {
+  dir: string;
+  bin: string;
+  /** process.env with the stand-ins first on PATH and SKIFF_LVM_MODEL_DIR set. */
+  env: NodeJS.ProcessEnv;
+  /** Runs a stand-in (or anything on the model's PATH); throws with its stderr on failure. */
+  run(command: string, args: readonly string[], extraEnv?: NodeJS.ProcessEnv): string;
+  write(lv: string, offset: number, data: Uint8Array): void;
+  discard(lv: string, offset: number, length: number): void;
+  state(): ModelState;
+  /** Detaches loop devices and removes /dev/VG links. */
+  close(): void;
+}
+
+/** A VG name no other test (or engineer on this machine) uses at the same time. */
+export function uniqueVgName(prefix = 'skiffvg'): string {
+  return `${prefix}${process.pid}x${Math.floor(Math.random() * 1e6)}`;
+}
+
+export function startLvmModel(workDir: string): LvmModel {
+  const dir = join(workDir, 'lvm-model');
+  const bin = join(workDir, 'lvm-model-bin');
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(bin, { recursive: true });
+  for (const name of STAND_INS) {
+    const target = fileURLToPath(new URL(`./bin/${name}.js`, import.meta.url));
+    chmodSync(target, 0o755);
+    symlinkSync(target, join(bin, name));
+  }
+  const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, SKIFF_LVM_MODEL_DIR: dir };
+  return {
+    dir,
+    bin,
+    env,
+    run: (command, args, extraEnv = {}) =>
+      execFileSync(command, [...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    write: (lv, offset, data) => modelWrite(dir, lv, offset, data),
+    discard: (lv, offset, length) => modelDiscard(dir, lv, offset, length),
+    state: () => readState(dir),
+    close: () => modelTeardown(dir),
+  };
+}
