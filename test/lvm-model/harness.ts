@@ -1,10 +1,10 @@
-// Test support for the LVM thin-pool model: a state directory, a bin directory with the stand-in
-// commands (lvm, dmsetup, thin_delta, lvm-model) to put first on PATH, and teardown of every loop
+// Test support for the LVM thin-pool model: a state directory, the model's stand-in commands
+// (test/lvm-model/bin: lvm, dmsetup, thin_delta, lvm-model) first on PATH, and teardown of every loop
 // device and /dev link the model made. The kernel side (dm-thin) is modelled; the real
 // thin_restore/thin_delta from thin-provisioning-tools do the metadata.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { modelDiscard, modelTeardown, modelWrite } from './model.js';
@@ -13,7 +13,8 @@ import { type ModelState, readState } from './state.js';
 /** What the model's tests need on the machine (besides root, for loop devices). */
 export const LVM_MODEL_TOOLS = ['thin_delta', 'thin_restore', 'losetup', 'cp'] as const;
 
-const STAND_INS = ['lvm', 'dmsetup', 'thin_delta', 'lvm-model'];
+/** The stand-ins are sh scripts in the source tree (dist/test would run any .js as a test file). */
+export const LVM_MODEL_BIN = fileURLToPath(new URL('../../../test/lvm-model/bin', import.meta.url));
 
 export interface LvmModel {
   dir: string;
@@ -36,14 +37,8 @@ export function uniqueVgName(prefix = 'skiffvg'): string {
 
 export function startLvmModel(workDir: string): LvmModel {
   const dir = join(workDir, 'lvm-model');
-  const bin = join(workDir, 'lvm-model-bin');
+  const bin = LVM_MODEL_BIN;
   mkdirSync(dir, { recursive: true });
-  mkdirSync(bin, { recursive: true });
-  for (const name of STAND_INS) {
-    const target = fileURLToPath(new URL(`./bin/${name}.js`, import.meta.url));
-    chmodSync(target, 0o755);
-    symlinkSync(target, join(bin, name));
-  }
   const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, SKIFF_LVM_MODEL_DIR: dir };
   return {
     dir,

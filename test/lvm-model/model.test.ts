@@ -3,11 +3,12 @@
 // devices behind /dev/VG/LV and the metadata is read by the real thin_restore/thin_delta.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
 import { requireSystem } from '../helpers/system.js';
 import { LVM_MODEL_TOOLS, type LvmModel, startLvmModel, uniqueVgName } from './harness.js';
 import type { ThinLv } from './state.js';
@@ -222,6 +223,21 @@ describe('LVM thin-pool model', () => {
           'release_metadata_snap:true',
         ],
       );
+    }));
+
+  it('keeps its state consistent under parallel commands (Wyng removes snapshots 16 at a time)', (t) =>
+    withModel(t, async (m, vg) => {
+      m.run('lvm', ['lvcreate', '-V', '4m', '--thin', '-n', 'base', `${vg}/vm-pool`]);
+      const names = Array.from({ length: 8 }, (_, i) => `base.s${i}`);
+      for (const name of names) m.run('lvm', ['lvcreate', '-kn', '-ay', '-s', `${vg}/base`, '-n', name]);
+      const run = promisify(execFile);
+      await Promise.all(
+        names.map((name) =>
+          run('sh', ['-c', `lvm lvchange -p rw /dev/${vg}/${name} ; lvm lvremove -f /dev/${vg}/${name}`], { env: m.env }),
+        ),
+      );
+      assert.deepEqual(Object.keys(m.state().vgs[vg]?.lvs ?? {}).sort(), ['base', 'vm-pool']);
+      for (const name of names) assert.equal(existsSync(`/dev/${vg}/${name}`), false);
     }));
 
   it('injects faults for the delta step on request', (t) =>
