@@ -20,7 +20,7 @@ import {
   unmap,
 } from './pool.js';
 import { lvs, vgdisplay, vgs } from './report.js';
-import { ModelError, type ModelState, type PoolLv, type ThinLv, thinFile, type Vg } from './state.js';
+import { ModelError, type ModelState, type PoolLv, splitLvPath, type ThinLv, thinFile, type Vg } from './state.js';
 
 const DEFAULT_EXTENT = 4 * 1024 ** 2;
 const NAME = /^[a-zA-Z0-9+_.][a-zA-Z0-9+_.-]*$/;
@@ -56,13 +56,6 @@ export function runLvm(dir: string, state: ModelState, argv: string[]): string {
     default:
       throw new ModelError(`No such command '${command ?? ''}'.  Try 'help'.`, 3);
   }
-}
-
-/** "VG/LV" or "/dev/VG/LV" → [vg, lv]. */
-export function splitLvPath(path: string): [string, string] {
-  const parts = (path.startsWith('/dev/') ? path.slice(5) : path).split('/');
-  if (parts.length !== 2 || !parts[0] || !parts[1]) throw new ModelError(`"${path}": Invalid path for Logical Volume.`, 3);
-  return [parts[0], parts[1]];
 }
 
 function checkName(name: string): void {

@@ -175,7 +175,13 @@ describe('LVM thin-pool model', () => {
       m.run('lvm', ['lvchange', '-ay', '-K', `${vg}/v.snap`]);
       assert.ok(statSync(`/dev/${vg}/v.snap`).isBlockDevice());
 
-      m.run('lvm', ['lvrename', `/dev/${vg}/v.snap`, 'v.tick']);
+      // LVM collapses repeated slashes (Wyng passes /dev/VG//LV) and knows /dev/mapper names.
+      assert.equal(m.run('lvm', ['lvs', '--noheadings', '-o', 'lv_name', `/dev/${vg}//v.snap`]).trim(), 'v.snap');
+      assert.equal(
+        m.run('lvm', ['lvs', '--noheadings', '-o', 'lv_name', `/dev/mapper/${vg.replaceAll('-', '--')}-v.snap`]).trim(),
+        'v.snap',
+      );
+      m.run('lvm', ['lvrename', `/dev/${vg}//v.snap`, 'v.tick']);
       assert.equal(existsSync(`/dev/${vg}/v.snap`), false);
       assert.deepEqual(read(`/dev/${vg}/v.tick`, 0, 2), Buffer.from([7, 7]));
 

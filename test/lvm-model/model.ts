@@ -3,9 +3,8 @@
 
 import { rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { splitLvPath } from './lvm-commands.js';
 import { allocateForWrite, contentPath, deactivate, findPool, findThin, unmap, writeContents } from './pool.js';
-import { withState } from './state.js';
+import { splitLvPath, withState } from './state.js';
 
 /** Writes `data` at byte `offset` of VG/LV: unmapped or shared blocks get new data blocks. */
 export function modelWrite(dir: string, lvPath: string, offset: number, data: Uint8Array): void {

@@ -5,7 +5,7 @@
 
 import { one, parseArgs } from './args.js';
 import { blockBytes } from './pool.js';
-import { type Lv, ModelError, type ModelState, type Vg } from './state.js';
+import { type Lv, ModelError, type ModelState, splitLvPath, type Vg } from './state.js';
 
 type Row = { vg: string; name: string; lv: Lv; vgState: Vg };
 
@@ -99,10 +99,10 @@ function selectRows(state: ModelState, selectors: string[]): Row[] {
     return rows;
   }
   for (const selector of selectors) {
-    const path = selector.startsWith('/dev/') ? selector.slice(5) : selector;
-    const [vg, name, extra] = path.split('/');
-    if (!vg || extra !== undefined || !state.vgs[vg]) throw new ModelError(`Volume group "${vg ?? selector}" not found`);
-    if (name === undefined || name === '') {
+    const clean = selector.replace(/\/+/g, '/').replace(/\/$/, '');
+    const [vg, name] = clean.includes('/') ? splitLvPath(clean) : [clean, undefined];
+    if (!state.vgs[vg]) throw new ModelError(`Volume group "${vg}" not found`);
+    if (name === undefined) {
       for (const lv of Object.keys((state.vgs[vg] as Vg).lvs).sort()) add(vg, lv);
     } else if ((state.vgs[vg] as Vg).lvs[name]) add(vg, name);
     else throw new ModelError(`Failed to find logical volume "${vg}/${name}"`);

@@ -143,3 +143,14 @@ export function splitDmName(name: string): [string, string] | null {
   if (parts.length !== 2) return null;
   return [(parts[0] as string).replaceAll('--', '-'), (parts[1] as string).replaceAll('--', '-')];
 }
+
+/** "VG/LV", "/dev/VG/LV" or "/dev/mapper/VG-LV" → [vg, lv]. Like LVM, repeated slashes count as
+ *  one (Wyng passes "/dev/VG//LV"). */
+export function splitLvPath(path: string): [string, string] {
+  const clean = path.replace(/\/+/g, '/');
+  const dm = clean.startsWith('/dev/mapper/') ? splitDmName(clean.slice(12)) : null;
+  if (dm) return dm;
+  const parts = (clean.startsWith('/dev/') ? clean.slice(5) : clean).split('/');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) throw new ModelError(`"${path}": Invalid path for Logical Volume.`, 3);
+  return [parts[0], parts[1]];
+}
