@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { modelDiscard, modelTeardown, modelWrite } from './model.js';
+import { modelDiscard, modelTeardown, modelWrite, modelWriteMany } from './model.js';
 import { type ModelState, readState } from './state.js';
 
 /** What the model's tests need on the machine (besides root, for loop devices). */
@@ -24,6 +24,7 @@ export interface LvmModel {
   /** Runs a stand-in (or anything on the model's PATH); throws with its stderr on failure. */
   run(command: string, args: readonly string[], extraEnv?: NodeJS.ProcessEnv): string;
   write(lv: string, offset: number, data: Uint8Array): void;
+  writeMany(lv: string, writes: readonly { offset: number; data: Uint8Array }[]): void;
   discard(lv: string, offset: number, length: number): void;
   state(): ModelState;
   /** Detaches loop devices and removes /dev/VG links. */
@@ -47,6 +48,7 @@ export function startLvmModel(workDir: string): LvmModel {
     run: (command, args, extraEnv = {}) =>
       execFileSync(command, [...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
     write: (lv, offset, data) => modelWrite(dir, lv, offset, data),
+    writeMany: (lv, writes) => modelWriteMany(dir, lv, writes),
     discard: (lv, offset, length) => modelDiscard(dir, lv, offset, length),
     state: () => readState(dir),
     close: () => modelTeardown(dir),

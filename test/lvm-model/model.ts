@@ -3,15 +3,25 @@
 
 import { rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { allocateForWrite, contentPath, deactivate, findPool, findThin, unmap, writeContents } from './pool.js';
+import { allocateForWrites, contentPath, deactivate, findPool, findThin, unmap, writeContents } from './pool.js';
 import { splitLvPath, withState } from './state.js';
 
 /** Writes `data` at byte `offset` of VG/LV: unmapped or shared blocks get new data blocks. */
 export function modelWrite(dir: string, lvPath: string, offset: number, data: Uint8Array): void {
+  modelWriteMany(dir, lvPath, [{ offset, data }]);
+}
+
+/** Many writes under one lock and one state load (for scattered changes to big volumes). */
+export function modelWriteMany(dir: string, lvPath: string, writes: readonly { offset: number; data: Uint8Array }[]): void {
   const [vg, lv] = splitLvPath(lvPath);
   withState(dir, (state) => {
-    allocateForWrite(state, vg, lv, offset, data.length);
-    writeContents(contentPath(dir, vg, findThin(state, vg, lv)), offset, data);
+    allocateForWrites(
+      state,
+      vg,
+      lv,
+      writes.map((w) => ({ offset: w.offset, length: w.data.length })),
+    );
+    writeContents(contentPath(dir, vg, findThin(state, vg, lv)), writes);
   });
 }
 
@@ -24,7 +34,7 @@ export function modelDiscard(dir: string, lvPath: string, offset: number, length
     unmap(findPool(state, vg, lv.pool), lv, offset, length);
     const zeros = new Uint8Array(1024 * 1024);
     for (let at = offset; at < offset + length; at += zeros.length) {
-      writeContents(contentPath(dir, vg, lv), at, zeros.subarray(0, Math.min(zeros.length, offset + length - at)));
+      writeContents(contentPath(dir, vg, lv), [{ offset: at, data: zeros.subarray(0, Math.min(zeros.length, offset + length - at)) }]);
     }
   });
 }

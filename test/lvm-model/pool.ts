@@ -82,28 +82,35 @@ export function sizeInBlocks(pool: PoolLv, size: number): number {
   return Math.ceil(size / blockBytes(pool));
 }
 
-/** Applies a write of [offset, offset+length) to the mapping: allocate unmapped and shared blocks. */
-export function allocateForWrite(state: ModelState, vgName: string, lvName: string, offset: number, length: number): void {
+/** Applies writes of [offset, offset+length) to the mapping: unmapped and shared blocks get new
+ *  data blocks (the lowest free ones), exclusively owned blocks stay. One pass for all writes. */
+export function allocateForWrites(
+  state: ModelState,
+  vgName: string,
+  lvName: string,
+  writes: readonly { offset: number; length: number }[],
+): void {
   const vg = findVg(state, vgName);
   const lv = findThin(state, vgName, lvName);
   const pool = findPool(state, vgName, lv.pool);
   if (!lv.writable) throw new ModelError(`${vgName}/${lvName} is read-only`);
-  if (offset < 0 || length < 0 || offset + length > lv.size) throw new ModelError(`write beyond the end of ${vgName}/${lvName}`);
-  if (length === 0) return;
   const counts = refCounts(vg, lv.pool);
   const map = mappingOf(lv);
-  const nrBlocks = Math.floor(pool.size / blockBytes(pool));
+  const bb = blockBytes(pool);
+  const nrBlocks = Math.floor(pool.size / bb);
   let next = 0;
-  const first = Math.floor(offset / blockBytes(pool));
-  const last = Math.floor((offset + length - 1) / blockBytes(pool));
-  for (let v = first; v <= last; v++) {
-    const d = map.get(v);
-    if (d !== undefined && counts.get(d) === 1) continue; // exclusively owned: overwritten in place
-    while (counts.has(next)) next++;
-    if (next >= nrBlocks) throw new ModelError(`thin pool ${vgName}/${lv.pool} is out of data space`);
-    if (d !== undefined) counts.set(d, (counts.get(d) as number) - 1);
-    counts.set(next, 1);
-    map.set(v, next);
+  for (const { offset, length } of writes) {
+    if (offset < 0 || length < 0 || offset + length > lv.size) throw new ModelError(`write beyond the end of ${vgName}/${lvName}`);
+    if (length === 0) continue;
+    for (let v = Math.floor(offset / bb); v <= Math.floor((offset + length - 1) / bb); v++) {
+      const d = map.get(v);
+      if (d !== undefined && counts.get(d) === 1) continue; // exclusively owned: overwritten in place
+      while (counts.has(next)) next++;
+      if (next >= nrBlocks) throw new ModelError(`thin pool ${vgName}/${lv.pool} is out of data space`);
+      if (d !== undefined) counts.set(d, (counts.get(d) as number) - 1);
+      counts.set(next, 1);
+      map.set(v, next);
+    }
   }
   setMapping(lv, map);
 }
@@ -123,11 +130,13 @@ export function contentPath(dir: string, vg: string, lv: ThinLv): string {
   return lv.active && lv.loop ? lv.loop : thinFile(dir, vg, lv.thinId);
 }
 
-/** Writes bytes at `offset` of the LV's contents and makes them durable. */
-export function writeContents(path: string, offset: number, data: Uint8Array): void {
+/** Writes bytes at their offsets of the LV's contents and makes them durable. */
+export function writeContents(path: string, writes: readonly { offset: number; data: Uint8Array }[]): void {
   const fd = openSync(path, 'r+');
   try {
-    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, offset + done);
+    for (const { offset, data } of writes) {
+      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, offset + done);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
