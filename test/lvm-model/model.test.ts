@@ -3,7 +3,7 @@
 // devices behind /dev/VG/LV and the metadata is read by the real thin_restore/thin_delta.
 
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,7 +247,7 @@ describe('LVM thin-pool model', () => {
     }));
 
   it('injects faults for the delta step on request', (t) =>
-    withModel(t, (m, vg) => {
+    withModel(t, async (m, vg) => {
       m.run('lvm', ['lvcreate', '-V', '4m', '--thin', '-n', 'a', `${vg}/vm-pool`]);
       const tpool = `${vg.replaceAll('-', '--')}-vm--pool-tpool`;
       const tmeta = `/dev/mapper/${vg.replaceAll('-', '--')}-vm--pool_tmeta`;
@@ -256,5 +256,16 @@ describe('LVM thin-pool model', () => {
       assert.throws(() => m.run('thin_delta', ['-m', '--thin1', '1', '--thin2', '1', tmeta], { SKIFF_LVM_MODEL_FAULT: 'thin_delta-fail' }));
       const cut = m.run('thin_delta', ['-m', '--thin1', '1', '--thin2', '1', tmeta], { SKIFF_LVM_MODEL_FAULT: 'thin_delta-truncate' });
       assert.ok(cut.length > 0 && !cut.includes('</superblock>'));
+
+      // A hung thin_delta holds no lock: killed mid-output, the release still goes through.
+      const hung = spawn('thin_delta', ['-m', '--thin1', '1', '--thin2', '1', tmeta], {
+        env: { ...m.env, SKIFF_LVM_MODEL_FAULT: 'thin_delta-hang' },
+      });
+      await new Promise((resolve) => hung.stdout.once('data', resolve));
+      const ended = new Promise((resolve) => hung.once('exit', (code, signal) => resolve(signal)));
+      hung.kill('SIGTERM');
+      assert.equal(await ended, 'SIGTERM');
+      m.run('dmsetup', ['message', tpool, '0', 'release_metadata_snap']);
+      assert.match(m.run('dmsetup', ['status', tpool]), / - rw /);
     }));
 });
