@@ -262,7 +262,7 @@ describe('LVM thin-pool model', () => {
         env: { ...m.env, SKIFF_LVM_MODEL_FAULT: 'thin_delta-hang' },
       });
       await new Promise((resolve) => hung.stdout.once('data', resolve));
-      const ended = new Promise((resolve) => hung.once('exit', (code, signal) => resolve(signal)));
+      const ended = new Promise((resolve) => hung.once('exit', (_code, signal) => resolve(signal)));
       hung.kill('SIGTERM');
       assert.equal(await ended, 'SIGTERM');
       m.run('dmsetup', ['message', tpool, '0', 'release_metadata_snap']);
