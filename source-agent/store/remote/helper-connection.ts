@@ -99,7 +99,15 @@ export class HelperConnection {
     channel.readable.on('data', (chunk: Buffer) => this.receive(chunk));
     channel.readable.on('end', () => void channel.exited.then((status) => this.ended(status)));
     channel.readable.on('error', (error) => this.fatal(`reading from the destination helper: ${error.message}`));
-    channel.writable.on('error', (error) => this.fatal(`writing to the destination helper: ${error.message}`));
+    channel.writable.on('error', (error) => {
+      // A helper that ended (ssh could not connect) breaks the pipe before its end is seen; its
+      // exit status and stderr say why, so they are awaited briefly before the bare EPIPE is.
+      const timer = setTimeout(() => this.fatal(`writing to the destination helper: ${error.message}`), 2000);
+      void channel.exited.then((status) => {
+        clearTimeout(timer);
+        this.ended(status);
+      });
+    });
     void channel.exited.then((status) => this.ended(status));
     const tick = Math.max(50, Math.min(1000, options.timeoutMs / 4));
     this.watchdog = setInterval(() => this.checkTimes(), tick);
