@@ -10,6 +10,15 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+const STATUS_WRAPPER = [
+  "const { spawnSync } = require('node:child_process');",
+  "for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']) process.on(s, () => {});",
+  'const [statusFile, command, ...args] = process.argv.slice(2);',
+  "const r = spawnSync(command, args, { stdio: 'inherit' });",
+  "const code = r.status ?? 128 + (require('node:os').constants.signals[r.signal] ?? 0);",
+  "require('node:fs').writeFileSync(statusFile, code + '\\n');",
+].join('\n');
+
 export class TmuxTerminal {
   private readonly dir: string;
   private readonly socket: string;
@@ -20,6 +29,9 @@ export class TmuxTerminal {
     this.dir = mkdtempSync(join(tmpdir(), 'skiff-tmux-'));
     this.socket = join(this.dir, 'socket');
     this.statusFile = join(this.dir, 'status');
+    // A file, not `node -e`: tmux reads some arguments (one ending in ';') as its own syntax.
+    const wrapper = join(this.dir, 'status-wrapper.cjs');
+    writeFileSync(wrapper, STATUS_WRAPPER);
     const config = join(this.dir, 'tmux.conf');
     // The pane stays after the command ends, so its last screen and exit status can be read.
     writeFileSync(config, 'set -g remain-on-exit on\nset -g status off\nset -g history-limit 0\n');
@@ -34,13 +46,13 @@ export class TmuxTerminal {
       String(size.columns),
       '-y',
       String(size.rows),
-      // The command runs under a shell that writes its exit status to a file: on a loaded machine
-      // tmux has been seen to leave the ended command a zombie with no pane_dead_status for over a
-      // minute. The shell's trap only defers Ctrl-C until the command has ended (POSIX: a trapped
-      // signal waits for the foreground command), and the command gets the default handlers.
-      'sh',
-      '-c',
-      'trap : INT TERM; "$@"; echo $? > "$0"',
+      // The command runs under a small node wrapper that writes its exit status to a file: on a
+      // loaded machine tmux has been seen to leave the ended command a zombie with no
+      // pane_dead_status for over a minute. The wrapper ignores the terminal's signals (its child
+      // gets them from the terminal as usual) and only waits; a shell's trap would not do, as
+      // dash reports the trap action's status instead of the command's.
+      process.execPath,
+      wrapper,
       this.statusFile,
       ...argv,
     ]);
