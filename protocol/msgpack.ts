@@ -24,6 +24,12 @@ export interface DecodeLimits {
 export class MsgpackError extends Error {}
 
 export type Value = null | boolean | number | string | Uint8Array | Value[] | { [key: string]: Value };
+export type ValueMap = { [key: string]: Value };
+
+/** Whether a decoded value is a map (every message is one). */
+export function isValueMap(value: Value): value is ValueMap {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
