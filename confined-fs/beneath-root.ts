@@ -15,6 +15,7 @@
 // a few open/close calls of microseconds each, cheaper than trips through libuv's thread pool.
 
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { errnoOf } from '../protocol/thrown.js';
 
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
@@ -63,12 +64,12 @@ export function openSubdirectory(dirFd: number, name: string, create: boolean, s
     try {
       return openSync(at(dirFd, name), DIRECTORY_FLAGS);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = errnoOf(error);
       if (code === 'ENOENT' && create && attempt < 2) {
         try {
           mkdirSync(at(dirFd, name), 0o755);
         } catch (made) {
-          if ((made as NodeJS.ErrnoException).code !== 'EEXIST') throw made;
+          if (errnoOf(made) !== 'EEXIST') throw made;
         }
         continue;
       }
@@ -217,7 +218,7 @@ export function removeEntry(dirFd: number, name: string): void {
     unlinkSync(at(dirFd, name));
     return;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoOf(error);
     if (code === 'ENOENT') return;
     // Linux answers EISDIR for a directory (POSIX allows EPERM).
     if (code !== 'EISDIR' && code !== 'EPERM') throw error;
@@ -226,14 +227,14 @@ export function removeEntry(dirFd: number, name: string): void {
   try {
     sub = openSync(at(dirFd, name), DIRECTORY_FLAGS);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoOf(error);
     if (code === 'ENOENT') return;
     if (code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
     // Swapped for a link or a file since: remove that entry itself, once.
     try {
       unlinkSync(at(dirFd, name));
     } catch (again) {
-      if ((again as NodeJS.ErrnoException).code !== 'ENOENT') throw again;
+      if (errnoOf(again) !== 'ENOENT') throw again;
     }
     return;
   }
@@ -245,6 +246,6 @@ export function removeEntry(dirFd: number, name: string): void {
   try {
     rmdirSync(at(dirFd, name));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (errnoOf(error) !== 'ENOENT') throw error;
   }
 }

@@ -5,6 +5,8 @@
 // a session whose chunks did not reach the disk is never committed. Memory: one batch of paths.
 // The paths are archive paths; `sync` (from Operations) reaches each one confined, when it runs.
 
+import { asError } from '../protocol/thrown.js';
+
 const BATCH_FILES = 128;
 const PARALLEL_SYNCS = 16;
 
@@ -34,7 +36,7 @@ export class FileSyncer {
     const paths = this.batch;
     this.batch = [];
     const run = syncAll(paths, this.sync).catch((error: unknown) => {
-      this.failure ??= error as Error;
+      this.failure ??= asError(error);
     });
     this.running.add(run);
     void run.finally(() => this.running.delete(run));

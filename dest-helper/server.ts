@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import { encodeFrame, FrameReader } from '../protocol/frames.js';
 import { isOpName, isRequest, LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Request } from '../protocol/messages.js';
 import { isValueMap, type Value } from '../protocol/msgpack.js';
+import { messageOf } from '../protocol/thrown.js';
 import { ArchiveRoot } from './confine.js';
 import { asHelperError, HelperError } from './helper-error.js';
 import { Operations, type PendingWrite } from './operations.js';
@@ -53,7 +54,7 @@ export class HelperServer {
     try {
       messages = this.reader.push(chunk);
     } catch (error) {
-      this.violation(`bad frame from the agent: ${error instanceof Error ? error.message : String(error)}`);
+      this.violation(`bad frame from the agent: ${messageOf(error)}`);
       return;
     }
     for (const message of messages) this.dispatch(message);

@@ -3,6 +3,7 @@
 // header is not authenticated, so the ci it names must match `ci_mode` inside the body.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { messageOf } from '../../protocol/thrown.js';
 import { type CompressionName, isCompressionName, LEVELS } from './compression/index.js';
 import { type CipherMode, cipherModeByCode } from './crypto/cipher-modes.js';
 import { decodeHash } from './hash.js';
@@ -66,7 +67,7 @@ export function gunzipBody(gzipped: Uint8Array): string {
   try {
     text = gunzipSync(gzipped, { maxOutputLength: MAX_INI_TEXT_BYTES });
   } catch (error) {
-    throw new ArchiveIniError(`body does not decompress (${(error as Error).message})`);
+    throw new ArchiveIniError(`body does not decompress (${messageOf(error)})`);
   }
   return text.toString('utf8');
 }

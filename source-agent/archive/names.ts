@@ -51,6 +51,16 @@ export function volumeNameProblem(name: string): string | null {
   return null;
 }
 
+const METADATA_VOLUME = /^wyng-.*metadata$/;
+
+/**
+ * Volumes named `wyng-*metadata` hold metadata (as in Wyng): sent first, never thinned, pruned
+ * only with `prune --all`, deleted only with --force, and no dedup index is built from them.
+ */
+export function isMetadataVolume(name: string): boolean {
+  return METADATA_VOLUME.test(name);
+}
+
 export const MAX_TAGS_PER_SESSION = 5;
 export const MAX_TAG_ID_CHARS = 25;
 
@@ -81,6 +91,8 @@ export function chunkDirName(address: number): string {
 export const layout = {
   archiveIni: 'archive.ini',
   archiveSalt: 'archive.salt',
+  /** archive.salt with every byte inverted (salt.ts: invertBytes). */
+  saltBackup: 'salt.bak',
   volumeDir: (vid: VolumeId) => vid,
   volinfo: (vid: VolumeId) => `${vid}/volinfo`,
   sessionDir: (vid: VolumeId, session: SessionName) => `${vid}/${session}`,

@@ -6,6 +6,8 @@ import { isPrintable, isSessionName, isValidDateTime, MAX_TAG_ID_CHARS, MAX_TAGS
 
 /** Wyng's bound on an info file (before the 40-byte envelope). */
 export const MAX_INFO_BYTES = 3388;
+/** Our bound on an info's decompressed text (from its content, not from Wyng). */
+export const MAX_INFO_TEXT = 64 * 1024;
 const MAX_VOLUME_BYTES = 2n ** 64n - 1n;
 
 export interface SessionInfo {

@@ -4,6 +4,7 @@
 // up, as with Wyng's argparse defaults).
 
 import { readFileSync } from 'node:fs';
+import { errnoOf } from '../../protocol/thrown.js';
 import { IniSyntaxError, parseIni } from '../archive/ini-text.js';
 import { describeError, InputError } from '../errors.js';
 import { CONFIG_IGNORED, OPTION_ALIASES, WYNG_OPTIONS } from './options.js';
@@ -43,7 +44,7 @@ export function readConfig(explicit: string | undefined, accepted: ReadonlySet<s
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if (explicit === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return { args: [], notes: [], unused: [] };
+    if (explicit === undefined && errnoOf(error) === 'ENOENT') return { args: [], notes: [], unused: [] };
     throw new InputError(`Cannot read config file '${path}': ${describeError(error)}`);
   }
   let section: Map<string, string> | undefined;

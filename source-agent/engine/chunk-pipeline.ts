@@ -13,6 +13,7 @@
 // again, from the slot the chunk job left it in). Without --dedup nothing of this runs.
 
 import { BeneathRoot } from '../../confined-fs/beneath-root.js';
+import { asError, errnoOf, messageOf } from '../../protocol/thrown.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
 import { type Store, StoreError, storeErrorCode } from '../store/store.js';
@@ -129,7 +130,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     try {
       beneath = BeneathRoot.open(root, false);
     } catch (error) {
-      throw new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), '.', (error as Error).message);
+      throw new StoreError(storeErrorCode(errnoOf(error)), '.', messageOf(error));
     }
   }
   const rootFd = beneath?.rootFd ?? -1;
@@ -148,7 +149,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
 
   const produce = async () => {
     const handle = await (await import('node:fs/promises')).open(options.sourcePath, 'r').catch((error: unknown) => {
-      stop ??= error as Error;
+      stop ??= asError(error);
       return null;
     });
     try {
@@ -187,7 +188,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         notify();
       }
     } catch (error) {
-      stop ??= error as Error;
+      stop ??= asError(error);
     } finally {
       producing = false;
       notify();
@@ -204,7 +205,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   const track = (entry: Pending, work: Promise<void>) => {
     const write = work
       .catch((error: unknown) => {
-        stop ??= error as Error;
+        stop ??= asError(error);
       })
       .finally(() => {
         finish(entry);
@@ -259,7 +260,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       try {
         r = await next.result;
       } catch (error) {
-        stop ??= error as Error;
+        stop ??= asError(error);
         if (!pool.isInFlight(next.pair)) finish(next);
         continue;
       }
@@ -289,7 +290,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         const write = store
           .writeNew(options.chunkPath(next.index), next.pair.output.subarray(0, r.outLength))
           .catch((error: unknown) => {
-            stop ??= error as Error;
+            stop ??= asError(error);
           })
           .finally(() => {
             finish(next);
@@ -311,7 +312,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     try {
       hit = await (dedup as ChunkDedup).find(hash, entry.index);
     } catch (error) {
-      stop ??= error as Error;
+      stop ??= asError(error);
       finish(entry);
       return;
     }

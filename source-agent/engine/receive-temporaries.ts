@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { errnoOf } from '../../protocol/thrown.js';
 
 const TEMPORARY = /^\..+\.skiff-receive-(?:([1-9][0-9]{0,9})-)?[0-9a-f]{8}$/;
 /** How long a temporary must have been left alone before it counts as abandoned. */
@@ -24,7 +25,7 @@ function processAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoOf(error) === 'EPERM';
   }
 }
 

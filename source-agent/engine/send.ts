@@ -14,7 +14,15 @@ import type { ArchiveWriter } from '../archive/archive-writer.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import type { SessionManifest } from '../archive/manifest.js';
 import { MergedManifest } from '../archive/merged-manifest.js';
-import { chunkDirName, chunkFileName, isVolumeId, type SessionName, sessionLabel, type VolumeId } from '../archive/names.js';
+import {
+  chunkDirName,
+  chunkFileName,
+  isMetadataVolume,
+  isVolumeId,
+  type SessionName,
+  sessionLabel,
+  type VolumeId,
+} from '../archive/names.js';
 import type { VolInfo } from '../archive/volinfo.js';
 import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../errors.js';
 import type { PreparedVolume } from '../source/volume-source.js';
@@ -222,7 +230,7 @@ async function sendVolume(
     }
   }
   // wyng-*metadata volumes use an index that exists but do not build one (as Wyng).
-  const volumeDedup = dedup ? await dedup.forVolume(vid, !/^wyng-.*metadata$/.test(name)) : null;
+  const volumeDedup = dedup ? await dedup.forVolume(vid, !isMetadataVolume(name)) : null;
   try {
     return await sendChunks(options, item, session, pool, events, { previous, indexes, volumeDedup });
   } catch (error) {

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { at, BeneathRoot, type Located, openRegularForReading, removeEntry, self } from '../../confined-fs/beneath-root.js';
 import { isEntryName, LOCK_FILE } from '../../protocol/paths.js';
+import { errnoOf, messageOf } from '../../protocol/thrown.js';
 import { execFileCapture } from '../sys/exec.js';
 import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode } from './store.js';
 
@@ -35,10 +36,10 @@ const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | con
 
 function storeError(error: unknown, path: string): StoreError {
   if (error instanceof StoreError) return error;
-  let message = (error as Error).message.replace(/^[A-Z]+: /, '');
+  let message = messageOf(error).replace(/^[A-Z]+: /, '');
   // confined-fs names the path itself; StoreError adds it again.
   if (message.startsWith(`${path}: `)) message = message.slice(path.length + 2);
-  return new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), path, message);
+  return new StoreError(storeErrorCode(errnoOf(error)), path, message);
 }
 
 function kindOf(stats: Stats): StoreStat['kind'] {
@@ -167,7 +168,7 @@ export class LocalStore implements Store {
     try {
       await execFileCapture(['sync', '-f', this.root]);
     } catch (error) {
-      throw new StoreError('EIO', '.', `could not flush the destination to disk: ${(error as Error).message}`);
+      throw new StoreError('EIO', '.', `could not flush the destination to disk: ${messageOf(error)}`);
     }
   }
 
@@ -271,7 +272,7 @@ export class LocalStore implements Store {
           await fs.writeFile(lockPath, `${process.pid}\n`, { flag: NEW_FILE, mode: 0o600 });
           return { release: async () => unlinkQuietly(at(root.rootFd, LOCK_FILE)) };
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+          if (errnoOf(error) !== 'EEXIST') throw error;
           const holder = readLockHolder(lockPath);
           if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
             throw new StoreError('EBUSY', LOCK_FILE, `archive is locked by running process ${holder}`);
@@ -317,6 +318,6 @@ function processAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoOf(error) === 'EPERM';
   }
 }

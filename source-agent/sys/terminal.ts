@@ -4,6 +4,7 @@
 
 import { readSync } from 'node:fs';
 import type { ReadStream } from 'node:tty';
+import { errnoOf } from '../../protocol/thrown.js';
 import { InterruptedError } from '../errors.js';
 
 const MAX_LINE_BYTES = 4096;
@@ -17,7 +18,7 @@ export function readLineFromFd(fd: number): Buffer | null {
     try {
       n = readSync(fd, one, 0, 1, null);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = errnoOf(error);
       if (code === 'EAGAIN') {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // stdin not ready yet
         continue;

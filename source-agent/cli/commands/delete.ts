@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
-import { isVolumeId, type VolumeId } from '../../archive/names.js';
+import { isMetadataVolume, isVolumeId, type VolumeId } from '../../archive/names.js';
 import type { Output } from '../../engine/output.js';
 import { buildVolumeIndex } from '../../engine/volume-index.js';
 import { deleteVolume } from '../../engine/volumes/delete.js';
@@ -9,8 +9,6 @@ import { FatalError, InputError, LocalStorageError } from '../../errors.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
 import { allOption, forceOption, localOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';
-
-const METADATA_VOLUME = /^wyng-.*metadata$/;
 
 export class DeleteCommand extends WriteCommand {
   static override paths = [['delete']];
@@ -57,7 +55,7 @@ export class DeleteCommand extends WriteCommand {
     }
     const ctx = await this.openForWrite(out);
     const { vid, name } = await this.findVolume(ctx.archive);
-    if (name !== null && METADATA_VOLUME.test(name) && !this.force) throw new InputError('Use --force to delete a metadata volume.');
+    if (name !== null && isMetadataVolume(name) && !this.force) throw new InputError('Use --force to delete a metadata volume.');
     const label = this.vid === undefined ? (name as string) : vid;
     if (this.attended && !this.force) {
       const yes = await this.confirm(

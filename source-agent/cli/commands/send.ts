@@ -1,11 +1,18 @@
 import { resolve } from 'node:path';
 import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
-import { isPrintable, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, tagIdProblem, volumeNameProblem } from '../../archive/names.js';
+import {
+  isMetadataVolume,
+  isPrintable,
+  MAX_TAG_ID_CHARS,
+  MAX_TAGS_PER_SESSION,
+  tagIdProblem,
+  volumeNameProblem,
+} from '../../archive/names.js';
 import { ChunkPool } from '../../engine/chunk-pool.js';
 import { localDate } from '../../engine/prune/calendar.js';
 import { prune } from '../../engine/prune/prune.js';
-import { isMetadataVolume, parseKeepOption } from '../../engine/prune/select.js';
+import { parseKeepOption } from '../../engine/prune/select.js';
 import { type SendVolume, send } from '../../engine/send.js';
 import { buildVolumeIndex, compareCodePoints } from '../../engine/volume-index.js';
 import { InputError, VolumeErrors } from '../../errors.js';
@@ -38,8 +45,7 @@ export function parseTags(values: readonly string[]): Map<string, string> {
 
 /** wyng-*metadata volumes first (they describe the others), then imports, then the rest by name. */
 export function sendOrder(names: readonly string[], imports: ReadonlySet<string>): string[] {
-  const metadata = (n: string) => /^wyng-.*metadata$/.test(n);
-  const rank = (n: string) => (metadata(n) ? 0 : imports.has(n) ? 1 : 2);
+  const rank = (n: string) => (isMetadataVolume(n) ? 0 : imports.has(n) ? 1 : 2);
   return [...names].sort((a, b) => rank(a) - rank(b) || compareCodePoints(a, b));
 }
 

@@ -15,6 +15,7 @@
 // requests, and the renames of a batch go as one rename request.
 
 import { lstat } from 'node:fs/promises';
+import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import type { Archive } from '../../archive/archive.js';
 import { HASH_BYTES } from '../../archive/hash.js';
 import { FatalError, InterruptedError } from '../../errors.js';
@@ -172,8 +173,8 @@ class Linker {
         const s = await lstat(this.store.localPath(path), { bigint: true });
         return s.isFile() ? { size: Number(s.size), links: Number(s.nlink), ino: s.ino } : null;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw new StoreError('EIO', path, (error as Error).message);
+        if (errnoOf(error) === 'ENOENT') return null;
+        throw new StoreError('EIO', path, messageOf(error));
       }
     }
     const s: StoreStat | null = await this.store.stat(path);

@@ -26,7 +26,7 @@ import { MAX_ROOT_FILE_BYTES } from '../../archive/archive.js';
 import type { ArchiveIni } from '../../archive/archive-ini.js';
 import { chunkDirName, chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
 import { formatSessionInfo, type SessionInfo } from '../../archive/session-info.js';
-import { formatVolInfo, MAX_VOLINFO_BYTES, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
+import { formatVolInfo, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
 import { IntegrityError } from '../../errors.js';
 import { isNotFound, StoreError } from '../../store/store.js';
 import { manifestBytes, sessionsFileText } from '../commit.js';
@@ -40,8 +40,6 @@ const MERGE_INIT = 'merge-init';
 const MOVES_DONE = 'CHECK-mv-rm';
 const FINALIZING = 'CHECK-start-finalize';
 const MERGE_LIST = 'merge.lst.gz';
-const _MAX_INFO_TEXT = 64 * 1024;
-const MAX_VOLINFO_TEXT = 4 * 1024 * 1024;
 /** Removals run this many at a time (a remote store pipelines them). */
 const PARALLEL_REMOVALS = 32;
 

@@ -5,14 +5,14 @@
 // range refused — before the first merge, so an input error changes nothing.
 
 import type { Volume } from '../../archive/archive.js';
-import type { SessionName, VolumeId } from '../../archive/names.js';
+import { isMetadataVolume, type SessionName, type VolumeId } from '../../archive/names.js';
 import type { Output } from '../output.js';
 import { buildVolumeIndex, compareCodePoints } from '../volume-index.js';
 import type { WriteContext } from '../write-context.js';
 import { type ApDays, type AutopruneMode, autopruneMarks, type CalendarDate } from './calendar.js';
 import { mergeSessions } from './merge-apply.js';
 import { ESCALATION_FACTORS, pruneRuns } from './runs.js';
-import { isMetadataVolume, type KeepSpec, keptSessions, mayPruneVolume, type PruneSessionSpec, selectSessions } from './select.js';
+import { type KeepSpec, keptSessions, mayPruneVolume, type PruneSessionSpec, selectSessions } from './select.js';
 
 export interface PruneRequest {
   /** Volume names to prune (each in the archive). */

@@ -3,7 +3,7 @@
 // tags: nothing here reads or writes the archive, so a command can decide every volume's selection
 // (and fail on bad input, exit 9) before it merges anything.
 
-import { isValidDateTime, type SessionName } from '../../archive/names.js';
+import { isMetadataVolume, isValidDateTime, type SessionName } from '../../archive/names.js';
 import { InputError } from '../../errors.js';
 
 /** One end of a --session value. */
@@ -182,13 +182,6 @@ export function keptSessions(sessions: readonly TaggedSession[], keep: KeepSpec)
     if (tagged || keep.names.has(s.name)) kept.add(s.name);
   }
   return kept;
-}
-
-const METADATA_VOLUME = /^wyng-.*metadata$/;
-
-/** Volumes named `wyng-*metadata` hold metadata: never thinned, pruned only with `prune --all`. */
-export function isMetadataVolume(name: string): boolean {
-  return METADATA_VOLUME.test(name);
 }
 
 /** Whether prune may remove sessions of this volume; `allVolumes` = the run selected every volume. */

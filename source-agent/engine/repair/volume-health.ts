@@ -8,9 +8,6 @@ import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
 import { IntegrityError } from '../../errors.js';
 
-/** Bound on an info's decompressed text (as Archive uses). */
-const _MAX_INFO_TEXT = 64 * 1024;
-
 /** What rewinding a damaged volume would do: keep `keep`, drop every other session of volinfo. */
 export interface RewindPlan {
   vid: VolumeId;

@@ -24,6 +24,7 @@ import {
   type RequestFields,
 } from '../../../protocol/messages.js';
 import { isValueMap, type Value, type ValueMap } from '../../../protocol/msgpack.js';
+import { messageOf } from '../../../protocol/thrown.js';
 import { StoreError } from '../store.js';
 import { type RequestBudget, singleReplyBudget, transferAllowanceMs } from './request-budget.js';
 
@@ -335,9 +336,4 @@ function charge(entry: Pending, untrusted: UntrustedMap): string | null {
     if (used.nameBytes > budget.nameBytes) return `${what} returned more than ${budget.nameBytes} bytes of names`;
   }
   return null;
-}
-
-/** The message of whatever was thrown (our own callbacks and decoders throw Errors). */
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
