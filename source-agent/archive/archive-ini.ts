@@ -4,6 +4,7 @@
 
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { messageOf } from '../../protocol/thrown.js';
+import { itemAt } from '../item-at.js';
 import { type CompressionName, isCompressionName, LEVELS } from './compression/index.js';
 import { type CipherMode, cipherModeByCode } from './crypto/cipher-modes.js';
 import { decodeHash } from './hash.js';
@@ -53,7 +54,7 @@ export function parseHeader(file: Uint8Array): CipherMode {
   }
   const m = /^ci = ([0-9]{2})\n$/.exec(head.slice(9));
   if (!m) throw new ArchiveIniError('bad cipher line in header');
-  const mode = cipherModeByCode(m[1] as string);
+  const mode = cipherModeByCode(itemAt(m, 1));
   if (!mode) throw new ArchiveIniError(`unsupported cipher mode ci = ${m[1]}`);
   return mode;
 }

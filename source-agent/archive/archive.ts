@@ -8,6 +8,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { messageOf } from '../../protocol/thrown.js';
 import { ArchiveNotFoundError, AuthenticationError, FatalError, IntegrityError } from '../errors.js';
+import { itemAt } from '../item-at.js';
 import { isNotFound, type Store, StoreError } from '../store/store.js';
 import {
   type ArchiveIni,
@@ -354,7 +355,7 @@ async function deriving<T>(options: OpenOptions, work: () => Promise<T>): Promis
 /** Sessions sorted by sequence must chain through `previous` (spec §12.2). */
 export function checkSessionChain(where: string, sessions: readonly SessionRecord[]): void {
   for (let i = 0; i < sessions.length; i++) {
-    const s = sessions[i] as SessionRecord;
+    const s = itemAt(sessions, i);
     const before = sessions[i - 1];
     if (before && before.info.sequence === s.info.sequence) {
       throw new IntegrityError(where, `sessions ${before.name} and ${s.name} share sequence ${s.info.sequence}`);

@@ -1,5 +1,6 @@
 // A session's `info` (spec §9): seven fields in Wyng's order, then up to five tags.
 
+import { itemAt } from '../item-at.js';
 import { decodeHash } from './hash.js';
 import { formatKeyValueLines, KeyValueSyntaxError, parseKeyValueLines } from './key-value-text.js';
 import { isPrintable, isSessionName, isValidDateTime, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, type SessionName } from './names.js';
@@ -39,7 +40,7 @@ function parseVolSize(text: string): number {
 export function isValidPermissions(text: string): boolean {
   if (text === '' || text === 'r' || text === 'w') return true;
   const parts = text.split(':');
-  return parts.length === 3 && text.length <= 261 && /^[0-9]+$/.test(parts[0] as string) && isPrintable(text);
+  return parts.length === 3 && text.length <= 261 && /^[0-9]+$/.test(itemAt(parts, 0)) && isPrintable(text);
 }
 
 export function parseSessionInfo(text: string): SessionInfo {

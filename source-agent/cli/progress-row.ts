@@ -13,6 +13,8 @@
 // Unattended (not a terminal, or -u): Wyng's appended bar, "[" and then one "|" per 5 % as work
 // proceeds, which logs keep readable and wrapper scripts parse.
 
+import { itemAt } from '../item-at.js';
+
 const MiB = 1024 * 1024;
 /** "|" characters in a full bar (one per 5 %). */
 export const BAR_STEPS = 20;
@@ -85,7 +87,7 @@ function keepEnd(text: string, width: number): string {
   let kept = '';
   let used = 1; // the "…"
   for (let i = chars.length - 1; i >= 0; i--) {
-    const w = codePointWidth(chars[i] as string);
+    const w = codePointWidth(itemAt(chars, i));
     if (used + w > width) break;
     kept = chars[i] + kept;
     used += w;

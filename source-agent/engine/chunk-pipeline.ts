@@ -16,6 +16,7 @@ import { BeneathRoot } from '../../confined-fs/beneath-root.js';
 import { asError, errnoOf, messageOf } from '../../protocol/thrown.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
+import { itemAt, lastOf } from '../item-at.js';
 import { type Store, StoreError, storeErrorCode } from '../store/store.js';
 import type { ChunkResult } from './chunk-job.js';
 import type { BufferPair, ChunkPool } from './chunk-pool.js';
@@ -94,7 +95,7 @@ const READ_RUN = 8;
 function* consecutiveRuns(indexes: Iterable<number>, max: number): Generator<number[]> {
   let run: number[] = [];
   for (const index of indexes) {
-    if (run.length > 0 && (index !== (run.at(-1) as number) + 1 || run.length >= max)) {
+    if (run.length > 0 && (index !== lastOf(run) + 1 || run.length >= max)) {
       yield run;
       run = [];
     }
@@ -165,16 +166,16 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         const lengths = run.map((index) => Math.min(chunkSize, volsize - index * chunkSize));
         const views = pairs.map((pair, i) => pair.input.subarray(0, lengths[i]));
         const total = lengths.reduce((a, b) => a + b, 0);
-        const reading = handle.readv(views, (run[0] as number) * chunkSize).then(({ bytesRead }) => {
+        const reading = handle.readv(views, itemAt(run, 0) * chunkSize).then(({ bytesRead }) => {
           if (bytesRead !== total) throw new FatalError(`source volume shrank while being read (chunk ${run[0]})`);
         });
         run.forEach((index, i) => {
-          const pair = pairs[i] as BufferPair;
+          const pair = itemAt(pairs, i);
           const path = options.chunkPath(index);
           // Direct mode: the worker writes the chunk file itself.
           const writePath = workersWrite && !options.dryRun ? path : null;
           const job = {
-            length: lengths[i] as number,
+            length: itemAt(lengths, i),
             writePath,
             writeRootFd: rootFd,
             previousHash: options.previousHash(index),

@@ -25,6 +25,7 @@ import {
 } from '../archive/names.js';
 import type { VolInfo } from '../archive/volinfo.js';
 import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../errors.js';
+import { lastOf } from '../item-at.js';
 import type { PreparedVolume } from '../source/volume-source.js';
 import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
 import { ChunkPool } from './chunk-pool.js';
@@ -149,7 +150,7 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
       try {
         const report = await sendVolume(options, item, session, pool, events, dedup);
         reports.push({ ...report, seconds: (performance.now() - started) / 1000 });
-        events.volumeEnd(reports.at(-1) as VolumeReport);
+        events.volumeEnd(lastOf(reports));
         // Wyng's line under the volume: the MiB not stored thanks to dedup, as a negative number.
         if (options.verbose && report.dedupBytes) events.note(`${(-(report.dedupBytes / (1024 * 1024))).toFixed(1).padStart(9)}MB (dedup)`);
         if (report.outcome === 'sent' && !options.dryRun) await options.afterCommit?.();

@@ -29,7 +29,7 @@ export function readLineFromFd(fd: number): Buffer | null {
     if (n === 0) return bytes.length > 0 ? Buffer.from(bytes) : null;
     if (one[0] === 0x0a) return Buffer.from(bytes);
     if (bytes.length >= MAX_LINE_BYTES) throw new RangeError('input line too long');
-    bytes.push(one[0] as number);
+    bytes.push(one[0]!);
   }
 }
 

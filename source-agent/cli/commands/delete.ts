@@ -6,6 +6,7 @@ import { buildVolumeIndex } from '../../engine/volume-index.js';
 import { deleteVolume } from '../../engine/volumes/delete.js';
 import { cleanSnapshots, onlineLocal, type Purge, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
 import { FatalError, InputError, LocalStorageError } from '../../errors.js';
+import { itemAt } from '../../item-at.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
 import { allOption, forceOption, localOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';
@@ -78,7 +79,7 @@ export class DeleteCommand extends WriteCommand {
       const name = [...index.byName].find(([, v]) => v === vid)?.[0] ?? null;
       return { vid, name };
     }
-    const name = this.volumes[0] as string;
+    const name = itemAt(this.volumes, 0);
     const vid = index.byName.get(name);
     if (!vid) {
       const unreadable = index.unreadable.size;

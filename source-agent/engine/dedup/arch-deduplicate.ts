@@ -19,6 +19,7 @@ import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import type { Archive } from '../../archive/archive.js';
 import { HASH_BYTES } from '../../archive/hash.js';
 import { FatalError, InterruptedError } from '../../errors.js';
+import { itemAt } from '../../item-at.js';
 import { type Store, StoreError, type StoreStat } from '../../store/store.js';
 import type { Output } from '../output.js';
 import { DedupIndex } from './dedup-index.js';
@@ -78,12 +79,12 @@ export async function archDeduplicate(
   const linker = new Linker(store, out);
   let batch: Pair[] = [];
   for (let id = 0; id < sessions.length; id++) {
-    const { vid, record } = sessions[id] as (typeof sessions)[number];
+    const { vid, record } = itemAt(sessions, id);
     if (!record) continue;
     const manifest = await index.manifest(id, vid, record);
     for (let n = 0; n < manifest.count; n++) {
       if (manifest.isZero[n]) continue;
-      const chunk = manifest.chunkIndexes[n] as number;
+      const chunk = manifest.chunkIndexes[n]!;
       const found = await index.find(manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES));
       if (!found || (found.session === id && found.chunk === chunk)) continue;
       batch.push({ canonical: index.path(found, archive.chunkSize), duplicate: index.path({ session: id, chunk }, archive.chunkSize) });

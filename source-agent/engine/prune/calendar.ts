@@ -12,6 +12,7 @@
 
 import type { SessionName } from '../../archive/names.js';
 import { InputError } from '../../errors.js';
+import { itemAt } from '../../item-at.js';
 
 export type AutopruneMode = 'off' | 'on' | 'full';
 
@@ -166,7 +167,7 @@ function thinSpan(
     // A busiest day of zero (all sessions lie before the offset) removes nothing this round.
     const removed = byDay.get(span + busiest)?.shift();
     if (removed === undefined) continue;
-    counts[busiest] = (counts[busiest] as number) - 1;
+    counts[busiest] = itemAt(counts, busiest) - 1;
     total--;
     mark(removed);
   }
@@ -174,7 +175,7 @@ function thinSpan(
 
 function firstMaxFrom(counts: readonly number[], from: number): number {
   let best = from;
-  for (let i = from + 1; i < counts.length; i++) if ((counts[i] as number) > (counts[best] as number)) best = i;
+  for (let i = from + 1; i < counts.length; i++) if (itemAt(counts, i) > itemAt(counts, best)) best = i;
   return best;
 }
 

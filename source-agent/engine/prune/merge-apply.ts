@@ -21,13 +21,14 @@
 // the final root's hash chain before they are installed.
 
 import { gzipSync } from 'node:zlib';
-import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
+import type { Archive, Volume } from '../../archive/archive.js';
 import { MAX_ROOT_FILE_BYTES } from '../../archive/archive.js';
 import type { ArchiveIni } from '../../archive/archive-ini.js';
 import { chunkDirName, chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
 import { formatSessionInfo, type SessionInfo } from '../../archive/session-info.js';
 import { formatVolInfo, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
 import { IntegrityError } from '../../errors.js';
+import { itemAt } from '../../item-at.js';
 import { isNotFound, StoreError } from '../../store/store.js';
 import { manifestBytes, sessionsFileText } from '../commit.js';
 import { journalEntries } from '../journal.js';
@@ -82,7 +83,7 @@ export async function mergeSessions(ctx: WriteContext, volume: Volume, run: read
   const sealedManifest = manifestText.length > 0 ? writer.sealMetadata(manifestText) : null;
   const info: SessionInfo = {
     ...target.info,
-    previous: (records[0] as SessionRecord).info.previous,
+    previous: itemAt(records, 0).info.previous,
     manifestHash: sealedManifest?.hash ?? null,
   };
   const sealedInfo = writer.sealMetadata(formatSessionInfo(info));
@@ -128,7 +129,7 @@ export async function resumeMerge(ctx: WriteContext, job: MergeJob, out: Output)
   const { archive } = ctx;
   const store = archive.store;
   const { vid } = job;
-  const mergeTarget = job.sources[0] as SessionName;
+  const mergeTarget = itemAt(job.sources, 0);
   const mergeDir = `${vid}/${MERGE}`;
   if ((await store.stat(`${vid}/${MERGE_INIT}`)) || !(await store.stat(mergeDir))) {
     await rollBackMerge(ctx, job);

@@ -5,6 +5,7 @@
 
 import { isMetadataVolume, isValidDateTime, type SessionName } from '../../archive/names.js';
 import { InputError } from '../../errors.js';
+import { lastOf } from '../../item-at.js';
 
 /** One end of a --session value. */
 export type PruneSessionPart = { kind: 'newest' } | { kind: 'time'; name: SessionName } | { kind: 'tag'; tag: string };
@@ -122,7 +123,7 @@ function endBefore(names: readonly SessionName[], bound: SessionName): number {
 }
 
 function resolve(part: PruneSessionPart, names: readonly SessionName[]): SessionName {
-  if (part.kind === 'newest') return names.at(-1) as SessionName;
+  if (part.kind === 'newest') return lastOf(names);
   if (part.kind === 'time') return part.name;
   throw new Error('tag parts are resolved by the caller');
 }
