@@ -29,6 +29,12 @@ export class ConfinementError extends Error {
   }
 }
 
+/** The directory names leading to the last segment of `path`, and that segment. */
+export function parentsAndLeaf(path: string): [parents: string[], leaf: string] {
+  const cut = path.lastIndexOf('/');
+  return [cut < 0 ? [] : path.slice(0, cut).split('/'), path.slice(cut + 1)];
+}
+
 /** The path naming entry `name` of the directory open as `dirFd` (no symlink can intervene). */
 export function at(dirFd: number, name: string): string {
   return `/proc/self/fd/${dirFd}/${name}`;
@@ -153,8 +159,7 @@ export class BeneathRoot {
 
   /** Opens the parent directory of `path` (not "."), creating missing ones when asked. */
   locate(path: string, create: boolean): Located {
-    const parts = path.split('/');
-    const leaf = parts.pop() as string;
+    const [parts, leaf] = parentsAndLeaf(path);
     const dirFd = walkFrom(this.rootFd, parts, create);
     let open = true;
     return {

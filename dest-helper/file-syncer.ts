@@ -44,11 +44,10 @@ export class FileSyncer {
 }
 
 async function syncAll(paths: readonly string[], sync: (path: string) => Promise<void>): Promise<void> {
-  let next = 0;
+  // One iterator shared by the workers: each takes the next path when it is free.
+  const queue = paths.values();
   const worker = async () => {
-    while (next < paths.length) {
-      await sync(paths[next++] as string);
-    }
+    for (let item = queue.next(); !item.done; item = queue.next()) await sync(item.value);
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_SYNCS, paths.length) }, worker));
 }

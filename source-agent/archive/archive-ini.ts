@@ -4,7 +4,7 @@
 
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { messageOf } from '../../protocol/thrown.js';
-import { itemAt } from '../item-at.js';
+import { isOneOf, itemAt } from '../lookup.js';
 import { type CompressionName, isCompressionName, LEVELS } from './compression/index.js';
 import { type CipherMode, cipherModeByCode } from './crypto/cipher-modes.js';
 import { decodeHash } from './hash.js';
@@ -111,7 +111,7 @@ export function parseArchiveIniText(text: string, headerMode: CipherMode): Archi
   if (!/^[0-9a-fA-F]+(-[0-9a-fA-F]+)+$/.test(uuid) || uuid.length > 64) throw new ArchiveIniError(`bad uuid: ${uuid}`);
   if (required(v, 'format_ver') !== '3') throw new ArchiveIniError(`unsupported format_ver ${v.get('format_ver')}`);
   const chunkSize = Number(required(v, 'chunksize'));
-  if (!(CHUNK_SIZES as readonly number[]).includes(chunkSize)) throw new ArchiveIniError(`unsupported chunksize ${v.get('chunksize')}`);
+  if (!isOneOf(CHUNK_SIZES, chunkSize)) throw new ArchiveIniError(`unsupported chunksize ${v.get('chunksize')}`);
   const compression = required(v, 'compression');
   if (!isCompressionName(compression)) throw new ArchiveIniError(`unsupported compression ${compression}`);
   const levelText = required(v, 'compr_level');

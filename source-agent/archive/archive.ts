@@ -8,7 +8,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { messageOf } from '../../protocol/thrown.js';
 import { ArchiveNotFoundError, AuthenticationError, FatalError, IntegrityError } from '../errors.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 import { isNotFound, type Store, StoreError } from '../store/store.js';
 import {
   type ArchiveIni,

@@ -7,7 +7,7 @@
 // `;` (no inline comments); indented lines continue the previous value (joined with "\n");
 // duplicate sections or keys are errors. Keys keep their case.
 
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 
 export type IniSections = Map<string, Map<string, string>>;
 

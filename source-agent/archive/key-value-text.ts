@@ -1,7 +1,7 @@
 // The `key = value` line format of volinfo and info (spec §3.3): Python's print(k, "=", v), read
 // back by splitting each line at its first "=" and stripping both sides.
 
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 
 export class KeyValueSyntaxError extends Error {}
 

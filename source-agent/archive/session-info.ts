@@ -1,6 +1,6 @@
 // A session's `info` (spec §9): seven fields in Wyng's order, then up to five tags.
 
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 import { decodeHash } from './hash.js';
 import { formatKeyValueLines, KeyValueSyntaxError, parseKeyValueLines } from './key-value-text.js';
 import { isPrintable, isSessionName, isValidDateTime, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, type SessionName } from './names.js';
@@ -69,7 +69,8 @@ export function parseSessionInfo(text: string): SessionInfo {
   const localtime = get('localtime');
   if (!/^[0-9]{1,24}$/.test(localtime) && !isValidDateTime(localtime)) throw new SessionInfoError(`bad localtime ${localtime}`);
   const previousText = get('previous');
-  if (previousText !== 'None' && !isSessionName(previousText)) throw new SessionInfoError(`bad previous ${previousText}`);
+  const previous = previousText === 'None' ? null : previousText;
+  if (previous !== null && !isSessionName(previous)) throw new SessionInfoError(`bad previous ${previousText}`);
   const permissions = get('permissions');
   if (!isValidPermissions(permissions)) throw new SessionInfoError(`bad permissions ${permissions}`);
   const manifestText = get('manifesthash');
@@ -83,7 +84,7 @@ export function parseSessionInfo(text: string): SessionInfo {
   if (tags.size > MAX_TAGS_PER_SESSION) throw new SessionInfoError('more than 5 tags');
   return {
     localtime,
-    previous: previousText === 'None' ? null : (previousText as SessionName),
+    previous,
     permissions,
     manifestHash: manifestText === '0' ? null : manifestText,
     volsize: parseVolSize(get('volsize')),

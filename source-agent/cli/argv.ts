@@ -3,7 +3,7 @@
 // front; everything else keeps its order.
 
 import { InputError } from '../errors.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 import { PLACEHOLDERS, VALUE_OPTIONS } from './options.js';
 import { closestName } from './suggest.js';
 

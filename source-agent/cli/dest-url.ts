@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isPrintable } from '../archive/names.js';
 import { ArchiveNotFoundError, DestinationNotReadyError, describeError, FatalError, InputError } from '../errors.js';
-import { itemAt } from '../item-at.js';
+import { isOneOf, itemAt } from '../lookup.js';
 import { LocalStore } from '../store/local-store.js';
 import { ConnectionError } from '../store/remote/helper-connection.js';
 import { type Store, StoreError } from '../store/store.js';
@@ -35,7 +35,7 @@ export function parseDestUrl(text: string | undefined, cwd: string): DestUrl {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/.exec(text);
   if (!m) throw new InputError('Malformed --dest specification.');
   const scheme = itemAt(m, 1).toLowerCase();
-  if (!(SCHEMES as readonly string[]).includes(scheme)) throw new InputError(`'${m[1]}' not an accepted dest type.`);
+  if (!isOneOf(SCHEMES, scheme)) throw new InputError(`'${m[1]}' not an accepted dest type.`);
   let rest = itemAt(m, 2);
   let authority = '';
   if (rest.startsWith('//')) {
@@ -52,7 +52,7 @@ export function parseDestUrl(text: string | undefined, cwd: string): DestUrl {
     const colon = authority.indexOf(':');
     if (colon <= 0 || colon === authority.length - 1) throw new InputError('Malformed --dest specification.');
   }
-  return { text, scheme: scheme as DestScheme, authority, path: normalizeRemotePath(rest) };
+  return { text, scheme, authority, path: normalizeRemotePath(rest) };
 }
 
 /**

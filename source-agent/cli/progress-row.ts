@@ -13,7 +13,7 @@
 // Unattended (not a terminal, or -u): Wyng's appended bar, "[" and then one "|" per 5 % as work
 // proceeds, which logs keep readable and wrapper scripts parse.
 
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 
 const MiB = 1024 * 1024;
 /** "|" characters in a full bar (one per 5 %). */

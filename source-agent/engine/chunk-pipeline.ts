@@ -16,7 +16,7 @@ import { BeneathRoot } from '../../confined-fs/beneath-root.js';
 import { asError, errnoOf, messageOf } from '../../protocol/thrown.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
-import { itemAt, lastOf } from '../item-at.js';
+import { itemAt, lastOf } from '../lookup.js';
 import { type Store, StoreError, storeErrorCode } from '../store/store.js';
 import type { ChunkResult } from './chunk-job.js';
 import type { BufferPair, ChunkPool } from './chunk-pool.js';
@@ -232,8 +232,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
     return written;
   };
-  const linkOrWrite = async (entry: Pending, hash: Uint8Array, hit: DedupHit, path: string, length: number) => {
-    const deduper = dedup as ChunkDedup;
+  const linkOrWrite = async (deduper: ChunkDedup, entry: Pending, hash: Uint8Array, hit: DedupHit, path: string, length: number) => {
     await pendingWrites.get(hit.path)?.catch(() => {});
     const outcome = await deduper.link(hit, path, length);
     if (outcome === 'linked') {
@@ -274,7 +273,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       result.kinds[next.index] = r.kind === 'zero' ? ZERO : r.kind === 'same' ? SAME : DATA;
       if (r.hash) result.hashes.set(r.hash, next.index * HASH_BYTES);
       if (r.kind === 'data' && dedup) {
-        await dedupChunk(next, r);
+        await dedupChunk(dedup, next, r);
         options.onProgress?.(++done, result.storedBytes);
         continue;
       }
@@ -306,12 +305,13 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   };
 
   /** A new chunk with --dedup: link it to a stored copy, or write it (and index it). */
-  const dedupChunk = async (entry: Pending, r: ChunkResult) => {
+  const dedupChunk = async (deduper: ChunkDedup, entry: Pending, r: ChunkResult) => {
     const path = options.chunkPath(entry.index);
-    const hash = r.hash as Uint8Array;
+    const hash = r.hash;
     let hit: DedupHit | null;
     try {
-      hit = await (dedup as ChunkDedup).find(hash, entry.index);
+      if (!hash) throw new Error(`chunk at ${entry.index * chunkSize}: a data chunk without a hash`);
+      hit = await deduper.find(hash, entry.index);
     } catch (error) {
       stop ??= asError(error);
       finish(entry);
@@ -330,7 +330,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
     result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
     if (hit) {
-      track(entry, linkOrWrite(entry, hash, hit, path, r.outLength));
+      track(entry, linkOrWrite(deduper, entry, hash, hit, path, r.outLength));
     } else {
       result.storedChunks++;
       result.storedBytes += r.outLength;

@@ -52,8 +52,11 @@ export class ChunkPool {
 
   /** Waits for a free slot (this is what bounds the work in flight). */
   async acquire(): Promise<BufferPair> {
-    while (this.freePairs.length === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    return this.freePairs.pop() as BufferPair;
+    for (;;) {
+      const pair = this.freePairs.pop();
+      if (pair) return pair;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
   }
 
   release(pair: BufferPair): void {

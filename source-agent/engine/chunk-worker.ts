@@ -4,7 +4,7 @@
 
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { at, walkFrom } from '../../confined-fs/beneath-root.js';
+import { at, parentsAndLeaf, walkFrom } from '../../confined-fs/beneath-root.js';
 import { errnoOf, messageOf } from '../../protocol/thrown.js';
 import { maxChunkFileBytes } from '../archive/chunk-file.js';
 import { makeCodec } from '../archive/compression/index.js';
@@ -58,8 +58,7 @@ async function configure({ settings, slots, inputBytes, outputBytes }: SetupMess
  * the destination must not lead the write outside), creating missing ones.
  */
 function writeChunkFile(rootFd: number, path: string, data: Buffer): void {
-  const parts = path.split('/');
-  const leaf = parts.pop() as string;
+  const [parts, leaf] = parentsAndLeaf(path);
   const dirFd = walkFrom(rootFd, parts, true);
   try {
     const fd = openSync(at(dirFd, leaf), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);

@@ -19,7 +19,7 @@ import type { SessionManifest } from '../archive/manifest.js';
 import { chunkFileName, layout, type SessionName, type VolumeId } from '../archive/names.js';
 import { formatSessionInfo, type SessionInfo } from '../archive/session-info.js';
 import { formatVolInfo, type VolInfo } from '../archive/volinfo.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 
 /** Manifest text as bytes (63 bytes per hash line, 20 per zero line). */
 export function manifestBytes(manifest: SessionManifest, chunkSize: number): Buffer {

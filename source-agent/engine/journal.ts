@@ -11,7 +11,7 @@
 import type { ArchiveIni } from '../archive/archive-ini.js';
 import { isSessionName, isVolumeId, type SessionName, type VolumeId } from '../archive/names.js';
 import { FatalError, IntegrityError } from '../errors.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 import type { Output } from './output.js';
 import { resumeMerge } from './prune/merge-apply.js';
 import { resumeDelete } from './volumes/delete.js';
@@ -40,7 +40,7 @@ export function parseJournal(ini: ArchiveIni): Journal | null {
       throw bad('has a malformed merge');
     }
     if (entries[2] === '') throw bad('merge does not clear its sources'); // Wyng always writes True
-    return { kind, vid, target, sources: sources as SessionName[] };
+    return { kind, vid, target, sources };
   }
   throw bad(`holds an operation Skiff does not know (${kind ?? ''})`);
 }

@@ -13,7 +13,7 @@ import type { SessionManifest } from '../archive/manifest.js';
 import { MergedManifest, ZERO_CHUNK } from '../archive/merged-manifest.js';
 import { chunkFileName, layout } from '../archive/names.js';
 import { IntegrityError, InterruptedError } from '../errors.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 import { DecodePool } from './decode-pool.js';
 import { testReadDelay } from './test-read-delay.js';
 

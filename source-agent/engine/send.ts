@@ -21,11 +21,12 @@ import {
   isVolumeId,
   type SessionName,
   sessionLabel,
+  sessionName,
   type VolumeId,
 } from '../archive/names.js';
 import type { VolInfo } from '../archive/volinfo.js';
 import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../errors.js';
-import { lastOf } from '../item-at.js';
+import { lastOf } from '../lookup.js';
 import type { PreparedVolume } from '../source/volume-source.js';
 import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
 import { ChunkPool } from './chunk-pool.js';
@@ -92,7 +93,9 @@ interface Prepared {
 /** S_ + local time as YYYYMMDD-HHMMSS. */
 export function sessionNameAt(date: Date): SessionName {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `S_${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}` as SessionName;
+  return sessionName(
+    `S_${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`,
+  );
 }
 
 export async function send(options: SendOptions, events: SendEvents): Promise<VolumeReport[]> {
@@ -180,9 +183,9 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
 export async function newVolumeId(archive: Archive, taken: ReadonlySet<string>): Promise<VolumeId> {
   for (;;) {
     const vid = `Vol_${randomBytes(3).toString('hex')}`;
-    if (!isVolumeId(vid) || archive.ini.volumes.has(vid as VolumeId) || taken.has(vid)) continue;
+    if (!isVolumeId(vid) || archive.ini.volumes.has(vid) || taken.has(vid)) continue;
     if (await archive.store.stat(vid)) continue; // an orphaned directory: leave it alone
-    return vid as VolumeId;
+    return vid;
   }
 }
 

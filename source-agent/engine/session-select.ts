@@ -3,9 +3,9 @@
 // --session-strict=off — the newest session older than that time.
 
 import type { SessionRecord, Volume } from '../archive/archive.js';
-import { isValidDateTime, type SessionName } from '../archive/names.js';
+import { isValidDateTime, type SessionName, sessionName } from '../archive/names.js';
 import { InputError } from '../errors.js';
-import { itemAt, lastOf } from '../item-at.js';
+import { itemAt, lastOf } from '../lookup.js';
 
 export type SessionSpec = { kind: 'newest' } | { kind: 'tag'; tag: string } | { kind: 'time'; name: SessionName };
 
@@ -22,7 +22,7 @@ export function parseSessionSpec(text: string | undefined, options: { allowNewes
   if (!isValidDateTime(bare)) {
     throw new InputError(`Malformed --session '${text}': use YYYYMMDD-HHMMSS or ^tag.`);
   }
-  return { kind: 'time', name: `S_${bare}` as SessionName };
+  return { kind: 'time', name: sessionName(`S_${bare}`) };
 }
 
 export interface SessionChoice {

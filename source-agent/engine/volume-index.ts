@@ -4,7 +4,7 @@
 import type { Archive } from '../archive/archive.js';
 import type { VolumeId } from '../archive/names.js';
 import { InputError, IntegrityError } from '../errors.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 
 export interface VolumeIndex {
   /** name → vid for every volume whose volinfo passed its checks. */

@@ -4,7 +4,7 @@
 // region is "changed" and gets read and hashed (over-marking is harmless: a chunk whose hash is
 // unchanged is not stored again).
 
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 
 export interface Extent {
   /** In blocks of `blockSize`. */

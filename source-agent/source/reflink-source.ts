@@ -11,7 +11,7 @@ import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, LocalStorageError, VolumeFailure } from '../errors.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
 import { execFileCapture } from '../sys/exec.js';
 import { changedChunks, type ExtentMap, parseFilefrag } from './extent-map.js';

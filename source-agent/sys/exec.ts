@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { inert } from '../../protocol/inert-text.js';
-import { itemAt } from '../item-at.js';
+import { itemAt } from '../lookup.js';
 
 export class ExternalCommandError extends Error {
   readonly argv: readonly string[];

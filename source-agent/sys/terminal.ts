@@ -58,7 +58,8 @@ export function readSecretFromTerminal(stdin: ReadStream, prompt: () => void = (
         }
         if (b === 0x7f || b === 0x08) {
           // Remove one whole UTF-8 character.
-          while (bytes.length > 0 && ((bytes.pop() as number) & 0xc0) === 0x80);
+          let last = bytes.pop();
+          while (last !== undefined && (last & 0xc0) === 0x80) last = bytes.pop();
           continue;
         }
         if (b === 0x15) {

@@ -6,7 +6,7 @@ import { type CipherMode, cipherModeByOption, describeCipher } from '../../archi
 import { formatSaltFile } from '../../archive/salt.js';
 import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
 import { InputError } from '../../errors.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 import { anchorFor } from '../../state/dest-anchor.js';
 import { destIdentity, parseDestUrl } from '../dest-url.js';
 import { formatUpdatedAt } from '../format.js';

@@ -6,7 +6,7 @@ import { buildVolumeIndex } from '../../engine/volume-index.js';
 import { deleteVolume } from '../../engine/volumes/delete.js';
 import { cleanSnapshots, onlineLocal, type Purge, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
 import { FatalError, InputError, LocalStorageError } from '../../errors.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
 import { allOption, forceOption, localOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';

@@ -19,7 +19,7 @@ import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import type { Archive } from '../../archive/archive.js';
 import { HASH_BYTES } from '../../archive/hash.js';
 import { FatalError, InterruptedError } from '../../errors.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 import { type Store, StoreError, type StoreStat } from '../../store/store.js';
 import type { Output } from '../output.js';
 import { DedupIndex } from './dedup-index.js';

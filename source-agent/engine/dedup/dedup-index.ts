@@ -15,7 +15,7 @@ import { HASH_BYTES, hashesEqual } from '../../archive/hash.js';
 import type { SessionManifest } from '../../archive/manifest.js';
 import { chunkDirName, chunkFileName, type SessionName, type VolumeId } from '../../archive/names.js';
 import { IntegrityError, InterruptedError } from '../../errors.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 import { AddedTable, lowerBound, prefixOf, RecordList, STRIDE, sortByPrefix } from './prefix-table.js';
 
 /** Where the full hashes of a session's chunks come from. */

@@ -3,7 +3,7 @@
 // chunk data that is stored anyway and nothing reads them, so they are harmless; this removes
 // them. Directory listings go several at a time, so a remote destination sees pipelined requests.
 
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 import { isNotFound, type Store } from '../../store/store.js';
 
 const CHUNK_DIR = /^[0-9a-f]{9}$/;

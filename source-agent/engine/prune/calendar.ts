@@ -12,7 +12,7 @@
 
 import type { SessionName } from '../../archive/names.js';
 import { InputError } from '../../errors.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 
 export type AutopruneMode = 'off' | 'on' | 'full';
 

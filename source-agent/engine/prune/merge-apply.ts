@@ -28,7 +28,7 @@ import { chunkDirName, chunkFileName, layout, type SessionName, type VolumeId } 
 import { formatSessionInfo, type SessionInfo } from '../../archive/session-info.js';
 import { formatVolInfo, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
 import { IntegrityError } from '../../errors.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt, valueFor } from '../../lookup.js';
 import { isNotFound, StoreError } from '../../store/store.js';
 import { manifestBytes, sessionsFileText } from '../commit.js';
 import { journalEntries } from '../journal.js';
@@ -303,7 +303,7 @@ async function readFinalRoot(archive: Archive, job: MergeJob): Promise<FinalRoot
   }
   if (Number(ini.updatedAt) <= Number(current.updatedAt)) throw journalProblem(job, 'archive.ini.tmp is older than archive.ini');
   // The volinfo it names must be the prepared one, and must no longer list the sources.
-  const volinfoHash = ini.volumes.get(job.vid) as string;
+  const volinfoHash = valueFor(ini.volumes, job.vid);
   const volinfoPath = (await archive.store.stat(`${job.vid}/volinfo.tmp`)) ? `${job.vid}/volinfo.tmp` : layout.volinfo(job.vid);
   const text = await archive.readMetadata(volinfoPath, volinfoHash, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT);
   let volinfo: VolInfo;
@@ -316,7 +316,7 @@ async function readFinalRoot(archive: Archive, job: MergeJob): Promise<FinalRoot
   if (job.sources.some((s) => volinfo.sessions.has(s)) || !volinfo.sessions.has(job.target)) {
     throw journalProblem(job, `${volinfoPath} does not describe the result of this merge`);
   }
-  return { bytes, ini, targetInfoHash: volinfo.sessions.get(job.target) as string };
+  return { bytes, ini, targetInfoHash: valueFor(volinfo.sessions, job.target) };
 }
 
 async function copyFile(archive: Archive, from: string, to: string): Promise<void> {

@@ -14,7 +14,7 @@
 import { HASH_BYTES } from '../../archive/hash.js';
 import type { SessionManifest } from '../../archive/manifest.js';
 import type { SessionName } from '../../archive/names.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 
 export interface MergeInput {
   chunkSize: number;

@@ -6,6 +6,7 @@
 
 import type { Volume } from '../../archive/archive.js';
 import { isMetadataVolume, type SessionName, type VolumeId } from '../../archive/names.js';
+import { valueFor } from '../../lookup.js';
 import type { Output } from '../output.js';
 import { buildVolumeIndex, compareCodePoints } from '../volume-index.js';
 import type { WriteContext } from '../write-context.js';
@@ -86,7 +87,7 @@ export async function prune(ctx: WriteContext, request: PruneRequest, out: Outpu
 
   const results: PruneResult[] = [];
   for (const plan of plans) {
-    let volume = volumes.get(plan.name) as Volume;
+    let volume = valueFor(volumes, plan.name);
     // A --session that matched nothing in this volume prunes nothing here, calendar or not.
     if (volume.sessions.length < 2 || (request.session && !plan.include)) {
       results.push({ name: plan.name, removed: 0, status: plan.status });

@@ -4,7 +4,7 @@
 // because it exists to free just enough space for a send.
 
 import type { SessionName } from '../../archive/names.js';
-import { lastOf } from '../../item-at.js';
+import { lastOf } from '../../lookup.js';
 import type { AutopruneMode } from './calendar.js';
 
 /** A pass in "on" mode stops once it has removed this many sessions times the pass's factor. */

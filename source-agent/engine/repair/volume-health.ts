@@ -7,7 +7,7 @@
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
 import { IntegrityError } from '../../errors.js';
-import { itemAt } from '../../item-at.js';
+import { itemAt } from '../../lookup.js';
 
 /** What rewinding a damaged volume would do: keep `keep`, drop every other session of volinfo. */
 export interface RewindPlan {
