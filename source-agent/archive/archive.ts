@@ -6,7 +6,7 @@
 // Everything read from the store is untrusted until it has passed those steps.
 
 import { timingSafeEqual } from 'node:crypto';
-import { messageOf } from '../../protocol/thrown.js';
+import { asError, messageOf } from '../../protocol/thrown.js';
 import { ArchiveNotFoundError, AuthenticationError, FatalError, IntegrityError } from '../errors.js';
 import { itemAt } from '../lookup.js';
 import { isNotFound, type Store, StoreError } from '../store/store.js';
@@ -291,7 +291,7 @@ export async function readObject(store: Store, path: string, maxBytes: number): 
 }
 
 export function objectReadError(path: string, error: unknown): Error {
-  if (!(error instanceof StoreError)) return error as Error;
+  if (!(error instanceof StoreError)) return asError(error);
   if (error.code === 'ENOENT') return new IntegrityError(path, 'missing');
   if (error.code === 'TOO_LARGE') return new IntegrityError(path, 'larger than the format allows');
   // Anything else is the destination failing (I/O, permissions, a lost helper): exit 5.

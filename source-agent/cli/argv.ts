@@ -18,7 +18,7 @@ export function splitCommand(argv: readonly string[]): SplitArgv {
     const arg = itemAt(argv, i);
     if (arg === '--') break;
     if (arg.startsWith('--')) {
-      const name = arg.slice(2).split('=', 1)[0] as string;
+      const name = itemAt(arg.slice(2).split('=', 1), 0);
       if (!arg.includes('=') && VALUE_OPTIONS.has(name)) i++; // its value is the next argument
       continue;
     }

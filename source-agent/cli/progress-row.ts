@@ -60,7 +60,7 @@ function rate(bytesPerSecond: number): string {
 /** Columns a code point takes: 0 for combining marks, 2 for wide (East Asian, emoji) ones. */
 function codePointWidth(char: string): number {
   if (/^\p{M}$/u.test(char) || char === '\u200b') return 0;
-  const c = char.codePointAt(0) as number;
+  const c = char.codePointAt(0) ?? 0;
   const wide =
     (c >= 0x1100 && c <= 0x115f) ||
     (c >= 0x2e80 && c <= 0xa4cf && c !== 0x303f) ||

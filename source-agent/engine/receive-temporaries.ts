@@ -31,7 +31,7 @@ function processAlive(pid: number): boolean {
 
 /** Removes abandoned receive temporaries in `dir`; returns their names. Errors leave a file alone. */
 export async function removeAbandonedTemporaries(dir: string, now = Date.now()): Promise<string[]> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const names = await fs.readdir(dir).catch((): string[] => []);
   const removed: string[] = [];
   for (const name of names) {
     const match = TEMPORARY.exec(name);

@@ -191,8 +191,8 @@ export function openDecoder(archive: Archive, workers = availableParallelism(), 
 
 export async function* readChunks(archive: Archive, list: ChunkList, options: ReadOptions = {}): AsyncGenerator<RestoreChunk> {
   const workers = options.workers ?? (list.length >= WORKERS_FROM_CHUNKS ? availableParallelism() : 0);
-  const own = options.decoder ? null : openDecoder(archive, workers, options.readAhead ?? readAheadFor(archive, workers));
-  const decoder = (options.decoder ?? own) as ChunkDecoder;
+  const decoder = options.decoder ?? openDecoder(archive, workers, options.readAhead ?? readAheadFor(archive, workers));
+  const own = options.decoder ? null : decoder;
   const window = decoder.slotCount;
 
   // A ring of slots, each holding the read and decode of the next data chunk in order. A slot
@@ -209,7 +209,10 @@ export async function* readChunks(archive: Archive, list: ChunkList, options: Re
     decoded: Promise<string | null>;
   }
   const start = (index: number, slot: number): Job => {
-    const read = archive.store.readInto(list.path(index) as string, decoder.fileView(slot));
+    const path = list.path(index);
+    // nextDataIndex() gives only chunks that have a file.
+    if (path === null) throw new Error(`read-ahead of zero chunk ${index}`);
+    const read = archive.store.readInto(path, decoder.fileView(slot));
     const decoded = read.then((fileLength) => decoder.decode(slot, fileLength, list.size(index), list.hash(index)));
     // Both are awaited in order later; this only keeps an early failure from going unhandled.
     decoded.catch(() => {});

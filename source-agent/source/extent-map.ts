@@ -41,7 +41,8 @@ export function parseFilefrag(text: string): ExtentMap {
     }
     const m = EXTENT.exec(line);
     if (m) {
-      const [logicalStart, logicalEnd, physicalStart, , length] = m.slice(1, 6).map(Number) as [number, number, number, number, number];
+      const field = (group: number) => Number(m[group]);
+      const [logicalStart, logicalEnd, physicalStart, length] = [field(1), field(2), field(3), field(5)];
       if (logicalEnd - logicalStart + 1 !== length) throw new ExtentMapError(`inconsistent extent line: ${line.trim()}`);
       const flags = new Set(
         (m[7] ?? '')

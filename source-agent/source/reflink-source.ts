@@ -175,7 +175,7 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
     await fs.rm(snaps.next, { force: true });
     throw new LocalStorageError(`Cannot snapshot '${volumePath}': ${describeError(error)}`);
   }
-  const next = (await fs.stat(snaps.next, { bigint: true })) as BigIntStats;
+  const next = await fs.stat(snaps.next, { bigint: true });
   const size = Number(next.size);
 
   let changed: Uint8Array | null = null;
@@ -197,7 +197,7 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
     async commit(session, sequence) {
       await fs.rm(snaps.paired, { force: true });
       await fs.rename(snaps.next, snaps.paired);
-      await keepPairing(session, sequence, (await fs.stat(snaps.paired, { bigint: true })) as BigIntStats, volume.mtimeNs);
+      await keepPairing(session, sequence, await fs.stat(snaps.paired, { bigint: true }), volume.mtimeNs);
     },
     discard: () => fs.rm(snaps.next, { force: true }),
   };

@@ -78,8 +78,18 @@ export function readSecretFromTerminal(stdin: ReadStream, prompt: () => void = (
   });
 }
 
-/** Reads a visible line from the terminal (for y/N questions). */
-export function readLineFromTerminal(stdin: ReadStream): Promise<string> {
+/** Whether a stream is a terminal (Node sets `isTTY` on terminal streams only). */
+export function isTerminal(stream: object): boolean {
+  return 'isTTY' in stream && Boolean(stream.isTTY);
+}
+
+/** A terminal stream's width in columns, when it says (0 or missing: unknown). */
+export function terminalColumns(stream: object): number | undefined {
+  return 'columns' in stream && typeof stream.columns === 'number' ? stream.columns : undefined;
+}
+
+/** Reads a visible line from the terminal (for y/N questions); no terminal mode is changed. */
+export function readLineFromTerminal(stdin: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolvePromise) => {
     let text = '';
     const onData = (chunk: Buffer) => {

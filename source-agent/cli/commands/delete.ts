@@ -4,7 +4,7 @@ import { isMetadataVolume, isVolumeId, type VolumeId } from '../../archive/names
 import type { Output } from '../../engine/output.js';
 import { buildVolumeIndex } from '../../engine/volume-index.js';
 import { deleteVolume } from '../../engine/volumes/delete.js';
-import { cleanSnapshots, onlineLocal, type Purge, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
+import { cleanSnapshots, onlineLocal, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
 import { FatalError, InputError, LocalStorageError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
@@ -57,7 +57,7 @@ export class DeleteCommand extends WriteCommand {
     const ctx = await this.openForWrite(out);
     const { vid, name } = await this.findVolume(ctx.archive);
     if (name !== null && isMetadataVolume(name) && !this.force) throw new InputError('Use --force to delete a metadata volume.');
-    const label = this.vid === undefined ? (name as string) : vid;
+    const label = (this.vid === undefined ? name : null) ?? vid;
     if (this.attended && !this.force) {
       const yes = await this.confirm(
         `\nWarning! Delete will remove ALL metadata AND archived data for volume '${label}'\nAre you sure? [y/N]: `,
@@ -112,7 +112,7 @@ export class DeleteCommand extends WriteCommand {
       const current = new Set([...index.byName].map(([name, vid]) => snapshotPaths(join(local, name), archive.ini.uuid, vid).paired));
       scope = { uuid: archive.ini.uuid, current, unknownVids: new Set(index.unreadable.keys()) };
     }
-    const removed = await cleanSnapshots(local, scope, (this.purge ?? null) as Purge, out);
+    const removed = await cleanSnapshots(local, scope, this.purge === 'other' || this.purge === 'full' ? this.purge : null, out);
     report(out, removed);
     return 0;
   }

@@ -2,13 +2,14 @@ import { Command, Option } from 'clipanion';
 import { inert } from '../../../protocol/inert-text.js';
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { describeCipher } from '../../archive/crypto/cipher-modes.js';
-import { sessionLabel, } from '../../archive/names.js';
+import { sessionLabel } from '../../archive/names.js';
 import { localtimeNs } from '../../archive/session-info.js';
 import type { Output } from '../../engine/output.js';
 import { parseSessionSpec, type SessionSpec } from '../../engine/session-select.js';
 import { buildVolumeIndex, compareCodePoints, selectVolumes, type VolumeIndex } from '../../engine/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
 import { valueFor } from '../../lookup.js';
+import { terminalColumns } from '../../sys/terminal.js';
 import { VERSION, WYNG_COMPAT } from '../../version.js';
 import { pythonJson, pythonRepr } from '../format.js';
 import { allOption, sessionOption, volexOption, volumesRest } from '../options.js';
@@ -124,7 +125,7 @@ export class ListCommand extends SkiffCommand {
         continue;
       }
       if (this.attended && this.verbose === 0) {
-        printSessionGrid(sessions, out, terminalColumns(this.context.stdout));
+        printSessionGrid(sessions, out, columnsOf(this.context.stdout));
         continue;
       }
       for (const session of sessions) {
@@ -231,8 +232,8 @@ function printProperties(archive: Archive, out: Output): void {
   }
 }
 
-function terminalColumns(stdout: NodeJS.WritableStream): number {
-  return (stdout as { columns?: number }).columns ?? 80;
+function columnsOf(stdout: NodeJS.WritableStream): number {
+  return terminalColumns(stdout) ?? 80;
 }
 
 /** Wyng's attended session list: per month, a column-major grid of session names. */

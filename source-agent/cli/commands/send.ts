@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
 import {
   isMetadataVolume,
@@ -18,7 +17,6 @@ import { buildVolumeIndex, compareCodePoints } from '../../engine/volume-index.j
 import { InputError, VolumeErrors } from '../../errors.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
-import type { LocalState } from '../../state/local-state.js';
 import { readLineFromTerminal } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
@@ -170,13 +168,15 @@ export class SendCommand extends WriteCommand {
               if (name !== 'wyng-metadata') out.line(`  Queuing full scan of import '${name}'`);
               return prepareImport(importSpec.path);
             }
+            // Every volume not imported is in localNames, for which the pool was opened.
+            if (!pool) throw new Error(`no snapshot pool for '${name}'`);
             return prepareReflinkVolume({
-              pool: pool as NonNullable<typeof pool>,
+              pool,
               name,
               vid,
               uuid: archive.ini.uuid,
               chunkSize: archive.chunkSize,
-              state: state as LocalState,
+              state,
               last: last
                 ? { name: last.name, sequence: last.info.sequence, volsize: last.info.volsize, permissions: last.info.permissions }
                 : null,
@@ -226,7 +226,7 @@ export class SendCommand extends WriteCommand {
     err.write("Enter tag info as 'tagID[, tag description]'. Blank to end input.\n");
     while (tags.size < MAX_TAGS_PER_SESSION) {
       err.write(`[${tags.size + 1}]: `);
-      const line = (await readLineFromTerminal(this.context.stdin as ReadStream)).trim();
+      const line = (await readLineFromTerminal(this.context.stdin)).trim();
       if (line === '') break;
       try {
         const [[id, desc]] = [...parseTags([line])] as [[string, string]];

@@ -120,7 +120,7 @@ class Linker {
     const ids = await Promise.all(work.map(async (p) => [await this.fileId(p.source), await this.fileId(p.duplicate)] as const));
     const toLink: (Pair & { source: string; size: number })[] = [];
     work.forEach((p, i) => {
-      const [source, duplicate] = ids[i] as readonly [FileId | null, FileId | null];
+      const [source, duplicate] = itemAt(ids, i);
       if (!source || !duplicate) {
         this.out.warn(`Dedup: skipping ${p.duplicate}: ${source ? 'it' : p.source} is missing.`);
       } else if (source.size !== duplicate.size) {
