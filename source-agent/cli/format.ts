@@ -60,6 +60,6 @@ export function pythonJson(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
   // Maps keep their order for any key (a plain object would move integer-like keys first).
-  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as Record<string, unknown>);
+  const entries = value instanceof Map ? [...value.entries()] : typeof value === 'object' ? Object.entries(value) : [];
   return `{${entries.map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ')}}`;
 }

@@ -18,6 +18,7 @@ export interface PassphraseSource {
 export async function readPassphrase(source: PassphraseSource, prompt = 'Enter passphrase: '): Promise<Buffer> {
   if (source.passcmd !== undefined) return runPasscmd(source.passcmd);
   if (source.stdin.isTTY) {
+    // Node sets isTTY only on tty.ReadStream, which has the raw mode the secret prompt needs.
     const secret = await readSecretFromTerminal(source.stdin as ReadStream, () => source.stderr.write(prompt));
     source.stderr.write('\n');
     return secret;

@@ -362,7 +362,10 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
 const ACCEPT_HINT = 'Use --accept-new-archive if you replaced the archive yourself.';
 
 function cipherModeFor(anchor: DestAnchor): CipherMode {
-  return cipherModeByCode(anchor.cipher) as CipherMode; // anchors are made from parsed modes
+  const mode = cipherModeByCode(anchor.cipher);
+  // Anchors are written from parsed modes: another code means the file was edited.
+  if (!mode) throw new Error(`unknown cipher code ${anchor.cipher} in the anchor of this destination`);
+  return mode;
 }
 
 function cipherName(code: string): string {

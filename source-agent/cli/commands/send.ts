@@ -15,6 +15,7 @@ import { parseKeepOption } from '../../engine/prune/select.js';
 import { type SendVolume, send } from '../../engine/send.js';
 import { buildVolumeIndex, compareCodePoints } from '../../engine/volume-index.js';
 import { InputError, VolumeErrors } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
 import { readLineFromTerminal } from '../../sys/terminal.js';
@@ -229,7 +230,7 @@ export class SendCommand extends WriteCommand {
       const line = (await readLineFromTerminal(this.context.stdin)).trim();
       if (line === '') break;
       try {
-        const [[id, desc]] = [...parseTags([line])] as [[string, string]];
+        const [id, desc] = itemAt([...parseTags([line])], 0);
         if (tags.has(id)) err.write('(not added)\n');
         else tags.set(id, desc);
       } catch (error) {
