@@ -15,6 +15,7 @@
 // a few open/close calls of microseconds each, cheaper than trips through libuv's thread pool.
 
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { errnoOf } from '../protocol/thrown.js';
 
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
@@ -26,6 +27,12 @@ export class ConfinementError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The directory names leading to the last segment of `path`, and that segment. */
+export function parentsAndLeaf(path: string): [parents: string[], leaf: string] {
+  const cut = path.lastIndexOf('/');
+  return [cut < 0 ? [] : path.slice(0, cut).split('/'), path.slice(cut + 1)];
 }
 
 /** The path naming entry `name` of the directory open as `dirFd` (no symlink can intervene). */
@@ -63,12 +70,12 @@ export function openSubdirectory(dirFd: number, name: string, create: boolean, s
     try {
       return openSync(at(dirFd, name), DIRECTORY_FLAGS);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = errnoOf(error);
       if (code === 'ENOENT' && create && attempt < 2) {
         try {
           mkdirSync(at(dirFd, name), 0o755);
         } catch (made) {
-          if ((made as NodeJS.ErrnoException).code !== 'EEXIST') throw made;
+          if (errnoOf(made) !== 'EEXIST') throw made;
         }
         continue;
       }
@@ -152,8 +159,7 @@ export class BeneathRoot {
 
   /** Opens the parent directory of `path` (not "."), creating missing ones when asked. */
   locate(path: string, create: boolean): Located {
-    const parts = path.split('/');
-    const leaf = parts.pop() as string;
+    const [parts, leaf] = parentsAndLeaf(path);
     const dirFd = walkFrom(this.rootFd, parts, create);
     let open = true;
     return {
@@ -217,7 +223,7 @@ export function removeEntry(dirFd: number, name: string): void {
     unlinkSync(at(dirFd, name));
     return;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoOf(error);
     if (code === 'ENOENT') return;
     // Linux answers EISDIR for a directory (POSIX allows EPERM).
     if (code !== 'EISDIR' && code !== 'EPERM') throw error;
@@ -226,14 +232,14 @@ export function removeEntry(dirFd: number, name: string): void {
   try {
     sub = openSync(at(dirFd, name), DIRECTORY_FLAGS);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoOf(error);
     if (code === 'ENOENT') return;
     if (code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
     // Swapped for a link or a file since: remove that entry itself, once.
     try {
       unlinkSync(at(dirFd, name));
     } catch (again) {
-      if ((again as NodeJS.ErrnoException).code !== 'ENOENT') throw again;
+      if (errnoOf(again) !== 'ENOENT') throw again;
     }
     return;
   }
@@ -245,6 +251,6 @@ export function removeEntry(dirFd: number, name: string): void {
   try {
     rmdirSync(at(dirFd, name));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (errnoOf(error) !== 'ENOENT') throw error;
   }
 }

@@ -5,6 +5,7 @@
 
 import { closeSync, constants, readSync, unlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { errnoOf } from '../protocol/thrown.js';
 import { at, openRegularForReading } from './beneath-root.js';
 
 const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -23,7 +24,7 @@ export async function takeLockFile(rootFd: number, name: string): Promise<LockRe
       await writeFile(path, `${process.pid}\n`, { flag: NEW_FILE, mode: 0o600 });
       return null;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errnoOf(error) !== 'EEXIST') throw error;
       const holder = readLockHolder(path, name);
       if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return { holder };
       unlinkQuietly(path);
@@ -65,6 +66,6 @@ export function processAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoOf(error) === 'EPERM';
   }
 }

@@ -5,6 +5,8 @@
 // a session whose chunks did not reach the disk is never committed. Memory: one batch of paths.
 // The paths are archive paths; `sync` (from Operations) reaches each one confined, when it runs.
 
+import { asError } from '../protocol/thrown.js';
+
 const BATCH_FILES = 128;
 const PARALLEL_SYNCS = 16;
 
@@ -34,7 +36,7 @@ export class FileSyncer {
     const paths = this.batch;
     this.batch = [];
     const run = syncAll(paths, this.sync).catch((error: unknown) => {
-      this.failure ??= error as Error;
+      this.failure ??= asError(error);
     });
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
@@ -42,11 +44,10 @@ export class FileSyncer {
 }
 
 async function syncAll(paths: readonly string[], sync: (path: string) => Promise<void>): Promise<void> {
-  let next = 0;
+  // One iterator shared by the workers: each takes the next path when it is free.
+  const queue = paths.values();
   const worker = async () => {
-    while (next < paths.length) {
-      await sync(paths[next++] as string);
-    }
+    for (let item = queue.next(); !item.done; item = queue.next()) await sync(item.value);
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_SYNCS, paths.length) }, worker));
 }

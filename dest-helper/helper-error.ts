@@ -2,6 +2,7 @@
 
 import { errorCodeOf } from '../protocol/error-codes.js';
 import type { ErrorCode } from '../protocol/messages.js';
+import { errnoOf } from '../protocol/thrown.js';
 
 export class HelperError extends Error {
   constructor(
@@ -15,7 +16,7 @@ export class HelperError extends Error {
 /** Any thrown value as a HelperError; errno errors keep their code, messages lose the "ECODE: " prefix. */
 export function asHelperError(error: unknown): HelperError {
   if (error instanceof HelperError) return error;
-  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  const errno = errnoOf(error);
   const message = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '') : String(error);
   return new HelperError(errorCodeOf(errno), message);
 }

@@ -26,6 +26,7 @@ import { releaseLockFile, takeLockFile, unlinkQuietly } from '../confined-fs/loc
 import { errorCodeOf } from '../protocol/error-codes.js';
 import { DATA_PIECE_BYTES, LIST_PIECE_NAMES } from '../protocol/messages.js';
 import { isEntryName, LOCK_FILE } from '../protocol/paths.js';
+import { errnoOf, messageOf } from '../protocol/thrown.js';
 import { type ArchiveRoot, parentOf } from './confine.js';
 import { FileSyncer } from './file-syncer.js';
 import { HelperError } from './helper-error.js';
@@ -68,7 +69,7 @@ export class Operations {
           : await this.archive.withParent(path, false, (entry) => lstatSync(entry.path));
       return { kind: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other', size: s.size, links: s.nlink };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (errnoOf(error) === 'ENOENT') return null;
       throw error;
     }
   }
@@ -182,8 +183,8 @@ export class Operations {
           const target = open(to);
           renameSync(source.path, target.path);
         } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          throw new HelperError(errorCodeOf(code), `${from} → ${to}: ${(error as Error).message.replace(/^[A-Z]+: /, '')}`);
+          const code = errnoOf(error);
+          throw new HelperError(errorCodeOf(code), `${from} → ${to}: ${messageOf(error).replace(/^[A-Z]+: /, '')}`);
         }
       }
       for (const parent of parents) await fsyncFd(parent.dirFd);
@@ -213,7 +214,7 @@ export class Operations {
     try {
       await remove();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (errnoOf(error) !== 'ENOENT') throw error;
     }
   }
 

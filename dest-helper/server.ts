@@ -5,8 +5,9 @@
 
 import type { Writable } from 'node:stream';
 import { encodeFrame, FrameReader } from '../protocol/frames.js';
-import { isOpName, LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION, problemWith, REQUESTS, type Request } from '../protocol/messages.js';
-import type { Value } from '../protocol/msgpack.js';
+import { isOpName, isRequest, LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Request } from '../protocol/messages.js';
+import { isValueMap, type Value } from '../protocol/msgpack.js';
+import { messageOf } from '../protocol/thrown.js';
 import { ArchiveRoot } from './confine.js';
 import { asHelperError, HelperError } from './helper-error.js';
 import { Operations, type PendingWrite } from './operations.js';
@@ -53,7 +54,7 @@ export class HelperServer {
     try {
       messages = this.reader.push(chunk);
     } catch (error) {
-      this.violation(`bad frame from the agent: ${(error as Error).message}`);
+      this.violation(`bad frame from the agent: ${messageOf(error)}`);
       return;
     }
     for (const message of messages) this.dispatch(message);
@@ -76,6 +77,12 @@ export class HelperServer {
     this.ops?.unlockNow();
   }
 
+  /** The archive's operations; dispatch() lets nothing but hello through before hello opens it. */
+  private opened(): Operations {
+    if (!this.ops) throw new HelperError('EINVAL', 'the first request must be hello');
+    return this.ops;
+  }
+
   private violation(message: string): void {
     this.options.log?.(message);
     this.closed = true;
@@ -83,15 +90,15 @@ export class HelperServer {
   }
 
   private dispatch(message: Value): void {
-    const op = (message as { op?: unknown } | null)?.op;
-    const id = (message as { id?: unknown } | null)?.id;
+    const op = isValueMap(message) ? message['op'] : undefined;
+    const id = isValueMap(message) ? message['id'] : undefined;
     if (!isOpName(op) || typeof id !== 'number') {
       this.violation(`request without a known op and id: ${JSON.stringify(op)}`);
       return;
     }
-    const problem = problemWith(REQUESTS[op], message);
-    if (problem) {
-      this.fail(id, new HelperError('EINVAL', `bad ${op} request: ${problem}`));
+    const errors: string[] = [];
+    if (!isRequest(op, message, errors)) {
+      this.fail(id, new HelperError('EINVAL', `bad ${op} request: ${errors[0] ?? 'invalid message'}`));
       return;
     }
     if (!this.ops && op !== 'hello') {
@@ -111,15 +118,14 @@ export class HelperServer {
       });
       return;
     }
-    const run = this.run(message as Request).catch((error: unknown) => this.fail(id, asHelperError(error)));
+    const run = this.run(message).catch((error: unknown) => this.fail(id, asHelperError(error)));
     this.active.add(run);
     void run.finally(() => this.active.delete(run));
   }
 
   private async run(request: Request): Promise<void> {
     if (request.op === 'hello') return this.hello(request);
-    // dispatch() lets nothing but hello through before hello has opened the archive.
-    const ops = this.ops as Operations;
+    const ops = this.opened();
     const { id } = request;
     switch (request.op) {
       case 'stat': {
@@ -188,13 +194,13 @@ export class HelperServer {
     if (request.mode === 'new' && !request.more) {
       if (request.data.length !== request.size)
         throw new HelperError('EINVAL', `write ${request.id}: ${request.data.length} bytes of the ${request.size} announced`);
-      await (this.ops as Operations).writeNewWhole(request.path, request.data);
+      await this.opened().writeNewWhole(request.path, request.data);
       this.ack(request.id);
       return;
     }
     const state: WriteState = { size: request.size, received: 0, chain: Promise.resolve(null), failed: false };
     this.writes.set(request.id, state);
-    state.chain = (this.ops as Operations).startWrite(request.path, request.mode);
+    state.chain = this.opened().startWrite(request.path, request.mode);
     await this.addPiece(request.id, state, request.data, request.more);
   }
 

@@ -3,12 +3,23 @@
 
 import type { ErrorCode } from './messages.js';
 
-const PASSED_THROUGH = new Set<string>(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL', 'EMLINK', 'ENOSPC', 'EACCES', 'EBUSY']);
+const PASSED_THROUGH_CODES: readonly ErrorCode[] = [
+  'ENOENT',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+  'EINVAL',
+  'EMLINK',
+  'ENOSPC',
+  'EACCES',
+  'EBUSY',
+];
+const PASSED_THROUGH: ReadonlyMap<string, ErrorCode> = new Map(PASSED_THROUGH_CODES.map((code) => [code, code]));
 
 /** Permission-like and quota errors fold into their kind; anything unknown is EIO. */
 export function errorCodeOf(errno: string | undefined): ErrorCode {
   if (errno === 'EPERM' || errno === 'EROFS') return 'EACCES';
   if (errno === 'EDQUOT') return 'ENOSPC';
   if (errno === 'ELOOP') return 'EINVAL';
-  return errno !== undefined && PASSED_THROUGH.has(errno) ? (errno as ErrorCode) : 'EIO';
+  return (errno === undefined ? undefined : PASSED_THROUGH.get(errno)) ?? 'EIO';
 }

@@ -46,7 +46,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 const isId = t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, 2 ** 48)]);
 const isSize = t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, Number.MAX_SAFE_INTEGER)]);
 const isPath = t.cascade(t.isString(), [t.hasMaxLength(MAX_PATH_BYTES)]);
-const isBytes = t.isInstanceOf(Uint8Array);
+// Decoded data are views into the frame's buffer, of any ArrayBuffer kind.
+const isBytes: t.StrictValidator<unknown, Uint8Array> = t.isInstanceOf(Uint8Array);
 
 const op = <const Name extends string, Fields extends { [key: string]: t.AnyStrictValidator }>(name: Name, fields: Fields) =>
   t.isObject({ op: t.isLiteral(name), id: isId, ...fields });
@@ -82,6 +83,12 @@ export function isOpName(name: unknown): name is OpName {
   return typeof name === 'string' && Object.hasOwn(REQUESTS, name);
 }
 
+/** Checks `value` against the request schema of `op`; the first problem goes to `errors`. */
+export function isRequest<Name extends OpName>(op: Name, value: unknown, errors: string[]): value is Request<Name> {
+  const schema: t.StrictValidator<unknown, unknown> = REQUESTS[op];
+  return schema(value, { errors });
+}
+
 const isKind = t.isEnum(['file', 'directory', 'other'] as const);
 
 /** Result fields per operation (besides id and ok); operations not listed reply with an ack. */
@@ -112,6 +119,38 @@ export function hasResult(name: OpName): name is ResultOp {
 /** Successful operations without a result, acknowledged together. */
 export const isAcks = t.isObject({ ok: t.isLiteral(true), ids: t.isArray(isId) });
 export type Acks = t.InferType<typeof isAcks>;
+
+/** How one request without a result learns it succeeded (its id was in an Acks frame). */
+const isAcknowledged = t.isObject({ ok: t.isLiteral(true) });
+export const ACKNOWLEDGED: t.InferType<typeof isAcknowledged> = { ok: true };
+
+/** Each operation's successful reply: its result, or the plain acknowledgement. */
+export const REPLIES = {
+  ...RESULTS,
+  write: isAcknowledged,
+  more: isAcknowledged,
+  mkdir: isAcknowledged,
+  link: isAcknowledged,
+  rename: isAcknowledged,
+  remove: isAcknowledged,
+  removeTree: isAcknowledged,
+  fsyncDir: isAcknowledged,
+  flush: isAcknowledged,
+  lock: isAcknowledged,
+  unlock: isAcknowledged,
+  bye: isAcknowledged,
+} as const satisfies { [Name in OpName]: t.AnyStrictValidator };
+
+/** What a request of `Name` carries besides its op and id. */
+export type RequestFields<Name extends OpName> = Omit<Request<Name>, 'op' | 'id'>;
+/** The successful reply to a request of `Name`, as its schema in REPLIES describes it. */
+export type Reply<Name extends OpName> = t.InferType<(typeof REPLIES)[Name]>;
+
+/** Checks `value` against the reply schema of `op`; the first problem goes to `errors`. */
+export function isReplyTo<Name extends OpName>(op: Name, value: unknown, errors: string[]): value is Reply<Name> {
+  const schema: t.StrictValidator<unknown, unknown> = REPLIES[op];
+  return schema(value, { errors });
+}
 
 export const isFailure = t.isObject({
   id: isId,

@@ -24,6 +24,12 @@ export interface DecodeLimits {
 export class MsgpackError extends Error {}
 
 export type Value = null | boolean | number | string | Uint8Array | Value[] | { [key: string]: Value };
+export type ValueMap = { [key: string]: Value };
+
+/** Whether a decoded value is a map (every message is one). */
+export function isValueMap(value: Value): value is ValueMap {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -214,7 +220,7 @@ class Reader {
   }
 
   u8(): number {
-    return this.bytes[this.take(1)] as number;
+    return this.bytes[this.take(1)]!; // take() checked the byte is there
   }
 }
 
@@ -326,6 +332,7 @@ function map(r: Reader, length: number, limits: DecodeLimits, depth: number): { 
   if (length > limits.maxMap) throw new MsgpackError(`map of ${length} entries exceeds the limit of ${limits.maxMap}`);
   if (depth >= limits.maxDepth) throw new MsgpackError('nested too deeply');
   r.need(length * 2);
+  // No prototype, so that no decoded key can reach Object.prototype; filled below, key by key.
   const out = Object.create(null) as { [key: string]: Value };
   for (let i = 0; i < length; i++) {
     const key = decodeValue(r, limits, depth + 1);

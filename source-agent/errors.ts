@@ -5,6 +5,8 @@
 // usage errors exit 9 (Wyng's argparse exits 2, which collides with "volumes failed"), and
 // integrity failures never print a stack trace.
 
+import { errnoOf } from '../protocol/thrown.js';
+
 export const ExitCode = {
   ok: 0,
   fatal: 1,
@@ -128,7 +130,7 @@ export class VolumeErrors extends SkiffError {
 /** Turns an unknown thrown value into a short description, for wrapping with context. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoOf(error);
     return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
   }
   return String(error);

@@ -3,6 +3,8 @@
 // header is not authenticated, so the ci it names must match `ci_mode` inside the body.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { messageOf } from '../../protocol/thrown.js';
+import { isOneOf, itemAt } from '../lookup.js';
 import { type CompressionName, isCompressionName, LEVELS } from './compression/index.js';
 import { type CipherMode, cipherModeByCode } from './crypto/cipher-modes.js';
 import { decodeHash } from './hash.js';
@@ -52,7 +54,7 @@ export function parseHeader(file: Uint8Array): CipherMode {
   }
   const m = /^ci = ([0-9]{2})\n$/.exec(head.slice(9));
   if (!m) throw new ArchiveIniError('bad cipher line in header');
-  const mode = cipherModeByCode(m[1] as string);
+  const mode = cipherModeByCode(itemAt(m, 1));
   if (!mode) throw new ArchiveIniError(`unsupported cipher mode ci = ${m[1]}`);
   return mode;
 }
@@ -66,7 +68,7 @@ export function gunzipBody(gzipped: Uint8Array): string {
   try {
     text = gunzipSync(gzipped, { maxOutputLength: MAX_INI_TEXT_BYTES });
   } catch (error) {
-    throw new ArchiveIniError(`body does not decompress (${(error as Error).message})`);
+    throw new ArchiveIniError(`body does not decompress (${messageOf(error)})`);
   }
   return text.toString('utf8');
 }
@@ -109,7 +111,7 @@ export function parseArchiveIniText(text: string, headerMode: CipherMode): Archi
   if (!/^[0-9a-fA-F]+(-[0-9a-fA-F]+)+$/.test(uuid) || uuid.length > 64) throw new ArchiveIniError(`bad uuid: ${uuid}`);
   if (required(v, 'format_ver') !== '3') throw new ArchiveIniError(`unsupported format_ver ${v.get('format_ver')}`);
   const chunkSize = Number(required(v, 'chunksize'));
-  if (!(CHUNK_SIZES as readonly number[]).includes(chunkSize)) throw new ArchiveIniError(`unsupported chunksize ${v.get('chunksize')}`);
+  if (!isOneOf(CHUNK_SIZES, chunkSize)) throw new ArchiveIniError(`unsupported chunksize ${v.get('chunksize')}`);
   const compression = required(v, 'compression');
   if (!isCompressionName(compression)) throw new ArchiveIniError(`unsupported compression ${compression}`);
   const levelText = required(v, 'compr_level');

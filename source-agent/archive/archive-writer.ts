@@ -7,7 +7,7 @@ import type { ArchiveIni } from './archive-ini.js';
 import { formatArchiveIniText, formatHeader, gzipBody, MAX_BODY_BYTES as MAX_ROOT_BYTES } from './archive-ini.js';
 import { sealMetadataEnvelope } from './envelope.js';
 import { encodeHash, metadataHash } from './hash.js';
-import type { NonceCounters } from './nonces.js';
+import { METADATA_COUNTER_BYTES, type NonceCounters } from './nonces.js';
 
 export interface SealedObject {
   /** The file's bytes as stored. */
@@ -63,7 +63,7 @@ export class ArchiveWriter {
     // + len/16384, bounded here generously), so no later run can start below a used value.
     // (Wyng records the value from before sealing archive.ini.)
     const counters = this.counters;
-    const recorded = counters.metadata + 2n + BigInt(Math.ceil(MAX_ROOT_BYTES / 16384));
+    const recorded = counters.metadata + 2n + BigInt(Math.ceil(MAX_ROOT_BYTES / METADATA_COUNTER_BYTES));
     const final: ArchiveIni = { ...next, dataCounter: counters.data, metadataCounter: recorded };
     const gzipped = gzipBody(formatArchiveIniText(final));
     const nonce = counters.metadataNonce(gzipped);

@@ -6,7 +6,9 @@
 // Everything read from the store is untrusted until it has passed those steps.
 
 import { timingSafeEqual } from 'node:crypto';
+import { asError, messageOf } from '../../protocol/thrown.js';
 import { ArchiveNotFoundError, AuthenticationError, FatalError, IntegrityError } from '../errors.js';
+import { itemAt } from '../lookup.js';
 import { isNotFound, type Store, StoreError } from '../store/store.js';
 import {
   type ArchiveIni,
@@ -17,7 +19,7 @@ import {
   parseArchiveIniText,
   parseHeader,
 } from './archive-ini.js';
-import { type ChunkOpener, openChunkFile } from './chunk-file.js';
+import { type ChunkOpener, maxChunkFileBytes, openChunkFile } from './chunk-file.js';
 import { type Codec, DecompressError, decompressBounded, makeCodec } from './compression/index.js';
 import type { CipherMode } from './crypto/cipher-modes.js';
 import { xchacha20Poly1305Open } from './crypto/xchacha20.js';
@@ -27,8 +29,8 @@ import { type ArchiveKeys, deriveMetadataKey, deriveRootKeys, deriveSubkeys, typ
 import { ManifestError, maxManifestBytes, parseManifest, type SessionManifest } from './manifest.js';
 import { layout, type SessionName, type VolumeId } from './names.js';
 import { parseSaltFile, SALT_FILE_BYTES, type SaltFile, SaltFormatError, saltDigest } from './salt.js';
-import { MAX_INFO_BYTES, parseSessionInfo, type SessionInfo, SessionInfoError } from './session-info.js';
-import { MAX_VOLINFO_BYTES, parseVolInfo, type VolInfo, VolInfoError } from './volinfo.js';
+import { MAX_INFO_BYTES, MAX_INFO_TEXT, parseSessionInfo, type SessionInfo, SessionInfoError } from './session-info.js';
+import { MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT, parseVolInfo, type VolInfo, VolInfoError } from './volinfo.js';
 
 export interface SessionRecord {
   readonly name: SessionName;
@@ -68,10 +70,6 @@ export interface OpenOptions {
 /** The largest archive.ini a reader accepts: header, body bound, envelope. */
 export const MAX_ROOT_FILE_BYTES = HEADER_BYTES + MAX_BODY_BYTES + METADATA_OVERHEAD;
 
-/** Bounds on decompressed metadata (the file bounds come from Wyng, these from their content). */
-const MAX_VOLINFO_TEXT = 4 * 1024 * 1024;
-const MAX_INFO_TEXT = 64 * 1024;
-
 export class Archive {
   readonly store: Store;
   /** The root as last read or written (a writer replaces it after each commit). */
@@ -110,7 +108,7 @@ export class Archive {
 
   /** Largest chunk file a reader accepts (spec §11), envelope included. */
   get maxChunkFileBytes(): number {
-    return this.ini.chunkSize + Math.floor(this.ini.chunkSize / 64);
+    return maxChunkFileBytes(this.ini.chunkSize);
   }
 
   static async open(store: Store, options: OpenOptions): Promise<Archive> {
@@ -120,7 +118,7 @@ export class Archive {
     try {
       mode = parseHeader(file);
     } catch (error) {
-      throw new IntegrityError('archive.ini', (error as Error).message);
+      throw new IntegrityError('archive.ini', messageOf(error));
     }
     options.checkHeader?.(mode);
     const body = file.subarray(HEADER_BYTES);
@@ -293,7 +291,7 @@ export async function readObject(store: Store, path: string, maxBytes: number): 
 }
 
 export function objectReadError(path: string, error: unknown): Error {
-  if (!(error instanceof StoreError)) return error as Error;
+  if (!(error instanceof StoreError)) return asError(error);
   if (error.code === 'ENOENT') return new IntegrityError(path, 'missing');
   if (error.code === 'TOO_LARGE') return new IntegrityError(path, 'larger than the format allows');
   // Anything else is the destination failing (I/O, permissions, a lost helper): exit 5.
@@ -310,11 +308,11 @@ async function readRoot(store: Store): Promise<Buffer> {
 }
 
 async function readSalt(store: Store): Promise<ReturnType<typeof parseSaltFile>> {
-  const bytes = await readObject(store, 'archive.salt', SALT_FILE_BYTES);
+  const bytes = await readObject(store, layout.archiveSalt, SALT_FILE_BYTES);
   try {
     return parseSaltFile(bytes);
   } catch (error) {
-    if (error instanceof SaltFormatError) throw new IntegrityError('archive.salt', error.message);
+    if (error instanceof SaltFormatError) throw new IntegrityError(layout.archiveSalt, error.message);
     throw error;
   }
 }
@@ -357,7 +355,7 @@ async function deriving<T>(options: OpenOptions, work: () => Promise<T>): Promis
 /** Sessions sorted by sequence must chain through `previous` (spec §12.2). */
 export function checkSessionChain(where: string, sessions: readonly SessionRecord[]): void {
   for (let i = 0; i < sessions.length; i++) {
-    const s = sessions[i] as SessionRecord;
+    const s = itemAt(sessions, i);
     const before = sessions[i - 1];
     if (before && before.info.sequence === s.info.sequence) {
       throw new IntegrityError(where, `sessions ${before.name} and ${s.name} share sequence ${s.info.sequence}`);

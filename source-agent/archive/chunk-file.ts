@@ -7,6 +7,14 @@ import { type Codec, DecompressError } from './compression/index.js';
 import { CHUNK_OVERHEAD, openChunkEnvelope } from './envelope.js';
 import { type DataHasher, hashesEqual } from './hash.js';
 
+/**
+ * Largest chunk file a reader accepts (spec §11), envelope included: the chunk size and 1/64 of
+ * it, room for incompressible data and the nonce.
+ */
+export function maxChunkFileBytes(chunkSize: number): number {
+  return chunkSize + Math.floor(chunkSize / 64);
+}
+
 export interface ChunkOpener {
   /** The data key of an encrypted archive; null when the archive is not encrypted. */
   readonly dataKey: Uint8Array | null;

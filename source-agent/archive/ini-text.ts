@@ -7,6 +7,8 @@
 // `;` (no inline comments); indented lines continue the previous value (joined with "\n");
 // duplicate sections or keys are errors. Keys keep their case.
 
+import { itemAt } from '../lookup.js';
+
 export type IniSections = Map<string, Map<string, string>>;
 
 export class IniSyntaxError extends Error {}
@@ -19,7 +21,7 @@ export function parseIni(text: string): IniSections {
   let lastKey: string | undefined;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
+    const line = itemAt(lines, i);
     const where = `line ${i + 1}`;
     const stripped = line.trim();
     if (stripped === '') {
@@ -35,7 +37,7 @@ export function parseIni(text: string): IniSections {
     }
     const header = SECTION.exec(line);
     if (header) {
-      const name = header[1] as string;
+      const name = itemAt(header, 1);
       if (sections.has(name)) throw new IniSyntaxError(`${where}: duplicate section [${name}]`);
       current = new Map();
       sections.set(name, current);

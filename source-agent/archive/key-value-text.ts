@@ -1,12 +1,14 @@
 // The `key = value` line format of volinfo and info (spec §3.3): Python's print(k, "=", v), read
 // back by splitting each line at its first "=" and stripping both sides.
 
+import { itemAt } from '../lookup.js';
+
 export class KeyValueSyntaxError extends Error {}
 
 export function* parseKeyValueLines(text: string): Generator<[key: string, value: string, line: number]> {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
+    const line = itemAt(lines, i);
     if (line.trim() === '') continue;
     const at = line.indexOf('=');
     if (at < 0) throw new KeyValueSyntaxError(`line ${i + 1}: expected "key = value"`);

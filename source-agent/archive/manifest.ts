@@ -30,7 +30,7 @@ export function maxManifestBytes(volsize: number, chunkSize: number): number {
 function parseHex16(bytes: Uint8Array, at: number): number | null {
   let value = 0;
   for (let i = 0; i < 16; i++) {
-    const c = bytes[at + i] as number;
+    const c = bytes[at + i]!;
     const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
     if (digit < 0) return null;
     value = value * 16 + digit;
@@ -90,7 +90,7 @@ export function formatManifest(manifest: SessionManifest, chunkSize: number): st
   let out = '';
   for (let n = 0; n < manifest.count; n++) {
     const hash = manifest.isZero[n] ? null : manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES);
-    out += manifestLine(hash, (manifest.chunkIndexes[n] as number) * chunkSize);
+    out += manifestLine(hash, manifest.chunkIndexes[n]! * chunkSize);
   }
   return out;
 }

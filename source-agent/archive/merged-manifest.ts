@@ -41,7 +41,7 @@ export class MergedManifest {
    */
   addOlder(manifest: SessionManifest, sessionIndex: number): void {
     for (let n = 0; n < manifest.count; n++) {
-      const index = manifest.chunkIndexes[n] as number;
+      const index = manifest.chunkIndexes[n]!;
       if (index >= this.chunkCount) break;
       if (this.source[index] !== UNCOVERED) continue;
       if (manifest.isZero[n]) {
@@ -59,7 +59,7 @@ export class MergedManifest {
     const limit = Math.min(this.chunkCount, older.chunkCount);
     for (let i = 0; i < limit; i++) {
       if (this.source[i] !== UNCOVERED) continue;
-      const source = older.source[i] as number;
+      const source = older.source[i]!;
       this.source[i] = source === ZERO_CHUNK ? ZERO_CHUNK : source + sourceOffset;
       if (source !== ZERO_CHUNK) this.hashes.set(older.hashAt(i), i * HASH_BYTES);
       this.uncovered--;

@@ -17,11 +17,18 @@ export function isSessionName(text: string): text is SessionName {
   return SESSION_NAME.test(text) && isValidDateTime(text.slice(2));
 }
 
+/** `text` as a session name, which it is known to be (built from a checked date and time). */
+export function sessionName(text: string): SessionName {
+  if (!isSessionName(text)) throw new RangeError(`not a session name: ${text}`);
+  return text;
+}
+
 /** `YYYYMMDD-HHMMSS` with a real calendar date and time of day. */
 export function isValidDateTime(text: string): boolean {
   const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})$/.exec(text);
   if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const field = (group: number) => Number(m[group]);
+  const [year, month, day, hour, minute, second] = [field(1), field(2), field(3), field(4), field(5), field(6)];
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
   return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
@@ -49,6 +56,16 @@ export function volumeNameProblem(name: string): string | null {
   // key = value lines are stripped when read, so such a name would not survive a round trip.
   if (name.trim() !== name) return 'Volume names cannot begin or end with spaces.';
   return null;
+}
+
+const METADATA_VOLUME = /^wyng-.*metadata$/;
+
+/**
+ * Volumes named `wyng-*metadata` hold metadata (as in Wyng): sent first, never thinned, pruned
+ * only with `prune --all`, deleted only with --force, and no dedup index is built from them.
+ */
+export function isMetadataVolume(name: string): boolean {
+  return METADATA_VOLUME.test(name);
 }
 
 export const MAX_TAGS_PER_SESSION = 5;
@@ -81,6 +98,8 @@ export function chunkDirName(address: number): string {
 export const layout = {
   archiveIni: 'archive.ini',
   archiveSalt: 'archive.salt',
+  /** archive.salt with every byte inverted (salt.ts: invertBytes). */
+  saltBackup: 'salt.bak',
   volumeDir: (vid: VolumeId) => vid,
   volinfo: (vid: VolumeId) => `${vid}/volinfo`,
   sessionDir: (vid: VolumeId, session: SessionName) => `${vid}/${session}`,

@@ -57,6 +57,9 @@ export function dataNonce(
   return hashedNonce(nonceKey, style === 'dgr' ? dataHash : compressed);
 }
 
+/** An msr/dgr metadata nonce moves the metadata counter by one per this many bytes sealed. */
+export const METADATA_COUNTER_BYTES = 16384;
+
 /** The two counters, as last used. */
 export interface Counters {
   data: bigint;
@@ -98,7 +101,7 @@ export class NonceCounters {
       return ctNonce(this.metadata, this.now());
     }
     if (!this.metadataKey) throw new Error('msr/dgr nonces need the metadata nonce key');
-    this.metadata += BigInt(Math.floor(compressed.length / 16384));
+    this.metadata += BigInt(Math.floor(compressed.length / METADATA_COUNTER_BYTES));
     return hashedNonce(this.metadataKey, compressed);
   }
 }

@@ -3,10 +3,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fixtureArchive } from '../../test/helpers/paths.js';
-import { formatSaltFile, invertBytes, parseSaltFile, SaltFormatError } from './salt.js';
+import { formatSaltFile, invertBytes, newSaltFile, parseSaltFile, SaltFormatError } from './salt.js';
 
 describe('archive.salt', () => {
   const bytes = readFileSync(join(fixtureArchive('enc-dgr-zstd-256k'), 'archive.salt'));
+  it('a new salt file has four random 64-byte salts and round-trips through the format', () => {
+    const salt = newSaltFile();
+    assert.deepEqual(
+      salt.salts.map((s) => s.length),
+      [64, 64, 64, 64],
+    );
+    assert.equal(new Set(salt.salts.map((s) => s.toString('hex'))).size, 4);
+    const file = formatSaltFile(salt);
+    assert.equal(file.length, 424);
+    assert.deepEqual(parseSaltFile(file), salt);
+  });
   it('formats back to the same 424 bytes', () => {
     assert.deepEqual(formatSaltFile(parseSaltFile(bytes)), bytes);
   });

@@ -2,13 +2,17 @@
 // the salt-hash record: nonce(24) ‖ tag(16) ‖ XChaCha20-Poly1305_Km(BLAKE2b-512(salt0..salt3)).
 // The record lets a reader detect a replaced salt file once it holds the metadata key.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const SALT_FILE_BYTES = 424;
 const SLOT_BYTES = 80;
 const COUNTER_BYTES = 10;
 const SALT_BYTES = 64;
 const RECORD_OFFSET = 320;
+const RECORD_NONCE_BYTES = 24;
+const RECORD_TAG_BYTES = 16;
+const RECORD_CIPHERTEXT_BYTES = 64;
+const SLOTS = [0, 1, 2, 3] as const;
 
 export interface SaltFile {
   /** Per-slot 80-bit counters: slot 0 data, slot 1 metadata, slots 2 and 3 unused. */
@@ -34,38 +38,53 @@ export function parseSaltFile(bytes: Buffer): SaltFile {
   if (bytes.length !== SALT_FILE_BYTES) {
     throw new SaltFormatError(`expected ${SALT_FILE_BYTES} bytes, found ${bytes.length}`);
   }
-  const counters: bigint[] = [];
-  const salts: Buffer[] = [];
-  for (let slot = 0; slot < 4; slot++) {
+  for (const slot of SLOTS) {
     const base = slot * SLOT_BYTES;
-    counters.push(readBe80(bytes.subarray(base, base + COUNTER_BYTES)));
-    salts.push(Buffer.from(bytes.subarray(base + COUNTER_BYTES, base + COUNTER_BYTES + SALT_BYTES)));
     if (bytes.subarray(base + COUNTER_BYTES + SALT_BYTES, base + SLOT_BYTES).some((b) => b !== 0)) {
       throw new SaltFormatError(`non-zero padding in slot ${slot}`);
     }
   }
-  const r = RECORD_OFFSET;
+  const counter = (slot: number) => readBe80(bytes.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + COUNTER_BYTES));
+  const salt = (slot: number) => {
+    const base = slot * SLOT_BYTES + COUNTER_BYTES;
+    return Buffer.from(bytes.subarray(base, base + SALT_BYTES));
+  };
+  const tag = RECORD_OFFSET + RECORD_NONCE_BYTES;
+  const ciphertext = tag + RECORD_TAG_BYTES;
   return {
-    counters: counters as SaltFile['counters'],
-    salts: salts as SaltFile['salts'],
+    counters: [counter(0), counter(1), counter(2), counter(3)],
+    salts: [salt(0), salt(1), salt(2), salt(3)],
     record: {
-      nonce: Buffer.from(bytes.subarray(r, r + 24)),
-      tag: Buffer.from(bytes.subarray(r + 24, r + 40)),
-      ciphertext: Buffer.from(bytes.subarray(r + 40, r + 104)),
+      nonce: Buffer.from(bytes.subarray(RECORD_OFFSET, tag)),
+      tag: Buffer.from(bytes.subarray(tag, ciphertext)),
+      ciphertext: Buffer.from(bytes.subarray(ciphertext, ciphertext + RECORD_CIPHERTEXT_BYTES)),
+    },
+  };
+}
+
+/** A new archive's salts: four random ones, counters at zero, the record still to be sealed. */
+export function newSaltFile(): SaltFile {
+  return {
+    counters: [0n, 0n, 0n, 0n],
+    salts: [randomBytes(SALT_BYTES), randomBytes(SALT_BYTES), randomBytes(SALT_BYTES), randomBytes(SALT_BYTES)],
+    record: {
+      nonce: Buffer.alloc(RECORD_NONCE_BYTES),
+      tag: Buffer.alloc(RECORD_TAG_BYTES),
+      ciphertext: Buffer.alloc(RECORD_CIPHERTEXT_BYTES),
     },
   };
 }
 
 export function formatSaltFile(salt: SaltFile): Buffer {
   const out = Buffer.alloc(SALT_FILE_BYTES);
-  for (let slot = 0; slot < 4; slot++) {
+  for (const slot of SLOTS) {
     const base = slot * SLOT_BYTES;
-    writeBe80(salt.counters[slot] as bigint, out, base);
-    (salt.salts[slot] as Buffer).copy(out, base + COUNTER_BYTES);
+    writeBe80(salt.counters[slot], out, base);
+    salt.salts[slot].copy(out, base + COUNTER_BYTES);
   }
   salt.record.nonce.copy(out, RECORD_OFFSET);
-  salt.record.tag.copy(out, RECORD_OFFSET + 24);
-  salt.record.ciphertext.copy(out, RECORD_OFFSET + 40);
+  salt.record.tag.copy(out, RECORD_OFFSET + RECORD_NONCE_BYTES);
+  salt.record.ciphertext.copy(out, RECORD_OFFSET + RECORD_NONCE_BYTES + RECORD_TAG_BYTES);
   return out;
 }
 

@@ -1,11 +1,14 @@
 // A session's `info` (spec §9): seven fields in Wyng's order, then up to five tags.
 
+import { itemAt } from '../lookup.js';
 import { decodeHash } from './hash.js';
 import { formatKeyValueLines, KeyValueSyntaxError, parseKeyValueLines } from './key-value-text.js';
 import { isPrintable, isSessionName, isValidDateTime, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, type SessionName } from './names.js';
 
 /** Wyng's bound on an info file (before the 40-byte envelope). */
 export const MAX_INFO_BYTES = 3388;
+/** Our bound on an info's decompressed text (from its content, not from Wyng). */
+export const MAX_INFO_TEXT = 64 * 1024;
 const MAX_VOLUME_BYTES = 2n ** 64n - 1n;
 
 export interface SessionInfo {
@@ -37,7 +40,7 @@ function parseVolSize(text: string): number {
 export function isValidPermissions(text: string): boolean {
   if (text === '' || text === 'r' || text === 'w') return true;
   const parts = text.split(':');
-  return parts.length === 3 && text.length <= 261 && /^[0-9]+$/.test(parts[0] as string) && isPrintable(text);
+  return parts.length === 3 && text.length <= 261 && /^[0-9]+$/.test(itemAt(parts, 0)) && isPrintable(text);
 }
 
 export function parseSessionInfo(text: string): SessionInfo {
@@ -66,7 +69,8 @@ export function parseSessionInfo(text: string): SessionInfo {
   const localtime = get('localtime');
   if (!/^[0-9]{1,24}$/.test(localtime) && !isValidDateTime(localtime)) throw new SessionInfoError(`bad localtime ${localtime}`);
   const previousText = get('previous');
-  if (previousText !== 'None' && !isSessionName(previousText)) throw new SessionInfoError(`bad previous ${previousText}`);
+  const previous = previousText === 'None' ? null : previousText;
+  if (previous !== null && !isSessionName(previous)) throw new SessionInfoError(`bad previous ${previousText}`);
   const permissions = get('permissions');
   if (!isValidPermissions(permissions)) throw new SessionInfoError(`bad permissions ${permissions}`);
   const manifestText = get('manifesthash');
@@ -80,7 +84,7 @@ export function parseSessionInfo(text: string): SessionInfo {
   if (tags.size > MAX_TAGS_PER_SESSION) throw new SessionInfoError('more than 5 tags');
   return {
     localtime,
-    previous: previousText === 'None' ? null : (previousText as SessionName),
+    previous,
     permissions,
     manifestHash: manifestText === '0' ? null : manifestText,
     volsize: parseVolSize(get('volsize')),

@@ -7,6 +7,8 @@ import { isPrintable, isSessionName, type SessionName, volumeNameProblem } from 
 
 /** Wyng's bound on a volinfo file (before the 40-byte envelope). */
 export const MAX_VOLINFO_BYTES = 1_179_674;
+/** Our bound on a volinfo's decompressed text (from its content, not from Wyng). */
+export const MAX_VOLINFO_TEXT = 4 * 1024 * 1024;
 export const MAX_SESSIONS_PER_VOLUME = 16_384;
 export const MAX_DESCRIPTION_CHARS = 100;
 

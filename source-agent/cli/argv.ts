@@ -3,6 +3,7 @@
 // front; everything else keeps its order.
 
 import { InputError } from '../errors.js';
+import { itemAt } from '../lookup.js';
 import { PLACEHOLDERS, VALUE_OPTIONS } from './options.js';
 import { closestName } from './suggest.js';
 
@@ -14,10 +15,10 @@ export interface SplitArgv {
 
 export function splitCommand(argv: readonly string[]): SplitArgv {
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = itemAt(argv, i);
     if (arg === '--') break;
     if (arg.startsWith('--')) {
-      const name = arg.slice(2).split('=', 1)[0] as string;
+      const name = itemAt(arg.slice(2).split('=', 1), 0);
       if (!arg.includes('=') && VALUE_OPTIONS.has(name)) i++; // its value is the next argument
       continue;
     }
@@ -31,7 +32,7 @@ export function splitCommand(argv: readonly string[]): SplitArgv {
 export function peekOption(argv: readonly string[], name: string): string | undefined {
   let found: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = itemAt(argv, i);
     if (arg === '--') break;
     if (arg === `--${name}`) {
       const value = argv[i + 1];
@@ -69,7 +70,7 @@ export function checkArguments(command: string, args: readonly string[], accepte
   };
   const result: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
+    const arg = itemAt(args, i);
     if (arg === '--') {
       result.push(...args.slice(i));
       break;

@@ -4,8 +4,10 @@
 // up, as with Wyng's argparse defaults).
 
 import { readFileSync } from 'node:fs';
+import { errnoOf } from '../../protocol/thrown.js';
 import { IniSyntaxError, parseIni } from '../archive/ini-text.js';
 import { describeError, InputError } from '../errors.js';
+import { isOneOf } from '../lookup.js';
 import { CONFIG_IGNORED, OPTION_ALIASES, WYNG_OPTIONS } from './options.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/skiff/skiff.ini';
@@ -26,7 +28,7 @@ export interface ConfigResult {
 
 const kindOf = (key: string): 'value' | 'list' | 'flag' | 'count' | null => {
   for (const kind of ['value', 'list', 'flag', 'count'] as const) {
-    if ((WYNG_OPTIONS[kind] as readonly string[]).includes(key)) return kind;
+    if (isOneOf(WYNG_OPTIONS[kind], key)) return kind;
   }
   return null;
 };
@@ -43,7 +45,7 @@ export function readConfig(explicit: string | undefined, accepted: ReadonlySet<s
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if (explicit === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return { args: [], notes: [], unused: [] };
+    if (explicit === undefined && errnoOf(error) === 'ENOENT') return { args: [], notes: [], unused: [] };
     throw new InputError(`Cannot read config file '${path}': ${describeError(error)}`);
   }
   let section: Map<string, string> | undefined;

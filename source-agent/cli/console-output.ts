@@ -12,6 +12,7 @@
 
 import { inert } from '../../protocol/inert-text.js';
 import type { Output, Progress, ProgressSpec } from '../engine/output.js';
+import { terminalColumns } from '../sys/terminal.js';
 import { AppendedBar, BAR_STEPS, CLEAR_ROW, LiveRow, type RowSpec } from './progress-row.js';
 
 export interface ConsoleOptions {
@@ -55,7 +56,7 @@ export class ConsoleOutput implements Output {
 
   /** The terminal's width: 80 when unknown (not a terminal, or one that says 0, as `script` may). */
   get columns(): number {
-    return (this.options.stdout as { columns?: number }).columns || 80;
+    return terminalColumns(this.options.stdout) || 80;
   }
 
   line(text = ''): void {

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isPrintable } from '../archive/names.js';
 import { ArchiveNotFoundError, DestinationNotReadyError, describeError, FatalError, InputError } from '../errors.js';
+import { isOneOf, itemAt } from '../lookup.js';
 import { LocalStore } from '../store/local-store.js';
 import { ConnectionError } from '../store/remote/helper-connection.js';
 import { type Store, StoreError } from '../store/store.js';
@@ -33,9 +34,9 @@ export function parseDestUrl(text: string | undefined, cwd: string): DestUrl {
   if (!isPrintable(text)) throw new InputError('[^control] char not allowed in dest.');
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/.exec(text);
   if (!m) throw new InputError('Malformed --dest specification.');
-  const scheme = (m[1] as string).toLowerCase();
-  if (!(SCHEMES as readonly string[]).includes(scheme)) throw new InputError(`'${m[1]}' not an accepted dest type.`);
-  let rest = m[2] as string;
+  const scheme = itemAt(m, 1).toLowerCase();
+  if (!isOneOf(SCHEMES, scheme)) throw new InputError(`'${m[1]}' not an accepted dest type.`);
+  let rest = itemAt(m, 2);
   let authority = '';
   if (rest.startsWith('//')) {
     const slash = rest.indexOf('/', 2);
@@ -51,7 +52,7 @@ export function parseDestUrl(text: string | undefined, cwd: string): DestUrl {
     const colon = authority.indexOf(':');
     if (colon <= 0 || colon === authority.length - 1) throw new InputError('Malformed --dest specification.');
   }
-  return { text, scheme: scheme as DestScheme, authority, path: normalizeRemotePath(rest) };
+  return { text, scheme, authority, path: normalizeRemotePath(rest) };
 }
 
 /**

@@ -32,7 +32,7 @@ export function pythonRepr(text: string): string {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   let out = quote;
   for (const ch of text) {
-    const code = ch.codePointAt(0) as number;
+    const code = ch.codePointAt(0) ?? 0;
     if (ch === quote || ch === '\\') out += `\\${ch}`;
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
@@ -60,6 +60,6 @@ export function pythonJson(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
   // Maps keep their order for any key (a plain object would move integer-like keys first).
-  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as Record<string, unknown>);
+  const entries = value instanceof Map ? [...value.entries()] : typeof value === 'object' ? Object.entries(value) : [];
   return `{${entries.map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ')}}`;
 }

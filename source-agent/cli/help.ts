@@ -7,6 +7,7 @@
 // only table it adds is the placeholder of each value option (options.ts: clipanion has no such field).
 
 import { Cli, Command, type CommandClass } from 'clipanion';
+import { isTerminal, terminalColumns } from '../sys/terminal.js';
 import { RELEASE_LINE } from '../version.js';
 import type { SkiffContext } from './context.js';
 import { PLACEHOLDERS } from './options.js';
@@ -74,7 +75,7 @@ export function helpCatalog(commands: readonly CommandClass<SkiffContext>[]): He
   for (const command of commands) {
     const name = command.paths?.[0]?.[0];
     if (name === undefined) continue;
-    const operands = (command as { operands?: unknown }).operands;
+    const operands = 'operands' in command ? command.operands : undefined;
     result.set(name, {
       name,
       summary: oneParagraph(command.usage?.description ?? ''),
@@ -99,8 +100,9 @@ export function optionSyntax(option: OptionHelp): string {
 
 /** The width to wrap help to: the terminal's, or 80 when output is not a terminal. */
 export function helpWidth(stdout: unknown): number {
-  const tty = stdout as { isTTY?: boolean; columns?: number };
-  return tty.isTTY && tty.columns ? Math.max(40, tty.columns) : 80;
+  if (typeof stdout !== 'object' || stdout === null) return 80;
+  const columns = terminalColumns(stdout);
+  return isTerminal(stdout) && columns ? Math.max(40, columns) : 80;
 }
 
 export function renderGeneralHelp(catalog: HelpCatalog, width: number): string {

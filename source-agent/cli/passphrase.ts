@@ -2,6 +2,7 @@
 // echo), or the first line of a piped stdin. The prompt goes to stderr so stdout stays clean.
 
 import type { ReadStream } from 'node:tty';
+import { errnoOf } from '../../protocol/thrown.js';
 import { AuthenticationError, InputError } from '../errors.js';
 import { ExternalCommandError, execFileCapture } from '../sys/exec.js';
 import { readLineFromFd, readSecretFromTerminal } from '../sys/terminal.js';
@@ -17,6 +18,7 @@ export interface PassphraseSource {
 export async function readPassphrase(source: PassphraseSource, prompt = 'Enter passphrase: '): Promise<Buffer> {
   if (source.passcmd !== undefined) return runPasscmd(source.passcmd);
   if (source.stdin.isTTY) {
+    // Node sets isTTY only on tty.ReadStream, which has the raw mode the secret prompt needs.
     const secret = await readSecretFromTerminal(source.stdin as ReadStream, () => source.stderr.write(prompt));
     source.stderr.write('\n');
     return secret;
@@ -41,7 +43,7 @@ export async function readGivenPassphrase(source: PassphraseSource): Promise<Buf
   try {
     line = readLineFromFd(0);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EBADF') return null;
+    if (errnoOf(error) === 'EBADF') return null;
     throw error;
   }
   return line && line.length > 0 ? line : null;

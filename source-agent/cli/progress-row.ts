@@ -13,6 +13,8 @@
 // Unattended (not a terminal, or -u): Wyng's appended bar, "[" and then one "|" per 5 % as work
 // proceeds, which logs keep readable and wrapper scripts parse.
 
+import { itemAt } from '../lookup.js';
+
 const MiB = 1024 * 1024;
 /** "|" characters in a full bar (one per 5 %). */
 export const BAR_STEPS = 20;
@@ -58,7 +60,7 @@ function rate(bytesPerSecond: number): string {
 /** Columns a code point takes: 0 for combining marks, 2 for wide (East Asian, emoji) ones. */
 function codePointWidth(char: string): number {
   if (/^\p{M}$/u.test(char) || char === '\u200b') return 0;
-  const c = char.codePointAt(0) as number;
+  const c = char.codePointAt(0) ?? 0;
   const wide =
     (c >= 0x1100 && c <= 0x115f) ||
     (c >= 0x2e80 && c <= 0xa4cf && c !== 0x303f) ||
@@ -85,7 +87,7 @@ function keepEnd(text: string, width: number): string {
   let kept = '';
   let used = 1; // the "…"
   for (let i = chars.length - 1; i >= 0; i--) {
-    const w = codePointWidth(chars[i] as string);
+    const w = codePointWidth(itemAt(chars, i));
     if (used + w > width) break;
     kept = chars[i] + kept;
     used += w;

@@ -3,7 +3,6 @@
 // are not handled here: they propagate to run.ts, the one place that maps them to messages and
 // exit codes.
 
-import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
 import { inert } from '../../protocol/inert-text.js';
 import { DEFAULT_AUTH_MINUTES, keysFromAgent, startAgent, stopAgent } from '../agent/agent-client.js';
@@ -18,7 +17,7 @@ import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
 import { compareRoots } from '../state/rollback.js';
 import type { Store } from '../store/store.js';
 import { removeEmptyDirs } from '../sys/make-dirs.js';
-import { readLineFromTerminal } from '../sys/terminal.js';
+import { isTerminal, readLineFromTerminal } from '../sys/terminal.js';
 import { RELEASE_LINE } from '../version.js';
 import { ConsoleOutput } from './console-output.js';
 import type { SkiffContext } from './context.js';
@@ -102,7 +101,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
 
   /** Prompts are allowed: stdin is a terminal and neither -u nor --quiet was given (Wyng's rule). */
   get attended(): boolean {
-    return !this.unattended && !this.quiet && Boolean((this.context.stdin as { isTTY?: boolean }).isTTY);
+    return !this.unattended && !this.quiet && isTerminal(this.context.stdin);
   }
 
   private outputCache: ConsoleOutput | undefined;
@@ -117,7 +116,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     this.outputCache ??= new ConsoleOutput({
       stdout: this.context.stdout,
       stderr: this.context.stderr,
-      interactive: Boolean((this.context.stdout as { isTTY?: boolean }).isTTY) && !this.unattended,
+      interactive: isTerminal(this.context.stdout) && !this.unattended,
       verbose: this.verbose > 0 || this.debug,
       quiet: quietApplies && this.quiet,
     });
@@ -289,7 +288,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
         note();
         return () => {};
       }
-      if (!(this.context.stderr as { isTTY?: boolean }).isTTY) return () => {};
+      if (!isTerminal(this.context.stderr)) return () => {};
       const timer = setTimeout(note, 500);
       return () => clearTimeout(timer);
     };
@@ -355,7 +354,7 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
   /** Asks a y/N question on the terminal; anything but y/yes is no. */
   async confirm(question: string): Promise<boolean> {
     this.context.stderr.write(question);
-    const answer = await readLineFromTerminal(this.context.stdin as ReadStream);
+    const answer = await readLineFromTerminal(this.context.stdin);
     return /^(y|yes)$/i.test(answer.trim());
   }
 }
@@ -363,7 +362,10 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
 const ACCEPT_HINT = 'Use --accept-new-archive if you replaced the archive yourself.';
 
 function cipherModeFor(anchor: DestAnchor): CipherMode {
-  return cipherModeByCode(anchor.cipher) as CipherMode; // anchors are made from parsed modes
+  const mode = cipherModeByCode(anchor.cipher);
+  // Anchors are written from parsed modes: another code means the file was edited.
+  if (!mode) throw new Error(`unknown cipher code ${anchor.cipher} in the anchor of this destination`);
+  return mode;
 }
 
 function cipherName(code: string): string {

@@ -54,7 +54,9 @@ export abstract class WriteCommand extends SkiffCommand {
     const lock = this.heldLock;
     // Released even when an interrupted run cannot unwind in time.
     this.forgetLock = onInterrupt(() => lock.release());
-    const localState = state as LocalState; // write commands always have it (openState throws)
+    // Write commands always have it (openState throws when it cannot be opened).
+    if (!state) throw new Error('a write command without local state');
+    const localState = state;
     const writer = await makeWriter(archive, localState, this.context.now);
     const persist = async () => {
       await localState.saveRoot(archive.rootBytes);

@@ -2,7 +2,7 @@
 // and salts, the sealed salt record, archive.salt and salt.bak, archive.ini with empty
 // [volumes] and [in_process], archive.ini.bak, and the archive.dat/.hardlink probe files.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Archive } from '../archive/archive.js';
 import type { ArchiveIni } from '../archive/archive-ini.js';
 import { ArchiveWriter } from '../archive/archive-writer.js';
@@ -11,8 +11,9 @@ import type { CipherMode } from '../archive/crypto/cipher-modes.js';
 import { xchacha20Poly1305Seal } from '../archive/crypto/xchacha20.js';
 import { initHashing } from '../archive/hash.js';
 import { deriveRootKeys, deriveSubkeys } from '../archive/keys.js';
+import { layout } from '../archive/names.js';
 import { NonceCounters } from '../archive/nonces.js';
-import { formatSaltFile, invertBytes, type SaltFile, saltDigest } from '../archive/salt.js';
+import { formatSaltFile, invertBytes, newSaltFile, type SaltFile, saltDigest } from '../archive/salt.js';
 import { DestinationNotReadyError } from '../errors.js';
 import type { Store } from '../store/store.js';
 
@@ -60,11 +61,7 @@ export async function createArchive(store: Store, options: InitOptions): Promise
     return commitInit(store, new ArchiveWriter(archive, null, options.now), ini, null);
   }
 
-  const salt: SaltFile = {
-    counters: [0n, 0n, 0n, 0n],
-    salts: [randomBytes(64), randomBytes(64), randomBytes(64), randomBytes(64)],
-    record: { nonce: Buffer.alloc(24), tag: Buffer.alloc(16), ciphertext: Buffer.alloc(64) },
-  };
+  const salt = newSaltFile();
   const passphrase = await options.passphrase();
   const done = options.onDeriving?.();
   let root: Awaited<ReturnType<typeof deriveRootKeys>>;
@@ -87,8 +84,8 @@ export async function createArchive(store: Store, options: InitOptions): Promise
 async function commitInit(store: Store, writer: ArchiveWriter, ini: ArchiveIni, salt: SaltFile | null): Promise<Archive> {
   if (salt) {
     const saltBytes = formatSaltFile(salt);
-    await store.put('archive.salt', saltBytes);
-    await store.put('salt.bak', invertBytes(saltBytes));
+    await store.put(layout.archiveSalt, saltBytes);
+    await store.put(layout.saltBackup, invertBytes(saltBytes));
   }
   const root = writer.root(ini);
   // archive.ini last: until it exists there is no archive, and a retry starts over.

@@ -13,8 +13,10 @@
 // again, from the slot the chunk job left it in). Without --dedup nothing of this runs.
 
 import { BeneathRoot } from '../../confined-fs/beneath-root.js';
+import { asError, errnoOf, messageOf } from '../../protocol/thrown.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import { FatalError, InterruptedError } from '../errors.js';
+import { itemAt, lastOf } from '../lookup.js';
 import { type Store, StoreError, storeErrorCode } from '../store/store.js';
 import type { ChunkResult } from './chunk-job.js';
 import type { BufferPair, ChunkPool } from './chunk-pool.js';
@@ -93,7 +95,7 @@ const READ_RUN = 8;
 function* consecutiveRuns(indexes: Iterable<number>, max: number): Generator<number[]> {
   let run: number[] = [];
   for (const index of indexes) {
-    if (run.length > 0 && (index !== (run.at(-1) as number) + 1 || run.length >= max)) {
+    if (run.length > 0 && (index !== lastOf(run) + 1 || run.length >= max)) {
       yield run;
       run = [];
     }
@@ -129,7 +131,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     try {
       beneath = BeneathRoot.open(root, false);
     } catch (error) {
-      throw new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), '.', (error as Error).message);
+      throw new StoreError(storeErrorCode(errnoOf(error)), '.', messageOf(error));
     }
   }
   const rootFd = beneath?.rootFd ?? -1;
@@ -148,7 +150,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
 
   const produce = async () => {
     const handle = await (await import('node:fs/promises')).open(options.sourcePath, 'r').catch((error: unknown) => {
-      stop ??= error as Error;
+      stop ??= asError(error);
       return null;
     });
     try {
@@ -164,16 +166,16 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         const lengths = run.map((index) => Math.min(chunkSize, volsize - index * chunkSize));
         const views = pairs.map((pair, i) => pair.input.subarray(0, lengths[i]));
         const total = lengths.reduce((a, b) => a + b, 0);
-        const reading = handle.readv(views, (run[0] as number) * chunkSize).then(({ bytesRead }) => {
+        const reading = handle.readv(views, itemAt(run, 0) * chunkSize).then(({ bytesRead }) => {
           if (bytesRead !== total) throw new FatalError(`source volume shrank while being read (chunk ${run[0]})`);
         });
         run.forEach((index, i) => {
-          const pair = pairs[i] as BufferPair;
+          const pair = itemAt(pairs, i);
           const path = options.chunkPath(index);
           // Direct mode: the worker writes the chunk file itself.
           const writePath = workersWrite && !options.dryRun ? path : null;
           const job = {
-            length: lengths[i] as number,
+            length: itemAt(lengths, i),
             writePath,
             writeRootFd: rootFd,
             previousHash: options.previousHash(index),
@@ -187,7 +189,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         notify();
       }
     } catch (error) {
-      stop ??= error as Error;
+      stop ??= asError(error);
     } finally {
       producing = false;
       notify();
@@ -204,7 +206,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   const track = (entry: Pending, work: Promise<void>) => {
     const write = work
       .catch((error: unknown) => {
-        stop ??= error as Error;
+        stop ??= asError(error);
       })
       .finally(() => {
         finish(entry);
@@ -230,8 +232,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
     return written;
   };
-  const linkOrWrite = async (entry: Pending, hash: Uint8Array, hit: DedupHit, path: string, length: number) => {
-    const deduper = dedup as ChunkDedup;
+  const linkOrWrite = async (deduper: ChunkDedup, entry: Pending, hash: Uint8Array, hit: DedupHit, path: string, length: number) => {
     await pendingWrites.get(hit.path)?.catch(() => {});
     const outcome = await deduper.link(hit, path, length);
     if (outcome === 'linked') {
@@ -259,7 +260,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       try {
         r = await next.result;
       } catch (error) {
-        stop ??= error as Error;
+        stop ??= asError(error);
         if (!pool.isInFlight(next.pair)) finish(next);
         continue;
       }
@@ -272,7 +273,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       result.kinds[next.index] = r.kind === 'zero' ? ZERO : r.kind === 'same' ? SAME : DATA;
       if (r.hash) result.hashes.set(r.hash, next.index * HASH_BYTES);
       if (r.kind === 'data' && dedup) {
-        await dedupChunk(next, r);
+        await dedupChunk(dedup, next, r);
         options.onProgress?.(++done, result.storedBytes);
         continue;
       }
@@ -289,7 +290,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         const write = store
           .writeNew(options.chunkPath(next.index), next.pair.output.subarray(0, r.outLength))
           .catch((error: unknown) => {
-            stop ??= error as Error;
+            stop ??= asError(error);
           })
           .finally(() => {
             finish(next);
@@ -304,14 +305,15 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   };
 
   /** A new chunk with --dedup: link it to a stored copy, or write it (and index it). */
-  const dedupChunk = async (entry: Pending, r: ChunkResult) => {
+  const dedupChunk = async (deduper: ChunkDedup, entry: Pending, r: ChunkResult) => {
     const path = options.chunkPath(entry.index);
-    const hash = r.hash as Uint8Array;
+    const hash = r.hash;
     let hit: DedupHit | null;
     try {
-      hit = await (dedup as ChunkDedup).find(hash, entry.index);
+      if (!hash) throw new Error(`chunk at ${entry.index * chunkSize}: a data chunk without a hash`);
+      hit = await deduper.find(hash, entry.index);
     } catch (error) {
-      stop ??= error as Error;
+      stop ??= asError(error);
       finish(entry);
       return;
     }
@@ -328,7 +330,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
     result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
     if (hit) {
-      track(entry, linkOrWrite(entry, hash, hit, path, r.outLength));
+      track(entry, linkOrWrite(deduper, entry, hash, hit, path, r.outLength));
     } else {
       result.storedChunks++;
       result.storedBytes += r.outLength;

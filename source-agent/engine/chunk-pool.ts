@@ -4,6 +4,7 @@
 // no chunk buffer is allocated, copied or transferred between threads.
 
 import { availableParallelism } from 'node:os';
+import { maxChunkFileBytes } from '../archive/chunk-file.js';
 import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup, WriteJob } from './chunk-job.js';
 import { ThreadPool } from './thread-pool.js';
 
@@ -35,7 +36,7 @@ export class ChunkPool {
     if (this.configured) throw new Error('ChunkPool.configure: already configured');
     this.configured = true;
     const inputBytes = settings.chunkSize;
-    const outputBytes = settings.chunkSize + Math.floor(settings.chunkSize / 64) + 64;
+    const outputBytes = maxChunkFileBytes(settings.chunkSize) + 64;
     const count = Math.max(4 * this.threads.size, Math.floor((32 * 1024 * 1024) / (inputBytes + outputBytes)));
     const slots = new SharedArrayBuffer(count * (inputBytes + outputBytes));
     this.threads.broadcast({ settings, slots, inputBytes, outputBytes } satisfies SetupMessage);
@@ -51,8 +52,11 @@ export class ChunkPool {
 
   /** Waits for a free slot (this is what bounds the work in flight). */
   async acquire(): Promise<BufferPair> {
-    while (this.freePairs.length === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    return this.freePairs.pop() as BufferPair;
+    for (;;) {
+      const pair = this.freePairs.pop();
+      if (pair) return pair;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
   }
 
   release(pair: BufferPair): void {

@@ -4,7 +4,9 @@
 
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { at, walkFrom } from '../../confined-fs/beneath-root.js';
+import { at, parentsAndLeaf, walkFrom } from '../../confined-fs/beneath-root.js';
+import { errnoOf, messageOf } from '../../protocol/thrown.js';
+import { maxChunkFileBytes } from '../archive/chunk-file.js';
 import { makeCodec } from '../archive/compression/index.js';
 import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
 import { CHUNK_OVERHEAD } from '../archive/envelope.js';
@@ -35,7 +37,7 @@ async function configure({ settings, slots, inputBytes, outputBytes }: SetupMess
   // Encrypted archives hash chunks with HMAC-SHA256; only unencrypted ones need BLAKE2b.
   if (!settings.crypto) await initHashing();
   const codec = makeCodec(settings.compression, settings.level);
-  const maxFile = settings.chunkSize + Math.floor(settings.chunkSize / 64);
+  const maxFile = maxChunkFileBytes(settings.chunkSize);
   return {
     settings,
     codec,
@@ -56,8 +58,7 @@ async function configure({ settings, slots, inputBytes, outputBytes }: SetupMess
  * the destination must not lead the write outside), creating missing ones.
  */
 function writeChunkFile(rootFd: number, path: string, data: Buffer): void {
-  const parts = path.split('/');
-  const leaf = parts.pop() as string;
+  const [parts, leaf] = parentsAndLeaf(path);
   const dirFd = walkFrom(rootFd, parts, true);
   try {
     const fd = openSync(at(dirFd, leaf), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
@@ -107,8 +108,8 @@ function processChunk(job: ChunkJob, setup: Setup): Outcome {
     try {
       writeChunkFile(job.writeRootFd, job.writePath, out.subarray(0, outLength));
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-      return { kind: 'data', hash, outLength: 0, error: (error as Error).message, errorCode: code };
+      const code = errnoOf(error) ?? 'EIO';
+      return { kind: 'data', hash, outLength: 0, error: messageOf(error), errorCode: code };
     }
   }
   return { kind: 'data', hash, outLength, error: null, errorCode: null };
@@ -120,8 +121,8 @@ function writeFromSlot(job: WriteJob, setup: Setup): Outcome {
   try {
     writeChunkFile(job.write.rootFd, job.write.path, Buffer.from(setup.slots, base, job.write.length));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    return { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: code };
+    const code = errnoOf(error) ?? 'EIO';
+    return { kind: 'data', hash: null, outLength: 0, error: messageOf(error), errorCode: code };
   }
   return { kind: 'data', hash: null, outLength: job.write.length, error: null, errorCode: null };
 }
@@ -136,7 +137,7 @@ async function handle(message: WorkerMessage): Promise<void> {
   if ('settings' in message) {
     // A failure is reported with each job, so the pipeline ends with it instead of waiting.
     setup = await configure(message).catch((error: unknown) => {
-      setupFailure = (error as Error).message;
+      setupFailure = messageOf(error);
       return null;
     });
     return;
@@ -147,7 +148,7 @@ async function handle(message: WorkerMessage): Promise<void> {
     if (!setup) throw new Error(setupFailure ?? 'send worker: a job came before its setup');
     result = 'write' in job ? writeFromSlot(job, setup) : processChunk(job, setup);
   } catch (error) {
-    result = { kind: 'data', hash: null, outLength: 0, error: (error as Error).message, errorCode: null };
+    result = { kind: 'data', hash: null, outLength: 0, error: messageOf(error), errorCode: null };
   }
   const reply: ChunkResult = { id: job.id, slot: job.slot, ...result };
   parentPort?.postMessage(reply);

@@ -19,6 +19,7 @@ import type { SessionManifest } from '../archive/manifest.js';
 import { chunkFileName, layout, type SessionName, type VolumeId } from '../archive/names.js';
 import { formatSessionInfo, type SessionInfo } from '../archive/session-info.js';
 import { formatVolInfo, type VolInfo } from '../archive/volinfo.js';
+import { itemAt } from '../lookup.js';
 
 /** Manifest text as bytes (63 bytes per hash line, 20 per zero line). */
 export function manifestBytes(manifest: SessionManifest, chunkSize: number): Buffer {
@@ -28,7 +29,7 @@ export function manifestBytes(manifest: SessionManifest, chunkSize: number): Buf
   let at = 0;
   for (let n = 0; n < manifest.count; n++) {
     const hash = manifest.isZero[n] ? '0' : encodeHash(manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES));
-    at += out.write(`${hash} ${chunkFileName((manifest.chunkIndexes[n] as number) * chunkSize)}\n`, at, 'latin1');
+    at += out.write(`${hash} ${chunkFileName(manifest.chunkIndexes[n]! * chunkSize)}\n`, at, 'latin1');
   }
   return out;
 }
@@ -122,5 +123,5 @@ export async function publishVolInfos(
   for (const { vid } of changes) archive.forgetVolInfo(vid);
   await options.persist?.();
   await store.put('archive.ini.bak', root.bytes);
-  for (const [i, { vid }] of changes.entries()) await store.put(`${vid}/volinfo.bak`, sealed[i] as Buffer);
+  for (const [i, { vid }] of changes.entries()) await store.put(`${vid}/volinfo.bak`, itemAt(sealed, i));
 }

@@ -2,6 +2,7 @@
 // decompress into the slot's chunk part, with exactly the checks of Archive.openChunk.
 
 import { parentPort } from 'node:worker_threads';
+import { messageOf } from '../../protocol/thrown.js';
 import { type ChunkOpener, openChunkFile } from '../archive/chunk-file.js';
 import { makeCodec } from '../archive/compression/index.js';
 import { dataHasherFor, initHashing } from '../archive/hash.js';
@@ -48,7 +49,7 @@ parentPort?.on('message', (message: DecodeMessage) => {
 async function handle(message: DecodeMessage): Promise<void> {
   if ('slots' in message) {
     ready = await configure(message).catch((error: unknown) => {
-      setupFailure = (error as Error).message;
+      setupFailure = messageOf(error);
       return null;
     });
     return;
@@ -58,7 +59,7 @@ async function handle(message: DecodeMessage): Promise<void> {
     if (!ready) throw new Error(setupFailure ?? 'decode worker: a job came before its set-up');
     result = decode(message, ready);
   } catch (error) {
-    result = { id: message.id, integrity: null, error: (error as Error).message };
+    result = { id: message.id, integrity: null, error: messageOf(error) };
   }
   parentPort?.postMessage(result);
 }

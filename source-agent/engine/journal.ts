@@ -11,6 +11,7 @@
 import type { ArchiveIni } from '../archive/archive-ini.js';
 import { isSessionName, isVolumeId, type SessionName, type VolumeId } from '../archive/names.js';
 import { FatalError, IntegrityError } from '../errors.js';
+import { itemAt } from '../lookup.js';
 import type { Output } from './output.js';
 // biome-ignore lint/suspicious/noImportCycles: known circle journal ↔ prune/merge-apply, volumes/delete (issue 13 item 1 moves the journal codec into archive/ and breaks it)
 import { resumeMerge } from './prune/merge-apply.js';
@@ -35,13 +36,13 @@ export function parseJournal(ini: ArchiveIni): Journal | null {
   if (vid === undefined || !isVolumeId(vid)) throw bad('names no valid volume');
   if (kind === 'delete' && entries.length === 2) return { kind, vid };
   if (kind === 'merge' && entries.length === 5) {
-    const target = entries[3] as string;
-    const sources = (entries[4] as string).split(':|');
+    const target = itemAt(entries, 3);
+    const sources = itemAt(entries, 4).split(':|');
     if (!isSessionName(target) || !sources.every(isSessionName) || sources.includes(target) || new Set(sources).size !== sources.length) {
       throw bad('has a malformed merge');
     }
     if (entries[2] === '') throw bad('merge does not clear its sources'); // Wyng always writes True
-    return { kind, vid, target, sources: sources as SessionName[] };
+    return { kind, vid, target, sources };
   }
   throw bad(`holds an operation Skiff does not know (${kind ?? ''})`);
 }

@@ -26,7 +26,7 @@ export function temporaryName(target: string): string {
  * by that clock, not with archive time (the injected clock).
  */
 export async function removeAbandonedTemporaries(dir: string, now = Date.now()): Promise<string[]> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const names = await fs.readdir(dir).catch((): string[] => []);
   const removed: string[] = [];
   for (const name of names) {
     const match = TEMPORARY.exec(name);

@@ -13,6 +13,7 @@ import type { SessionManifest } from '../archive/manifest.js';
 import { MergedManifest, ZERO_CHUNK } from '../archive/merged-manifest.js';
 import { chunkFileName, layout } from '../archive/names.js';
 import { IntegrityError, InterruptedError } from '../errors.js';
+import { itemAt } from '../lookup.js';
 import { DecodePool } from './decode-pool.js';
 import { testReadDelay } from './test-read-delay.js';
 
@@ -38,10 +39,10 @@ export interface RestorePlan {
 
 /** Builds the merged manifest of `volume` at session `index`, newest manifest first. */
 export async function planRestore(archive: Archive, volume: Volume, index: number): Promise<RestorePlan> {
-  const session = volume.sessions[index] as SessionRecord;
+  const session = itemAt(volume.sessions, index);
   const merged = new MergedManifest(session.info.volsize, archive.chunkSize);
   for (let i = index; i >= 0 && !merged.complete; i--) {
-    merged.addOlder(await archive.loadManifest(volume.vid, volume.sessions[i] as SessionRecord), i);
+    merged.addOlder(await archive.loadManifest(volume.vid, itemAt(volume.sessions, i)), i);
   }
   const gap = merged.firstUncovered();
   if (gap >= 0) {
@@ -56,10 +57,8 @@ export async function planRestore(archive: Archive, volume: Volume, index: numbe
     length: merged.chunkCount,
     address: (i) => i * archive.chunkSize,
     path: (i) => {
-      const source = merged.source[i] as number;
-      return source === ZERO_CHUNK
-        ? null
-        : layout.chunk(volume.vid, (volume.sessions[source] as SessionRecord).name, i * archive.chunkSize);
+      const source = merged.source[i]!;
+      return source === ZERO_CHUNK ? null : layout.chunk(volume.vid, itemAt(volume.sessions, source).name, i * archive.chunkSize);
     },
     hash: (i) => merged.hashAt(i),
     size: (i) => merged.chunkBytes(i),
@@ -72,12 +71,12 @@ export function sessionChunkList(archive: Archive, volume: Volume, session: Sess
   const entries: number[] = [];
   for (let n = 0; n < manifest.count; n++) if (!manifest.isZero[n]) entries.push(n);
   const chunkSize = archive.chunkSize;
-  const addressOf = (i: number) => (manifest.chunkIndexes[entries[i] as number] as number) * chunkSize;
+  const addressOf = (i: number) => manifest.chunkIndexes[itemAt(entries, i)]! * chunkSize;
   return {
     length: entries.length,
     address: addressOf,
     path: (i) => layout.chunk(volume.vid, session.name, addressOf(i)),
-    hash: (i) => manifest.hashes.subarray((entries[i] as number) * HASH_BYTES, ((entries[i] as number) + 1) * HASH_BYTES),
+    hash: (i) => manifest.hashes.subarray(itemAt(entries, i) * HASH_BYTES, (itemAt(entries, i) + 1) * HASH_BYTES),
     size: (i) => Math.min(chunkSize, session.info.volsize - addressOf(i)),
   };
 }
@@ -134,11 +133,11 @@ function threadDecoder(archive: Archive, slotCount: number): ChunkDecoder {
   const scratch = Buffer.allocUnsafe(archive.maxChunkFileBytes);
   return {
     slotCount,
-    fileView: (slot) => files[slot] as Buffer,
-    chunkView: (slot, size) => (chunks[slot] as Buffer).subarray(0, size),
+    fileView: (slot) => itemAt(files, slot),
+    chunkView: (slot, size) => itemAt(chunks, slot).subarray(0, size),
     decode: async (slot, fileLength, size, hash) => {
       try {
-        archive.openChunk('', (files[slot] as Buffer).subarray(0, fileLength), hash, (chunks[slot] as Buffer).subarray(0, size), scratch);
+        archive.openChunk('', itemAt(files, slot).subarray(0, fileLength), hash, itemAt(chunks, slot).subarray(0, size), scratch);
         return null;
       } catch (error) {
         if (error instanceof IntegrityError) return error.detail;
@@ -192,8 +191,8 @@ export function openDecoder(archive: Archive, workers = availableParallelism(), 
 
 export async function* readChunks(archive: Archive, list: ChunkList, options: ReadOptions = {}): AsyncGenerator<RestoreChunk> {
   const workers = options.workers ?? (list.length >= WORKERS_FROM_CHUNKS ? availableParallelism() : 0);
-  const own = options.decoder ? null : openDecoder(archive, workers, options.readAhead ?? readAheadFor(archive, workers));
-  const decoder = (options.decoder ?? own) as ChunkDecoder;
+  const decoder = options.decoder ?? openDecoder(archive, workers, options.readAhead ?? readAheadFor(archive, workers));
+  const own = options.decoder ? null : decoder;
   const window = decoder.slotCount;
 
   // A ring of slots, each holding the read and decode of the next data chunk in order. A slot
@@ -210,7 +209,10 @@ export async function* readChunks(archive: Archive, list: ChunkList, options: Re
     decoded: Promise<string | null>;
   }
   const start = (index: number, slot: number): Job => {
-    const read = archive.store.readInto(list.path(index) as string, decoder.fileView(slot));
+    const path = list.path(index);
+    // nextDataIndex() gives only chunks that have a file.
+    if (path === null) throw new Error(`read-ahead of zero chunk ${index}`);
+    const read = archive.store.readInto(path, decoder.fileView(slot));
     const decoded = read.then((fileLength) => decoder.decode(slot, fileLength, list.size(index), list.hash(index)));
     // Both are awaited in order later; this only keeps an early failure from going unhandled.
     decoded.catch(() => {});
@@ -235,7 +237,7 @@ export async function* readChunks(archive: Archive, list: ChunkList, options: Re
         yield { index, address, data: null, size, fileBytes: 0, corrupt: null };
         continue;
       }
-      const job = ring[head] as Job;
+      const job = itemAt(ring, head);
       if (job.index !== index) throw new Error(`read-ahead out of step at chunk ${index}`);
       let fileBytes: number;
       try {

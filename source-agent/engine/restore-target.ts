@@ -11,6 +11,7 @@ import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError, FatalError, InputError } from '../errors.js';
+import { itemAt } from '../lookup.js';
 import { groupId, userId } from '../sys/accounts.js';
 import { blockDeviceBytes } from '../sys/block-device.js';
 import { onInterrupt } from '../sys/interrupt.js';
@@ -102,13 +103,13 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
 
 async function applyMetadata(path: string, metadata: TargetMetadata): Promise<void> {
   const parts = metadata.permissions.split(':');
-  if (parts.length === 3 && /^[0-9]+$/.test(parts[0] as string)) {
+  if (parts.length === 3 && /^[0-9]+$/.test(itemAt(parts, 0))) {
     // Permission bits only: a setuid/setgid/sticky bit recorded by a hostile destination would
     // otherwise turn the restored image into a root-owned set-user-id program.
     await fs.chmod(path, Number(parts[0]) & 0o777);
     if (process.getuid?.() === 0) {
-      const uid = userId(parts[1] as string);
-      const gid = groupId(parts[2] as string);
+      const uid = userId(itemAt(parts, 1));
+      const gid = groupId(itemAt(parts, 2));
       if (uid !== null || gid !== null) await fs.chown(path, uid ?? -1, gid ?? -1);
     }
   } else {

@@ -14,9 +14,19 @@ import type { ArchiveWriter } from '../archive/archive-writer.js';
 import { HASH_BYTES } from '../archive/hash.js';
 import type { SessionManifest } from '../archive/manifest.js';
 import { MergedManifest } from '../archive/merged-manifest.js';
-import { chunkDirName, chunkFileName, isVolumeId, type SessionName, sessionLabel, type VolumeId } from '../archive/names.js';
+import {
+  chunkDirName,
+  chunkFileName,
+  isMetadataVolume,
+  isVolumeId,
+  type SessionName,
+  sessionLabel,
+  sessionName,
+  type VolumeId,
+} from '../archive/names.js';
 import type { VolInfo } from '../archive/volinfo.js';
 import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../errors.js';
+import { lastOf } from '../lookup.js';
 import type { PreparedVolume } from '../source/volume-source.js';
 import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
 import { ChunkPool } from './chunk-pool.js';
@@ -83,7 +93,9 @@ interface Prepared {
 /** S_ + local time as YYYYMMDD-HHMMSS. */
 export function sessionNameAt(date: Date): SessionName {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `S_${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}` as SessionName;
+  return sessionName(
+    `S_${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`,
+  );
 }
 
 export async function send(options: SendOptions, events: SendEvents): Promise<VolumeReport[]> {
@@ -141,7 +153,7 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
       try {
         const report = await sendVolume(options, item, session, pool, events, dedup);
         reports.push({ ...report, seconds: (performance.now() - started) / 1000 });
-        events.volumeEnd(reports.at(-1) as VolumeReport);
+        events.volumeEnd(lastOf(reports));
         // Wyng's line under the volume: the MiB not stored thanks to dedup, as a negative number.
         if (options.verbose && report.dedupBytes) events.note(`${(-(report.dedupBytes / (1024 * 1024))).toFixed(1).padStart(9)}MB (dedup)`);
         if (report.outcome === 'sent' && !options.dryRun) await options.afterCommit?.();
@@ -171,9 +183,9 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
 export async function newVolumeId(archive: Archive, taken: ReadonlySet<string>): Promise<VolumeId> {
   for (;;) {
     const vid = `Vol_${randomBytes(3).toString('hex')}`;
-    if (!isVolumeId(vid) || archive.ini.volumes.has(vid as VolumeId) || taken.has(vid)) continue;
+    if (!isVolumeId(vid) || archive.ini.volumes.has(vid) || taken.has(vid)) continue;
     if (await archive.store.stat(vid)) continue; // an orphaned directory: leave it alone
-    return vid as VolumeId;
+    return vid;
   }
 }
 
@@ -222,7 +234,7 @@ async function sendVolume(
     }
   }
   // wyng-*metadata volumes use an index that exists but do not build one (as Wyng).
-  const volumeDedup = dedup ? await dedup.forVolume(vid, !/^wyng-.*metadata$/.test(name)) : null;
+  const volumeDedup = dedup ? await dedup.forVolume(vid, !isMetadataVolume(name)) : null;
   try {
     return await sendChunks(options, item, session, pool, events, { previous, indexes, volumeDedup });
   } catch (error) {

@@ -3,8 +3,9 @@
 // --session-strict=off — the newest session older than that time.
 
 import type { SessionRecord, Volume } from '../archive/archive.js';
-import { isValidDateTime, type SessionName } from '../archive/names.js';
+import { isValidDateTime, type SessionName, sessionName } from '../archive/names.js';
 import { InputError } from '../errors.js';
+import { itemAt, lastOf } from '../lookup.js';
 
 export type SessionSpec = { kind: 'newest' } | { kind: 'tag'; tag: string } | { kind: 'time'; name: SessionName };
 
@@ -21,7 +22,7 @@ export function parseSessionSpec(text: string | undefined, options: { allowNewes
   if (!isValidDateTime(bare)) {
     throw new InputError(`Malformed --session '${text}': use YYYYMMDD-HHMMSS or ^tag.`);
   }
-  return { kind: 'time', name: `S_${bare}` as SessionName };
+  return { kind: 'time', name: sessionName(`S_${bare}`) };
 }
 
 export interface SessionChoice {
@@ -36,26 +37,26 @@ export interface SessionChoice {
 export function chooseSession(volume: Volume, spec: SessionSpec, strict: boolean): SessionChoice | string {
   const sessions = volume.sessions;
   if (sessions.length === 0) return `Volume '${volume.name}' has no sessions.`;
-  if (spec.kind === 'newest') return { session: sessions.at(-1) as SessionRecord, index: sessions.length - 1, note: null };
+  if (spec.kind === 'newest') return { session: lastOf(sessions), index: sessions.length - 1, note: null };
   if (spec.kind === 'tag') {
     // The newest session by name carrying the tag (Wyng compares names as dates here).
     let best = -1;
     sessions.forEach((s, i) => {
-      if (s.info.tags.has(spec.tag) && (best < 0 || s.name > (sessions[best] as SessionRecord).name)) best = i;
+      if (s.info.tags.has(spec.tag) && (best < 0 || s.name > itemAt(sessions, best).name)) best = i;
     });
     if (best < 0) return `No volume '${volume.name}' in session ^${spec.tag}.`;
-    const session = sessions[best] as SessionRecord;
+    const session = itemAt(sessions, best);
     return { session, index: best, note: `Matched tag to ${session.name}` };
   }
   const exact = sessions.findIndex((s) => s.name === spec.name);
-  if (exact >= 0) return { session: sessions[exact] as SessionRecord, index: exact, note: null };
+  if (exact >= 0) return { session: itemAt(sessions, exact), index: exact, note: null };
   if (!strict) {
     let best = -1;
     sessions.forEach((s, i) => {
-      if (s.name < spec.name && (best < 0 || s.name > (sessions[best] as SessionRecord).name)) best = i;
+      if (s.name < spec.name && (best < 0 || s.name > itemAt(sessions, best).name)) best = i;
     });
     if (best >= 0) {
-      const session = sessions[best] as SessionRecord;
+      const session = itemAt(sessions, best);
       return { session, index: best, note: `Selecting ${spec.name.slice(2)} as ${session.name.slice(2)}.` };
     }
   }

@@ -4,6 +4,7 @@
 // restore stream (decode-pool.ts), which add their shared-memory slots on top.
 
 import { Worker } from 'node:worker_threads';
+import { itemAt } from '../lookup.js';
 
 export class ThreadPool<Job extends { id: number }, Result extends { id: number }> {
   private readonly workers: Worker[] = [];
@@ -41,11 +42,11 @@ export class ThreadPool<Job extends { id: number }, Result extends { id: number 
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     let worker = 0;
-    for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
-    this.busy[worker] = (this.busy[worker] as number) + 1;
+    for (let i = 1; i < this.workers.length; i++) if (itemAt(this.busy, i) < itemAt(this.busy, worker)) worker = i;
+    this.busy[worker] = itemAt(this.busy, worker) + 1;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject });
-      (this.workers[worker] as Worker).postMessage({ ...job, id });
+      itemAt(this.workers, worker).postMessage({ ...job, id });
     });
   }
 
@@ -53,7 +54,7 @@ export class ThreadPool<Job extends { id: number }, Result extends { id: number 
     const entry = this.pending.get(result.id);
     if (!entry) return;
     this.pending.delete(result.id);
-    this.busy[entry.worker] = (this.busy[entry.worker] as number) - 1;
+    this.busy[entry.worker] = itemAt(this.busy, entry.worker) - 1;
     entry.resolve(result);
   }
 

@@ -4,6 +4,7 @@
 import type { Archive } from '../archive/archive.js';
 import type { VolumeId } from '../archive/names.js';
 import { InputError, IntegrityError } from '../errors.js';
+import { itemAt } from '../lookup.js';
 
 export interface VolumeIndex {
   /** name → vid for every volume whose volinfo passed its checks. */
@@ -59,7 +60,7 @@ export function compareCodePoints(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = (x[i] as string).codePointAt(0)! - (y[i] as string).codePointAt(0)!;
+    const d = itemAt(x, i).codePointAt(0)! - itemAt(y, i).codePointAt(0)!;
     if (d !== 0) return d;
   }
   return x.length - y.length;

@@ -4,6 +4,8 @@
 // region is "changed" and gets read and hashed (over-marking is harmless: a chunk whose hash is
 // unchanged is not stored again).
 
+import { itemAt } from '../lookup.js';
+
 export interface Extent {
   /** In blocks of `blockSize`. */
   logical: number;
@@ -39,7 +41,8 @@ export function parseFilefrag(text: string): ExtentMap {
     }
     const m = EXTENT.exec(line);
     if (m) {
-      const [logicalStart, logicalEnd, physicalStart, , length] = m.slice(1, 6).map(Number) as [number, number, number, number, number];
+      const field = (group: number) => Number(m[group]);
+      const [logicalStart, logicalEnd, physicalStart, length] = [field(1), field(2), field(3), field(5)];
       if (logicalEnd - logicalStart + 1 !== length) throw new ExtentMapError(`inconsistent extent line: ${line.trim()}`);
       const flags = new Set(
         (m[7] ?? '')
@@ -59,8 +62,8 @@ export function parseFilefrag(text: string): ExtentMap {
   if (summary < 0) throw new ExtentMapError('filefrag output ends early (no "extents found" line)');
   extents.sort((a, b) => a.logical - b.logical);
   for (let i = 1; i < extents.length; i++) {
-    const prev = extents[i - 1] as Extent;
-    if (prev.logical + prev.length > (extents[i] as Extent).logical) throw new ExtentMapError('overlapping extents');
+    const prev = itemAt(extents, i - 1);
+    if (prev.logical + prev.length > itemAt(extents, i).logical) throw new ExtentMapError('overlapping extents');
   }
   return { blockSize, sizeBytes, extents };
 }
@@ -74,7 +77,7 @@ function reliable(e: Extent): boolean {
 
 function extentAt(extents: readonly Extent[], from: number, block: number): { index: number; extent: Extent | null } {
   let i = from;
-  while (i < extents.length && (extents[i] as Extent).logical + (extents[i] as Extent).length <= block) i++;
+  while (i < extents.length && itemAt(extents, i).logical + itemAt(extents, i).length <= block) i++;
   const e = extents[i];
   return { index: i, extent: e && e.logical <= block ? e : null };
 }
@@ -113,8 +116,8 @@ export function changedChunks(oldMap: ExtentMap, newMap: ExtentMap, chunkSize: n
   let ni = 0;
   const blocksPerChunk = chunkSize / bs;
   for (let k = 0; k + 1 < bounds.length; k++) {
-    const start = bounds[k] as number;
-    const end = bounds[k + 1] as number;
+    const start = itemAt(bounds, k);
+    const end = itemAt(bounds, k + 1);
     const o = extentAt(oldMap.extents, oi, start);
     const n = extentAt(newMap.extents, ni, start);
     oi = o.index;

@@ -11,6 +11,7 @@ import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, LocalStorageError, VolumeFailure } from '../errors.js';
+import { itemAt } from '../lookup.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
 import { execFileCapture } from '../sys/exec.js';
 import { changedChunks, type ExtentMap, parseFilefrag } from './extent-map.js';
@@ -73,7 +74,7 @@ export function snapshotPaths(volumePath: string, uuid: string, vid: string): { 
 /** The archive uuid and vid a snapshot file name (`sk<uuid>_<vid>.skiff1|2`) belongs to, or null. */
 export function parseSnapshotName(fileName: string): { uuid: string; vid: string; slot: 1 | 2 } | null {
   const m = /^sk([0-9a-fA-F]+(?:-[0-9a-fA-F]+)+)_(Vol_[0-9a-fA-F]+)\.skiff([12])$/.exec(fileName);
-  return m ? { uuid: m[1] as string, vid: m[2] as string, slot: m[3] === '1' ? 1 : 2 } : null;
+  return m ? { uuid: itemAt(m, 1), vid: itemAt(m, 2), slot: m[3] === '1' ? 1 : 2 } : null;
 }
 
 /** Extent maps, read twice for the old snapshot to catch a relocation between the reads. */
@@ -174,7 +175,7 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
     await fs.rm(snaps.next, { force: true });
     throw new LocalStorageError(`Cannot snapshot '${volumePath}': ${describeError(error)}`);
   }
-  const next = (await fs.stat(snaps.next, { bigint: true })) as BigIntStats;
+  const next = await fs.stat(snaps.next, { bigint: true });
   const size = Number(next.size);
 
   let changed: Uint8Array | null = null;
@@ -196,7 +197,7 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
     async commit(session, sequence) {
       await fs.rm(snaps.paired, { force: true });
       await fs.rename(snaps.next, snaps.paired);
-      await keepPairing(session, sequence, (await fs.stat(snaps.paired, { bigint: true })) as BigIntStats, volume.mtimeNs);
+      await keepPairing(session, sequence, await fs.stat(snaps.paired, { bigint: true }), volume.mtimeNs);
     },
     discard: () => fs.rm(snaps.next, { force: true }),
   };

@@ -66,6 +66,7 @@ export class DestAnchors {
       if (isNotFound(error)) return null;
       throw error;
     }
+    // Our own file on this machine; the fields used are checked below.
     const parsed = JSON.parse(bytes.toString('utf8')) as Partial<DestAnchor>;
     if (typeof parsed.uuid !== 'string' || typeof parsed.encrypted !== 'boolean' || typeof parsed.cipher !== 'string') {
       throw new Error(`${this.path(identity)} is not an anchor file`);

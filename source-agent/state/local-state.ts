@@ -108,6 +108,7 @@ export class LocalState {
   async counters(): Promise<Counters | null> {
     const bytes = await this.readOptional('counters.json');
     if (!bytes) return null;
+    // Our own file on this machine; each field is checked below.
     const parsed = JSON.parse(bytes.toString('utf8')) as { data?: unknown; metadata?: unknown };
     if (typeof parsed.data !== 'string' || typeof parsed.metadata !== 'string') return null;
     return { data: BigInt(parsed.data), metadata: BigInt(parsed.metadata) };
@@ -136,6 +137,7 @@ export class LocalState {
 
   async volume(vid: string): Promise<VolumeState | null> {
     const bytes = await this.readOptional(`volumes/${vid}.json`);
+    // Our own file on this machine, written by saveVolume from a VolumeState.
     return bytes ? (JSON.parse(bytes.toString('utf8')) as VolumeState) : null;
   }
 

@@ -26,6 +26,7 @@ import { promisify } from 'node:util';
 import { at, BeneathRoot, type Located, openRegularForReading, removeEntry, self } from '../../confined-fs/beneath-root.js';
 import { releaseLockFile, takeLockFile, unlinkQuietly } from '../../confined-fs/lock-file.js';
 import { isEntryName, LOCK_FILE } from '../../protocol/paths.js';
+import { errnoOf, messageOf } from '../../protocol/thrown.js';
 import { execFileCapture } from '../sys/exec.js';
 import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode } from './store.js';
 
@@ -35,10 +36,10 @@ const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | con
 
 function storeError(error: unknown, path: string): StoreError {
   if (error instanceof StoreError) return error;
-  let message = (error as Error).message.replace(/^[A-Z]+: /, '');
+  let message = messageOf(error).replace(/^[A-Z]+: /, '');
   // confined-fs names the path itself; StoreError adds it again.
   if (message.startsWith(`${path}: `)) message = message.slice(path.length + 2);
-  return new StoreError(storeErrorCode((error as NodeJS.ErrnoException).code), path, message);
+  return new StoreError(storeErrorCode(errnoOf(error)), path, message);
 }
 
 function kindOf(stats: Stats): StoreStat['kind'] {
@@ -167,7 +168,7 @@ export class LocalStore implements Store {
     try {
       await execFileCapture(['sync', '-f', this.root]);
     } catch (error) {
-      throw new StoreError('EIO', '.', `could not flush the destination to disk: ${(error as Error).message}`);
+      throw new StoreError('EIO', '.', `could not flush the destination to disk: ${messageOf(error)}`);
     }
   }
 

@@ -5,6 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { inert } from '../../protocol/inert-text.js';
+import { itemAt } from '../lookup.js';
 
 export class ExternalCommandError extends Error {
   readonly argv: readonly string[];
@@ -37,7 +38,7 @@ export function execFileCapture(
 ): Promise<ExecResult> {
   const maxOutput = options.maxOutput ?? 1024 * 1024;
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(itemAt(argv, 0), argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
     const out: Buffer[] = [];
     let outBytes = 0;
     let err = '';
@@ -70,7 +71,7 @@ export interface PipedProcess {
 
 /** Starts a long-running process with piped stdin/stdout (a destination helper and its carrier). */
 export function spawnPiped(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): PipedProcess {
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(itemAt(argv, 0), argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => {
     err = (err + chunk.toString('utf8')).slice(-2048);

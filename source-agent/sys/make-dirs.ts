@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { errnoOf } from '../../protocol/thrown.js';
 
 /**
  * mkdir -p: creates `path` and its missing parents (new ones get `mode`); an existing directory
@@ -34,7 +35,7 @@ export async function makeDirs(path: string, mode = 0o777): Promise<string[]> {
       created.push(dir);
     } catch (error) {
       // Made by someone else meanwhile: fine if it is a directory (mkdir -p's rule).
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fs.stat(dir)).isDirectory()) throw error;
+      if (errnoOf(error) !== 'EEXIST' || !(await fs.stat(dir)).isDirectory()) throw error;
     }
   }
   return created;

@@ -4,6 +4,7 @@
 
 import { readSync } from 'node:fs';
 import type { ReadStream } from 'node:tty';
+import { errnoOf } from '../../protocol/thrown.js';
 import { InterruptedError } from '../errors.js';
 
 const MAX_LINE_BYTES = 4096;
@@ -17,7 +18,7 @@ export function readLineFromFd(fd: number): Buffer | null {
     try {
       n = readSync(fd, one, 0, 1, null);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = errnoOf(error);
       if (code === 'EAGAIN') {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // stdin not ready yet
         continue;
@@ -28,7 +29,7 @@ export function readLineFromFd(fd: number): Buffer | null {
     if (n === 0) return bytes.length > 0 ? Buffer.from(bytes) : null;
     if (one[0] === 0x0a) return Buffer.from(bytes);
     if (bytes.length >= MAX_LINE_BYTES) throw new RangeError('input line too long');
-    bytes.push(one[0] as number);
+    bytes.push(one[0]!);
   }
 }
 
@@ -57,7 +58,8 @@ export function readSecretFromTerminal(stdin: ReadStream, prompt: () => void = (
         }
         if (b === 0x7f || b === 0x08) {
           // Remove one whole UTF-8 character.
-          while (bytes.length > 0 && ((bytes.pop() as number) & 0xc0) === 0x80);
+          let last = bytes.pop();
+          while (last !== undefined && (last & 0xc0) === 0x80) last = bytes.pop();
           continue;
         }
         if (b === 0x15) {
@@ -76,8 +78,18 @@ export function readSecretFromTerminal(stdin: ReadStream, prompt: () => void = (
   });
 }
 
-/** Reads a visible line from the terminal (for y/N questions). */
-export function readLineFromTerminal(stdin: ReadStream): Promise<string> {
+/** Whether a stream is a terminal (Node sets `isTTY` on terminal streams only). */
+export function isTerminal(stream: object): boolean {
+  return 'isTTY' in stream && Boolean(stream.isTTY);
+}
+
+/** A terminal stream's width in columns, when it says (0 or missing: unknown). */
+export function terminalColumns(stream: object): number | undefined {
+  return 'columns' in stream && typeof stream.columns === 'number' ? stream.columns : undefined;
+}
+
+/** Reads a visible line from the terminal (for y/N questions); no terminal mode is changed. */
+export function readLineFromTerminal(stdin: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolvePromise) => {
     let text = '';
     const onData = (chunk: Buffer) => {

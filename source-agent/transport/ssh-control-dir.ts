@@ -8,6 +8,7 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errnoOf } from '../../protocol/thrown.js';
 import { describeError, FatalError } from '../errors.js';
 
 /** The directory, created if missing; throws a FatalError when it is not safe to use. */
@@ -17,7 +18,7 @@ export function sshControlDir(env: NodeJS.ProcessEnv = process.env): string {
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+    if (errnoOf(error) !== 'EEXIST') {
       throw new FatalError(`Cannot create the ssh control directory '${dir}': ${describeError(error)}`);
     }
   }

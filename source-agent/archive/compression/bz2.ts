@@ -16,6 +16,7 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
+// Our lib settings have no WebAssembly types: the little we use is declared above.
 const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface Bz2Exports {
@@ -54,7 +55,11 @@ function load(): Bz2Exports {
   const wasmPath = createRequire(import.meta.url).resolve('bzip2-wasm/bzip2-1.0.8/bzip2.wasm');
   const module = new WebAssemblyApi.Module(readFileSync(wasmPath));
   let exports: Bz2Exports | undefined;
-  const memory = (): WasmMemory => (exports as Bz2Exports).memory;
+  const memory = (): WasmMemory => {
+    // Called by the module only while it runs, so after it was instantiated below.
+    if (!exports) throw new Error('bzip2 module used before it was instantiated');
+    return exports.memory;
+  };
   const imports = {
     env: {
       exit: (code: number) => {
@@ -77,6 +82,7 @@ function load(): Bz2Exports {
     // libbz2's buffer-to-buffer calls never do I/O (verbosity 0); these only satisfy the linker.
     wasi_snapshot_preview1: { fd_close: () => 52, fd_write: () => 52, fd_seek: () => 52 },
   };
+  // The module is the bzip2-wasm package's, whose exports are the ones declared in Bz2Exports.
   exports = new WebAssemblyApi.Instance(module, imports).exports as Bz2Exports;
   exports.emscripten_stack_init();
   exports.__wasm_call_ctors();

@@ -1,6 +1,7 @@
 // zlib streams (RFC 1950) as Python's zlib.compress(data, level) writes them.
 
 import { deflateSync, inflateSync } from 'node:zlib';
+import { messageOf } from '../../../protocol/thrown.js';
 import { type Codec, DecompressError } from './codec.js';
 
 export function zlibCodec(level: number): Codec {
@@ -17,7 +18,7 @@ export function zlibCodec(level: number): Codec {
         // maxOutputLength makes zlib stop (and throw) instead of inflating past the bound.
         result = inflateSync(data, { maxOutputLength: Math.max(1, out.length) });
       } catch (error) {
-        throw new DecompressError(`zlib: ${(error as Error).message}`);
+        throw new DecompressError(`zlib: ${messageOf(error)}`);
       }
       if (result.length > out.length) throw new DecompressError('zlib: output exceeds bound');
       return result.copy(out, 0);

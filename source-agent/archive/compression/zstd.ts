@@ -3,6 +3,7 @@
 // ZSTD_decompressDCtx into a caller-sized buffer, which fails instead of growing.
 
 import binding from 'zstd-napi/binding.js';
+import { messageOf } from '../../../protocol/thrown.js';
 import { type Codec, DecompressError } from './codec.js';
 
 export function zstdCodec(level: number): Codec {
@@ -22,7 +23,7 @@ export function zstdCodec(level: number): Codec {
       try {
         return dctx.decompress(out, data);
       } catch (error) {
-        throw new DecompressError(`zstd: ${(error as Error).message}`);
+        throw new DecompressError(`zstd: ${messageOf(error)}`);
       }
     },
   };

@@ -44,8 +44,10 @@ export const CIPHER_MODES: Record<CipherCode, CipherMode> = {
   },
 };
 
+const CIPHER_MODES_BY_CODE: ReadonlyMap<string, CipherMode> = new Map(Object.entries(CIPHER_MODES));
+
 export function cipherModeByCode(code: string): CipherMode | undefined {
-  return Object.hasOwn(CIPHER_MODES, code) ? CIPHER_MODES[code as CipherCode] : undefined;
+  return CIPHER_MODES_BY_CODE.get(code);
 }
 
 export function cipherModeByOption(option: string): CipherMode | undefined {

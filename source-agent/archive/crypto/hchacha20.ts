@@ -5,16 +5,26 @@
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
 
 function quarterRound(s: Uint32Array, a: number, b: number, c: number, d: number): void {
-  // Uint32Array stores wrap modulo 2^32, which is exactly ChaCha's addition.
+  // Words in locals, added with `| 0` (wraps modulo 2^32, which is exactly ChaCha's addition);
+  // the stores back into the Uint32Array make them unsigned again.
   const rotl = (x: number, n: number) => (x << n) | (x >>> (32 - n));
-  s[a] = (s[a] as number) + (s[b] as number);
-  s[d] = rotl((s[d] as number) ^ (s[a] as number), 16);
-  s[c] = (s[c] as number) + (s[d] as number);
-  s[b] = rotl((s[b] as number) ^ (s[c] as number), 12);
-  s[a] = (s[a] as number) + (s[b] as number);
-  s[d] = rotl((s[d] as number) ^ (s[a] as number), 8);
-  s[c] = (s[c] as number) + (s[d] as number);
-  s[b] = rotl((s[b] as number) ^ (s[c] as number), 7);
+  // The indexes are constants below 16, so the reads never miss.
+  let wa = s[a] ?? 0;
+  let wb = s[b] ?? 0;
+  let wc = s[c] ?? 0;
+  let wd = s[d] ?? 0;
+  wa = (wa + wb) | 0;
+  wd = rotl(wd ^ wa, 16);
+  wc = (wc + wd) | 0;
+  wb = rotl(wb ^ wc, 12);
+  wa = (wa + wb) | 0;
+  wd = rotl(wd ^ wa, 8);
+  wc = (wc + wd) | 0;
+  wb = rotl(wb ^ wc, 7);
+  s[a] = wa;
+  s[b] = wb;
+  s[c] = wc;
+  s[d] = wd;
 }
 
 /** Returns the 32-byte HChaCha20 output for a 32-byte key and the first 16 bytes of a nonce. */
@@ -39,10 +49,8 @@ export function hchacha20(key: Uint8Array, nonce16: Uint8Array): Buffer {
   }
   // Unlike the ChaCha20 block function, HChaCha20 adds no input: the output is words 0-3, 12-15.
   const out = Buffer.alloc(32);
-  for (let i = 0; i < 4; i++) {
-    out.writeUInt32LE(s[i] as number, i * 4);
-    out.writeUInt32LE(s[12 + i] as number, 16 + i * 4);
-  }
+  for (const [i, word] of s.subarray(0, 4).entries()) out.writeUInt32LE(word, i * 4);
+  for (const [i, word] of s.subarray(12, 16).entries()) out.writeUInt32LE(word, 16 + i * 4);
   s.fill(0);
   return out;
 }

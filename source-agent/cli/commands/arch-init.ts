@@ -6,6 +6,7 @@ import { type CipherMode, cipherModeByOption, describeCipher } from '../../archi
 import { formatSaltFile } from '../../archive/salt.js';
 import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
 import { InputError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 import { anchorFor } from '../../state/dest-anchor.js';
 import { destIdentity, parseDestUrl } from '../dest-url.js';
 import { formatUpdatedAt } from '../format.js';
@@ -51,7 +52,7 @@ export class ArchInitCommand extends SkiffCommand {
     }
     const compression = parseCompression(this.compression);
     if (!/^[1-6]$/.test(this.chunkFactor)) throw new InputError('Requested chunk size not supported.');
-    const chunkSize = CHUNK_SIZES[Number(this.chunkFactor) - 1] as number;
+    const chunkSize = itemAt(CHUNK_SIZES, Number(this.chunkFactor) - 1);
     const { store } = await this.openStore({ create: true });
     await checkNoArchive(store);
     const minutes = this.authMinutes();

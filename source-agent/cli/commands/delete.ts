@@ -1,16 +1,15 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
-import { isVolumeId, type VolumeId } from '../../archive/names.js';
+import { isMetadataVolume, isVolumeId, type VolumeId } from '../../archive/names.js';
 import type { Output } from '../../engine/output.js';
 import { buildVolumeIndex } from '../../engine/volume-index.js';
 import { deleteVolume } from '../../engine/volumes/delete.js';
-import { cleanSnapshots, onlineLocal, type Purge, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
+import { cleanSnapshots, onlineLocal, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
 import { FatalError, InputError, LocalStorageError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
 import { allOption, forceOption, localOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';
-
-const METADATA_VOLUME = /^wyng-.*metadata$/;
 
 export class DeleteCommand extends WriteCommand {
   static override paths = [['delete']];
@@ -57,8 +56,8 @@ export class DeleteCommand extends WriteCommand {
     }
     const ctx = await this.openForWrite(out);
     const { vid, name } = await this.findVolume(ctx.archive);
-    if (name !== null && METADATA_VOLUME.test(name) && !this.force) throw new InputError('Use --force to delete a metadata volume.');
-    const label = this.vid === undefined ? (name as string) : vid;
+    if (name !== null && isMetadataVolume(name) && !this.force) throw new InputError('Use --force to delete a metadata volume.');
+    const label = (this.vid === undefined ? name : null) ?? vid;
     if (this.attended && !this.force) {
       const yes = await this.confirm(
         `\nWarning! Delete will remove ALL metadata AND archived data for volume '${label}'\nAre you sure? [y/N]: `,
@@ -80,7 +79,7 @@ export class DeleteCommand extends WriteCommand {
       const name = [...index.byName].find(([, v]) => v === vid)?.[0] ?? null;
       return { vid, name };
     }
-    const name = this.volumes[0] as string;
+    const name = itemAt(this.volumes, 0);
     const vid = index.byName.get(name);
     if (!vid) {
       const unreadable = index.unreadable.size;
@@ -113,7 +112,7 @@ export class DeleteCommand extends WriteCommand {
       const current = new Set([...index.byName].map(([name, vid]) => snapshotPaths(join(local, name), archive.ini.uuid, vid).paired));
       scope = { uuid: archive.ini.uuid, current, unknownVids: new Set(index.unreadable.keys()) };
     }
-    const removed = await cleanSnapshots(local, scope, (this.purge ?? null) as Purge, out);
+    const removed = await cleanSnapshots(local, scope, this.purge === 'other' || this.purge === 'full' ? this.purge : null, out);
     report(out, removed);
     return 0;
   }

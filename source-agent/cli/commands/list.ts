@@ -2,12 +2,14 @@ import { Command, Option } from 'clipanion';
 import { inert } from '../../../protocol/inert-text.js';
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { describeCipher } from '../../archive/crypto/cipher-modes.js';
-import { sessionLabel, type VolumeId } from '../../archive/names.js';
+import { sessionLabel } from '../../archive/names.js';
 import { localtimeNs } from '../../archive/session-info.js';
 import type { Output } from '../../engine/output.js';
 import { parseSessionSpec, type SessionSpec } from '../../engine/session-select.js';
 import { buildVolumeIndex, compareCodePoints, selectVolumes, type VolumeIndex } from '../../engine/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
+import { valueFor } from '../../lookup.js';
+import { terminalColumns } from '../../sys/terminal.js';
 import { VERSION, WYNG_COMPAT } from '../../version.js';
 import { pythonJson, pythonRepr } from '../format.js';
 import { allOption, sessionOption, volexOption, volumesRest } from '../options.js';
@@ -70,7 +72,7 @@ export class ListCommand extends SkiffCommand {
     const volumes: Volume[] = [];
     for (const name of names) {
       try {
-        volumes.push(await archive.loadVolume(index.byName.get(name) as VolumeId));
+        volumes.push(await archive.loadVolume(valueFor(index.byName, name)));
       } catch (error) {
         if (!(error instanceof IntegrityError)) throw error;
         out.warn(`Error: ${error.message}`);
@@ -123,7 +125,7 @@ export class ListCommand extends SkiffCommand {
         continue;
       }
       if (this.attended && this.verbose === 0) {
-        printSessionGrid(sessions, out, terminalColumns(this.context.stdout));
+        printSessionGrid(sessions, out, columnsOf(this.context.stdout));
         continue;
       }
       for (const session of sessions) {
@@ -151,10 +153,10 @@ export class ListCommand extends SkiffCommand {
       }
     }
     out.line('\nTag Assignments');
-    for (const id of [...byTag.keys()].sort(compareCodePoints)) {
+    for (const [id, lines] of [...byTag].sort(([a], [b]) => compareCodePoints(a, b))) {
       out.line();
       out.line(`${inert(id)}:`);
-      for (const line of (byTag.get(id) as string[]).sort(compareCodePoints)) out.line(`  ${line}`);
+      for (const line of lines.sort(compareCodePoints)) out.line(`  ${line}`);
     }
   }
 
@@ -230,8 +232,8 @@ function printProperties(archive: Archive, out: Output): void {
   }
 }
 
-function terminalColumns(stdout: NodeJS.WritableStream): number {
-  return (stdout as { columns?: number }).columns ?? 80;
+function columnsOf(stdout: NodeJS.WritableStream): number {
+  return terminalColumns(stdout) ?? 80;
 }
 
 /** Wyng's attended session list: per month, a column-major grid of session names. */

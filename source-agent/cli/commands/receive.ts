@@ -1,11 +1,11 @@
 import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
-import type { VolumeId } from '../../archive/names.js';
 import { receiveVolume } from '../../engine/receive.js';
 import { chooseSession, parseSessionSpec } from '../../engine/session-select.js';
 import { buildVolumeIndex, selectVolumes } from '../../engine/volume-index.js';
 import { InputError, IntegrityError, VolumeErrors } from '../../errors.js';
+import { itemAt, valueFor } from '../../lookup.js';
 import { forceOption, sessionOption, sessionStrictOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
 import { parseStrict, singleSession } from './common.js';
@@ -47,9 +47,9 @@ export class ReceiveCommand extends SkiffCommand {
     this.banner(out);
     const { archive } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
-    const [name] = selectVolumes(index, { names: this.volumes, all: false, exclude: [] }) as [string];
+    const name = itemAt(selectVolumes(index, { names: this.volumes, all: false, exclude: [] }), 0);
     try {
-      const volume = await archive.loadVolume(index.byName.get(name) as VolumeId);
+      const volume = await archive.loadVolume(valueFor(index.byName, name));
       const choice = chooseSession(volume, spec, strict);
       if (typeof choice === 'string') {
         out.warn(choice);

@@ -5,6 +5,7 @@ import { checkDescription } from '../../engine/volumes/description.js';
 import { onlineLocal, renameVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
 import { renameVolume } from '../../engine/volumes/rename.js';
 import { FatalError, InputError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 import { localOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';
 
@@ -27,7 +28,7 @@ export class RenameCommand extends WriteCommand {
 
   async run(): Promise<number> {
     if (this.volumes.length !== 2) throw new InputError('Rename requires two volume names.');
-    const [from, to] = this.volumes as [string, string];
+    const [from, to] = [itemAt(this.volumes, 0), itemAt(this.volumes, 1)];
     const desc = this.volumeDesc === undefined ? undefined : checkDescription(this.volumeDesc);
     if (volumeNameProblem(to) !== null) throw new FatalError(`Error: Cannot rename '${from}' to '${to}'.`);
     const out = this.output();

@@ -1,17 +1,23 @@
 import { resolve } from 'node:path';
-import type { ReadStream } from 'node:tty';
 import { Command, Option } from 'clipanion';
-import { isPrintable, MAX_TAG_ID_CHARS, MAX_TAGS_PER_SESSION, tagIdProblem, volumeNameProblem } from '../../archive/names.js';
+import {
+  isMetadataVolume,
+  isPrintable,
+  MAX_TAG_ID_CHARS,
+  MAX_TAGS_PER_SESSION,
+  tagIdProblem,
+  volumeNameProblem,
+} from '../../archive/names.js';
 import { ChunkPool } from '../../engine/chunk-pool.js';
 import { localDate } from '../../engine/prune/calendar.js';
 import { prune } from '../../engine/prune/prune.js';
-import { isMetadataVolume, parseKeepOption } from '../../engine/prune/select.js';
+import { parseKeepOption } from '../../engine/prune/select.js';
 import { type SendVolume, send } from '../../engine/send.js';
 import { buildVolumeIndex, compareCodePoints } from '../../engine/volume-index.js';
 import { InputError, VolumeErrors } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
-import type { LocalState } from '../../state/local-state.js';
 import { readLineFromTerminal } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
@@ -38,8 +44,7 @@ export function parseTags(values: readonly string[]): Map<string, string> {
 
 /** wyng-*metadata volumes first (they describe the others), then imports, then the rest by name. */
 export function sendOrder(names: readonly string[], imports: ReadonlySet<string>): string[] {
-  const metadata = (n: string) => /^wyng-.*metadata$/.test(n);
-  const rank = (n: string) => (metadata(n) ? 0 : imports.has(n) ? 1 : 2);
+  const rank = (n: string) => (isMetadataVolume(n) ? 0 : imports.has(n) ? 1 : 2);
   return [...names].sort((a, b) => rank(a) - rank(b) || compareCodePoints(a, b));
 }
 
@@ -164,13 +169,15 @@ export class SendCommand extends WriteCommand {
               if (name !== 'wyng-metadata') out.line(`  Queuing full scan of import '${name}'`);
               return prepareImport(importSpec.path);
             }
+            // Every volume not imported is in localNames, for which the pool was opened.
+            if (!pool) throw new Error(`no snapshot pool for '${name}'`);
             return prepareReflinkVolume({
-              pool: pool as NonNullable<typeof pool>,
+              pool,
               name,
               vid,
               uuid: archive.ini.uuid,
               chunkSize: archive.chunkSize,
-              state: state as LocalState,
+              state,
               last: last
                 ? { name: last.name, sequence: last.info.sequence, volsize: last.info.volsize, permissions: last.info.permissions }
                 : null,
@@ -220,10 +227,10 @@ export class SendCommand extends WriteCommand {
     err.write("Enter tag info as 'tagID[, tag description]'. Blank to end input.\n");
     while (tags.size < MAX_TAGS_PER_SESSION) {
       err.write(`[${tags.size + 1}]: `);
-      const line = (await readLineFromTerminal(this.context.stdin as ReadStream)).trim();
+      const line = (await readLineFromTerminal(this.context.stdin)).trim();
       if (line === '') break;
       try {
-        const [[id, desc]] = [...parseTags([line])] as [[string, string]];
+        const [id, desc] = itemAt([...parseTags([line])], 0);
         if (tags.has(id)) err.write('(not added)\n');
         else tags.set(id, desc);
       } catch (error) {

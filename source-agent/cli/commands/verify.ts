@@ -1,9 +1,9 @@
 import { Command } from 'clipanion';
-import type { VolumeId } from '../../archive/names.js';
 import { chooseSession, parseSessionSpec } from '../../engine/session-select.js';
 import { verifyVolume } from '../../engine/verify.js';
 import { buildVolumeIndex, selectVolumes } from '../../engine/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
+import { valueFor } from '../../lookup.js';
 import { allOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
 import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './common.js';
@@ -34,7 +34,7 @@ export class VerifyCommand extends SkiffCommand {
     const failed = this.all ? reportUnreadable(index, out) : [];
     for (const name of names) {
       try {
-        const volume = await archive.loadVolume(index.byName.get(name) as VolumeId);
+        const volume = await archive.loadVolume(valueFor(index.byName, name));
         if (volume.sessions.length === 0) {
           out.line(`\nVolume '${name}' has no sessions; nothing to verify.`);
           continue;

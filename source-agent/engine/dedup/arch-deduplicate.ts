@@ -15,9 +15,11 @@
 // requests, and the renames of a batch go as one rename request.
 
 import { lstat } from 'node:fs/promises';
+import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import type { Archive } from '../../archive/archive.js';
 import { HASH_BYTES } from '../../archive/hash.js';
 import { FatalError, InterruptedError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 import { type Store, StoreError, type StoreStat } from '../../store/store.js';
 import type { Output } from '../output.js';
 import { DedupIndex } from './dedup-index.js';
@@ -77,12 +79,12 @@ export async function archDeduplicate(
   const linker = new Linker(store, out);
   let batch: Pair[] = [];
   for (let id = 0; id < sessions.length; id++) {
-    const { vid, record } = sessions[id] as (typeof sessions)[number];
+    const { vid, record } = itemAt(sessions, id);
     if (!record) continue;
     const manifest = await index.manifest(id, vid, record);
     for (let n = 0; n < manifest.count; n++) {
       if (manifest.isZero[n]) continue;
-      const chunk = manifest.chunkIndexes[n] as number;
+      const chunk = manifest.chunkIndexes[n]!;
       const found = await index.find(manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES));
       if (!found || (found.session === id && found.chunk === chunk)) continue;
       batch.push({ canonical: index.path(found, archive.chunkSize), duplicate: index.path({ session: id, chunk }, archive.chunkSize) });
@@ -118,7 +120,7 @@ class Linker {
     const ids = await Promise.all(work.map(async (p) => [await this.fileId(p.source), await this.fileId(p.duplicate)] as const));
     const toLink: (Pair & { source: string; size: number })[] = [];
     work.forEach((p, i) => {
-      const [source, duplicate] = ids[i] as readonly [FileId | null, FileId | null];
+      const [source, duplicate] = itemAt(ids, i);
       if (!source || !duplicate) {
         this.out.warn(`Dedup: skipping ${p.duplicate}: ${source ? 'it' : p.source} is missing.`);
       } else if (source.size !== duplicate.size) {
@@ -172,8 +174,8 @@ class Linker {
         const s = await lstat(this.store.localPath(path), { bigint: true });
         return s.isFile() ? { size: Number(s.size), links: Number(s.nlink), ino: s.ino } : null;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw new StoreError('EIO', path, (error as Error).message);
+        if (errnoOf(error) === 'ENOENT') return null;
+        throw new StoreError('EIO', path, messageOf(error));
       }
     }
     const s: StoreStat | null = await this.store.stat(path);

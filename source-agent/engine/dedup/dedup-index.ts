@@ -15,6 +15,7 @@ import { HASH_BYTES, hashesEqual } from '../../archive/hash.js';
 import type { SessionManifest } from '../../archive/manifest.js';
 import { chunkDirName, chunkFileName, type SessionName, type VolumeId } from '../../archive/names.js';
 import { IntegrityError, InterruptedError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 import { AddedTable, lowerBound, prefixOf, RecordList, STRIDE, sortByPrefix } from './prefix-table.js';
 
 /** Where the full hashes of a session's chunks come from. */
@@ -86,7 +87,7 @@ export class DedupIndex {
       const id = index.sessions.length;
       index.sessions.push({ vid, dir: record.name, alive: true, hashes: { kind: 'manifest', record } });
       for (let n = 0; n < manifest.count; n++) {
-        const chunk = manifest.chunkIndexes[n] as number;
+        const chunk = manifest.chunkIndexes[n]!;
         if (manifest.isZero[n] || chunk > MAX_CHUNK_INDEX) continue;
         const [hi, lo] = prefixOf(manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES));
         list.push(hi, lo, id, chunk);
@@ -109,14 +110,14 @@ export class DedupIndex {
 
   /** The pending session was published as `name`; its hashes now come from its manifest. */
   published(session: number, name: SessionName, record: SessionRecord | null): void {
-    const s = this.sessions[session] as IndexedSession;
+    const s = itemAt(this.sessions, session);
     s.dir = name;
     if (record) s.hashes = { kind: 'manifest', record };
   }
 
   /** The session's directory is gone: its chunks can no longer be linked to. */
   abandoned(session: number): void {
-    (this.sessions[session] as IndexedSession).alive = false;
+    itemAt(this.sessions, session).alive = false;
     const cached = this.cache.get(session);
     if (cached) this.cachedEntries -= cached.count;
     this.cache.delete(session);
@@ -124,7 +125,7 @@ export class DedupIndex {
 
   /** Archive path of an indexed chunk. */
   path(location: Location, chunkSize: number): string {
-    const s = this.sessions[location.session] as IndexedSession;
+    const s = itemAt(this.sessions, location.session);
     const address = location.chunk * chunkSize;
     return `${s.vid}/${s.dir}/${chunkDirName(address)}/${chunkFileName(address)}`;
   }
@@ -136,7 +137,7 @@ export class DedupIndex {
     for (let pos = lowerBound(base, hi, lo); pos * STRIDE < base.length; pos++) {
       const at = pos * STRIDE;
       if (base[at] !== hi || base[at + 1] !== lo) break;
-      const location = { session: base[at + 2] as number, chunk: base[at + 3] as number };
+      const location = { session: base[at + 2]!, chunk: base[at + 3]! };
       if (await this.holds(location, hash)) return location;
     }
     for (const slot of this.added.slotsFor(hi, lo)) {
@@ -179,7 +180,7 @@ export class DedupIndex {
 
   /** Whether the chunk at `location` is live and has exactly this hash. */
   private async holds(location: Location, hash: Uint8Array): Promise<boolean> {
-    const session = this.sessions[location.session] as IndexedSession;
+    const session = itemAt(this.sessions, location.session);
     if (!session.alive) return false;
     const full = await this.hashAt(location);
     return full !== null && hashesEqual(full, hash);
@@ -187,7 +188,7 @@ export class DedupIndex {
 
   /** The full hash a session records for a chunk index (null: not listed, or zero). */
   async hashAt(location: Location): Promise<Uint8Array | null> {
-    const session = this.sessions[location.session] as IndexedSession;
+    const session = itemAt(this.sessions, location.session);
     if (session.hashes.kind === 'memory') {
       const at = location.chunk * HASH_BYTES;
       return session.hashes.hashes.subarray(at, at + HASH_BYTES);
@@ -224,7 +225,7 @@ function findChunk(indexes: Float64Array, chunk: number): number {
   let high = indexes.length - 1;
   while (low <= high) {
     const mid = (low + high) >>> 1;
-    const value = indexes[mid] as number;
+    const value = indexes[mid]!;
     if (value === chunk) return mid;
     if (value < chunk) low = mid + 1;
     else high = mid - 1;

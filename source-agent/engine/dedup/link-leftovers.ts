@@ -3,6 +3,7 @@
 // chunk data that is stored anyway and nothing reads them, so they are harmless; this removes
 // them. Directory listings go several at a time, so a remote destination sees pipelined requests.
 
+import { itemAt } from '../../lookup.js';
 import { isNotFound, type Store } from '../../store/store.js';
 
 const CHUNK_DIR = /^[0-9a-f]{9}$/;
@@ -38,7 +39,7 @@ async function listOrNothing(store: Store, dir: string): Promise<string[]> {
 async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
+    while (next < items.length) await fn(itemAt(items, next++));
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
 }

@@ -6,13 +6,15 @@
 // The prefix only narrows the search: entries are always confirmed against the full hash
 // (dedup-index.ts), so two chunks whose hashes share a prefix are never confused.
 
+// Indexes into these arrays are computed from record counts and STRIDE, so every read lands in
+// range: the hot loops say so with `!` rather than a branch per word.
+
 export const STRIDE = 4;
 
 /** The first 8 bytes of a hash as two 32-bit words. */
 export function prefixOf(hash: Uint8Array): [hi: number, lo: number] {
-  const hi = ((hash[0] as number) << 24) | ((hash[1] as number) << 16) | ((hash[2] as number) << 8) | (hash[3] as number);
-  const lo = ((hash[4] as number) << 24) | ((hash[5] as number) << 16) | ((hash[6] as number) << 8) | (hash[7] as number);
-  return [hi >>> 0, lo >>> 0];
+  const view = new DataView(hash.buffer, hash.byteOffset, 8);
+  return [view.getUint32(0), view.getUint32(4)];
 }
 
 /** A growable array of records, in insertion order. */
@@ -62,19 +64,19 @@ export function sortByPrefix(records: Uint32Array): Uint32Array {
   ] as const) {
     counts.fill(0);
     for (let i = 0; i < count; i++) {
-      const digit = ((from[i * STRIDE + word] as number) >>> shift) & 0xffff;
-      counts[digit + 1] = (counts[digit + 1] as number) + 1;
+      const digit = (from[i * STRIDE + word]! >>> shift) & 0xffff;
+      counts[digit + 1] = counts[digit + 1]! + 1;
     }
-    for (let d = 1; d <= 65536; d++) counts[d] = (counts[d] as number) + (counts[d - 1] as number);
+    for (let d = 1; d <= 65536; d++) counts[d] = counts[d]! + counts[d - 1]!;
     for (let i = 0; i < count; i++) {
-      const digit = ((from[i * STRIDE + word] as number) >>> shift) & 0xffff;
-      const at = (counts[digit] as number) * STRIDE;
-      counts[digit] = (counts[digit] as number) + 1;
+      const digit = (from[i * STRIDE + word]! >>> shift) & 0xffff;
+      const at = counts[digit]! * STRIDE;
+      counts[digit] = counts[digit]! + 1;
       const src = i * STRIDE;
-      to[at] = from[src] as number;
-      to[at + 1] = from[src + 1] as number;
-      to[at + 2] = from[src + 2] as number;
-      to[at + 3] = from[src + 3] as number;
+      to[at] = from[src]!;
+      to[at + 1] = from[src + 1]!;
+      to[at + 2] = from[src + 2]!;
+      to[at + 3] = from[src + 3]!;
     }
     const swap = from;
     from = to;
@@ -89,8 +91,8 @@ export function lowerBound(records: Uint32Array, hi: number, lo: number): number
   let high = records.length / STRIDE;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    const h = records[mid * STRIDE] as number;
-    const l = records[mid * STRIDE + 1] as number;
+    const h = records[mid * STRIDE]!;
+    const l = records[mid * STRIDE + 1]!;
     if (h < hi || (h === hi && l < lo)) low = mid + 1;
     else high = mid;
   }
@@ -128,11 +130,11 @@ export class AddedTable {
   }
 
   session(slot: number): number {
-    return this.table[slot * STRIDE + 2] as number;
+    return this.table[slot * STRIDE + 2]!;
   }
 
   chunk(slot: number): number {
-    return this.table[slot * STRIDE + 3] as number;
+    return this.table[slot * STRIDE + 3]!;
   }
 
   setLocation(slot: number, session: number, chunk: number): void {
@@ -156,7 +158,7 @@ export class AddedTable {
     const old = this.table;
     const table = new Uint32Array(old.length * 2).fill(EMPTY);
     for (let at = 0; at < old.length; at += STRIDE) {
-      if (old[at + 2] !== EMPTY) this.place(table, old[at] as number, old[at + 1] as number, old[at + 2] as number, old[at + 3] as number);
+      if (old[at + 2] !== EMPTY) this.place(table, old[at]!, old[at + 1]!, old[at + 2]!, old[at + 3]!);
     }
     this.table = table;
   }

@@ -101,6 +101,7 @@ export class VolumeDedup implements ChunkDedup {
   }
 
   use(hash: Uint8Array, hit: DedupHit, chunk: number): void {
+    // The pipeline hands back, unchanged, the location find() gave it (DedupHit keeps it opaque).
     this.index.substitute(hash, hit.location as Location, { session: this.session, chunk });
   }
 

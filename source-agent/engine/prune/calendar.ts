@@ -12,6 +12,7 @@
 
 import type { SessionName } from '../../archive/names.js';
 import { InputError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 
 export type AutopruneMode = 'off' | 'on' | 'full';
 
@@ -39,7 +40,8 @@ export function parseApdays(text: string | undefined): ApDays | null {
   if (parts.length !== 4 || !parts.every((p) => /^\s*[+-]?\d+\s*$/.test(p))) {
     throw new InputError(`Malformed --apdays '${value}': use A:B:C:D (whole numbers).`);
   }
-  const [a, b, c, d] = parts.map((p) => Number.parseInt(p, 10)) as [number, number, number, number];
+  const whole = (i: number) => Number.parseInt(itemAt(parts, i), 10);
+  const [a, b, c, d] = [whole(0), whole(1), whole(2), whole(3)];
   if (a < 0 || b < 0 || c < 1 || d < 1) throw new InputError("apdays must be at least '0:0:1:1'");
   if (a + b === 0) return null;
   return { removeAfterDays: a, thinAfterDays: b, spanDays: c, keepPerSpan: d };
@@ -107,7 +109,7 @@ export function autopruneMarks(input: AutopruneInput): Set<SessionName> {
   }
   // Thinning stops at the date of the pool's second-newest session (or today − B, if earlier).
   if (apdays.thinAfterDays > 0 && pool.length > 2 && !input.metadata) {
-    const end = Math.min(sessionDay(pool.at(-2) as SessionName), today - apdays.thinAfterDays);
+    const end = Math.min(sessionDay(itemAt(pool, pool.length - 2)), today - apdays.thinAfterDays);
     thin(pool, end, apdays, mark);
   }
   return marked;
@@ -166,7 +168,7 @@ function thinSpan(
     // A busiest day of zero (all sessions lie before the offset) removes nothing this round.
     const removed = byDay.get(span + busiest)?.shift();
     if (removed === undefined) continue;
-    counts[busiest] = (counts[busiest] as number) - 1;
+    counts[busiest] = itemAt(counts, busiest) - 1;
     total--;
     mark(removed);
   }
@@ -174,7 +176,7 @@ function thinSpan(
 
 function firstMaxFrom(counts: readonly number[], from: number): number {
   let best = from;
-  for (let i = from + 1; i < counts.length; i++) if ((counts[i] as number) > (counts[best] as number)) best = i;
+  for (let i = from + 1; i < counts.length; i++) if (itemAt(counts, i) > itemAt(counts, best)) best = i;
   return best;
 }
 

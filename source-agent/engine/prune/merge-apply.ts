@@ -21,13 +21,14 @@
 // the final root's hash chain before they are installed.
 
 import { gzipSync } from 'node:zlib';
-import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
+import type { Archive, Volume } from '../../archive/archive.js';
 import { MAX_ROOT_FILE_BYTES } from '../../archive/archive.js';
 import type { ArchiveIni } from '../../archive/archive-ini.js';
 import { chunkDirName, chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
 import { formatSessionInfo, type SessionInfo } from '../../archive/session-info.js';
-import { formatVolInfo, MAX_VOLINFO_BYTES, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
+import { formatVolInfo, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT, parseVolInfo, type VolInfo, VolInfoError } from '../../archive/volinfo.js';
 import { IntegrityError } from '../../errors.js';
+import { itemAt, valueFor } from '../../lookup.js';
 import { isNotFound, StoreError } from '../../store/store.js';
 import { manifestBytes, sessionsFileText } from '../commit.js';
 // biome-ignore lint/suspicious/noImportCycles: known circle journal ↔ prune/merge-apply, volumes/delete (issue 13 item 1 moves the journal codec into archive/ and breaks it)
@@ -41,8 +42,6 @@ const MERGE_INIT = 'merge-init';
 const MOVES_DONE = 'CHECK-mv-rm';
 const FINALIZING = 'CHECK-start-finalize';
 const MERGE_LIST = 'merge.lst.gz';
-const _MAX_INFO_TEXT = 64 * 1024;
-const MAX_VOLINFO_TEXT = 4 * 1024 * 1024;
 /** Removals run this many at a time (a remote store pipelines them). */
 const PARALLEL_REMOVALS = 32;
 
@@ -85,7 +84,7 @@ export async function mergeSessions(ctx: WriteContext, volume: Volume, run: read
   const sealedManifest = manifestText.length > 0 ? writer.sealMetadata(manifestText) : null;
   const info: SessionInfo = {
     ...target.info,
-    previous: (records[0] as SessionRecord).info.previous,
+    previous: itemAt(records, 0).info.previous,
     manifestHash: sealedManifest?.hash ?? null,
   };
   const sealedInfo = writer.sealMetadata(formatSessionInfo(info));
@@ -131,7 +130,7 @@ export async function resumeMerge(ctx: WriteContext, job: MergeJob, out: Output)
   const { archive } = ctx;
   const store = archive.store;
   const { vid } = job;
-  const mergeTarget = job.sources[0] as SessionName;
+  const mergeTarget = itemAt(job.sources, 0);
   const mergeDir = `${vid}/${MERGE}`;
   if ((await store.stat(`${vid}/${MERGE_INIT}`)) || !(await store.stat(mergeDir))) {
     await rollBackMerge(ctx, job);
@@ -305,7 +304,7 @@ async function readFinalRoot(archive: Archive, job: MergeJob): Promise<FinalRoot
   }
   if (Number(ini.updatedAt) <= Number(current.updatedAt)) throw journalProblem(job, 'archive.ini.tmp is older than archive.ini');
   // The volinfo it names must be the prepared one, and must no longer list the sources.
-  const volinfoHash = ini.volumes.get(job.vid) as string;
+  const volinfoHash = valueFor(ini.volumes, job.vid);
   const volinfoPath = (await archive.store.stat(`${job.vid}/volinfo.tmp`)) ? `${job.vid}/volinfo.tmp` : layout.volinfo(job.vid);
   const text = await archive.readMetadata(volinfoPath, volinfoHash, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT);
   let volinfo: VolInfo;
@@ -318,7 +317,7 @@ async function readFinalRoot(archive: Archive, job: MergeJob): Promise<FinalRoot
   if (job.sources.some((s) => volinfo.sessions.has(s)) || !volinfo.sessions.has(job.target)) {
     throw journalProblem(job, `${volinfoPath} does not describe the result of this merge`);
   }
-  return { bytes, ini, targetInfoHash: volinfo.sessions.get(job.target) as string };
+  return { bytes, ini, targetInfoHash: valueFor(volinfo.sessions, job.target) };
 }
 
 async function copyFile(archive: Archive, from: string, to: string): Promise<void> {

@@ -14,6 +14,7 @@
 import { HASH_BYTES } from '../../archive/hash.js';
 import type { SessionManifest } from '../../archive/manifest.js';
 import type { SessionName } from '../../archive/names.js';
+import { itemAt } from '../../lookup.js';
 
 export interface MergeInput {
   chunkSize: number;
@@ -37,9 +38,9 @@ export interface MergePlan {
 export function planMerge(input: MergeInput): MergePlan {
   const { sources, target } = input;
   if (sources.length === 0) throw new Error('a merge needs at least one source session');
-  const mergeTarget = (sources[0] as (typeof sources)[number]).name;
+  const mergeTarget = itemAt(sources, 0).name;
   // Precedence order: target, sources newest → second oldest, then mergeTarget (stays in place).
-  const ranked = [target, ...sources.slice(1).reverse(), sources[0] as (typeof sources)[number]];
+  const ranked = [target, ...sources.slice(1).reverse(), itemAt(sources, 0)];
   const heads = new Array<number>(ranked.length).fill(0);
   const end = Math.ceil(target.volsize / input.chunkSize);
 
@@ -55,19 +56,19 @@ export function planMerge(input: MergeInput): MergePlan {
     let address = Number.POSITIVE_INFINITY;
     let winner = -1;
     for (let r = 0; r < ranked.length; r++) {
-      const m = (ranked[r] as (typeof ranked)[number]).manifest;
-      const h = heads[r] as number;
-      if (h < m.count && (m.chunkIndexes[h] as number) < address) {
-        address = m.chunkIndexes[h] as number;
+      const m = itemAt(ranked, r).manifest;
+      const h = itemAt(heads, r);
+      if (h < m.count && m.chunkIndexes[h]! < address) {
+        address = m.chunkIndexes[h]!;
         winner = r;
       }
     }
     if (winner < 0) break;
-    const m = (ranked[winner] as (typeof ranked)[number]).manifest;
-    const n = heads[winner] as number;
+    const m = itemAt(ranked, winner).manifest;
+    const n = itemAt(heads, winner);
     for (let r = 0; r < ranked.length; r++) {
-      const other = (ranked[r] as (typeof ranked)[number]).manifest;
-      const h = heads[r] as number;
+      const other = itemAt(ranked, r).manifest;
+      const h = itemAt(heads, r);
       if (h < other.count && other.chunkIndexes[h] === address) heads[r] = h + 1;
     }
     const isZero = m.isZero[n] === 1;
@@ -77,7 +78,7 @@ export function planMerge(input: MergeInput): MergePlan {
     }
     if (winner !== own) {
       if (isZero) removals.push(address);
-      else moves.push({ from: (ranked[winner] as (typeof ranked)[number]).name, index: address });
+      else moves.push({ from: itemAt(ranked, winner).name, index: address });
     }
     indexes.push(address);
     zero.push(isZero ? 1 : 0);

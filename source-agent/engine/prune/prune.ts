@@ -5,14 +5,15 @@
 // range refused — before the first merge, so an input error changes nothing.
 
 import type { Volume } from '../../archive/archive.js';
-import type { SessionName, VolumeId } from '../../archive/names.js';
+import { isMetadataVolume, type SessionName, type VolumeId } from '../../archive/names.js';
+import { valueFor } from '../../lookup.js';
 import type { Output } from '../output.js';
 import { buildVolumeIndex, compareCodePoints } from '../volume-index.js';
 import type { WriteContext } from '../write-context.js';
 import { type ApDays, type AutopruneMode, autopruneMarks, type CalendarDate } from './calendar.js';
 import { mergeSessions } from './merge-apply.js';
 import { ESCALATION_FACTORS, pruneRuns } from './runs.js';
-import { isMetadataVolume, type KeepSpec, keptSessions, mayPruneVolume, type PruneSessionSpec, selectSessions } from './select.js';
+import { type KeepSpec, keptSessions, mayPruneVolume, type PruneSessionSpec, selectSessions } from './select.js';
 
 export interface PruneRequest {
   /** Volume names to prune (each in the archive). */
@@ -86,7 +87,7 @@ export async function prune(ctx: WriteContext, request: PruneRequest, out: Outpu
 
   const results: PruneResult[] = [];
   for (const plan of plans) {
-    let volume = volumes.get(plan.name) as Volume;
+    let volume = valueFor(volumes, plan.name);
     // A --session that matched nothing in this volume prunes nothing here, calendar or not.
     if (volume.sessions.length < 2 || (request.session && !plan.include)) {
       results.push({ name: plan.name, removed: 0, status: plan.status });

@@ -4,6 +4,7 @@
 // because it exists to free just enough space for a send.
 
 import type { SessionName } from '../../archive/names.js';
+import { lastOf } from '../../lookup.js';
 import type { AutopruneMode } from './calendar.js';
 
 /** A pass in "on" mode stops once it has removed this many sessions times the pass's factor. */
@@ -59,7 +60,7 @@ export function pruneRuns(sessions: readonly SessionName[], marked: ReadonlySet<
 
 /** The session a run is merged into: the one right after the run's newest member. */
 export function runTarget(sessions: readonly SessionName[], run: readonly SessionName[]): SessionName {
-  const target = sessions[sessions.indexOf(run.at(-1) as SessionName) + 1];
+  const target = sessions[sessions.indexOf(lastOf(run)) + 1];
   if (target === undefined) throw new Error('a prune run cannot end with the newest session');
   return target;
 }

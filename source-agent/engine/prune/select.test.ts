@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SessionName } from '../../archive/names.js';
+import { isMetadataVolume, type SessionName } from '../../archive/names.js';
 import { InputError } from '../../errors.js';
 import {
   checkPruneSessionOptions,
-  isMetadataVolume,
   keptSessions,
   mayPruneVolume,
   parseKeepOption,

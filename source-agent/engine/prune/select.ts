@@ -3,8 +3,9 @@
 // tags: nothing here reads or writes the archive, so a command can decide every volume's selection
 // (and fail on bad input, exit 9) before it merges anything.
 
-import { isValidDateTime, type SessionName } from '../../archive/names.js';
+import { isMetadataVolume, isValidDateTime, type SessionName, sessionName } from '../../archive/names.js';
 import { InputError } from '../../errors.js';
+import { lastOf } from '../../lookup.js';
 
 /** One end of a --session value. */
 export type PruneSessionPart = { kind: 'newest' } | { kind: 'time'; name: SessionName } | { kind: 'tag'; tag: string };
@@ -48,7 +49,7 @@ function parsePart(text: string): PruneSessionPart {
   const trimmed = text.trim();
   const bare = trimmed.startsWith('S_') ? trimmed.slice(2) : trimmed;
   if (!isValidDateTime(bare)) throw new InputError(`Malformed --session '${text}': use YYYYMMDD-HHMMSS, newest or ^tag.`);
-  return { kind: 'time', name: `S_${bare}` as SessionName };
+  return { kind: 'time', name: sessionName(`S_${bare}`) };
 }
 
 /** Refuses option combinations that are wrong for every volume. */
@@ -122,17 +123,29 @@ function endBefore(names: readonly SessionName[], bound: SessionName): number {
 }
 
 function resolve(part: PruneSessionPart, names: readonly SessionName[]): SessionName {
-  if (part.kind === 'newest') return names.at(-1) as SessionName;
+  if (part.kind === 'newest') return lastOf(names);
   if (part.kind === 'time') return part.name;
   throw new Error('tag parts are resolved by the caller');
 }
 
 function firstTagged(sessions: readonly TaggedSession[], tag: string): SessionName {
-  return (sessions.find((s) => s.tags.has(tag)) as TaggedSession).name;
+  return taggedName(
+    sessions.find((s) => s.tags.has(tag)),
+    tag,
+  );
 }
 
 function lastTagged(sessions: readonly TaggedSession[], tag: string): SessionName {
-  return (sessions.findLast((s) => s.tags.has(tag)) as TaggedSession).name;
+  return taggedName(
+    sessions.findLast((s) => s.tags.has(tag)),
+    tag,
+  );
+}
+
+/** selectSessions returns early for a tag no session has, so the lookups above find one. */
+function taggedName(session: TaggedSession | undefined, tag: string): SessionName {
+  if (!session) throw new RangeError(`no session tagged ${tag}`);
+  return session.name;
 }
 
 function dropLatest(names: readonly SessionName[], selected: SessionName[]): PruneSelection {
@@ -182,13 +195,6 @@ export function keptSessions(sessions: readonly TaggedSession[], keep: KeepSpec)
     if (tagged || keep.names.has(s.name)) kept.add(s.name);
   }
   return kept;
-}
-
-const METADATA_VOLUME = /^wyng-.*metadata$/;
-
-/** Volumes named `wyng-*metadata` hold metadata: never thinned, pruned only with `prune --all`. */
-export function isMetadataVolume(name: string): boolean {
-  return METADATA_VOLUME.test(name);
 }
 
 /** Whether prune may remove sessions of this volume; `allVolumes` = the run selected every volume. */

@@ -7,9 +7,7 @@
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import { chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
 import { IntegrityError } from '../../errors.js';
-
-/** Bound on an info's decompressed text (as Archive uses). */
-const _MAX_INFO_TEXT = 64 * 1024;
+import { itemAt } from '../../lookup.js';
 
 /** What rewinding a damaged volume would do: keep `keep`, drop every other session of volinfo. */
 export interface RewindPlan {
@@ -72,7 +70,7 @@ export async function assessVolume(archive: Archive, vid: VolumeId): Promise<Vol
   if (problems.length === 0) return { kind: 'ok', volume: { vid, name: volinfo.name, desc: volinfo.desc, sessions: keep } };
   const kept = new Set(keep.map((s) => s.name));
   const drop = [...volinfo.sessions.keys()].filter((name) => !kept.has(name));
-  const firstBad = unloadable[0] ?? loaded[keep.length]?.name ?? (drop[0] as SessionName);
+  const firstBad = unloadable[0] ?? loaded[keep.length]?.name ?? itemAt(drop, 0);
   return { kind: 'damaged', problems, plan: { vid, name: volinfo.name, volinfoHash, keep, drop, firstBad } };
 }
 
@@ -124,7 +122,7 @@ class Coverage {
 
   add(indexes: ArrayLike<number>, count: number): void {
     for (let n = 0; n < count; n++) {
-      const index = indexes[n] as number;
+      const index = indexes[n]!;
       if (index === this.gap) {
         this.gap++;
         while (this.beyond.delete(this.gap)) this.gap++;

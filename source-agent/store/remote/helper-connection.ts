@@ -12,18 +12,19 @@ import type { Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameReader } from '../../../protocol/frames.js';
 import { inert } from '../../../protocol/inert-text.js';
 import {
-  type Failure,
+  ACKNOWLEDGED,
   hasResult,
   isAcks,
   isFailure,
+  isReplyTo,
   LIMITS,
   MAX_FRAME_BYTES,
   type OpName,
-  problemWith,
-  RESULTS,
-  type ResultOp,
+  type Reply,
+  type RequestFields,
 } from '../../../protocol/messages.js';
-import type { Value } from '../../../protocol/msgpack.js';
+import { isValueMap, type Value, type ValueMap } from '../../../protocol/msgpack.js';
+import { messageOf } from '../../../protocol/thrown.js';
 import { StoreError } from '../store.js';
 import { type RequestBudget, singleReplyBudget, transferAllowanceMs } from './request-budget.js';
 
@@ -52,14 +53,21 @@ export interface ConnectionOptions {
   writeWindowBytes?: number;
 }
 
+/** A reply frame that is a map, not yet checked against any schema. */
+type UntrustedMap = ValueMap;
+
 interface Pending {
   op: OpName;
   path: string;
   bytes: number;
-  resolve: (reply: { [key: string]: Value }) => void;
+  /**
+   * Checks a result frame (or ACKNOWLEDGED, for an op without a result) against the op's reply
+   * schema, charges it to the budget and hands it on: to the piece callback while `more` is true,
+   * else as the final reply. Returns what is wrong with it, or null. Built by request(), where
+   * the op's reply type is known.
+   */
+  take: (untrusted: UntrustedMap) => string | null;
   reject: (error: Error) => void;
-  /** Streamed results (read, list): called for every piece but the last. */
-  piece?: (reply: { [key: string]: Value }) => void;
   budget: RequestBudget;
   /** When the request must be answered (Date.now() time), and how long it was given, in ms. */
   deadline: number;
@@ -114,19 +122,20 @@ export class HelperConnection {
     this.watchdog.unref();
   }
 
-  /** Sends a request and waits for its final reply (validated against the op's schema). */
-  async request(
-    op: OpName,
-    fields: { [key: string]: Value },
+  /** Sends a request and waits for its final reply (validated against the op's reply schema). */
+  async request<Name extends Exclude<OpName, 'more'>>(
+    op: Name,
+    fields: RequestFields<Name>,
     options: {
       path?: string;
       payloadBytes?: number;
-      piece?: Pending['piece'];
+      /** Streamed results (read, list): called for every piece but the last. */
+      piece?: (reply: Reply<Name>) => void;
       continuation?: Uint8Array[];
       /** What the reply may use; by default one frame, and time for the payload. */
       budget?: RequestBudget;
     } = {},
-  ): Promise<{ [key: string]: Value }> {
+  ): Promise<Reply<Name>> {
     if (this.failure) throw this.failure;
     const bytes = options.payloadBytes ?? 0;
     while (bytes > 0 && this.bytesInFlight > 0 && this.bytesInFlight + bytes > this.window) {
@@ -140,19 +149,36 @@ export class HelperConnection {
     const budget = options.budget ?? singleReplyBudget(bytes);
     const allowedMs = this.options.timeoutMs + transferAllowanceMs(this.transferInFlight + budget.transferBytes);
     this.transferInFlight += budget.transferBytes;
-    const reply = new Promise<{ [key: string]: Value }>((resolve, reject) => {
+    const reply = new Promise<Reply<Name>>((resolve, reject) => {
       const entry: Pending = {
         op,
         path: options.path ?? '.',
         bytes,
-        resolve,
+        take: (untrusted) => {
+          const streaming = untrusted['more'] === true;
+          const errors: string[] = [];
+          if (!isReplyTo(op, untrusted, errors)) return `${op} result: ${errors[0] ?? 'invalid'}`;
+          const overrun = charge(entry, untrusted);
+          if (overrun) return overrun;
+          if (!streaming) {
+            this.settle(id, entry);
+            resolve(untrusted);
+            return null;
+          }
+          if (!options.piece) return `streams a result for ${op} request ${id}`;
+          try {
+            options.piece(untrusted);
+          } catch (error) {
+            return messageOf(error);
+          }
+          return null;
+        },
         reject,
         budget,
         deadline: Date.now() + allowedMs,
         allowedMs,
         used: { pieces: 0, dataBytes: 0, names: 0, nameBytes: 0 },
       };
-      if (options.piece) entry.piece = options.piece;
       this.pending.set(id, entry);
     });
     if (this.pending.size === 1) this.lastByteAt = Date.now();
@@ -193,7 +219,7 @@ export class HelperConnection {
     try {
       messages = this.reader.push(chunk);
     } catch (error) {
-      this.fatal(`the destination helper sent a bad frame: ${(error as Error).message}`);
+      this.fatal(`the destination helper sent a bad frame: ${messageOf(error)}`);
       return;
     }
     for (const untrusted of messages) {
@@ -207,17 +233,16 @@ export class HelperConnection {
 
   /** Handles one reply; returns what is wrong with it, or null. */
   private accept(untrusted: Value): string | null {
-    if (untrusted === null || typeof untrusted !== 'object' || Array.isArray(untrusted) || untrusted instanceof Uint8Array)
-      return 'not a map';
+    if (!isValueMap(untrusted)) return 'not a map';
+    const errors: string[] = [];
     if ('ids' in untrusted) {
-      const problem = problemWith(isAcks, untrusted);
-      if (problem) return problem;
-      for (const id of untrusted['ids'] as number[]) {
+      if (!isAcks(untrusted, { errors })) return errors[0] ?? 'invalid acknowledgement';
+      for (const id of untrusted.ids) {
         const entry = this.pending.get(id);
         if (!entry) return `acknowledges unknown request ${id}`;
         if (hasResult(entry.op)) return `acknowledges ${entry.op} request ${id}, which needs a result`;
-        this.settle(id, entry);
-        entry.resolve(untrusted);
+        const problem = entry.take(ACKNOWLEDGED);
+        if (problem) return problem;
       }
       return null;
     }
@@ -225,30 +250,13 @@ export class HelperConnection {
     const entry = typeof id === 'number' ? this.pending.get(id) : undefined;
     if (!entry || typeof id !== 'number') return `answers unknown request ${JSON.stringify(id)}`;
     if (untrusted['ok'] === false) {
-      const problem = problemWith(isFailure, untrusted);
-      if (problem) return problem;
-      const failure = untrusted as unknown as Failure;
+      if (!isFailure(untrusted, { errors })) return errors[0] ?? 'invalid failure';
       this.settle(id, entry);
-      entry.reject(new StoreError(failure.code, entry.path, `on the destination: ${inert(failure.message)}`));
+      entry.reject(new StoreError(untrusted.code, entry.path, `on the destination: ${inert(untrusted.message)}`));
       return null;
     }
     if (!hasResult(entry.op)) return `sends a result for ${entry.op} request ${id}, which has none`;
-    const problem = problemWith(RESULTS[entry.op as ResultOp], untrusted);
-    if (problem) return `${entry.op} result: ${problem}`;
-    const overrun = charge(entry, untrusted);
-    if (overrun) return overrun;
-    if (untrusted['more'] === true) {
-      if (!entry.piece) return `streams a result for ${entry.op} request ${id}`;
-      try {
-        entry.piece(untrusted);
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return null;
-    }
-    this.settle(id, entry);
-    entry.resolve(untrusted);
-    return null;
+    return entry.take(untrusted);
   }
 
   private settle(id: number, entry: Pending): void {
@@ -318,7 +326,7 @@ export class HelperConnection {
  * Counts one result frame against its request's budget, before anything in it is kept; returns
  * what it overran, or null. The frame was checked against the op's schema already.
  */
-function charge(entry: Pending, untrusted: { [key: string]: Value }): string | null {
+function charge(entry: Pending, untrusted: UntrustedMap): string | null {
   const { budget, used } = entry;
   const what = `${entry.op} of ${entry.path}`;
   used.pieces++;
@@ -332,7 +340,7 @@ function charge(entry: Pending, untrusted: { [key: string]: Value }): string | n
   if (Array.isArray(names)) {
     used.names += names.length;
     if (used.names > budget.names) return `${what} returned more than ${budget.names} names`;
-    for (const name of names) used.nameBytes += Buffer.byteLength(name as string);
+    for (const name of names) if (typeof name === 'string') used.nameBytes += Buffer.byteLength(name);
     if (used.nameBytes > budget.nameBytes) return `${what} returned more than ${budget.nameBytes} bytes of names`;
   }
   return null;

@@ -3,8 +3,7 @@
 // segments, sizes must match the data, nothing may exceed the caller's bound.
 
 import { inert } from '../../../protocol/inert-text.js';
-import { DATA_PIECE_BYTES, MAX_RENAMES } from '../../../protocol/messages.js';
-import type { Value } from '../../../protocol/msgpack.js';
+import { DATA_PIECE_BYTES, MAX_RENAMES, type Reply } from '../../../protocol/messages.js';
 import { isEntryName, LOCK_FILE } from '../../../protocol/paths.js';
 import { checkArchivePath, type Store, type StoreLock, type StoreStat } from '../store.js';
 import type { HelperConnection } from './helper-connection.js';
@@ -17,15 +16,14 @@ export class RemoteStore implements Store {
   ) {}
 
   async stat(path: string): Promise<StoreStat | null> {
-    const reply = await this.connection.request('stat', { path: checkArchivePath(path) }, { path });
-    const stat = reply['stat'] as StoreStat | null;
+    const { stat } = await this.connection.request('stat', { path: checkArchivePath(path) }, { path });
     return stat ? { kind: stat.kind, size: stat.size, links: stat.links } : null;
   }
 
   async list(dir: string): Promise<string[]> {
     const names: string[] = [];
-    const take = (reply: { [key: string]: Value }) => {
-      for (const untrustedName of reply['names'] as string[]) {
+    const take = (reply: Reply<'list'>) => {
+      for (const untrustedName of reply.names) {
         if (!isEntryName(untrustedName)) this.violation(`list of ${dir} returned the name "${inert(untrustedName)}"`);
         names.push(untrustedName);
       }
@@ -45,17 +43,18 @@ export class RemoteStore implements Store {
   }
 
   private async readWith(path: string, maxBytes: number, target: (size: number) => Buffer): Promise<Buffer> {
-    let out: Buffer | null = null;
-    let filled = 0;
-    const take = (reply: { [key: string]: Value }) => {
-      const untrustedSize = reply['size'] as number;
-      const data = reply['data'] as Uint8Array;
+    // Filled by `take`, a closure: kept in an object so that the checks after the request see
+    // its declared type rather than the `null` it started as.
+    const got: { out: Buffer | null; filled: number } = { out: null, filled: 0 };
+    const take = (reply: Reply<'read'>) => {
+      const { size: untrustedSize, data } = reply;
       if (untrustedSize > maxBytes) this.violation(`read of ${path} announced ${untrustedSize} bytes, over the ${maxBytes} asked for`);
-      out ??= target(untrustedSize);
-      if (untrustedSize !== out.length || filled + data.length > out.length)
+      got.out ??= target(untrustedSize);
+      const out = got.out;
+      if (untrustedSize !== out.length || got.filled + data.length > out.length)
         this.violation(`read of ${path} sent more data than the ${out.length} bytes it announced`);
-      out.set(data, filled);
-      filled += data.length;
+      out.set(data, got.filled);
+      got.filled += data.length;
     };
     take(
       await this.connection.request(
@@ -64,9 +63,9 @@ export class RemoteStore implements Store {
         { path, piece: take, budget: readBudget(maxBytes) },
       ),
     );
-    const result = out as Buffer | null;
-    if (!result || filled !== result.length) this.violation(`read of ${path} ended after ${filled} of ${result?.length ?? 0} bytes`);
-    return result as Buffer;
+    const { out, filled } = got;
+    if (!out || filled !== out.length) this.violation(`read of ${path} ended after ${filled} of ${out?.length ?? 0} bytes`);
+    return out;
   }
 
   put(path: string, data: Uint8Array): Promise<void> {
@@ -78,11 +77,12 @@ export class RemoteStore implements Store {
   }
 
   private async write(path: string, data: Uint8Array, mode: 'new' | 'replace'): Promise<void> {
-    const pieces: Uint8Array[] = [];
-    for (let offset = 0; offset < data.length || offset === 0; offset += DATA_PIECE_BYTES) {
-      pieces.push(data.subarray(offset, Math.min(data.length, offset + DATA_PIECE_BYTES)));
+    // The first piece goes with the request (empty for an empty file), the rest in `more` frames.
+    const first = data.subarray(0, DATA_PIECE_BYTES);
+    const rest: Uint8Array[] = [];
+    for (let offset = DATA_PIECE_BYTES; offset < data.length; offset += DATA_PIECE_BYTES) {
+      rest.push(data.subarray(offset, Math.min(data.length, offset + DATA_PIECE_BYTES)));
     }
-    const [first, ...rest] = pieces as [Uint8Array, ...Uint8Array[]];
     await this.connection.request(
       'write',
       { path: checkArchivePath(path), mode, size: data.length, data: first, more: rest.length > 0 },
@@ -112,7 +112,7 @@ export class RemoteStore implements Store {
       checkArchivePath(to);
     }
     for (let i = 0; i < pairs.length; i += MAX_RENAMES) {
-      const batch = pairs.slice(i, i + MAX_RENAMES).map(([from, to]) => [from, to]);
+      const batch = pairs.slice(i, i + MAX_RENAMES).map(([from, to]): [string, string] => [from, to]);
       await this.connection.request('rename', { pairs: batch }, { path: pairs[i]?.[0] ?? '.' });
     }
   }
@@ -126,7 +126,7 @@ export class RemoteStore implements Store {
   }
 
   async freeSpace(): Promise<number> {
-    return (await this.connection.request('free', {}))['bytes'] as number;
+    return (await this.connection.request('free', {})).bytes;
   }
 
   async lock(): Promise<StoreLock> {
