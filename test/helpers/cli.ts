@@ -31,6 +31,21 @@ function hermetic(args: readonly string[]): string[] {
   return [...args, ...extra];
 }
 
+// Wyng's scrypt costs seconds per call and every encrypted run pays it twice: runs share a memo
+// of results already computed (source-agent/archive/crypto/kdf-memo.ts, test-only). The keys are
+// the real ones, so archives, Wyng fixtures and wrong-passphrase refusals are as without it. A
+// test opts out by giving SKIFF_TEST_KDF_MEMO in its env (empty: none).
+let kdfMemoDir: string | null = null;
+function withKdfMemo(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if ('SKIFF_TEST_KDF_MEMO' in env) return env;
+  if (!kdfMemoDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-test-kdf-'));
+    kdfMemoDir = dir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return { ...env, SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: kdfMemoDir };
+}
+
 export function runSkiff(
   args: readonly string[],
   options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; killAfterMs?: number } = {},
@@ -38,7 +53,7 @@ export function runSkiff(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
       cwd: options.cwd ?? tmpdir(),
-      env: options.env ?? { ...process.env, TZ: 'UTC' },
+      env: withKdfMemo(options.env ?? { ...process.env, TZ: 'UTC' }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     // Decoded at the end: a character split between two reads is not mangled.
@@ -92,7 +107,7 @@ export interface RunningSkiff {
 export function startSkiff(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunningSkiff {
   const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
     cwd: options.cwd ?? tmpdir(),
-    env: options.env ?? { ...process.env, TZ: 'UTC' },
+    env: withKdfMemo(options.env ?? { ...process.env, TZ: 'UTC' }),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
