@@ -17,7 +17,7 @@ export interface CliResult {
 // Tests never touch /var/lib/skiff or leave key agents behind: unless a test says otherwise,
 // every run gets this process's own metadata directory and --authmin=0.
 let defaultMetaDir: string | null = null;
-function hermetic(args: readonly string[]): string[] {
+export function hermetic(args: readonly string[]): string[] {
   const extra: string[] = [];
   if (!args.some((a) => a.startsWith('--meta-dir'))) {
     if (!defaultMetaDir) {
