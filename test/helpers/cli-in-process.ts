@@ -4,6 +4,7 @@
 // fd 0 of the process itself, so a run that asks for one must be a subprocess: runSkiff), an
 // environment of its own (parts of the CLI read process.env), or the destination helper.
 
+import { tmpdir } from 'node:os';
 import { PassThrough, Writable } from 'node:stream';
 import { runCli } from '../../source-agent/cli/run.js';
 import { type CliResult, hermetic } from './cli.js';
@@ -32,7 +33,7 @@ export async function runSkiffInProcess(args: readonly string[], options: { cwd?
     stderr: stderr.stream,
     env: { ...process.env, TZ: 'UTC' },
     colorDepth: 1,
-    cwd: options.cwd ?? process.cwd(),
+    cwd: options.cwd ?? tmpdir(),
     signal: new AbortController().signal,
     now: () => Date.now() / 1000,
   });
