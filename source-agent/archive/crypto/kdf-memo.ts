@@ -56,17 +56,22 @@ export async function memoizedDerivation(
   salt: Uint8Array,
   derive: () => Promise<Buffer>,
 ): Promise<Buffer> {
-  const path = join(dir, entryName(params, passphrase, salt));
   try {
-    const known = readFileSync(path);
+    const known = readFileSync(join(dir, entryName(params, passphrase, salt)));
     if (known.length === params.keyLength) return known;
   } catch {
     // not computed yet
   }
   const key = await derive();
+  rememberDerivation(dir, params, passphrase, salt, key);
+  return key;
+}
+
+/** Records a result (the tests also enter the known keys of the Wyng fixtures). */
+export function rememberDerivation(dir: string, params: ScryptParameters, passphrase: Uint8Array, salt: Uint8Array, key: Buffer): void {
+  const path = join(dir, entryName(params, passphrase, salt));
   // Written whole under a private name, then renamed: a parallel run never reads half a key.
   const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
   writeFileSync(partial, key, { mode: 0o600 });
   renameSync(partial, path);
-  return key;
 }
