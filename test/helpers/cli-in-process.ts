@@ -9,6 +9,10 @@ import { PassThrough, Writable } from 'node:stream';
 import { runCli } from '../../source-agent/cli/run.js';
 import { type CliResult, hermetic } from './cli.js';
 
+// Dates are read and printed in local time, which in a subprocess run is TZ=UTC (cli.ts); in
+// this process it must be the same, and a test compares what it computes with what is printed.
+process.env['TZ'] = 'UTC';
+
 /** Collects what is written, as bytes. */
 function capture(): { stream: Writable; bytes: () => Buffer } {
   const chunks: Buffer[] = [];
