@@ -59,9 +59,13 @@ function kdfMemoDir(withFixtureKeys: boolean): string {
   kdfMemoDirs.set(withFixtureKeys, dir);
   return dir;
 }
+/** The variables that give a CLI run the memo (for runs started without runSkiff: terminals). */
+export function kdfMemoEnv(withFixtureKeys = true): { SKIFF_TEST: string; SKIFF_TEST_KDF_MEMO: string } {
+  return { SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: kdfMemoDir(withFixtureKeys) };
+}
 function withKdfMemo(env: NodeJS.ProcessEnv, withFixtureKeys = true): NodeJS.ProcessEnv {
   if ('SKIFF_TEST_KDF_MEMO' in env) return env;
-  return { ...env, SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: kdfMemoDir(withFixtureKeys) };
+  return { ...env, ...kdfMemoEnv(withFixtureKeys) };
 }
 
 export function runSkiff(
