@@ -8,7 +8,7 @@ import type { RootKeys } from '../../source-agent/archive/keys.js';
 import type { VolumeId } from '../../source-agent/archive/names.js';
 import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
 import type { Store } from '../../source-agent/store/store.js';
-import { FIXTURES, fixtureArchive } from '../helpers/paths.js';
+import { FIXTURES, fixtureArchive, fixtureRootKeys } from '../helpers/paths.js';
 
 export const PLAIN = { dir: 'plain-zlib-64k', passphrase: '', vid: 'Vol_8c7da2' as VolumeId, volume: 'vol2.img' };
 /** vol2.img's sessions, oldest first, and the images they were sent from. */
@@ -33,7 +33,7 @@ export function fixtureImage(fixture: string, image: string): Buffer {
 const rootKeys = new Map<string, RootKeys>();
 
 export async function openArchive(store: Store, passphrase = ''): Promise<Archive> {
-  const known = rootKeys.get(passphrase);
+  const known = rootKeys.get(passphrase) ?? fixtureRootKeys(passphrase);
   const archive = await Archive.open(store, { passphrase: async () => Buffer.from(passphrase), ...(known ? { rootKeys: known } : {}) });
   if (archive.rootKeys) rootKeys.set(passphrase, archive.rootKeys);
   return archive;

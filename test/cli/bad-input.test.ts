@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { type CliResult, errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { fixtureArchive } from '../helpers/paths.js';
 
 const scratch = scratchDir();
@@ -125,10 +126,19 @@ const cases: [string, Case][] = [
   ['failing --passcmd', { args: ['list', encrypted, '--passcmd=exit 4'], code: 3, message: /^Error code 4 running passcmd: exit 4$/ }],
 ];
 
+/**
+ * A run that reads stdin or runs --passcmd is a subprocess (a passphrase is read from the
+ * process's own fd 0); the rest stop at parsing or at an unencrypted archive: in-process.
+ */
+function run(c: Case): Promise<CliResult> {
+  const needsProcess = c.input !== undefined || c.args.some((arg) => arg.startsWith('--passcmd'));
+  return needsProcess ? runSkiff(c.args, { input: c.input ?? '' }) : runSkiffInProcess(c.args);
+}
+
 describe('bad input', () => {
   for (const [name, c] of cases) {
     it(`${name} → exit ${c.code}`, async () => {
-      const r = await runSkiff(c.args, { input: c.input ?? '' });
+      const r = await run(c);
       assert.equal(r.code, c.code, `stderr: ${r.stderr}`);
       const lines = errorLines(r).filter((line) => !line.startsWith('Error on volumes:'));
       assert.equal(lines.length, 1, `one line expected, got: ${JSON.stringify(lines)}`);
@@ -139,7 +149,7 @@ describe('bad input', () => {
   it('--save-to naming a directory', async () => {
     const dir = join(scratch.dir, 'a-directory');
     mkdirSync(dir);
-    const r = await runSkiff(['receive', plain, 'vol2.img', `--save-to=${dir}`]);
+    const r = await runSkiffInProcess(['receive', plain, 'vol2.img', `--save-to=${dir}`]);
     assert.equal(r.code, 9);
     assert.deepEqual(errorLines(r), [`--save-to '${dir}' is not a regular file or block device.`]);
   });
@@ -147,7 +157,7 @@ describe('bad input', () => {
   it('an unknown config-file item', async () => {
     const config = join(scratch.dir, 'bad.ini');
     writeFileSync(config, '[var-global-default]\nnonsense = 1\n');
-    const r = await runSkiff(['list', plain, `--config=${config}`]);
+    const r = await runSkiffInProcess(['list', plain, `--config=${config}`]);
     assert.equal(r.code, 9);
     assert.deepEqual(errorLines(r), ['Unknown item in config: nonsense']);
   });
@@ -155,7 +165,7 @@ describe('bad input', () => {
   it('a config-file flag that is not a number', async () => {
     const config = join(scratch.dir, 'bad2.ini');
     writeFileSync(config, '[var-global-default]\nunattended = yes\nquiet = yes\n');
-    const r = await runSkiff(['list', plain, `--config=${config}`]);
+    const r = await runSkiffInProcess(['list', plain, `--config=${config}`]);
     assert.equal(r.code, 9);
     assert.match(errorLines(r).at(-1) as string, /^Config item quiet must be a number/);
   });
@@ -174,7 +184,7 @@ describe('errors in the command line or config file come alone, without the vers
   ];
   for (const [name, args] of usage) {
     it(name, async () => {
-      const r = await runSkiff(args);
+      const r = await runSkiffInProcess(args);
       assert.equal(r.code, 9, r.stderr);
       assert.equal(r.stdout, '');
     });

@@ -11,7 +11,8 @@ import { PLACEHOLDERS } from '../../source-agent/cli/options.js';
 import { COMMANDS } from '../../source-agent/cli/run.js';
 import { closestName, editDistance } from '../../source-agent/cli/suggest.js';
 import { RELEASE_LINE } from '../../source-agent/version.js';
-import { type CliResult, runSkiff } from '../helpers/cli.js';
+import type { CliResult } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 
 interface OptionFacts {
   long: string;
@@ -42,8 +43,10 @@ const GLOBAL = (OPTIONS.get('version') as OptionFacts[]).filter((o) => NAMES.eve
 // The helper adds --meta-dir and --authmin unless given; given first, a test's last argument stays last.
 const HERMETIC = ['--meta-dir=/nonexistent/skiff-help-test', '--authmin=0'];
 
+// Parsing and help need no process of their own: in-process runs (exit codes are runCli's, which
+// main.ts only hands on; process-level exit codes are tested in grammar.test.ts and others).
 function skiff(args: readonly string[]): Promise<CliResult> {
-  return runSkiff([...HERMETIC, ...args]);
+  return runSkiffInProcess([...HERMETIC, ...args]);
 }
 
 function count(text: string, pattern: RegExp): number {

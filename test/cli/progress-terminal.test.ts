@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, runSkiff, scratchDir } from '../helpers/cli.js';
+import { copyFixture, kdfMemoEnv, runSkiff, scratchDir } from '../helpers/cli.js';
 import { CLI } from '../helpers/paths.js';
 import { requireTool } from '../helpers/system.js';
 import { TmuxTerminal } from '../helpers/tmux.js';
@@ -33,7 +33,8 @@ describe('progress on a terminal (tmux)', () => {
   const common = [`--dest=file:${archive}`, `--meta-dir=${join(scratch.dir, 'meta')}`, '--authmin=0'];
   const terminals: TmuxTerminal[] = [];
   const terminal = (args: readonly string[], delayMs: number, columns = 100) => {
-    const argv = ['env', 'TZ=UTC', `SKIFF_TEST_READ_DELAY_MS=${delayMs}`, process.execPath, CLI, ...args, ...common];
+    const memo = Object.entries(kdfMemoEnv()).map(([name, value]) => `${name}=${value}`);
+    const argv = ['env', 'TZ=UTC', `SKIFF_TEST_READ_DELAY_MS=${delayMs}`, ...memo, process.execPath, CLI, ...args, ...common];
     const t = new TmuxTerminal(argv, { columns, rows: 30 });
     terminals.push(t);
     return t;

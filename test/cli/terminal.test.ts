@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { kdfMemoEnv } from '../helpers/cli.js';
 import { CLI, fixtureArchive } from '../helpers/paths.js';
 
 const META = mkdtempSync(join(tmpdir(), 'skiff-terminal-meta-'));
@@ -14,7 +15,10 @@ after(() => rmSync(META, { recursive: true, force: true }));
 
 function runOnTerminal(command: string, typed: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TZ: 'UTC', ...kdfMemoEnv() },
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
@@ -32,7 +36,10 @@ function runOnTerminal(command: string, typed: string): Promise<{ code: number; 
 /** Runs a command on a pseudo-terminal, answering each prompt (in order) when it appears. */
 function converse(command: string, answers: [prompt: string, reply: string][]): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TZ: 'UTC', ...kdfMemoEnv() },
+    });
     let output = '';
     let seen = 0;
     child.stdout.on('data', (d: Buffer) => {

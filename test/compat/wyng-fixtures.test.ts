@@ -16,7 +16,8 @@ for (const fixture of WYNG_FIXTURES) {
   describe(`Wyng fixture ${fixture.dir}`, () => {
     const dest = `--dest=file:${fixtureArchive(fixture.dir)}`;
     const input = fixture.passphrase ? `${fixture.passphrase}\n` : '';
-    const skiff = (...args: string[]) => runSkiff([dest, ...args], { input });
+    // The keys are derived from Wyng's own files here (once per fixture, then memoized).
+    const skiff = (...args: string[]) => runSkiff([dest, ...args], { input, fixtureKeys: false });
     const volumes = fixture.volumes as Record<string, readonly (string | null)[]>;
     const names = Object.keys(volumes);
     const sessions = new Map<string, string[]>();

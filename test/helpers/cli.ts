@@ -1,10 +1,13 @@
 // Runs the built skiff CLI as a subprocess, the way users and wrapper scripts do.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, fixtureArchive } from './paths.js';
+import { WYNG_SCRYPT } from '../../source-agent/archive/crypto/kdf.js';
+import { rememberDerivation } from '../../source-agent/archive/crypto/kdf-memo.js';
+import { parseSaltFile } from '../../source-agent/archive/salt.js';
+import { CLI, fixtureArchive, WYNG_FIXTURES } from './paths.js';
 
 export interface CliResult {
   code: number;
@@ -17,7 +20,7 @@ export interface CliResult {
 // Tests never touch /var/lib/skiff or leave key agents behind: unless a test says otherwise,
 // every run gets this process's own metadata directory and --authmin=0.
 let defaultMetaDir: string | null = null;
-function hermetic(args: readonly string[]): string[] {
+export function hermetic(args: readonly string[]): string[] {
   const extra: string[] = [];
   if (!args.some((a) => a.startsWith('--meta-dir'))) {
     if (!defaultMetaDir) {
@@ -31,14 +34,55 @@ function hermetic(args: readonly string[]): string[] {
   return [...args, ...extra];
 }
 
+// Wyng's scrypt costs seconds per call and every encrypted run pays it twice: runs share a memo
+// of results already computed (source-agent/archive/crypto/kdf-memo.ts, test-only), entered
+// beforehand with the Wyng fixtures' known keys (paths.ts) unless a test asks for derivations
+// from the fixtures themselves. The keys are the real ones, so archives, Wyng fixtures and
+// wrong-passphrase refusals are as without it. A test opts out by giving SKIFF_TEST_KDF_MEMO in
+// its env (empty: none).
+const kdfMemoDirs = new Map<boolean, string>();
+function kdfMemoDir(withFixtureKeys: boolean): string {
+  let dir = kdfMemoDirs.get(withFixtureKeys);
+  if (dir) return dir;
+  const created = mkdtempSync(join(tmpdir(), 'skiff-test-kdf-'));
+  process.on('exit', () => rmSync(created, { recursive: true, force: true }));
+  if (withFixtureKeys) {
+    for (const fixture of WYNG_FIXTURES) {
+      if (!fixture.passphrase || !fixture.rootKeys) continue;
+      const salt = parseSaltFile(readFileSync(join(fixtureArchive(fixture.dir), 'archive.salt')));
+      const passphrase = Buffer.from(fixture.passphrase);
+      rememberDerivation(created, WYNG_SCRYPT, passphrase, salt.salts[0], Buffer.from(fixture.rootKeys.dataKey, 'hex'));
+      rememberDerivation(created, WYNG_SCRYPT, passphrase, salt.salts[1], Buffer.from(fixture.rootKeys.metadataKey, 'hex'));
+    }
+  }
+  dir = created;
+  kdfMemoDirs.set(withFixtureKeys, dir);
+  return dir;
+}
+/** The variables that give a CLI run the memo (for runs started without runSkiff: terminals). */
+export function kdfMemoEnv(withFixtureKeys = true): { SKIFF_TEST: string; SKIFF_TEST_KDF_MEMO: string } {
+  return { SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: kdfMemoDir(withFixtureKeys) };
+}
+function withKdfMemo(env: NodeJS.ProcessEnv, withFixtureKeys = true): NodeJS.ProcessEnv {
+  if ('SKIFF_TEST_KDF_MEMO' in env) return env;
+  return { ...env, ...kdfMemoEnv(withFixtureKeys) };
+}
+
 export function runSkiff(
   args: readonly string[],
-  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; killAfterMs?: number } = {},
+  options: {
+    input?: string;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    killAfterMs?: number;
+    /** false: the run derives the Wyng fixtures' keys itself (memoized) rather than knowing them. */
+    fixtureKeys?: boolean;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
       cwd: options.cwd ?? tmpdir(),
-      env: options.env ?? { ...process.env, TZ: 'UTC' },
+      env: withKdfMemo(options.env ?? { ...process.env, TZ: 'UTC' }, options.fixtureKeys),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     // Decoded at the end: a character split between two reads is not mangled.
@@ -92,7 +136,7 @@ export interface RunningSkiff {
 export function startSkiff(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunningSkiff {
   const child = spawn(process.execPath, [CLI, ...hermetic(args)], {
     cwd: options.cwd ?? tmpdir(),
-    env: options.env ?? { ...process.env, TZ: 'UTC' },
+    env: withKdfMemo(options.env ?? { ...process.env, TZ: 'UTC' }),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

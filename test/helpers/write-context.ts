@@ -9,6 +9,7 @@ import type { Output } from '../../source-agent/engine/output.js';
 import type { WriteContext } from '../../source-agent/engine/write-context.js';
 import { LocalState } from '../../source-agent/state/local-state.js';
 import type { Store } from '../../source-agent/store/store.js';
+import { fixtureRootKeys } from './paths.js';
 
 export const silentOutput: Output = {
   verbose: false,
@@ -47,13 +48,14 @@ export function writerFor(archive: Archive): ArchiveWriter {
 
 /**
  * Root keys by passphrase: deriving them takes seconds (Wyng's scrypt parameters), and a fault
- * test opens its archive hundreds of times. A wrong key is still refused (it does not decrypt).
+ * test opens its archive hundreds of times; the Wyng fixtures' keys are known from the start
+ * (paths.ts). A wrong key is still refused (it does not decrypt).
  */
 const derivedKeys = new Map<string, RootKeys>();
 
 /** Archive.open with the passphrase, reusing keys derived earlier in this process. */
 export async function openArchive(store: Store, passphrase = ''): Promise<Archive> {
-  const known = derivedKeys.get(passphrase);
+  const known = derivedKeys.get(passphrase) ?? fixtureRootKeys(passphrase);
   const archive = await Archive.open(store, { passphrase: async () => Buffer.from(passphrase), ...(known ? { rootKeys: known } : {}) });
   if (archive.rootKeys) derivedKeys.set(passphrase, archive.rootKeys);
   return archive;

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import type { SessionName } from '../../source-agent/archive/names.js';
 import { autopruneMarks, localDate, parseApdays } from '../../source-agent/engine/prune/calendar.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { buildSessionArchive, type PlannedSession, restoreAll } from '../helpers/session-archive.js';
 import { openArchive } from '../helpers/write-context.js';
 
@@ -70,8 +71,9 @@ function copy(): string {
   return root;
 }
 
+// Unencrypted archives, no stdin, no signals: the CLI runs in this process (cli-in-process.ts).
 async function prune(root: string, args: string[]) {
-  return runSkiff(['prune', ...args, `--dest=file:${root}`, '-u']);
+  return runSkiffInProcess(['prune', ...args, `--dest=file:${root}`, '-u']);
 }
 
 /** After a prune: exactly `removed` (volume → session indexes) are gone; the rest restores. */
@@ -84,7 +86,7 @@ async function assertPruned(root: string, removed: Record<string, number[]>): Pr
   const expected = [...images.keys()].filter((k) => !gone.has(k)).sort();
   assert.deepEqual([...restored.keys()].sort(), expected, 'the remaining sessions are exactly the expected ones');
   for (const [key, bytes] of restored) assert.ok(bytes.equals(images.get(key) as Buffer), `${key} restores byte-identical`);
-  const check = await runSkiff(['arch-check', `--dest=file:${root}`, '-u']);
+  const check = await runSkiffInProcess(['arch-check', `--dest=file:${root}`, '-u']);
   assert.equal(check.code, 0, check.stderr);
 }
 

@@ -11,7 +11,8 @@ import { autopruneMarks, localDate, parseApdays } from '../../source-agent/engin
 import { type SendEvents, send } from '../../source-agent/engine/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { buildSessionArchive, CHUNK, restoreAll } from '../helpers/session-archive.js';
 import { openArchive, writerFor } from '../helpers/write-context.js';
 
@@ -52,7 +53,7 @@ describe('send --autoprune', () => {
 
     const fresh = join(scratch.dir, 'fresh.img');
     writeFileSync(fresh, Buffer.alloc(CHUNK * 2, 7));
-    const result = await runSkiff([
+    const result = await runSkiffInProcess([
       'send',
       `--import-other-from=c.img:|:${fresh}`,
       '--autoprune=full',
@@ -70,7 +71,7 @@ describe('send --autoprune', () => {
       [...after.keys()].some((k) => k.startsWith('c.img@')),
       'the new volume was sent',
     );
-    const check = await runSkiff(['arch-check', `--dest=file:${root}`]);
+    const check = await runSkiffInProcess(['arch-check', `--dest=file:${root}`]);
     assert.equal(check.code, 0, check.stderr);
   });
 
@@ -87,7 +88,7 @@ describe('send --autoprune', () => {
     writeFileSync(config, '[var-global-default]\nautoprune = full\napdays = 5:0:1:1\nkeep = 20261002-120000\n');
     const fresh = join(scratch.dir, 'keep-fresh.img');
     writeFileSync(fresh, Buffer.alloc(CHUNK, 3));
-    const result = await runSkiff([
+    const result = await runSkiffInProcess([
       'send',
       `--config=${config}`,
       '--keep=20261004-120000',
@@ -103,10 +104,10 @@ describe('send --autoprune', () => {
     const root = join(scratch.dir, 'keep');
     const config = join(scratch.dir, 'unused.ini');
     writeFileSync(config, '[var-global-default]\nkeep = 20261002-120000\nautoprune = full\n');
-    const quietRun = await runSkiff(['list', `--config=${config}`, `--dest=file:${root}`]);
+    const quietRun = await runSkiffInProcess(['list', `--config=${config}`, `--dest=file:${root}`]);
     assert.equal(quietRun.code, 0, quietRun.stderr);
     assert.equal(quietRun.stderr, '');
-    const verbose = await runSkiff(['list', '--verbose', `--config=${config}`, `--dest=file:${root}`]);
+    const verbose = await runSkiffInProcess(['list', '--verbose', `--config=${config}`, `--dest=file:${root}`]);
     assert.equal(verbose.code, 0, verbose.stderr);
     assert.deepEqual(
       verbose.stderr.split('\n').filter((l) => l.startsWith('Config item')),
@@ -121,7 +122,13 @@ describe('send --autoprune', () => {
     const source = join(scratch.dir, 'bad.img');
     writeFileSync(source, Buffer.alloc(CHUNK, 1));
     for (const option of ['--autoprune=maybe', '--apdays=1:2:3']) {
-      const result = await runSkiff(['send', `--import-other-from=a.img:|:${source}`, '--autoprune=on', option, `--dest=file:${root}`]);
+      const result = await runSkiffInProcess([
+        'send',
+        `--import-other-from=a.img:|:${source}`,
+        '--autoprune=on',
+        option,
+        `--dest=file:${root}`,
+      ]);
       assert.equal(result.code, 9, result.stderr);
       assert.equal((await sessionsByVolume(root))[0]?.length, 1);
     }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { VolumeId } from '../../source-agent/archive/names.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
-import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { errorLines, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { CLI } from '../helpers/paths.js';
 import { hashTree, openArchive, volumeNames, writeSources } from './archive-fixture.js';
 
@@ -19,7 +20,9 @@ after(cleanup);
 const archiveDir = join(dir, 'archive');
 const meta = join(dir, 'meta');
 const common = [`--dest=file:${archiveDir}`, `--meta-dir=${meta}`];
-const skiff = (...args: string[]) => runSkiff([...args, ...common]);
+// An unencrypted archive and no stdin: the CLI runs in this process (cli-in-process.ts); the
+// delete prompt on a terminal below is a real process.
+const skiff = (...args: string[]) => runSkiffInProcess([...args, ...common]);
 let sources: ReturnType<typeof writeSources>;
 
 async function names(): Promise<Map<string, VolumeId>> {
