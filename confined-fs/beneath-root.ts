@@ -18,6 +18,8 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdi
 import { errnoOf } from '../protocol/thrown.js';
 
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** A file that must not exist yet, and is never created through a link. */
+export const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /** An errno-style error with a clean message: callers map `code` as they map errno codes. */
 export class ConfinementError extends Error {

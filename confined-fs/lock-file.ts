@@ -3,12 +3,10 @@
 // whose holder no longer runs on this machine is taken over; a live holder's is not. Also the
 // liveness test of a pid, shared with the receive temporaries' clean-up (engine/).
 
-import { closeSync, constants, readSync, unlinkSync } from 'node:fs';
+import { closeSync, readSync, unlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { errnoOf } from '../protocol/thrown.js';
-import { at, openRegularForReading } from './beneath-root.js';
-
-const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+import { at, NEW_FILE, openRegularForReading } from './beneath-root.js';
 
 /** What took the lock failed at: `holder` is the live process that has it, or null (raced twice). */
 export type LockRefusal = { holder: number | null };

@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { at, type Located, openRegularForReading, removeEntry, self } from '../confined-fs/beneath-root.js';
+import { at, type Located, NEW_FILE, openRegularForReading, removeEntry, self } from '../confined-fs/beneath-root.js';
 import { releaseLockFile, takeLockFile, unlinkQuietly } from '../confined-fs/lock-file.js';
 import { errorCodeOf } from '../protocol/error-codes.js';
 import { DATA_PIECE_BYTES, LIST_PIECE_NAMES } from '../protocol/messages.js';
@@ -33,7 +33,6 @@ import { HelperError } from './helper-error.js';
 
 const readAt = promisify(readCallback);
 const fsyncFd = promisify(fsync);
-const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export interface StatResult {
   kind: 'file' | 'directory' | 'other';

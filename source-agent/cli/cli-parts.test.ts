@@ -154,6 +154,7 @@ describe('console output: the last line of defence', () => {
     const withoutClears = written.stdout.split('\r\x1b[K').join('');
     assert.ok(written.stdout.includes('\r\x1b[K'), JSON.stringify(written.stdout));
     assert.ok(!hasTerminalControls(withoutClears.replaceAll('\n', '')), JSON.stringify(written.stdout));
+    assert.ok(written.stdout.includes('| vol\\x1b]0;owned\\x07'), `the row shows the escaped label: ${JSON.stringify(written.stdout)}`);
   });
 });
 

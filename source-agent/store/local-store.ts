@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
-  constants,
   fstatSync,
   fsync,
   linkSync,
@@ -23,7 +22,7 @@ import {
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { at, BeneathRoot, type Located, openRegularForReading, removeEntry, self } from '../../confined-fs/beneath-root.js';
+import { at, BeneathRoot, type Located, NEW_FILE, openRegularForReading, removeEntry, self } from '../../confined-fs/beneath-root.js';
 import { releaseLockFile, takeLockFile, unlinkQuietly } from '../../confined-fs/lock-file.js';
 import { isEntryName, LOCK_FILE } from '../../protocol/paths.js';
 import { errnoOf, messageOf } from '../../protocol/thrown.js';
@@ -32,7 +31,6 @@ import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreSta
 
 const readAt = promisify(readCallback);
 const fsyncFd = promisify(fsync);
-const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function storeError(error: unknown, path: string): StoreError {
   if (error instanceof StoreError) return error;

@@ -10,6 +10,7 @@ import { encodeFrame, FrameReader } from '../../protocol/frames.js';
 import { LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../protocol/messages.js';
 import { encode, type Value } from '../../protocol/msgpack.js';
 import { helperBundlePath } from '../../source-agent/transport/helper-upload.js';
+import { protoKeyFrame } from './hostile-frames.js';
 import { ATTACK, ATTACK_NAMES } from './hostile-text.js';
 
 type Message = { [key: string]: Value };
@@ -76,22 +77,9 @@ function respond(request: Message): boolean | undefined {
       return send({ id, ok: true, size: 10, data: Buffer.alloc(20), more: false });
     case 'short-read':
       return send({ id, ok: true, size: 100, data: Buffer.alloc(20), more: false });
-    case 'proto-keys': {
-      // A map with a __proto__ key, hand-encoded: {"__proto__": {"ok": true}, "id": id}.
-      const body = Buffer.concat([
-        Buffer.from([0x82, 0xa9]),
-        Buffer.from('__proto__'),
-        Buffer.from([0x81, 0xa2]),
-        Buffer.from('ok'),
-        Buffer.from([0xc3, 0xa2]),
-        Buffer.from('id'),
-        Buffer.from([0xcd, (id >> 8) & 0xff, id & 0xff]),
-      ]);
-      const header = Buffer.alloc(4);
-      header.writeUInt32BE(body.length, 0);
-      raw(Buffer.concat([header, body]));
+    case 'proto-keys':
+      raw(protoKeyFrame(id));
       return;
-    }
     case 'truncated': {
       const frame = Buffer.concat(encodeFrame({ id, ok: true, stat: null }, MAX_FRAME_BYTES));
       raw(frame.subarray(0, frame.length - 3));

@@ -6,6 +6,7 @@
 
 import { encodeFrame } from '../../protocol/frames.js';
 import type { Value } from '../../protocol/msgpack.js';
+import { protoKeyFrame } from '../helpers/hostile-frames.js';
 
 export type Message = { [key: string]: Value };
 
@@ -97,20 +98,7 @@ export const ROWS: readonly HostileRow[] = [
   },
   {
     name: '__proto__ key',
-    behave: on('read', (request, io) => {
-      // {"__proto__": {"ok": true}, "id": id}, hand-encoded (the encoder would not write it).
-      const id = idOf(request);
-      const body = Buffer.concat([
-        Buffer.from([0x82, 0xa9]),
-        Buffer.from('__proto__'),
-        Buffer.from([0x81, 0xa2]),
-        Buffer.from('ok'),
-        Buffer.from([0xc3, 0xa2]),
-        Buffer.from('id'),
-        Buffer.from([0xcd, (id >> 8) & 0xff, id & 0xff]),
-      ]);
-      io.raw(Buffer.concat([header(body.length), body]));
-    }),
+    behave: on('read', (request, io) => io.raw(protoKeyFrame(idOf(request)))),
     command: LIST,
     exit: 5,
     message: /^Destination error: .*bad frame: forbidden map key '__proto__'/,

@@ -6,14 +6,14 @@
 // Seeded: a failure prints its seed, and SKIFF_FUZZ_SEED=<seed> replays it.
 
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { encodeFrame } from '../../../protocol/frames.js';
 import { MAX_FRAME_BYTES } from '../../../protocol/messages.js';
 import type { Value } from '../../../protocol/msgpack.js';
 import { CORPUS, prng, type Rng, reframed, stream } from '../../../test/helpers/fuzz-inputs.js';
+import { pipedChannel } from '../../../test/helpers/piped-channel.js';
 import { StoreError } from '../store.js';
-import { type HelperChannel, HelperConnection } from './helper-connection.js';
+import { HelperConnection } from './helper-connection.js';
 import { RemoteStore } from './remote-store.js';
 
 const CASES = 1500;
@@ -34,21 +34,8 @@ function reply(rng: Rng): Buffer {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 async function oneCase(rng: Rng, tally: { results: number; errors: number }): Promise<void> {
-  const readable = new PassThrough();
-  const writable = new PassThrough();
+  const { channel, readable, writable } = pipedChannel();
   writable.resume();
-  let exit: (status: string) => void = () => {};
-  const exited = new Promise<string>((resolve) => {
-    exit = resolve;
-  });
-  const channel: HelperChannel = {
-    readable,
-    writable,
-    diagnostics: () => '',
-    close: async () => exit('closed'),
-    kill: () => exit('killed'),
-    exited,
-  };
   const connection = new HelperConnection(channel, { timeoutMs: 600_000 });
   const store = new RemoteStore('fuzz:', connection);
   const outcomes = Promise.allSettled([

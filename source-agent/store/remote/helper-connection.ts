@@ -110,11 +110,8 @@ export class HelperConnection {
     channel.writable.on('error', (error) => {
       // A helper that ended (ssh could not connect) breaks the pipe before its end is seen; its
       // exit status and stderr say why, so they are awaited briefly before the bare EPIPE is.
-      const timer = setTimeout(() => this.fatal(`writing to the destination helper: ${error.message}`), 2000);
-      void channel.exited.then((status) => {
-        clearTimeout(timer);
-        this.ended(status);
-      });
+      // (The exit is handled below; fatal() keeps the first reason, so a late timer is harmless.)
+      setTimeout(() => this.fatal(`writing to the destination helper: ${error.message}`), 2000).unref();
     });
     void channel.exited.then((status) => this.ended(status));
     const tick = Math.max(50, Math.min(1000, options.timeoutMs / 4));

@@ -4,30 +4,17 @@
 // error); the run-time half checks that typing the client left the bytes on the wire as they were.
 
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { encodeFrame } from '../../../protocol/frames.js';
 import { MAX_FRAME_BYTES, type Reply } from '../../../protocol/messages.js';
 import type { Value } from '../../../protocol/msgpack.js';
-import { type HelperChannel, HelperConnection } from './helper-connection.js';
+import { pipedChannel } from '../../../test/helpers/piped-channel.js';
+import { HelperConnection } from './helper-connection.js';
 
 function fakeHelper(): { connection: HelperConnection; sent: Buffer[]; answer: (message: { [key: string]: Value }) => void } {
-  const readable = new PassThrough();
-  const writable = new PassThrough();
+  const { channel, readable, writable } = pipedChannel();
   const sent: Buffer[] = [];
   writable.on('data', (chunk: Buffer) => sent.push(chunk));
-  let exit: (status: string) => void = () => {};
-  const exited = new Promise<string>((resolve) => {
-    exit = resolve;
-  });
-  const channel: HelperChannel = {
-    readable,
-    writable,
-    diagnostics: () => '',
-    close: async () => exit('closed'),
-    kill: () => exit('killed'),
-    exited,
-  };
   const connection = new HelperConnection(channel, { timeoutMs: 600_000 });
   return { connection, sent, answer: (message) => readable.write(Buffer.concat(encodeFrame(message, MAX_FRAME_BYTES))) };
 }
