@@ -5,7 +5,7 @@
 // ("      1.0MB |  1s | name"). Then the summary "N volumes, A——>B MB in S seconds.", S counted
 // from the command's start (passphrase, key derivation and prompts included, as in Wyng).
 
-import type { SendEvents, VolumeReport } from '../engine/send.js';
+import type { SendEvents, VolumeReport } from '../engine/send/send.js';
 import type { BarHandle, RowHandle } from './console-output.js';
 import { megabytes } from './progress-row.js';
 

@@ -2,14 +2,14 @@
 // arch-deduplicate, arch-check repairs): it opens the archive for writing, takes the
 // destination's lock, builds a writer whose nonce counters can never repeat, and finishes or
 // rolls back whatever an interrupted earlier write left behind — from the destination alone
-// (engine/recover.ts) — before the command does anything of its own.
+// (engine/maintain/recover.ts) — before the command does anything of its own.
 
 import { Option } from 'clipanion';
 import type { Archive } from '../archive/archive.js';
 import { ArchiveWriter } from '../archive/archive-writer.js';
 import { NonceCounters } from '../archive/nonces.js';
+import { recoverInterruptedWrites } from '../engine/maintain/recover.js';
 import type { Output } from '../engine/output.js';
-import { recoverInterruptedWrites } from '../engine/recover.js';
 import type { WriteContext } from '../engine/write-context.js';
 import { DestinationNotReadyError } from '../errors.js';
 import type { LocalState } from '../state/local-state.js';

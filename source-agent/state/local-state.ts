@@ -2,7 +2,7 @@
 //   archive.ini      the last root this machine authenticated or wrote: the rollback anchor
 //   archive.salt     a copy of the salt file (a replaced salt on the destination is noticed)
 //   counters.json    nonce counters reserved by this machine (never reused after a crash)
-//   in_process_retry the [in_process] journal this machine tried to complete (see engine/journal.ts)
+//   in_process_retry the [in_process] journal this machine tried to complete (see engine/maintain/journal.ts)
 //   volumes/<vid>.json   per-volume snapshot pairing state (see source/reflink.ts)
 // The id hashes the user id, the archive uuid and the destination's identity (dest-url.ts
 // destIdentity), so two archives never share state and respelling the URL (file:/x/, file:///x)

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { Archive } from '../../source-agent/archive/archive.js';
 import type { RootKeys } from '../../source-agent/archive/keys.js';
 import type { VolumeId } from '../../source-agent/archive/names.js';
-import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
+import { planRestore, readChunks } from '../../source-agent/engine/restore/restore-stream.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { FIXTURES, fixtureArchive, fixtureRootKeys } from '../helpers/paths.js';
 

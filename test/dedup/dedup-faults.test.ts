@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { archDeduplicate } from '../../source-agent/engine/dedup/arch-deduplicate.js';
-import { recoverInterruptedWrites } from '../../source-agent/engine/recover.js';
+import { recoverInterruptedWrites } from '../../source-agent/engine/maintain/recover.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { FailingStore } from '../helpers/failing-store.js';
 import { silentOutput, writeContextFor } from '../helpers/write-context.js';

@@ -2,7 +2,7 @@
 // what tests compare before and after an operation that must not change any session's bytes.
 
 import type { Archive } from '../../source-agent/archive/archive.js';
-import { planRestore, readChunks } from '../../source-agent/engine/restore-stream.js';
+import { planRestore, readChunks } from '../../source-agent/engine/restore/restore-stream.js';
 
 export interface RestoredSession {
   /** The session's name (S_…). */

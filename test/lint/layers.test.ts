@@ -25,7 +25,7 @@ after(scratch.cleanup);
 const PLANTED: { path: string; text: string; category: string; says: string }[] = [
   {
     path: 'source-agent/store/planted.ts',
-    text: "import { send } from '../engine/send.js';\nexport const x = send;\n",
+    text: "import { send } from '../engine/send/send.js';\nexport const x = send;\n",
     category: 'lint/style/noRestrictedImports',
     says: 'source-agent/store/ may import only',
   },
@@ -43,7 +43,7 @@ const PLANTED: { path: string; text: string; category: string; says: string }[] 
   },
   {
     path: 'source-agent/sys/planted.ts',
-    text: "export const later = () => import('../engine/send.js');\n",
+    text: "export const later = () => import('../engine/send/send.js');\n",
     category: 'lint/style/noRestrictedImports',
     says: 'source-agent/sys/ may import only',
   },

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { SessionName } from '../../source-agent/archive/names.js';
 import { autopruneMarks, localDate, parseApdays } from '../../source-agent/engine/prune/calendar.js';
-import { type SendEvents, send } from '../../source-agent/engine/send.js';
+import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { scratchDir } from '../helpers/cli.js';

@@ -4,7 +4,7 @@ import { CHUNK_SIZES } from '../../archive/archive-ini.js';
 import { type CompressionName, isCompressionName, LEVELS } from '../../archive/compression/index.js';
 import { type CipherMode, cipherModeByOption, describeCipher } from '../../archive/crypto/cipher-modes.js';
 import { formatSaltFile } from '../../archive/salt.js';
-import { checkNoArchive, createArchive } from '../../engine/arch-init.js';
+import { checkNoArchive, createArchive } from '../../engine/maintain/arch-init.js';
 import { InputError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { anchorFor } from '../../state/dest-anchor.js';

@@ -1,7 +1,7 @@
 // Checks and helpers several commands share.
 
 import type { Output } from '../../engine/output.js';
-import type { VolumeIndex } from '../../engine/volume-index.js';
+import type { VolumeIndex } from '../../engine/select/volume-index.js';
 import { InputError } from '../../errors.js';
 
 /** Wyng: "Volume name(s) or --all required for <cmd>." */

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
 import { isMetadataVolume, isVolumeId, type VolumeId } from '../../archive/names.js';
 import type { Output } from '../../engine/output.js';
-import { buildVolumeIndex } from '../../engine/volume-index.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { deleteVolume } from '../../engine/volumes/delete.js';
 import { cleanSnapshots, onlineLocal, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
 import { FatalError, InputError, LocalStorageError } from '../../errors.js';

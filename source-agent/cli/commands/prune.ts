@@ -8,7 +8,7 @@ import {
   parseKeepOption,
   parsePruneSessionOption,
 } from '../../engine/prune/select.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/volume-index.js';
+import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
 import { FatalError } from '../../errors.js';
 import { allOption, volexOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';

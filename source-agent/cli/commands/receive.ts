@@ -1,9 +1,9 @@
 import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
-import { receiveVolume } from '../../engine/receive.js';
-import { chooseSession, parseSessionSpec } from '../../engine/session-select.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/volume-index.js';
+import { receiveVolume } from '../../engine/restore/receive.js';
+import { chooseSession, parseSessionSpec } from '../../engine/select/session-select.js';
+import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
 import { InputError, IntegrityError, VolumeErrors } from '../../errors.js';
 import { itemAt, valueFor } from '../../lookup.js';
 import { forceOption, sessionOption, sessionStrictOption, volumesRest } from '../options.js';

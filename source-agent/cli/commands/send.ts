@@ -8,12 +8,12 @@ import {
   tagIdProblem,
   volumeNameProblem,
 } from '../../archive/names.js';
-import { ChunkPool } from '../../engine/chunk-pool.js';
 import { localDate } from '../../engine/prune/calendar.js';
 import { prune } from '../../engine/prune/prune.js';
 import { parseKeepOption } from '../../engine/prune/select.js';
-import { type SendVolume, send } from '../../engine/send.js';
-import { buildVolumeIndex, compareCodePoints } from '../../engine/volume-index.js';
+import { buildVolumeIndex, compareCodePoints } from '../../engine/select/volume-index.js';
+import { type SendVolume, send } from '../../engine/send/send.js';
+import { ChunkPool } from '../../engine/workers/chunk-pool.js';
 import { InputError, VolumeErrors } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';

@@ -1,7 +1,7 @@
 import { Command } from 'clipanion';
-import { chooseSession, parseSessionSpec } from '../../engine/session-select.js';
-import { verifyVolume } from '../../engine/verify.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/volume-index.js';
+import { verifyVolume } from '../../engine/restore/verify.js';
+import { chooseSession, parseSessionSpec } from '../../engine/select/session-select.js';
+import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
 import { valueFor } from '../../lookup.js';
 import { allOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';

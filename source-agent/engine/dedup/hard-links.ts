@@ -2,7 +2,7 @@
 // probe). Dedup needs them; without them a send writes every chunk, and arch-deduplicate refuses.
 
 import type { Store } from '../../store/store.js';
-import { probeHardLinks } from '../arch-init.js';
+import { probeHardLinks } from '../maintain/arch-init.js';
 
 export const NO_HARD_LINKS = 'Hardlinks not supported on dest.';
 

@@ -13,7 +13,7 @@
 import type { Archive, SessionRecord } from '../../archive/archive.js';
 import type { SessionName, VolumeId } from '../../archive/names.js';
 import { StoreError } from '../../store/store.js';
-import type { ChunkDedup, DedupHit, LinkOutcome } from '../chunk-pipeline.js';
+import type { ChunkDedup, DedupHit, LinkOutcome } from '../send/chunk-pipeline.js';
 import { DedupIndex, type Location } from './dedup-index.js';
 import { hardLinksSupported, NO_HARD_LINKS } from './hard-links.js';
 

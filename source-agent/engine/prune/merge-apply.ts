@@ -30,10 +30,10 @@ import { formatVolInfo, MAX_VOLINFO_BYTES, MAX_VOLINFO_TEXT, parseVolInfo, type 
 import { IntegrityError } from '../../errors.js';
 import { itemAt, valueFor } from '../../lookup.js';
 import { isNotFound, StoreError } from '../../store/store.js';
-import { manifestBytes, sessionsFileText } from '../commit.js';
 // biome-ignore lint/suspicious/noImportCycles: known circle journal ↔ prune/merge-apply, volumes/delete (issue 13 item 1 moves the journal codec into archive/ and breaks it)
-import { journalEntries } from '../journal.js';
+import { journalEntries } from '../maintain/journal.js';
 import type { Output } from '../output.js';
+import { manifestBytes, sessionsFileText } from '../send/commit.js';
 import type { WriteContext } from '../write-context.js';
 import { type MergePlan, planMerge } from './merge-plan.js';
 

@@ -8,7 +8,7 @@ import type { Volume } from '../../archive/archive.js';
 import { isMetadataVolume, type SessionName, type VolumeId } from '../../archive/names.js';
 import { valueFor } from '../../lookup.js';
 import type { Output } from '../output.js';
-import { buildVolumeIndex, compareCodePoints } from '../volume-index.js';
+import { buildVolumeIndex, compareCodePoints } from '../select/volume-index.js';
 import type { WriteContext } from '../write-context.js';
 import { type ApDays, type AutopruneMode, autopruneMarks, type CalendarDate } from './calendar.js';
 import { mergeSessions } from './merge-apply.js';

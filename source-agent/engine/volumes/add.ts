@@ -7,8 +7,8 @@ import { type VolumeId, volumeNameProblem } from '../../archive/names.js';
 import type { VolInfo } from '../../archive/volinfo.js';
 import { IntegrityError } from '../../errors.js';
 import type { Output } from '../output.js';
-import { newVolumeId } from '../send.js';
-import { buildVolumeIndex } from '../volume-index.js';
+import { buildVolumeIndex } from '../select/volume-index.js';
+import { newVolumeId } from '../send/send.js';
 import type { WriteContext } from '../write-context.js';
 import { commitVolInfos } from './volinfo-commit.js';
 

@@ -1,6 +1,6 @@
 // delete: remove a volume and all its data, journaled in archive.ini's [in_process] (format
 // spec §6.5, §13.3) so that an interrupted delete is always completed, from the destination
-// alone, by the next write command (../journal.ts calls resumeDelete).
+// alone, by the next write command (../maintain/journal.ts calls resumeDelete).
 //
 // Skiff's order:
 //   1. archive.ini without the vid in [volumes] and with [in_process] = delete, <vid> — one
@@ -15,7 +15,7 @@
 
 import { layout, type VolumeId } from '../../archive/names.js';
 // biome-ignore lint/suspicious/noImportCycles: known circle journal ↔ prune/merge-apply, volumes/delete (issue 13 item 1 moves the journal codec into archive/ and breaks it)
-import { journalEntries } from '../journal.js';
+import { journalEntries } from '../maintain/journal.js';
 import type { Output } from '../output.js';
 import { installRoot, type WriteContext } from '../write-context.js';
 

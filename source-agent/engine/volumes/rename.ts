@@ -3,7 +3,7 @@
 
 import { type VolumeId, volumeNameProblem } from '../../archive/names.js';
 import { FatalError, IntegrityError } from '../../errors.js';
-import { buildVolumeIndex } from '../volume-index.js';
+import { buildVolumeIndex } from '../select/volume-index.js';
 import type { WriteContext } from '../write-context.js';
 import { commitVolInfos } from './volinfo-commit.js';
 

@@ -1,5 +1,5 @@
 // Publishing changed volinfo files together with the archive.ini that lists them (add, rename):
-// the same discipline as a send's commit (../commit.ts), without a session.
+// the same discipline as a send's commit (../send/commit.ts), without a session.
 //
 //   1. every new volinfo is written as Vol_x/volinfo.tmp, then archive.ini.tmp (the complete
 //      next root, with the new hashes);
@@ -8,12 +8,12 @@
 //
 // Until a volinfo rename, nothing visible has changed, and recovery removes the .tmp files. Once
 // every volinfo is renamed, archive.ini.tmp matches what is on disk and recovery publishes it
-// (../recover.ts). A crash between two volinfo renames of a multi-volume add leaves only new,
+// (../maintain/recover.ts). A crash between two volinfo renames of a multi-volume add leaves only new,
 // unlisted directories: the add did not happen.
 
 import type { VolumeId } from '../../archive/names.js';
 import type { VolInfo } from '../../archive/volinfo.js';
-import { publishVolInfos } from '../commit.js';
+import { publishVolInfos } from '../send/commit.js';
 import type { WriteContext } from '../write-context.js';
 
 export function commitVolInfos(ctx: WriteContext, changes: ReadonlyMap<VolumeId, VolInfo>): Promise<void> {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { processAlive } from '../../confined-fs/lock-file.js';
+import { processAlive } from '../../../confined-fs/lock-file.js';
 
 const TEMPORARY = /^\..+\.skiff-receive-(?:([1-9][0-9]{0,9})-)?[0-9a-f]{8}$/;
 /** How long a temporary must have been left alone before it counts as abandoned. */

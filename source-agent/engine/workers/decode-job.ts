@@ -3,7 +3,7 @@
 // receive once; a job names its slot. The main thread reads a chunk file into its slot; a worker
 // decrypts, checks and decompresses it into the same slot; the main thread hands that view on.
 
-import type { CompressionName } from '../archive/compression/index.js';
+import type { CompressionName } from '../../archive/compression/index.js';
 
 export interface DecodeSetup {
   compression: CompressionName;

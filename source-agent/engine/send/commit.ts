@@ -12,14 +12,14 @@
 // that from archive.ini.tmp, using only what is on the destination. Wyng's own send renames
 // archive.ini before the session directory; this order never references a missing directory.
 
-import type { Archive } from '../archive/archive.js';
-import type { ArchiveWriter } from '../archive/archive-writer.js';
-import { encodeHash, HASH_BYTES } from '../archive/hash.js';
-import type { SessionManifest } from '../archive/manifest.js';
-import { chunkFileName, layout, type SessionName, type VolumeId } from '../archive/names.js';
-import { formatSessionInfo, type SessionInfo } from '../archive/session-info.js';
-import { formatVolInfo, type VolInfo } from '../archive/volinfo.js';
-import { itemAt } from '../lookup.js';
+import type { Archive } from '../../archive/archive.js';
+import type { ArchiveWriter } from '../../archive/archive-writer.js';
+import { encodeHash, HASH_BYTES } from '../../archive/hash.js';
+import type { SessionManifest } from '../../archive/manifest.js';
+import { chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
+import { formatSessionInfo, type SessionInfo } from '../../archive/session-info.js';
+import { formatVolInfo, type VolInfo } from '../../archive/volinfo.js';
+import { itemAt } from '../../lookup.js';
 
 /** Manifest text as bytes (63 bytes per hash line, 20 per zero line). */
 export function manifestBytes(manifest: SessionManifest, chunkSize: number): Buffer {

@@ -8,16 +8,16 @@
 //   merge:  0 = merge, 1 = <vid>, 2 = True, 3 = <target session>, 4 = <sources joined by ":|">
 //   delete: 0 = delete, 1 = <vid>
 
-import type { ArchiveIni } from '../archive/archive-ini.js';
-import { isSessionName, isVolumeId, type SessionName, type VolumeId } from '../archive/names.js';
-import { FatalError, IntegrityError } from '../errors.js';
-import { itemAt } from '../lookup.js';
-import type { Output } from './output.js';
+import type { ArchiveIni } from '../../archive/archive-ini.js';
+import { isSessionName, isVolumeId, type SessionName, type VolumeId } from '../../archive/names.js';
+import { FatalError, IntegrityError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
+import type { Output } from '../output.js';
 // biome-ignore lint/suspicious/noImportCycles: known circle journal ↔ prune/merge-apply, volumes/delete (issue 13 item 1 moves the journal codec into archive/ and breaks it)
-import { resumeMerge } from './prune/merge-apply.js';
+import { resumeMerge } from '../prune/merge-apply.js';
 // biome-ignore lint/suspicious/noImportCycles: known circle journal ↔ prune/merge-apply, volumes/delete (issue 13 item 1 moves the journal codec into archive/ and breaks it)
-import { resumeDelete } from './volumes/delete.js';
-import type { WriteContext } from './write-context.js';
+import { resumeDelete } from '../volumes/delete.js';
+import type { WriteContext } from '../write-context.js';
 
 export type Journal = { kind: 'merge'; vid: VolumeId; target: SessionName; sources: SessionName[] } | { kind: 'delete'; vid: VolumeId };
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SessionRecord, Volume } from '../archive/archive.js';
-import type { SessionName, VolumeId } from '../archive/names.js';
-import { InputError } from '../errors.js';
+import type { SessionRecord, Volume } from '../../archive/archive.js';
+import type { SessionName, VolumeId } from '../../archive/names.js';
+import { InputError } from '../../errors.js';
 import { chooseSession, parseSessionSpec } from './session-select.js';
 
 function volume(sessions: [string, string[]][]): Volume {

@@ -2,10 +2,10 @@
 // one carrying a tag (`^tag`), or one named by date-time (`YYYYMMDD-HHMMSS`), exactly or — with
 // --session-strict=off — the newest session older than that time.
 
-import type { SessionRecord, Volume } from '../archive/archive.js';
-import { isValidDateTime, type SessionName, sessionName } from '../archive/names.js';
-import { InputError } from '../errors.js';
-import { itemAt, lastOf } from '../lookup.js';
+import type { SessionRecord, Volume } from '../../archive/archive.js';
+import { isValidDateTime, type SessionName, sessionName } from '../../archive/names.js';
+import { InputError } from '../../errors.js';
+import { itemAt, lastOf } from '../../lookup.js';
 
 export type SessionSpec = { kind: 'newest' } | { kind: 'tag'; tag: string } | { kind: 'time'; name: SessionName };
 

@@ -4,7 +4,7 @@
 // slots' order (restore-stream.ts keeps them in a ring); the pool only runs jobs on them.
 
 import { availableParallelism } from 'node:os';
-import type { CompressionName } from '../archive/compression/index.js';
+import type { CompressionName } from '../../archive/compression/index.js';
 import type { DecodeJob, DecodeResult, DecodeSetup } from './decode-job.js';
 import { ThreadPool } from './thread-pool.js';
 

@@ -14,15 +14,15 @@
 // * a journaled operation ([in_process]: a prune's merge or a volume's deletion, by Skiff or by
 //   Wyng) is completed or rolled back (journal.ts) before anything else.
 
-import { type Archive, MAX_ROOT_FILE_BYTES } from '../archive/archive.js';
-import type { ArchiveIni } from '../archive/archive-ini.js';
-import { isSessionName, isVolumeId, type VolumeId } from '../archive/names.js';
-import { IntegrityError } from '../errors.js';
-import { StoreError } from '../store/store.js';
-import { SESSION_TMP, sessionsFileText } from './commit.js';
+import { type Archive, MAX_ROOT_FILE_BYTES } from '../../archive/archive.js';
+import type { ArchiveIni } from '../../archive/archive-ini.js';
+import { isSessionName, isVolumeId, type VolumeId } from '../../archive/names.js';
+import { IntegrityError } from '../../errors.js';
+import { StoreError } from '../../store/store.js';
+import type { Output } from '../output.js';
+import { SESSION_TMP, sessionsFileText } from '../send/commit.js';
+import type { WriteContext } from '../write-context.js';
 import { completeJournal, parseJournal } from './journal.js';
-import type { Output } from './output.js';
-import type { WriteContext } from './write-context.js';
 
 export async function recoverInterruptedWrites(ctx: WriteContext, out: Output): Promise<void> {
   const { archive } = ctx;

@@ -1,10 +1,10 @@
 // Finding volumes by name. Names live inside each volinfo, so selecting a volume means reading
 // every volinfo once; a volinfo that fails its checks is reported instead of stopping the others.
 
-import type { Archive } from '../archive/archive.js';
-import type { VolumeId } from '../archive/names.js';
-import { InputError, IntegrityError } from '../errors.js';
-import { itemAt } from '../lookup.js';
+import type { Archive } from '../../archive/archive.js';
+import type { VolumeId } from '../../archive/names.js';
+import { InputError, IntegrityError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
 
 export interface VolumeIndex {
   /** name → vid for every volume whose volinfo passed its checks. */

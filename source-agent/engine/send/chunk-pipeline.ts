@@ -12,15 +12,15 @@
 // chunk, in address order: a hit becomes a hard link; a miss is written (on file:, by a worker
 // again, from the slot the chunk job left it in). Without --dedup nothing of this runs.
 
-import { BeneathRoot } from '../../confined-fs/beneath-root.js';
-import { asError, errnoOf, messageOf } from '../../protocol/thrown.js';
-import { HASH_BYTES } from '../archive/hash.js';
-import { FatalError, InterruptedError } from '../errors.js';
-import { itemAt, lastOf } from '../lookup.js';
-import { type Store, StoreError, storeErrorCode } from '../store/store.js';
-import type { ChunkResult } from './chunk-job.js';
-import type { BufferPair, ChunkPool } from './chunk-pool.js';
-import { testReadDelay } from './test-read-delay.js';
+import { BeneathRoot } from '../../../confined-fs/beneath-root.js';
+import { asError, errnoOf, messageOf } from '../../../protocol/thrown.js';
+import { HASH_BYTES } from '../../archive/hash.js';
+import { FatalError, InterruptedError } from '../../errors.js';
+import { itemAt, lastOf } from '../../lookup.js';
+import { type Store, StoreError, storeErrorCode } from '../../store/store.js';
+import type { ChunkResult } from '../workers/chunk-job.js';
+import type { BufferPair, ChunkPool } from '../workers/chunk-pool.js';
+import { testReadDelay } from '../workers/test-read-delay.js';
 
 export const NOT_READ = 0;
 export const ZERO = 1;

@@ -4,15 +4,22 @@
 // A volume whose newest sessions are damaged can be rewound to its coherent prefix; whether to
 // do it is the caller's decision (the `rewind` hook), and the write is repair/rewind.ts.
 
-import type { Archive, SessionRecord, Volume } from '../archive/archive.js';
-import { sessionLabel, type VolumeId } from '../archive/names.js';
-import { IntegrityError } from '../errors.js';
-import type { Output } from './output.js';
-import { warnMfcs } from './receive.js';
+import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
+import { sessionLabel, type VolumeId } from '../../archive/names.js';
+import { IntegrityError } from '../../errors.js';
+import type { Output } from '../output.js';
+import { warnMfcs } from '../restore/receive.js';
+import {
+  type ChunkDecoder,
+  openDecoder,
+  planRestore,
+  readChunks,
+  sessionChunkList,
+  WORKERS_FROM_CHUNKS,
+} from '../restore/restore-stream.js';
+import type { SessionSpec } from '../select/session-select.js';
+import { compareCodePoints } from '../select/volume-index.js';
 import { assessVolume, type RewindPlan } from './repair/volume-health.js';
-import { type ChunkDecoder, openDecoder, planRestore, readChunks, sessionChunkList, WORKERS_FROM_CHUNKS } from './restore-stream.js';
-import type { SessionSpec } from './session-select.js';
-import { compareCodePoints } from './volume-index.js';
 
 export interface ArchCheckRequest {
   /** Volume names to check, or null for every volume. */

@@ -2,11 +2,11 @@
 // decompress into the slot's chunk part, with exactly the checks of Archive.openChunk.
 
 import { parentPort } from 'node:worker_threads';
-import { messageOf } from '../../protocol/thrown.js';
-import { type ChunkOpener, openChunkFile } from '../archive/chunk-file.js';
-import { makeCodec } from '../archive/compression/index.js';
-import { dataHasherFor, initHashing } from '../archive/hash.js';
-import { IntegrityError } from '../errors.js';
+import { messageOf } from '../../../protocol/thrown.js';
+import { type ChunkOpener, openChunkFile } from '../../archive/chunk-file.js';
+import { makeCodec } from '../../archive/compression/index.js';
+import { dataHasherFor, initHashing } from '../../archive/hash.js';
+import { IntegrityError } from '../../errors.js';
 import type { DecodeJob, DecodeMessage, DecodeResult, DecodeSetup } from './decode-job.js';
 
 interface Ready {

@@ -4,14 +4,14 @@
 
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { at, parentsAndLeaf, walkFrom } from '../../confined-fs/beneath-root.js';
-import { errnoOf, messageOf } from '../../protocol/thrown.js';
-import { maxChunkFileBytes } from '../archive/chunk-file.js';
-import { makeCodec } from '../archive/compression/index.js';
-import { xchacha20Xor } from '../archive/crypto/xchacha20.js';
-import { CHUNK_OVERHEAD } from '../archive/envelope.js';
-import { type DataHasher, dataHasherFor, hashesEqual, initHashing } from '../archive/hash.js';
-import { dataNonce } from '../archive/nonces.js';
+import { at, parentsAndLeaf, walkFrom } from '../../../confined-fs/beneath-root.js';
+import { errnoOf, messageOf } from '../../../protocol/thrown.js';
+import { maxChunkFileBytes } from '../../archive/chunk-file.js';
+import { makeCodec } from '../../archive/compression/index.js';
+import { xchacha20Xor } from '../../archive/crypto/xchacha20.js';
+import { CHUNK_OVERHEAD } from '../../archive/envelope.js';
+import { type DataHasher, dataHasherFor, hashesEqual, initHashing } from '../../archive/hash.js';
+import { dataNonce } from '../../archive/nonces.js';
 import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup, WriteJob } from './chunk-job.js';
 
 // The pool starts its workers before the archive is open (module loading overlaps the main

@@ -9,11 +9,11 @@
 // it finished; a failing volume is reported and the others go on (exit 2 at the end).
 
 import { randomBytes } from 'node:crypto';
-import type { Archive, SessionRecord, Volume } from '../archive/archive.js';
-import type { ArchiveWriter } from '../archive/archive-writer.js';
-import { HASH_BYTES } from '../archive/hash.js';
-import type { SessionManifest } from '../archive/manifest.js';
-import { MergedManifest } from '../archive/merged-manifest.js';
+import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
+import type { ArchiveWriter } from '../../archive/archive-writer.js';
+import { HASH_BYTES } from '../../archive/hash.js';
+import type { SessionManifest } from '../../archive/manifest.js';
+import { MergedManifest } from '../../archive/merged-manifest.js';
 import {
   chunkDirName,
   chunkFileName,
@@ -23,16 +23,16 @@ import {
   sessionLabel,
   sessionName,
   type VolumeId,
-} from '../archive/names.js';
-import type { VolInfo } from '../archive/volinfo.js';
-import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../errors.js';
-import { lastOf } from '../lookup.js';
-import type { PreparedVolume } from '../source/volume-source.js';
+} from '../../archive/names.js';
+import type { VolInfo } from '../../archive/volinfo.js';
+import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../../errors.js';
+import { lastOf } from '../../lookup.js';
+import type { PreparedVolume } from '../../source/volume-source.js';
+import { SendDedup, type VolumeDedup } from '../dedup/send-dedup.js';
+import { planRestore } from '../restore/restore-stream.js';
+import { ChunkPool } from '../workers/chunk-pool.js';
 import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
-import { ChunkPool } from './chunk-pool.js';
 import { commitSession, manifestBytes, SESSION_TMP } from './commit.js';
-import { SendDedup, type VolumeDedup } from './dedup/send-dedup.js';
-import { planRestore } from './restore-stream.js';
 
 /** How a volume's bytes are found; `prepare` is called once the volume's state is known. */
 export interface SendVolume {

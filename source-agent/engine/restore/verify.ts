@@ -1,11 +1,11 @@
 // verify: read one session of a volume as receive would, checking every chunk, writing nothing.
 
-import type { Archive, Volume } from '../archive/archive.js';
-import { sessionLabel } from '../archive/names.js';
-import type { Output } from './output.js';
+import type { Archive, Volume } from '../../archive/archive.js';
+import { sessionLabel } from '../../archive/names.js';
+import type { Output } from '../output.js';
+import type { SessionChoice } from '../select/session-select.js';
 import { warnMfcs } from './receive.js';
 import { planRestore, readChunks } from './restore-stream.js';
-import type { SessionChoice } from './session-select.js';
 
 export async function verifyVolume(
   archive: Archive,

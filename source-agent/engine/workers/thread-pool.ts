@@ -4,7 +4,7 @@
 // restore stream (decode-pool.ts), which add their shared-memory slots on top.
 
 import { Worker } from 'node:worker_threads';
-import { itemAt } from '../lookup.js';
+import { itemAt } from '../../lookup.js';
 
 export class ThreadPool<Job extends { id: number }, Result extends { id: number }> {
   private readonly workers: Worker[] = [];

@@ -4,10 +4,10 @@
 // (spec §12.2), its manifest loads and checks, and the merged view up to it covers its whole
 // volume. That walk gives the longest coherent prefix: the sessions a rewind keeps.
 
-import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
-import { chunkFileName, layout, type SessionName, type VolumeId } from '../../archive/names.js';
-import { IntegrityError } from '../../errors.js';
-import { itemAt } from '../../lookup.js';
+import type { Archive, SessionRecord, Volume } from '../../../archive/archive.js';
+import { chunkFileName, layout, type SessionName, type VolumeId } from '../../../archive/names.js';
+import { IntegrityError } from '../../../errors.js';
+import { itemAt } from '../../../lookup.js';
 
 /** What rewinding a damaged volume would do: keep `keep`, drop every other session of volinfo. */
 export interface RewindPlan {

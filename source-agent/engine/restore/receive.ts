@@ -1,14 +1,14 @@
 // receive --save-to: restore one session of one volume to a file or block device (behavior spec
 // §5.2–5.5), streaming chunk by chunk; see restore-target.ts for what a failure leaves behind.
 
-import type { Archive, Volume } from '../archive/archive.js';
-import { sessionLabel } from '../archive/names.js';
-import { localtimeNs } from '../archive/session-info.js';
-import { IntegrityError } from '../errors.js';
-import type { Output } from './output.js';
+import type { Archive, Volume } from '../../archive/archive.js';
+import { sessionLabel } from '../../archive/names.js';
+import { localtimeNs } from '../../archive/session-info.js';
+import { IntegrityError } from '../../errors.js';
+import type { Output } from '../output.js';
+import type { SessionChoice } from '../select/session-select.js';
 import { planRestore, readChunks } from './restore-stream.js';
 import { openRestoreTarget } from './restore-target.js';
-import type { SessionChoice } from './session-select.js';
 
 export interface ReceiveOptions {
   signal?: AbortSignal | undefined;

@@ -7,15 +7,15 @@
 // receive, verify) and the chunks one session stored itself (arch-check).
 
 import { availableParallelism } from 'node:os';
-import { type Archive, objectReadError, type SessionRecord, type Volume } from '../archive/archive.js';
-import { HASH_BYTES } from '../archive/hash.js';
-import type { SessionManifest } from '../archive/manifest.js';
-import { MergedManifest, ZERO_CHUNK } from '../archive/merged-manifest.js';
-import { chunkFileName, layout } from '../archive/names.js';
-import { IntegrityError, InterruptedError } from '../errors.js';
-import { itemAt } from '../lookup.js';
-import { DecodePool } from './decode-pool.js';
-import { testReadDelay } from './test-read-delay.js';
+import { type Archive, objectReadError, type SessionRecord, type Volume } from '../../archive/archive.js';
+import { HASH_BYTES } from '../../archive/hash.js';
+import type { SessionManifest } from '../../archive/manifest.js';
+import { MergedManifest, ZERO_CHUNK } from '../../archive/merged-manifest.js';
+import { chunkFileName, layout } from '../../archive/names.js';
+import { IntegrityError, InterruptedError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
+import { DecodePool } from '../workers/decode-pool.js';
+import { testReadDelay } from '../workers/test-read-delay.js';
 
 /** The chunks to read, in ascending address order. */
 export interface ChunkList {

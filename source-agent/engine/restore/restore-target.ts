@@ -10,12 +10,12 @@
 import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { describeError, FatalError, InputError } from '../errors.js';
-import { itemAt } from '../lookup.js';
-import { groupId, userId } from '../sys/accounts.js';
-import { blockDeviceBytes } from '../sys/block-device.js';
-import { onInterrupt } from '../sys/interrupt.js';
-import { makeDirs } from '../sys/make-dirs.js';
+import { describeError, FatalError, InputError } from '../../errors.js';
+import { itemAt } from '../../lookup.js';
+import { groupId, userId } from '../../sys/accounts.js';
+import { blockDeviceBytes } from '../../sys/block-device.js';
+import { onInterrupt } from '../../sys/interrupt.js';
+import { makeDirs } from '../../sys/make-dirs.js';
 import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
 
 export interface TargetMetadata {

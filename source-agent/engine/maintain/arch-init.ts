@@ -3,19 +3,19 @@
 // [volumes] and [in_process], archive.ini.bak, and the archive.dat/.hardlink probe files.
 
 import { randomUUID } from 'node:crypto';
-import { Archive } from '../archive/archive.js';
-import type { ArchiveIni } from '../archive/archive-ini.js';
-import { ArchiveWriter } from '../archive/archive-writer.js';
-import { type CompressionName, makeCodec } from '../archive/compression/index.js';
-import type { CipherMode } from '../archive/crypto/cipher-modes.js';
-import { xchacha20Poly1305Seal } from '../archive/crypto/xchacha20.js';
-import { initHashing } from '../archive/hash.js';
-import { deriveRootKeys, deriveSubkeys } from '../archive/keys.js';
-import { layout } from '../archive/names.js';
-import { NonceCounters } from '../archive/nonces.js';
-import { formatSaltFile, invertBytes, newSaltFile, type SaltFile, saltDigest } from '../archive/salt.js';
-import { DestinationNotReadyError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import { Archive } from '../../archive/archive.js';
+import type { ArchiveIni } from '../../archive/archive-ini.js';
+import { ArchiveWriter } from '../../archive/archive-writer.js';
+import { type CompressionName, makeCodec } from '../../archive/compression/index.js';
+import type { CipherMode } from '../../archive/crypto/cipher-modes.js';
+import { xchacha20Poly1305Seal } from '../../archive/crypto/xchacha20.js';
+import { initHashing } from '../../archive/hash.js';
+import { deriveRootKeys, deriveSubkeys } from '../../archive/keys.js';
+import { layout } from '../../archive/names.js';
+import { NonceCounters } from '../../archive/nonces.js';
+import { formatSaltFile, invertBytes, newSaltFile, type SaltFile, saltDigest } from '../../archive/salt.js';
+import { DestinationNotReadyError } from '../../errors.js';
+import type { Store } from '../../store/store.js';
 
 export interface InitOptions {
   mode: CipherMode;

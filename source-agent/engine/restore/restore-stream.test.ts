@@ -7,14 +7,14 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FIXTURES, fixtureArchive, WYNG_FIXTURES } from '../../test/helpers/paths.js';
-import { openArchive } from '../../test/helpers/write-context.js';
-import type { Archive } from '../archive/archive.js';
-import { IntegrityError } from '../errors.js';
-import { LocalStore } from '../store/local-store.js';
-import { connectHelper, localHelper } from '../transport/connect.js';
+import { FIXTURES, fixtureArchive, WYNG_FIXTURES } from '../../../test/helpers/paths.js';
+import { openArchive } from '../../../test/helpers/write-context.js';
+import type { Archive } from '../../archive/archive.js';
+import { IntegrityError } from '../../errors.js';
+import { LocalStore } from '../../store/local-store.js';
+import { connectHelper, localHelper } from '../../transport/connect.js';
+import { buildVolumeIndex } from '../select/volume-index.js';
 import { openDecoder, planRestore, type ReadOptions, readChunks } from './restore-stream.js';
-import { buildVolumeIndex } from './volume-index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-restore-stream-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

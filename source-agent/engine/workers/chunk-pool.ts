@@ -4,7 +4,7 @@
 // no chunk buffer is allocated, copied or transferred between threads.
 
 import { availableParallelism } from 'node:os';
-import { maxChunkFileBytes } from '../archive/chunk-file.js';
+import { maxChunkFileBytes } from '../../archive/chunk-file.js';
 import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup, WriteJob } from './chunk-job.js';
 import { ThreadPool } from './thread-pool.js';
 

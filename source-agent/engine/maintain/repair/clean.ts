@@ -11,11 +11,11 @@
 // Anything a listed volume's volinfo references (its session directories and their files) stays;
 // a volume whose volinfo is damaged keeps all of its session directories.
 
-import { isSessionName, isVolumeId, type VolumeId } from '../../archive/names.js';
-import { FatalError, IntegrityError } from '../../errors.js';
-import type { Store } from '../../store/store.js';
-import type { Output } from '../output.js';
-import type { WriteContext } from '../write-context.js';
+import { isSessionName, isVolumeId, type VolumeId } from '../../../archive/names.js';
+import { FatalError, IntegrityError } from '../../../errors.js';
+import type { Store } from '../../../store/store.js';
+import type { Output } from '../../output.js';
+import type { WriteContext } from '../../write-context.js';
 
 const PUT_LEFTOVER = '.skiff-put-';
 const SESSION_LEFTOVERS = new Set(['info.tmp', 'manifest.z.tmp']);

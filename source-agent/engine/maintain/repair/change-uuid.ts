@@ -13,10 +13,10 @@
 // leaves an archive.ini the anchor accepts), and after the change it names the new uuid alone.
 
 import { randomUUID } from 'node:crypto';
-import type { Counters } from '../../archive/nonces.js';
-import type { LocalState } from '../../state/local-state.js';
-import type { Output } from '../output.js';
-import type { WriteContext } from '../write-context.js';
+import type { Counters } from '../../../archive/nonces.js';
+import type { LocalState } from '../../../state/local-state.js';
+import type { Output } from '../../output.js';
+import type { WriteContext } from '../../write-context.js';
 
 export interface UuidChange {
   old: string;

@@ -11,11 +11,11 @@
 // dropped session directories that remain are unlisted, and recover.ts removes them at the next
 // write.
 
-import { layout } from '../../archive/names.js';
-import type { VolInfo } from '../../archive/volinfo.js';
-import { FatalError } from '../../errors.js';
-import { publishVolInfos } from '../commit.js';
-import type { WriteContext } from '../write-context.js';
+import { layout } from '../../../archive/names.js';
+import type { VolInfo } from '../../../archive/volinfo.js';
+import { FatalError } from '../../../errors.js';
+import { publishVolInfos } from '../../send/commit.js';
+import type { WriteContext } from '../../write-context.js';
 import type { RewindPlan } from './volume-health.js';
 
 export async function rewindVolume(ctx: WriteContext, plan: RewindPlan): Promise<void> {

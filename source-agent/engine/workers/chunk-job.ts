@@ -5,8 +5,8 @@
 // output, or (file: destinations, "direct") writes it itself, so the main thread does no
 // per-chunk file I/O.
 
-import type { CompressionName } from '../archive/compression/index.js';
-import type { NonceStyle } from '../archive/crypto/cipher-modes.js';
+import type { CompressionName } from '../../archive/compression/index.js';
+import type { NonceStyle } from '../../archive/crypto/cipher-modes.js';
 
 export interface WorkerSetup {
   compression: CompressionName;
