@@ -10,4 +10,6 @@ const options = (root: string) => ({ url: `test:${root}`, root, create: false, t
 
 runFileSystemStoreSuite('RemoteStore, in-process helper', (root) => inProcessStore(root));
 runFileSystemStoreSuite('RemoteStore, helper child process', (root) => connectHelper(localHelper(), options(root)));
-runFileSystemStoreSuite('RemoteStore, uploaded helper child process', (root) => connectHelper(localHelper({ upload: true }), options(root)));
+runFileSystemStoreSuite('RemoteStore, uploaded helper child process', (root) =>
+  connectHelper(localHelper({ upload: true }), options(root)),
+);
