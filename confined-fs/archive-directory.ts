@@ -12,18 +12,7 @@
 // how a failure of an operation on a path is thrown. The directory itself is opened on first use
 // (a new archive's directory may not exist yet) and kept open until close.
 
-import {
-  fstatSync,
-  fsync,
-  linkSync,
-  lstatSync,
-  read as readCallback,
-  readdirSync,
-  renameSync,
-  type Stats,
-  statfsSync,
-  unlinkSync,
-} from 'node:fs';
+import { fstatSync, fsync, linkSync, lstatSync, readdirSync, renameSync, type Stats, statfsSync, unlinkSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { isArchivePath, isEntryName, LOCK_FILE } from '../protocol/paths.js';
@@ -42,8 +31,8 @@ import {
 import { releaseLockFile, takeLockFile } from './lock-file.js';
 import { writeNewFile } from './new-file.js';
 import { PendingWrite, temporaryName, type WriteMode } from './pending-write.js';
+import { ReadableFile } from './readable-file.js';
 
-const readAt = promisify(readCallback);
 const fsyncFd = promisify(fsync);
 
 export interface EntryStat {
@@ -142,7 +131,7 @@ export class ArchiveDirectory {
       try {
         const size = fstatSync(fd).size;
         if (size > maxBytes) throw new ConfinementError('TOO_LARGE', `${path}: ${size} bytes, more than the ${maxBytes} allowed`);
-        return new ReadableFile(fd, size, path, this.report);
+        return new ReadableFile(fd, size, path, (error) => this.report.describe(error, path));
       } catch (error) {
         closeQuietly(fd);
         throw error;
@@ -291,33 +280,5 @@ async function ifPresent(remove: () => Promise<void>): Promise<void> {
     await remove();
   } catch (error) {
     if (errnoOf(error) !== 'ENOENT') throw error;
-  }
-}
-
-/** A regular file open for reading, its size known; read in ranges, then closed. */
-export class ReadableFile {
-  constructor(
-    private readonly fd: number,
-    readonly size: number,
-    private readonly path: string,
-    private readonly report: FailureReporting,
-  ) {}
-
-  /** Fills `buffer` with the bytes at `position`; the file ending early is EIO. */
-  async fill(buffer: Uint8Array, position: number): Promise<void> {
-    try {
-      let filled = 0;
-      while (filled < buffer.length) {
-        const { bytesRead } = await readAt(this.fd, buffer, filled, buffer.length - filled, position + filled);
-        if (bytesRead === 0) throw new ConfinementError('EIO', `${this.path}: file shrank while being read`);
-        filled += bytesRead;
-      }
-    } catch (error) {
-      throw this.report.describe(error, this.path);
-    }
-  }
-
-  close(): void {
-    closeQuietly(this.fd);
   }
 }
