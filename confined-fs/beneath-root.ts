@@ -55,6 +55,14 @@ export function closeQuietly(fd: number): void {
   }
 }
 
+export function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
 function procAvailable(): boolean {
   try {
     return lstatSync('/proc/self/fd').isDirectory();

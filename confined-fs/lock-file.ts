@@ -3,10 +3,10 @@
 // whose holder no longer runs on this machine is taken over; a live holder's is not. Also the
 // liveness test of a pid, shared with the receive temporaries' clean-up (engine/).
 
-import { closeSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { errnoOf } from '../protocol/thrown.js';
-import { at, NEW_FILE, openRegularForReading } from './beneath-root.js';
+import { at, NEW_FILE, openRegularForReading, unlinkQuietly } from './beneath-root.js';
 
 /** What took the lock failed at: `holder` is the live process that has it, or null (raced twice). */
 export type LockRefusal = { holder: number | null };
@@ -47,14 +47,6 @@ function readLockHolder(path: string, shown: string): number {
     }
   } catch {
     return Number.NaN;
-  }
-}
-
-export function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
   }
 }
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ArchiveRoot } from './confine.js';
+import { openArchive } from './confine.js';
 import { HelperError } from './helper-error.js';
 import { Operations } from './operations.js';
 
@@ -25,7 +25,7 @@ async function setup(): Promise<{ ops: Operations; root: string; outside: string
   writeFileSync(join(outside, 'S_1', 'info'), 'outside info');
   symlinkSync(outside, join(root, 'Vol_link'));
   symlinkSync(join(outside, 'secret'), join(root, 'archive.ini'));
-  return { ops: new Operations(await ArchiveRoot.open(root, false)), root, outside };
+  return { ops: new Operations(await openArchive(root, false)), root, outside };
 }
 
 async function refused(operation: Promise<unknown>, code: string): Promise<void> {

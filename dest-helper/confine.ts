@@ -1,56 +1,24 @@
 // Keeps every operation inside the archive directory. Paths from the agent are archive-relative
 // (checked by isArchivePath); on top of that, each operation walks its path from a descriptor of
 // the archive directory at the moment of use, refusing any directory on the way that is a
-// symbolic link (confined-fs/beneath-root.ts), and acts on the final component relative to its
-// parent's descriptor. Nothing checked is remembered between requests, so a directory swapped
-// for a link by anyone, at any time, leads nowhere outside.
+// symbolic link, and acts on the final component relative to its parent's descriptor. Nothing
+// checked is remembered between requests, so a directory swapped for a link by anyone, at any
+// time, leads nowhere outside. The work is confined-fs/archive-directory.ts, the code LocalStore
+// runs too; this file opens it with the helper's way of reporting a refused path.
 
-import { BeneathRoot, type Located } from '../confined-fs/beneath-root.js';
-import { isArchivePath } from '../protocol/paths.js';
+import { ArchiveDirectory, type FailureReporting } from '../confined-fs/archive-directory.js';
 import { HelperError } from './helper-error.js';
 
-export class ArchiveRoot {
-  private constructor(private readonly beneath: BeneathRoot) {}
+const reporting: FailureReporting = {
+  refusePath: (path) => new HelperError('EINVAL', `${JSON.stringify(path)}: not a clean archive-relative path`),
+  // The server turns any failure into the protocol's error (asHelperError).
+  describe: (error) => error,
+};
 
-  /** Opens the archive directory (creating it when asked); it must be a directory. */
-  static async open(path: string, create: boolean): Promise<ArchiveRoot> {
-    if (path === '' || path.includes('\0')) throw new HelperError('EINVAL', 'archive path is empty or has a NUL');
-    return new ArchiveRoot(BeneathRoot.open(path, create));
-  }
-
-  get root(): string {
-    return this.beneath.path;
-  }
-
-  get rootFd(): number {
-    return this.beneath.rootFd;
-  }
-
-  /** Runs `use` with the parent directory of `path` (not ".") open; missing ones made when asked. */
-  withParent<T>(path: string, create: boolean, use: (entry: Located) => Promise<T> | T): Promise<T> {
-    if (!isArchivePath(path) || path === '.') throw notClean(path);
-    return this.beneath.withParent(path, create, use);
-  }
-
-  /** The parent directory of `path` (not "."), open; the caller closes it. */
-  locate(path: string, create: boolean): Located {
-    if (!isArchivePath(path) || path === '.') throw notClean(path);
-    return this.beneath.locate(path, create);
-  }
-
-  /** Runs `use` with the directory `path` ("." is the archive) open; made when asked. */
-  withDirectory<T>(path: string, create: boolean, use: (dirFd: number) => Promise<T> | T): Promise<T> {
-    if (!isArchivePath(path)) throw notClean(path);
-    return this.beneath.withDirectory(path, create, use);
-  }
-
-  close(): void {
-    this.beneath.close();
-  }
-}
-
-function notClean(path: string): HelperError {
-  return new HelperError('EINVAL', `${JSON.stringify(path)}: not a clean archive-relative path`);
+/** Opens the archive directory (creating it when asked); it must be a directory. */
+export async function openArchive(path: string, create: boolean): Promise<ArchiveDirectory> {
+  if (path === '' || path.includes('\0')) throw new HelperError('EINVAL', 'archive path is empty or has a NUL');
+  return new ArchiveDirectory(path, reporting).open(create);
 }
 
 /** The archive path of the directory holding `path` ("." for a top-level name). */

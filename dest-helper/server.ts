@@ -8,7 +8,7 @@ import { encodeFrame, FrameReader } from '../protocol/frames.js';
 import { isOpName, isRequest, LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Request } from '../protocol/messages.js';
 import { isValueMap, type Value } from '../protocol/msgpack.js';
 import { messageOf } from '../protocol/thrown.js';
-import { ArchiveRoot } from './confine.js';
+import { openArchive } from './confine.js';
 import { asHelperError, HelperError } from './helper-error.js';
 import { Operations, type PendingWrite } from './operations.js';
 
@@ -185,7 +185,7 @@ export class HelperServer {
       this.violation('protocol version mismatch');
       return;
     }
-    this.ops = new Operations(await ArchiveRoot.open(request.root, request.create));
+    this.ops = new Operations(await openArchive(request.root, request.create));
     await this.reply({ id: request.id, ok: true, version: PROTOCOL_VERSION, helper: HELPER_VERSION });
   }
 

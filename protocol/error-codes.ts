@@ -1,5 +1,6 @@
 // errno codes → the error codes of the Store contract, for both ends: the helper reports its
-// file-system errors with these, and the local store uses the same mapping.
+// file-system errors with these, and the local store uses the same mapping. TOO_LARGE is no
+// errno: confined-fs/archive-directory.ts throws it for a file over the reader's bound.
 
 import type { ErrorCode } from './messages.js';
 
@@ -13,6 +14,7 @@ const PASSED_THROUGH_CODES: readonly ErrorCode[] = [
   'ENOSPC',
   'EACCES',
   'EBUSY',
+  'TOO_LARGE',
 ];
 const PASSED_THROUGH: ReadonlyMap<string, ErrorCode> = new Map(PASSED_THROUGH_CODES.map((code) => [code, code]));
 

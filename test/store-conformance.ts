@@ -1,9 +1,17 @@
 // The Store contract (source-agent/store/store.ts) as one suite that every implementation runs,
-// after restic's backend test suite and kopia's VerifyStorage.
+// after restic's backend test suite and kopia's VerifyStorage. It includes the way a real send
+// writes chunk files (test/helpers/send-chunks.ts: on `file:` the send workers write them
+// themselves). Stores kept in a local directory (LocalStore and the destination helper, which
+// share confined-fs/archive-directory.ts) also run runFileSystemStoreSuite: what the directory
+// holds afterwards, and what a hostile destination's planted links lead to.
 
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Store, StoreError, type StoreErrorCode } from '../source-agent/store/store.js';
+import { SEND_CHUNK_BYTES, SESSION_DIR, sendChunks, sentChunkPath, testVolume, unpackChunk } from './helpers/send-chunks.js';
 
 async function rejectsWith(promise: Promise<unknown>, code: StoreErrorCode): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof StoreError && error.code === code);
@@ -143,6 +151,123 @@ export function runStoreSuite(name: string, openStore: () => Promise<Store>): vo
       await store.mkdir('Vol_1/S-tmp/000000000');
       await store.mkdir('Vol_1/S-tmp/000000000');
       assert.equal((await store.stat('Vol_1/S-tmp'))?.kind, 'directory');
+    });
+
+    it('stat of "." is the archive directory', async () => {
+      const store = await makeStore();
+      await store.put('archive.ini', Buffer.from('ini'));
+      assert.equal((await store.stat('.'))?.kind, 'directory');
+    });
+
+    for (const dedup of [false, true]) {
+      it(`a send${dedup ? ' --dedup' : ''} writes its chunk files whole into the session directory, published by one rename`, async () => {
+        const store = await makeStore();
+        const volume = testVolume(5, 2);
+        const result = await sendChunks(store, volume, { dedup });
+        assert.equal(result.storedChunks, 4);
+        await store.flush();
+        await store.renameBatch([[SESSION_DIR, 'Vol_1/S_20260101-000000']]);
+        for (const index of [0, 1, 3, 4]) {
+          const path = sentChunkPath(index).replace(SESSION_DIR, 'Vol_1/S_20260101-000000');
+          const chunk = unpackChunk(await store.read(path, 2 * SEND_CHUNK_BYTES));
+          assert.ok(chunk.equals(volume.subarray(index * SEND_CHUNK_BYTES, (index + 1) * SEND_CHUNK_BYTES)), path);
+        }
+        assert.equal(await store.stat(sentChunkPath(2).replace(SESSION_DIR, 'Vol_1/S_20260101-000000')), null);
+        assert.deepEqual(await store.list('Vol_1/S_20260101-000000'), ['000000000']);
+        assert.equal(await store.stat(SESSION_DIR), null);
+      });
+    }
+
+    it('a send never replaces a chunk file that is already there', async () => {
+      const store = await makeStore();
+      await store.writeNew(sentChunkPath(1), Buffer.from('there before'));
+      await rejectsWith(sendChunks(store, testVolume(3)), 'EEXIST');
+      assert.deepEqual(await store.read(sentChunkPath(1), 100), Buffer.from('there before'));
+    });
+  });
+}
+
+/**
+ * The suite for a store kept in a local directory: the Store rows, then rows that look at the
+ * directory itself and plant what a hostile destination would. `openStore` opens the store on
+ * an existing, empty directory.
+ */
+export function runFileSystemStoreSuite(name: string, openStore: (directory: string) => Promise<Store>): void {
+  const base = mkdtempSync(join(tmpdir(), 'skiff-fs-store-'));
+  let counter = 0;
+  const newDirectory = () => {
+    const directory = join(base, `store${counter++}`);
+    mkdirSync(directory);
+    return directory;
+  };
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  runStoreSuite(name, () => openStore(newDirectory()));
+
+  describe(`Store conformance, on a file system: ${name}`, () => {
+    const opened: Store[] = [];
+    /** A store, its directory, and a directory outside it that planted links point to. */
+    const setup = async () => {
+      const root = newDirectory();
+      const outside = newDirectory();
+      const store = await openStore(root);
+      opened.push(store);
+      return { store, root, outside };
+    };
+    after(async () => {
+      await Promise.all(opened.map((store) => store.close()));
+    });
+
+    it('put leaves no temporary file behind', async () => {
+      const { store, root } = await setup();
+      await store.put('a/b', Buffer.from('x'));
+      await store.put('a/b', Buffer.from('y'));
+      assert.deepEqual(readdirSync(join(root, 'a')), ['b']);
+      assert.equal(readFileSync(join(root, 'a', 'b'), 'utf8'), 'y');
+    });
+
+    it('takes over a lock left by a process that no longer runs, not one a running process holds', async () => {
+      const { store, root } = await setup();
+      writeFileSync(join(root, '.skiff-lock'), '999999999\n');
+      const lock = await store.lock();
+      assert.notEqual(readFileSync(join(root, '.skiff-lock'), 'utf8'), '999999999\n');
+      await lock.release();
+      assert.deepEqual(readdirSync(root), []);
+      writeFileSync(join(root, '.skiff-lock'), `${process.pid}\n`);
+      await assert.rejects(
+        store.lock(),
+        (error: unknown) => error instanceof StoreError && error.code === 'EBUSY' && error.message.includes(`process ${process.pid}`),
+      );
+      assert.equal(readFileSync(join(root, '.skiff-lock'), 'utf8'), `${process.pid}\n`);
+    });
+
+    const planted: Record<string, (root: string, outside: string) => void> = {
+      'the session directory': (root, outside) => {
+        mkdirSync(join(root, 'Vol_1'));
+        symlinkSync(outside, join(root, SESSION_DIR));
+      },
+      'a chunk directory': (root, outside) => {
+        mkdirSync(join(root, SESSION_DIR), { recursive: true });
+        symlinkSync(outside, join(root, sentChunkPath(0).replace(/\/[^/]+$/, '')));
+      },
+    };
+    for (const [where, plant] of Object.entries(planted)) {
+      it(`a send does not follow ${where} swapped for a link out of the archive`, async () => {
+        const { store, root, outside } = await setup();
+        plant(root, outside);
+        await rejectsWith(sendChunks(store, testVolume(3)), 'EACCES');
+        assert.deepEqual(readdirSync(outside), []);
+      });
+    }
+
+    it('a send does not write through a link planted at a chunk file name', async () => {
+      const { store, root, outside } = await setup();
+      writeFileSync(join(outside, 'target'), 'outside');
+      mkdirSync(join(root, sentChunkPath(0).replace(/\/[^/]+$/, '')), { recursive: true });
+      symlinkSync(join(outside, 'target'), join(root, sentChunkPath(0)));
+      await rejectsWith(sendChunks(store, testVolume(3)), 'EEXIST');
+      assert.equal(readFileSync(join(outside, 'target'), 'utf8'), 'outside');
+      assert.deepEqual(readdirSync(outside), ['target']);
     });
   });
 }

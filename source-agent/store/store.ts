@@ -92,6 +92,11 @@ export interface Store {
 
 /** Throws EINVAL unless `path` is a clean archive-relative path ("." is the archive root). */
 export function checkArchivePath(path: string): string {
-  if (!isArchivePath(path)) throw new StoreError('EINVAL', `"${inert(path)}"`, 'not a clean archive-relative path');
+  if (!isArchivePath(path)) throw uncleanPathError(path);
   return path;
+}
+
+/** The EINVAL error for a path that is not a clean archive-relative path. */
+export function uncleanPathError(path: string): StoreError {
+  return new StoreError('EINVAL', `"${inert(path)}"`, 'not a clean archive-relative path');
 }

@@ -16,7 +16,7 @@ import { installQvmRunStandIn } from '../helpers/qvm-run.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { requireSystem, SYSTEM_TESTS_REQUIRED } from '../helpers/system.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
-import { runStoreSuite } from '../store-conformance.js';
+import { runFileSystemStoreSuite } from '../store-conformance.js';
 
 const SSH_TOOLS = ['/usr/sbin/sshd', 'ssh', 'ssh-keygen'];
 const scratch = scratchDir('skiff-remote-e2e-');
@@ -174,10 +174,8 @@ describe('ssh:// destinations (real sshd on 127.0.0.1)', () => {
 // The Store contract over a real ssh connection. Registered only where it can run (root, sshd);
 // under CI a missing sshd fails the ssh tests above instead.
 if (process.getuid?.() === 0 || SYSTEM_TESTS_REQUIRED) {
-  runStoreSuite('RemoteStore over ssh to 127.0.0.1', async () => {
+  runFileSystemStoreSuite('RemoteStore over ssh to 127.0.0.1', async (root) => {
     const s = await server();
-    const root = join(scratch.dir, `store${counter++}`);
-    mkdirSync(root);
     return connectHelper(sshStart(s.authority, { sshOptions: s.sshOptions, qubesOptions: [] }), {
       url: `ssh://${s.authority}${root}`,
       root,

@@ -1,10 +1,11 @@
 // A send worker thread: for each chunk, detect zeros, compress, hash, compare with the archive's
-// hash, and encrypt. In direct mode it also writes the chunk file (without fsync: the commit
-// makes the destination durable once, before publishing).
+// hash, and encrypt. In direct mode it also writes the chunk file, with the code LocalStore and
+// the destination helper write new files with (confined-fs/new-file.ts: beneath the archive's
+// descriptor, never through a link, never over an existing file; no fsync: the commit makes
+// the destination durable once, before publishing).
 
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { at, parentsAndLeaf, walkFrom } from '../../../confined-fs/beneath-root.js';
+import { writeNewFileBeneath } from '../../../confined-fs/new-file.js';
 import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import { maxChunkFileBytes } from '../../archive/chunk-file.js';
 import { makeCodec } from '../../archive/compression/index.js';
@@ -52,27 +53,6 @@ async function configure({ settings, slots, inputBytes, outputBytes }: SetupMess
   };
 }
 
-/**
- * Writes a new chunk file at archive path `path`, walking its directories from the archive's
- * descriptor without following links (a directory swapped for a link by anyone with access to
- * the destination must not lead the write outside), creating missing ones.
- */
-function writeChunkFile(rootFd: number, path: string, data: Buffer): void {
-  const [parts, leaf] = parentsAndLeaf(path);
-  const dirFd = walkFrom(rootFd, parts, true);
-  try {
-    const fd = openSync(at(dirFd, leaf), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    try {
-      let done = 0;
-      while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-    } finally {
-      closeSync(fd);
-    }
-  } finally {
-    closeSync(dirFd);
-  }
-}
-
 type Outcome = Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error' | 'errorCode'>;
 
 function processChunk(job: ChunkJob, setup: Setup): Outcome {
@@ -106,7 +86,7 @@ function processChunk(job: ChunkJob, setup: Setup): Outcome {
   }
   if (job.writePath) {
     try {
-      writeChunkFile(job.writeRootFd, job.writePath, out.subarray(0, outLength));
+      writeNewFileBeneath(job.writeRootFd, job.writePath, out.subarray(0, outLength));
     } catch (error) {
       const code = errnoOf(error) ?? 'EIO';
       return { kind: 'data', hash, outLength: 0, error: messageOf(error), errorCode: code };
@@ -119,7 +99,7 @@ function processChunk(job: ChunkJob, setup: Setup): Outcome {
 function writeFromSlot(job: WriteJob, setup: Setup): Outcome {
   const base = job.slot * (setup.inputBytes + setup.outputBytes) + setup.inputBytes;
   try {
-    writeChunkFile(job.write.rootFd, job.write.path, Buffer.from(setup.slots, base, job.write.length));
+    writeNewFileBeneath(job.write.rootFd, job.write.path, Buffer.from(setup.slots, base, job.write.length));
   } catch (error) {
     const code = errnoOf(error) ?? 'EIO';
     return { kind: 'data', hash: null, outLength: 0, error: messageOf(error), errorCode: code };
