@@ -49,7 +49,12 @@ export interface TargetOptions {
   kind?: string;
 }
 
-export async function openRestoreTarget(path: string, volsize: number, chunkSize: number, options: TargetOptions = {}): Promise<RestoreTarget> {
+export async function openRestoreTarget(
+  path: string,
+  volsize: number,
+  chunkSize: number,
+  options: TargetOptions = {},
+): Promise<RestoreTarget> {
   const existing = await fs.stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
     throw new InputError(`Cannot use --save-to '${path}': ${describeError(error)}`);

@@ -35,7 +35,8 @@ export async function activateVolume(lvm: Lvm, vg: string, name: string): Promis
 export async function extentSize(lvm: Lvm, vg: string): Promise<number> {
   const out = await runLvm(lvm, ['vgs', '--noheadings', '--units=b', '--nosuffix', '-o', 'vg_extent_size', vg], `lvm vgs ${vg}`);
   const bytes = Number(out.trim());
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new LocalStorageError(`Unexpected 'lvm vgs' output: ${JSON.stringify(out.slice(0, 100))}`);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0)
+    throw new LocalStorageError(`Unexpected 'lvm vgs' output: ${JSON.stringify(out.slice(0, 100))}`);
   return bytes;
 }
 
