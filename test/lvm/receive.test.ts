@@ -12,9 +12,11 @@ import assert from 'node:assert/strict';
 import { chmodSync, closeSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { LocalStore } from '../../source-agent/store/local-store.js';
 import { scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { requireSystem } from '../helpers/system.js';
+import { openArchive } from '../helpers/write-context.js';
 import { LVM_MODEL_TOOLS, type LvmModel, startLvmModel, uniqueVgName } from '../lvm-model/harness.js';
 import type { ThinLv } from '../lvm-model/state.js';
 
@@ -150,7 +152,7 @@ describe('receive into an LVM thin pool (model)', () => {
   it('an existing LV of another size is resized; a read-only session makes the LV read-only, and it can be received again', async (t) => {
     if (!ready_(t)) return;
     model?.run('lvm', ['lvcreate', '-V', '16m', '--thin', '-n', 'vm-ro', `${vg}/vm-pool`]);
-    model?.write(`${vg}/vm-ro`, 0, Buffer.alloc(16 * 1024 * 1024, 0xaa));
+    model?.write(`${vg}/vm-ro`, 0, Buffer.alloc(1024 * 1024, 0xaa));
     for (let round = 0; round < 2; round++) {
       const r = await skiff('receive', 'vm-ro', `--local=${vg}/vm-pool`);
       assert.equal(r.code, 0, r.stderr);
@@ -225,5 +227,48 @@ describe('receive into an LVM thin pool (model)', () => {
     const r = await skiff('receive', 'vm-work-private', `--local=${scratch.dir}`);
     assert.equal(r.code, 7, r.stderr);
     assert.match(r.stderr, /supported only for an LVM thin pool.*use --save-to/);
+  });
+});
+
+/** Names of the VG's LVs. */
+function lvNames(): string[] {
+  return Object.keys(model?.state().vgs[vg]?.lvs ?? {}).sort();
+}
+
+async function archiveUuid(): Promise<string> {
+  return (await openArchive(new LocalStore(dest))).ini.uuid;
+}
+
+describe('clean-up of Skiff snapshots in an LVM pool (model)', () => {
+  it('arch-check --clean removes this archive orphans, keeps paired ones, other archives and Wyng snapshots', async (t) => {
+    if (!ready_(t)) return;
+    const uuid = await archiveUuid();
+    const m = model as LvmModel;
+    m.run('lvm', ['lvcreate', '-V', '4m', '--thin', '-n', 'gone', `${vg}/vm-pool`]);
+    const snap = (origin: string, name: string, tags: string[]) =>
+      m.run('lvm', ['lvcreate', '-kn', '-ay', '-pr', ...tags.map((tag) => `--addtag=${tag}`), '-s', `${vg}/${origin}`, '-n', name]);
+    snap('gone', 'gone.skiff1', ['skiff', `arch-${uuid}`]); // a volume this archive no longer has
+    snap('vm-work-private', 'vm-work-private.skiff2', ['skiff', `arch-${uuid}`]); // a send's leftover
+    snap('gone', 'other.skiff1', ['skiff', 'arch-11111111-2222-3333-4444-555555555555']); // another archive's
+    snap('vm-work-private', 'vm-work-private.tick', ['wyng', `arch-${uuid}`]); // Wyng's
+    snap('gone', 'gone2.skiff1', [`arch-${uuid}`]); // the name, but not the tag: not a Skiff snapshot
+    assert.ok(lvNames().includes('vm-work-private.skiff1'), 'paired by the receive above');
+
+    const r = await skiff('arch-check', '--clean', `--local=${vg}/vm-pool`, '--force');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Removed 2 orphan snapshots/);
+    const left = lvNames();
+    for (const kept of ['vm-work-private.skiff1', 'other.skiff1', 'vm-work-private.tick', 'gone2.skiff1', 'gone', 'vm-work-private'])
+      assert.ok(left.includes(kept), `${kept} kept: ${left.join(' ')}`);
+    for (const removed of ['gone.skiff1', 'vm-work-private.skiff2']) assert.ok(!left.includes(removed), `${removed} removed`);
+  });
+
+  it("delete VOL --local=VG/POOL removes the volume's Skiff snapshots, not its LV or Wyng's", async (t) => {
+    if (!ready_(t)) return;
+    const r = await skiff('delete', 'vm-work-private', `--local=${vg}/vm-pool`, '--force');
+    assert.equal(r.code, 0, r.stderr);
+    const left = lvNames();
+    assert.ok(!left.includes('vm-work-private.skiff1'), left.join(' '));
+    for (const kept of ['vm-work-private', 'vm-work-private.tick', 'other.skiff1']) assert.ok(left.includes(kept), `${kept} kept`);
   });
 });
