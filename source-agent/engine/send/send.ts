@@ -118,7 +118,11 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
       const source = await request.prepare({ vid, last: volume?.sessions.at(-1) ?? null });
       prepared.push({ request, vid, volume, source });
     } catch (error) {
-      if (!(error instanceof SkiffError) || error instanceof LocalStorageError) throw error;
+      if (!(error instanceof SkiffError) || error instanceof LocalStorageError) {
+        // The run ends: snapshots taken for the volumes prepared so far are not left behind.
+        for (const p of prepared) await p.source.discard().catch(() => {});
+        throw error;
+      }
       events.warn(`  ${error.message}`);
       reports.push({ name: request.name, outcome: 'failed', sizeBytes: 0, storedBytes: 0, seconds: 0 });
     }
