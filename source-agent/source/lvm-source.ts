@@ -61,7 +61,9 @@ export interface LvmVolumeSlots {
 }
 
 /** Finds the volume and its snapshots; refuses what is not ours to touch. */
-export async function inspectLvmVolume(request: Pick<LvmVolumeRequest, 'pool' | 'name' | 'uuid' | 'remap' | 'note'>): Promise<LvmVolumeSlots> {
+export async function inspectLvmVolume(
+  request: Pick<LvmVolumeRequest, 'pool' | 'name' | 'uuid' | 'remap' | 'note'>,
+): Promise<LvmVolumeSlots> {
   const { pool, name } = request;
   const { vg, lvm } = pool;
   if (parseSnapshotLvName(name)) throw new VolumeFailure(`'${vg}/${name}' is a Skiff snapshot, not a volume.`);
@@ -201,9 +203,10 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
         volumeMtimeNs: '',
       });
       await state.removeDeltamap(vid);
-      await removeIfPresent(pool, names.paired);
+      // .skiff1 is there only when it was paired (an unpaired one was removed above).
+      if (paired) await lvm.remove(vg, names.paired);
       await lvm.rename(vg, names.next, names.paired);
     },
-    discard: () => removeIfPresent(pool, names.next),
+    discard: () => lvm.remove(vg, names.next),
   };
 }

@@ -26,7 +26,10 @@ function capture(): { stream: Writable; bytes: () => Buffer } {
 }
 
 /** Like runSkiff, in this process: the same arguments (hermetic), the exit code runCli returns. */
-export async function runSkiffInProcess(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export async function runSkiffInProcess(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const stdin = new PassThrough();
   stdin.end();
   const stdout = capture();

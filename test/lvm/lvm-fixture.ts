@@ -121,7 +121,8 @@ export async function withLvmSendBed(t: TestContext, fn: (bed: LvmSendBed) => Pr
 
 function countChunkFiles(dir: string): number {
   let n = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) if (entry.isFile() && /^x[0-9a-f]{16}$/.test(entry.name)) n++;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (entry.isFile() && /^x[0-9a-f]{16}$/.test(entry.name)) n++;
   return n;
 }
 

@@ -31,7 +31,9 @@ describe('send from an LVM thin pool (model)', () => {
         const snap = bed.lv(`${name}.skiff1`);
         assert.ok(snap, `${name}.skiff1 exists`);
         assert.equal(snap.writable, false);
-        assert.ok(snap.tags.includes('skiff') && snap.tags.some((tag) => tag.startsWith('arch-')) && snap.tags.some((tag) => tag.startsWith('S_')));
+        assert.ok(
+          snap.tags.includes('skiff') && snap.tags.some((tag) => tag.startsWith('arch-')) && snap.tags.some((tag) => tag.startsWith('S_')),
+        );
         assert.equal(bed.lv(`${name}.skiff2`), undefined);
       }
 
@@ -78,7 +80,10 @@ describe('send from an LVM thin pool (model)', () => {
       const third = await bed.send(['vm-work-private']);
       assertCode(third, 0);
       assert.match(third.stdout, /Queuing full scan of 'vm-work-private'/);
-      history.set('vm-work-private', [...(history.get('vm-work-private') ?? []), Buffer.from(bed.expected.get('vm-work-private') as Buffer)]);
+      history.set('vm-work-private', [
+        ...(history.get('vm-work-private') ?? []),
+        Buffer.from(bed.expected.get('vm-work-private') as Buffer),
+      ]);
       assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32, changed.size, 1]);
 
       // A dry run leaves no snapshot behind and keeps the pairing: the next send is incremental.
@@ -88,7 +93,10 @@ describe('send from an LVM thin pool (model)', () => {
       const fourth = await bed.send(['vm-work-private']);
       assertCode(fourth, 0);
       assert.doesNotMatch(fourth.stdout, /Queuing full scan/);
-      history.set('vm-work-private', [...(history.get('vm-work-private') ?? []), Buffer.from(bed.expected.get('vm-work-private') as Buffer)]);
+      history.set('vm-work-private', [
+        ...(history.get('vm-work-private') ?? []),
+        Buffer.from(bed.expected.get('vm-work-private') as Buffer),
+      ]);
       assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32, changed.size, 1, 1]);
       await bed.assertSessions(history);
     }));
@@ -117,7 +125,10 @@ describe('send from an LVM thin pool (model)', () => {
 
       const skipped = await bed.send(['vm-work-private']);
       assertCode(skipped, 2);
-      assert.match(skipped.stderr + skipped.stdout, /^ {2}Skipping vm-work-private; snapshot is from a different archive\. Use --remap to clear it\.$/m);
+      assert.match(
+        skipped.stderr + skipped.stdout,
+        /^ {2}Skipping vm-work-private; snapshot is from a different archive\. Use --remap to clear it\.$/m,
+      );
       assert.ok(bed.lv('vm-work-private.skiff1')?.tags.includes('arch-11111111-2222-4333-8444-555555555555'), 'left alone');
 
       const remapped = await bed.send(['vm-work-private'], ['--remap']);
@@ -128,7 +139,18 @@ describe('send from an LVM thin pool (model)', () => {
       await bed.assertSessions(new Map([['vm-work-private', [first, bed.expected.get('vm-work-private') as Buffer]]]));
 
       // Wyng's snapshots of the same volume are never touched.
-      m.run('lvm', ['lvcreate', '-kn', '-ay', '-pr', '--addtag=wyng', '--addtag=arch-x', '-s', `${vg}/vm-work-private`, '-n', 'vm-work-private.tick']);
+      m.run('lvm', [
+        'lvcreate',
+        '-kn',
+        '-ay',
+        '-pr',
+        '--addtag=wyng',
+        '--addtag=arch-x',
+        '-s',
+        `${vg}/vm-work-private`,
+        '-n',
+        'vm-work-private.tick',
+      ]);
       assertCode(await bed.send(['vm-work-private']), 0);
       assert.ok(bed.lv('vm-work-private.tick'));
     }));

@@ -216,7 +216,8 @@ export class SendCommand extends WriteCommand {
         };
       });
       const allTags = new Map(tags);
-      for (const t of local?.kind === 'reflink' ? local.pool.tags : []) if (!allTags.has(t) && allTags.size < MAX_TAGS_PER_SESSION) allTags.set(t, '');
+      for (const t of local?.kind === 'reflink' ? local.pool.tags : [])
+        if (!allTags.has(t) && allTags.size < MAX_TAGS_PER_SESSION) allTags.set(t, '');
       const display = new SendOutput(out, started.ms);
       const reports = await send(
         {

@@ -54,7 +54,9 @@ export async function withMetadataSnap<T>(pool: LvmPool, work: () => Promise<T>)
   } catch (error) {
     unregister();
     await release().catch((releaseError: unknown) => {
-      throw new LocalStorageError(`${describeError(error)}; and releasing the metadata snapshot of ${vg}/${pool.pool}: ${describeError(releaseError)}`);
+      throw new LocalStorageError(
+        `${describeError(error)}; and releasing the metadata snapshot of ${vg}/${pool.pool}: ${describeError(releaseError)}`,
+      );
     });
     throw error;
   }
