@@ -15,6 +15,7 @@
 
 import { VolumeFailure } from '../errors.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
+import { withDeltamap } from './deltamap.js';
 import type { LvRow } from './lvm/lvm-commands.js';
 import { changedBytes, lvmDelta } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
@@ -171,11 +172,8 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
         ...(request.signal ? { signal: request.signal } : {}),
       });
       changed = changedBytes(delta.ranges, next.size, chunkSize);
-      if (recorded?.deltamap) {
-        const map = await state.deltamap(vid, changed.length);
-        if (map) for (let i = 0; i < changed.length; i++) changed[i] = (changed[i] ?? 0) | (map[i] ?? 0);
-        else changed = null; // the record says there is a map, but it is gone: read everything
-      }
+      // Monitor's accumulated changes since the session; a map recorded but gone: read everything.
+      if (recorded?.deltamap) changed = await withDeltamap(state, vid, changed);
     }
   } catch (error) {
     await removeIfPresent(pool, names.next).catch(() => {});

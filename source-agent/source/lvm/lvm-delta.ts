@@ -40,6 +40,8 @@ export interface LvmDelta {
   ranges: ChunkRange[];
   /** Pool block size in 512-byte sectors. */
   dataBlockSize: number;
+  /** Bytes unmapped since the paired snapshot (left_only: discarded, or cut off by a shrink). */
+  freedBytes: number;
 }
 
 /** Reserves the pool's metadata snapshot for `work`, and releases it however `work` ends. */
@@ -73,6 +75,7 @@ export async function lvmDelta(pool: LvmPool, request: DeltaRequest): Promise<Lv
 /** The delta step with the metadata snapshot already reserved (several volumes of one pool). */
 export async function deltaOnReservedSnap(pool: LvmPool, request: DeltaRequest): Promise<LvmDelta> {
   let mapper: DeltaChunkMapper | null = null;
+  let freedBlocks = 0;
   const parser = new ThinDeltaParser({
     left: request.thin1,
     right: request.thin2,
@@ -85,6 +88,7 @@ export async function deltaOnReservedSnap(pool: LvmPool, request: DeltaRequest):
         newSize: request.newSize,
       });
       mapper.add(range);
+      if (range.kind === 'left_only') freedBlocks += range.length;
     },
   });
   await pool.lvm.thinDelta(pool.vg, pool.pool, request.thin1, request.thin2, {
@@ -96,7 +100,7 @@ export async function deltaOnReservedSnap(pool: LvmPool, request: DeltaRequest):
   // Two identical empty devices give a <diff> without ranges: only growth or shrink marks.
   const final: DeltaChunkMapper =
     mapper ?? new DeltaChunkMapper({ dataBlockSize, chunkSize: request.chunkSize, oldSize: request.oldSize, newSize: request.newSize });
-  return { ranges: final.finish(), dataBlockSize };
+  return { ranges: final.finish(), dataBlockSize, freedBytes: freedBlocks * dataBlockSize * 512 };
 }
 
 /** One byte per chunk of a volume of `size` bytes: 1 where `ranges` mark it. */
