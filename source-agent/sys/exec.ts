@@ -22,6 +22,16 @@ export class ExternalCommandError extends Error {
     this.signal = signal;
     this.stderrTail = stderrTail;
   }
+
+  /** The last line of stderr that says something (dmsetup ends with a bare "Command failed."), inert; "" if none. */
+  said(): string {
+    const line = this.stderrTail
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !/^Command failed\.?$/.test(l))
+      .at(-1);
+    return line === undefined ? '' : inert(line);
+  }
 }
 
 export interface ExecResult {

@@ -99,10 +99,7 @@ export function parseLvs(text: string): LvRow[] {
 
 /** What a failed command said, as one line. */
 function lastLine(error: unknown): string {
-  if (error instanceof ExternalCommandError) {
-    const said = error.stderrTail.trim().split('\n').at(-1)?.trim();
-    if (said) return said;
-  }
+  if (error instanceof ExternalCommandError && error.said() !== '') return error.said();
   return describeError(error);
 }
 
@@ -176,10 +173,18 @@ export class Lvm {
     await this.lvmCommand(['lvchange', '-p', mode, `${vg}/${lv}`], `Changing permission of ${vg}/${lv}`);
   }
 
-  /** Removes an LV (made writable first, as a read-only snapshot may refuse removal otherwise). */
+  /** Removes an LV; one that refuses (read-only, as some LVM versions do) is made writable and removed again, as Wyng does. */
   async remove(vg: string, lv: string): Promise<void> {
-    await this.setPermission(vg, lv, 'rw').catch(() => {});
-    await this.lvmCommand(['lvremove', '-f', `${vg}/${lv}`], `Removing ${vg}/${lv}`);
+    const argv = ['lvremove', '-f', `${vg}/${lv}`];
+    try {
+      await this.lvmCommand(argv, `Removing ${vg}/${lv}`);
+    } catch (error) {
+      const row = await this.lv(vg, lv);
+      if (!row) return;
+      if (row.attr[1] === 'w') throw error;
+      await this.setPermission(vg, lv, 'rw');
+      await this.lvmCommand(argv, `Removing ${vg}/${lv}`);
+    }
   }
 
   private dmMessage(vg: string, pool: string, message: string): Promise<string> {
