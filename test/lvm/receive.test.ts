@@ -54,6 +54,8 @@ let vg = '';
 let dest = '';
 let ready = false;
 const original = image(1);
+/** The volume at its newest session (the incremental send below changes it). */
+let latest = original;
 
 function skiff(...args: string[]) {
   return runSkiffInProcess([`--dest=file:${dest}`, ...args]);
@@ -128,7 +130,7 @@ describe('receive into an LVM thin pool (model)', () => {
     assert.ok(bytes >= DATA_BYTES - 4096 && bytes <= DATA_BYTES + 64 * 1024, `allocated ${bytes} bytes for ${DATA_BYTES} of data`);
   });
 
-  it('the newest session received into the pool is paired: a tagged .skiff1 and the local state', async (t) => {
+  it('the newest session received into the pool is paired: a tagged, read-only .skiff1', async (t) => {
     if (!ready_(t)) return;
     const out = model?.run('lvm', ['lvs', '--noheadings', '--separator=:::', '-o', 'lv_name,lv_attr,lv_tags', vg]) ?? '';
     const row = out
@@ -147,6 +149,29 @@ describe('receive into an LVM thin pool (model)', () => {
       tags.join(','),
     );
     assert.equal(row[1]?.[1], 'r', 'read-only snapshot');
+  });
+
+  it('the next send from the pool is incremental: it stores exactly the 2 changed chunks', async (t) => {
+    if (!ready_(t)) return;
+    // Through the model, so that the pool's block mapping follows the writes (thin_delta sees them).
+    model?.write(`${vg}/vm-work-private`, 7 * CHUNK + 100, Buffer.alloc(10, 9));
+    model?.write(`${vg}/vm-work-private`, 120 * CHUNK, Buffer.alloc(CHUNK, 3));
+    latest = Buffer.from(original);
+    latest.fill(9, 7 * CHUNK + 100, 7 * CHUNK + 110);
+    latest.fill(3, 120 * CHUNK, 121 * CHUNK);
+    const r = await skiff('send', 'vm-work-private', `--local=${vg}/vm-pool`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /Queuing full scan/);
+    const vid = readdirSync(dest).find(
+      (n) => n.startsWith('Vol_') && readdirSync(join(dest, n)).filter((s) => s.startsWith('S_')).length === 2,
+    );
+    assert.ok(vid, 'vm-work-private has its second session');
+    const newest = readdirSync(join(dest, vid))
+      .filter((s) => s.startsWith('S_'))
+      .sort()
+      .at(-1);
+    const chunks = readdirSync(join(dest, vid, newest ?? '', '000000000'));
+    assert.deepEqual(chunks.sort(), ['x0000000000070000', 'x0000000000780000']);
   });
 
   it('an existing LV of another size is resized; a read-only session makes the LV read-only, and it can be received again', async (t) => {
@@ -171,9 +196,10 @@ describe('receive into an LVM thin pool (model)', () => {
     assert.ok(allocated('restored') >= VOLUME);
     const r = await skiff('receive', 'vm-work-private', `--save-to=/dev/${vg}/restored`);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(readDevice(`/dev/${vg}/restored`, VOLUME).equals(original), 'the LV holds the volume');
+    assert.ok(readDevice(`/dev/${vg}/restored`, VOLUME).equals(latest), 'the LV holds the volume');
+    // Five chunks hold data now (the three, and the two the incremental send stored).
     const bytes = allocated('restored');
-    assert.ok(bytes <= DATA_BYTES + 64 * 1024, `allocated ${bytes} bytes for ${DATA_BYTES} of data`);
+    assert.ok(bytes <= 5 * CHUNK + 64 * 1024, `allocated ${bytes} bytes for 5 chunks of data`);
     const snapshots = Object.keys(model?.state().vgs[vg]?.lvs ?? {}).filter((n) => n.startsWith('restored.'));
     assert.deepEqual(snapshots, [], 'a --save-to receive pairs nothing');
   });

@@ -46,7 +46,9 @@ export async function repairThinVolume(request: RepairRequest, out: Output): Pro
   await lvm.createSnapshot(vg, name, slots.paired, [...newSnapshotTags(uuid, false), session.name]);
   const snapshot = await lvm.lv(vg, slots.paired);
   if (!snapshot) return false;
+  // The record send checks (source/lvm-source.ts isPaired): this snapshot, its lv_time and size.
   await state.saveVolume(request.vid, {
+    kind: 'lvm',
     session: session.name,
     sequence: session.info.sequence,
     snapshot: `${vg}/${slots.paired}`,
