@@ -27,7 +27,15 @@ trap cleanup EXIT INT TERM
 
 sed -e "s#\"/usr/sbin/thin_delta\"#\"$BIN/thin_delta\"#" -e "s#lvm = \"/usr/sbin/lvm\"#lvm = \"$BIN/lvm\"#" \
   -e "s#dmsetup  = \"/sbin/dmsetup\"#dmsetup  = \"$BIN/dmsetup\"#" "$WYNG" >"$W/wyng"
-wyng() { /usr/bin/python3 "$W/wyng" "$@" --meta-dir="$W/meta" --passcmd="echo $PASS" --authmin=0; }
+# Wyng's machine-wide lock (/var/lock/wyng) fails at once when another Wyng holds it: wait.
+wyng() {
+  tries=0
+  while ! /usr/bin/python3 "$W/wyng" "$@" --meta-dir="$W/meta" --passcmd="echo $PASS" --authmin=0 2>"$W/wyng.err"; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 90 ] || ! grep -q 'obtaining lock' "$W/wyng.err"; then cat "$W/wyng.err" >&2; return 1; fi
+    sleep 2
+  done
+}
 lv=vm-fx-private
 mkdir -p "$W/dest" "$W/meta"
 lvm vgcreate "$VG" /dev/model-pv >/dev/null

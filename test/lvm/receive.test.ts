@@ -248,6 +248,15 @@ describe('receive into an LVM thin pool (model)', () => {
     }
   });
 
+  it('--save-to a missing /dev path is refused: no file is made under /dev', async (t) => {
+    if (!ready_(t)) return;
+    const r = await skiff('receive', 'vm-work-private', `--save-to=/dev/${vg}/nothere`);
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /does not exist: create the volume first, or receive into an LVM thin pool with --local=VG\/POOL/);
+    assert.ok(!lvNames().includes('nothere'));
+    assert.throws(() => statSync(`/dev/${vg}/nothere`));
+  });
+
   it('--local that is a directory is refused with a clear error (exit 7)', async (t) => {
     if (!ready_(t)) return;
     const r = await skiff('receive', 'vm-work-private', `--local=${scratch.dir}`);
