@@ -257,11 +257,17 @@ describe('receive into an LVM thin pool (model)', () => {
     assert.throws(() => statSync(`/dev/${vg}/nothere`));
   });
 
-  it('--local that is a directory is refused with a clear error (exit 7)', async (t) => {
+  it('--local that is a directory, a VG without its pool or a thin volume is refused with a clear error (exit 7)', async (t) => {
     if (!ready_(t)) return;
     const r = await skiff('receive', 'vm-work-private', `--local=${scratch.dir}`);
     assert.equal(r.code, 7, r.stderr);
     assert.match(r.stderr, /supported only for an LVM thin pool.*use --save-to/);
+    const noPool = await skiff('receive', 'vm-work-private', `--local=${vg}`);
+    assert.equal(noPool.code, 7, noPool.stderr);
+    assert.match(noPool.stderr, /is a volume group; give its thin pool as --local=/);
+    const thinVolume = await skiff('receive', 'vm-work-private', `--local=${vg}/vm-ro`);
+    assert.equal(thinVolume.code, 7, thinVolume.stderr);
+    assert.match(thinVolume.stderr, /is a thin volume, not a thin pool/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
 import type { Archive, Volume } from '../../archive/archive.js';
@@ -10,7 +10,8 @@ import { chooseSession, parseSessionSpec } from '../../engine/select/session-sel
 import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
 import { InputError, IntegrityError, LocalStorageError, VolumeErrors } from '../../errors.js';
 import { itemAt, valueFor } from '../../lookup.js';
-import { type LvmPool, looksLikeLvm, lvmAvailable, openLvmPool } from '../../source/lvm/lvm-pool.js';
+import { openLocalPool } from '../../source/local-pool.js';
+import { type LvmPool, looksLikeLvm } from '../../source/lvm/lvm-pool.js';
 import { thinVolumeAt } from '../../source/lvm/thin-volumes.js';
 import type { LocalState } from '../../state/local-state.js';
 import { forceOption, localOption, sessionOption, sessionStrictOption, volumesRest } from '../options.js';
@@ -116,7 +117,15 @@ export class ReceiveCommand extends SkiffCommand {
 
   /** --local for a receive without --save-to: an LVM thin pool (file pools are not supported yet). */
   private async thinPool(local: string): Promise<LvmPool> {
-    if (looksLikeLvm(local) && (await lvmAvailable(this.context.env))) return openLvmPool(local, this.context.env);
+    const isDirectory = await stat(resolve(this.context.cwd, local)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!isDirectory && looksLikeLvm(local)) {
+      // As send classifies it: a missing `lvm`, VG, pool, or a thin volume given instead, is said so.
+      const pool = await openLocalPool(local, { cwd: this.context.cwd, vouch: [], env: this.context.env });
+      if (pool.kind === 'lvm') return pool.pool;
+    }
     throw new LocalStorageError(
       `Receiving into --local='${local}' is supported only for an LVM thin pool (--local=VG/POOL); use --save-to=PATH for files.`,
     );
