@@ -127,7 +127,9 @@ export const optQubesOption = () =>
   Option.Array('--opt-qubes', [], { description: 'A qvm-run option (one argv element; repeatable); replaces the built-in list' });
 
 export const localOption = () =>
-  Option.String('--local', { description: 'Local volume storage: a Btrfs subvolume, or a reflink file system vouched for with --vouch' });
+  Option.String('--local', {
+    description: 'Local volume storage: an LVM thin pool VG/POOL, a Btrfs subvolume, or a reflink file system vouched for with --vouch',
+  });
 export const configOption = () => Option.String('--config', { description: 'Config file instead of /etc/skiff/skiff.ini' });
 export const passcmdOption = () => Option.String('--passcmd', { description: 'Command whose output is the passphrase' });
 export const unattendedOption = () =>

@@ -15,6 +15,7 @@ import { ArchDeduplicateCommand } from './commands/arch-deduplicate.js';
 import { ArchInitCommand } from './commands/arch-init.js';
 import { DeleteCommand } from './commands/delete.js';
 import { ListCommand } from './commands/list.js';
+import { MonitorCommand } from './commands/monitor.js';
 import { PruneCommand } from './commands/prune.js';
 import { ReceiveCommand } from './commands/receive.js';
 import { RenameCommand } from './commands/rename.js';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   SendCommand,
   ListCommand,
   VerifyCommand,
+  MonitorCommand,
   ReceiveCommand,
   PruneCommand,
   DeleteCommand,
@@ -44,7 +46,7 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
 ];
 
 /** Wyng commands that Skiff does not have yet, so that they get a precise message. */
-const LATER_COMMANDS = ['monitor', 'diff'];
+const LATER_COMMANDS = ['diff'];
 
 function makeCli(commands: readonly CommandClass<SkiffContext>[] = COMMANDS): Cli<SkiffContext> {
   const cli = new Cli<SkiffContext>({ binaryName: 'skiff', binaryLabel: 'Skiff', binaryVersion: VERSION, enableColors: false });

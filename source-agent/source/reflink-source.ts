@@ -14,6 +14,7 @@ import { describeError, LocalStorageError, VolumeFailure } from '../errors.js';
 import { itemAt } from '../lookup.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
 import { execFileCapture } from '../sys/exec.js';
+import { markResize, withDeltamap } from './deltamap.js';
 import { changedChunks, type ExtentMap, parseFilefrag } from './extent-map.js';
 import { type PreparedVolume, permissionsOf } from './volume-source.js';
 
@@ -83,7 +84,7 @@ async function extentMap(path: string): Promise<ExtentMap> {
   return parseFilefrag(stdout.toString('utf8'));
 }
 
-async function stableDelta(oldPath: string, newPath: string, chunkSize: number, newSize: number): Promise<Uint8Array | null> {
+export async function stableDelta(oldPath: string, newPath: string, chunkSize: number, newSize: number): Promise<Uint8Array | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = await extentMap(oldPath);
     const after = await extentMap(newPath);
@@ -98,6 +99,21 @@ async function stableDelta(oldPath: string, newPath: string, chunkSize: number, 
     await sleep(1000 * 2 ** attempt);
   }
   return null;
+}
+
+/** A read-only reflink copy of the volume at `snapshot` (replacing a stale one), with the volume's times. */
+export async function takeReflinkSnapshot(volumePath: string, snapshot: string, volume: BigIntStats): Promise<BigIntStats> {
+  await fs.rm(snapshot, { force: true });
+  try {
+    await fs.copyFile(volumePath, snapshot, constants.COPYFILE_FICLONE_FORCE);
+    // The snapshot keeps the volume's time (as cp -p would) and is made read-only.
+    await fs.utimes(snapshot, volume.atime, volume.mtime);
+    await fs.chmod(snapshot, Number(volume.mode) & 0o555);
+  } catch (error) {
+    await fs.rm(snapshot, { force: true });
+    throw new LocalStorageError(`Cannot snapshot '${volumePath}': ${describeError(error)}`);
+  }
+  return fs.stat(snapshot, { bigint: true });
 }
 
 export interface ReflinkVolumeRequest {
@@ -146,12 +162,30 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
       size: Number(snapshot.size),
       volumeMtimeNs: String(volumeMtimeNs),
     });
+    // The changes monitor folded in are in the archive now.
+    if (recorded?.deltamap) await state.removeDeltamap(vid);
   };
 
   // Wyng's shortcut: the volume has the mtime and size it had when the paired snapshot was taken,
   // and the newest session's permissions → no change, no snapshot, no scan.
   const untouched = String(volume.mtimeNs) === recorded?.volumeMtimeNs && volume.size === paired?.size;
   if (isPaired && paired && untouched && permissions === last?.permissions) {
+    // Monitor rotated the changes since the session into the paired snapshot and the deltamap:
+    // send them from it (Wyng: a dirty map is sent even when the volume is untouched).
+    const map = recorded?.deltamap ? await state.deltamap(vid, Math.ceil(Number(paired.size) / request.chunkSize)) : null;
+    if (map) {
+      return {
+        path: snaps.paired,
+        size: Number(paired.size),
+        mtimeNs: volume.mtimeNs,
+        permissions,
+        changed: map,
+        unchanged: false,
+        alwaysSession: false,
+        commit: (session, sequence) => keepPairing(session, sequence, paired, volume.mtimeNs),
+        discard: async () => {},
+      };
+    }
     return {
       path: snaps.paired,
       size: Number(volume.size),
@@ -165,23 +199,18 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
     };
   }
 
-  await fs.rm(snaps.next, { force: true });
-  try {
-    await fs.copyFile(volumePath, snaps.next, constants.COPYFILE_FICLONE_FORCE);
-    // The snapshot keeps the volume's time (as cp -p would) and is made read-only.
-    await fs.utimes(snaps.next, volume.atime, volume.mtime);
-    await fs.chmod(snaps.next, Number(volume.mode) & 0o555);
-  } catch (error) {
-    await fs.rm(snaps.next, { force: true });
-    throw new LocalStorageError(`Cannot snapshot '${volumePath}': ${describeError(error)}`);
-  }
-  const next = await fs.stat(snaps.next, { bigint: true });
+  const next = await takeReflinkSnapshot(volumePath, snaps.next, volume);
   const size = Number(next.size);
 
   let changed: Uint8Array | null = null;
   if (isPaired) {
     changed = await stableDelta(snaps.paired, snaps.next, request.chunkSize, size);
     if (!changed) request.note(`  Extents of '${name}' kept moving; reading the whole volume.`);
+    // Monitor's accumulated changes since the session; a map recorded but gone: read everything.
+    else if (recorded?.deltamap) {
+      markResize(changed, Number(paired?.size ?? 0), size, request.chunkSize);
+      changed = await withDeltamap(state, vid, changed);
+    }
   } else {
     request.note(`  Queuing full scan of '${name}'`);
   }

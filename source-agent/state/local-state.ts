@@ -3,7 +3,9 @@
 //   archive.salt     a copy of the salt file (a replaced salt on the destination is noticed)
 //   counters.json    nonce counters reserved by this machine (never reused after a crash)
 //   in_process_retry the [in_process] journal this machine tried to complete (see engine/maintain/journal.ts)
-//   volumes/<vid>.json   per-volume snapshot pairing state (see source/reflink.ts)
+//   volumes/<vid>.json   per-volume snapshot pairing state (source/reflink-source.ts, source/lvm-source.ts)
+//   volumes/<vid>.deltamap  chunks changed since the paired session, folded in by monitor: one bit
+//                        per chunk, LSB first (Wyng's deltamap layout); used while VolumeState.deltamap
 // The id hashes the user id, the archive uuid and the destination's identity (dest-url.ts
 // destIdentity), so two archives never share state and respelling the URL (file:/x/, file:///x)
 // cannot sidestep the rollback anchor with a fresh directory. Earlier versions hashed the URL as
@@ -32,6 +34,30 @@ export interface VolumeState {
   size: number;
   /** The volume's own mtime (ns) when the snapshot was taken (Node cannot copy it to the ns). */
   volumeMtimeNs: string;
+  /** 'lvm': the snapshot is a thin LV "VG/LV.skiff1" (its time is lv_time); absent: a reflink file. */
+  kind?: 'lvm';
+  /**
+   * Monitor took the paired snapshot after `session` and folded the changes since `session` into
+   * volumes/<vid>.deltamap: the next send reads those chunks as well as the new delta's.
+   */
+  deltamap?: boolean;
+}
+
+const MAX_DELTAMAP_FILE = 64 * 1024 * 1024;
+
+/** One byte per chunk → one bit per chunk, LSB first. */
+export function packDeltamap(changed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.floor(changed.length / 8) + 1);
+  for (let i = 0; i < changed.length; i++) if (changed[i]) out[i >> 3] = (out[i >> 3] ?? 0) | (1 << (i & 7));
+  return out;
+}
+
+/** The first `chunkCount` bits of a packed map as one byte per chunk (bits past the file are 0). */
+export function unpackDeltamap(bits: Uint8Array, chunkCount: number): Uint8Array {
+  const out = new Uint8Array(chunkCount);
+  const n = Math.min(chunkCount, bits.length * 8);
+  for (let i = 0; i < n; i++) out[i] = ((bits[i >> 3] ?? 0) >> (i & 7)) & 1;
+  return out;
 }
 
 const MAX_STATE_FILE = 1024 * 1024;
@@ -145,7 +171,26 @@ export class LocalState {
     return this.files.put(`volumes/${vid}.json`, Buffer.from(JSON.stringify(state)));
   }
 
-  removeVolume(vid: string): Promise<void> {
-    return this.files.remove(`volumes/${vid}.json`);
+  async removeVolume(vid: string): Promise<void> {
+    await this.files.remove(`volumes/${vid}.deltamap`);
+    await this.files.remove(`volumes/${vid}.json`);
+  }
+
+  /** The monitor's accumulated map as one byte per chunk (`chunkCount` of them), or null when there is none. */
+  async deltamap(vid: string, chunkCount: number): Promise<Uint8Array | null> {
+    try {
+      return unpackDeltamap(await this.files.read(`volumes/${vid}.deltamap`, MAX_DELTAMAP_FILE), chunkCount);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  saveDeltamap(vid: string, changed: Uint8Array): Promise<void> {
+    return this.files.put(`volumes/${vid}.deltamap`, packDeltamap(changed));
+  }
+
+  removeDeltamap(vid: string): Promise<void> {
+    return this.files.remove(`volumes/${vid}.deltamap`);
   }
 }

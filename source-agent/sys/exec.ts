@@ -4,6 +4,8 @@
 // helper must not reach our terminal through it.
 
 import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { inert } from '../../protocol/inert-text.js';
 import { itemAt } from '../lookup.js';
 
@@ -19,6 +21,16 @@ export class ExternalCommandError extends Error {
     this.exitCode = exitCode;
     this.signal = signal;
     this.stderrTail = stderrTail;
+  }
+
+  /** The last line of stderr that says something (dmsetup ends with a bare "Command failed."), inert; "" if none. */
+  said(): string {
+    const line = this.stderrTail
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !/^Command failed\.?$/.test(l))
+      .at(-1);
+    return line === undefined ? '' : inert(line);
   }
 }
 
@@ -101,4 +113,78 @@ export function spawnDetachedWithSecret(argv: readonly string[], secret: Buffer)
   const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
   child.stdin.end(secret, () => secret.fill(0));
   child.unref();
+}
+
+/** `name` as found on `env.PATH` (an executable file), or null; a name with a `/` is taken as given. */
+export async function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const candidates = name.includes('/') ? [name] : (env['PATH'] ?? '').split(':').map((dir) => `${dir || '.'}/${name}`);
+  for (const path of candidates) {
+    const ok = await access(path, constants.X_OK).then(
+      async () => (await stat(path)).isFile(),
+      () => false,
+    );
+    if (ok) return path;
+  }
+  return null;
+}
+
+export interface StreamOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Each piece of stdout as it arrives; a throw kills the process and rejects with that error. */
+  onStdout: (chunk: Buffer) => void;
+  /** Killed (SIGKILL) and rejected when it runs longer than this. */
+  deadlineMs?: number;
+  /** Killed and rejected with the signal's reason when this aborts. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs argv[0] with stdin closed and hands its stdout to `onStdout` as it comes (a tool whose
+ * output can be large and is parsed on the fly: thin_delta). Resolves with the stderr tail on exit
+ * 0; rejects with ExternalCommandError on a non-zero exit, a signal or the deadline, with the
+ * consumer's error when onStdout throws, and with `signal.reason` when aborted. The process is
+ * always dead when the promise settles.
+ */
+export function execFileStreaming(argv: readonly string[], options: StreamOptions): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    if (options.signal?.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
+    const child = spawn(itemAt(argv, 0), argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    let err = '';
+    let failure: { error: unknown } | null = null;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    const timer =
+      options.deadlineMs === undefined
+        ? undefined
+        : setTimeout(
+            () => fail(new ExternalCommandError(argv, null, null, `no result within ${Math.round(options.deadlineMs ?? 0) / 1000} s`)),
+            options.deadlineMs,
+          );
+    const onAbort = () => fail(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      try {
+        options.onStdout(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err = (err + chunk.toString('utf8')).slice(-4096);
+    });
+    child.on('error', (error) => fail(new ExternalCommandError(argv, null, null, error.message)));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (failure) reject(failure.error);
+      else if (code === 0) resolvePromise(err);
+      else reject(new ExternalCommandError(argv, code, signal, err));
+    });
+  });
 }

@@ -196,7 +196,7 @@ describe('skiff: help, version and mistyped commands', () => {
   it('wraps at word boundaries: no paragraph of the details is broken in the middle', async () => {
     const r = await skiff(['send', '--help']);
     const flat = r.stdout.replace(/\s+/g, ' ');
-    assert.match(flat, /snapshot of each volume next to it and reads only the chunks/);
+    assert.match(flat, /snapshot <lv>\.skiff1 in the VG\) and reads only the chunks that changed/);
     assert.doesNotMatch(r.stdout, /next to\n\n/);
   });
 });

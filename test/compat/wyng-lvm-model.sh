@@ -11,6 +11,10 @@
 # restore is byte-identical; receive --local=VG/POOL re-creates the LV byte-identical and re-pairs,
 # so the next send stores exactly the 1 changed chunk. This is the proof that the model is good
 # enough for Wyng's own LVM code path.
+# Interop with Skiff on the same model pool (snapshots of both programs side by side on one LV):
+# Skiff restores every session Wyng sent (receive --save-to, and receive --local=VG/POOL into a
+# second pool), and Wyng restores every session Skiff sent from the pool (a full send, then an
+# incremental one that stores exactly the 2 changed chunks).
 set -eu
 : "${WYNG:?set WYNG to the path of Wyng's src/wyng}"
 cd "$(dirname "$0")/../.."
@@ -21,6 +25,7 @@ VG=wyngmodel$$
 export SKIFF_LVM_MODEL_DIR="$W/model" PATH="$BIN:$PATH"
 cleanup() {
   lvm vgremove -f "$VG" >/dev/null 2>&1 || true
+  lvm vgremove -f "${VG}b" >/dev/null 2>&1 || true
   lvm-model teardown 2>/dev/null || true
   rm -rf "$W"
 }
@@ -29,10 +34,21 @@ trap cleanup EXIT INT TERM
 sed -e "s#\"/usr/sbin/thin_delta\"#\"$BIN/thin_delta\"#" -e "s#lvm = \"/usr/sbin/lvm\"#lvm = \"$BIN/lvm\"#" \
   -e "s#dmsetup  = \"/sbin/dmsetup\"#dmsetup  = \"$BIN/dmsetup\"#" "$WYNG" >"$W/wyng"
 grep -q "$BIN/dmsetup" "$W/wyng" || { echo "could not point Wyng's CP paths at the model" >&2; exit 1; }
-wyng() { /usr/bin/python3 "$W/wyng" "$@" --meta-dir="$W/meta" --passcmd="echo model-passphrase" --authmin=0; }
+# Wyng takes a machine-wide lock (/var/lock/wyng) and fails at once when another Wyng holds it:
+# wait for it (other Wyng runs on a shared machine).
+wyng() {
+  tries=0
+  while ! /usr/bin/python3 "$W/wyng" "$@" --meta-dir="$W/meta" --passcmd="echo model-passphrase" --authmin=0 2>"$W/wyng.err"; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 90 ] || ! grep -q 'obtaining lock' "$W/wyng.err"; then cat "$W/wyng.err" >&2; return 1; fi
+    sleep 2
+  done
+}
 chunks() { find "$W/dest" -path "*/$1/*" -name 'x*' | wc -l; }
 sessions() { find "$W/dest" -type d -name 'S_*' | sed 's#.*/##' | sort; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+skiff() { node dist/source-agent/main.js "$@" --meta-dir="$W/skiff-meta" --passcmd="echo model-passphrase" --authmin=0; }
+label() { echo "$1" | sed 's/^S_//'; }
 
 mkdir -p "$W/dest" "$W/meta"
 lvm vgcreate "$VG" /dev/model-pv >/dev/null
@@ -44,6 +60,7 @@ head -c 1000 /dev/urandom >"$W/e"
 
 wyng arch-init --dest="file:$W/dest" --local="$VG/vm-pool" >/dev/null
 wyng send vm-work-private --dest="file:$W/dest" --local="$VG/vm-pool" >/dev/null
+cp "/dev/$VG/vm-work-private" "$W/w1.img"
 lvm-model write "$VG/vm-work-private" 1000000 "$W/e"  # chunk 3
 lvm-model write "$VG/vm-work-private" 30000000 "$W/e" # chunk 114
 wyng send vm-work-private --dest="file:$W/dest" --local="$VG/vm-pool" >/dev/null
@@ -51,9 +68,48 @@ s2=$(sessions | sed -n 2p)
 [ "$(chunks "$s2")" = 2 ] || fail "incremental send stored $(chunks "$s2") chunks, not 2"
 wyng receive vm-work-private --dest="file:$W/dest" --save-to="$W/restored.img" >/dev/null
 cmp "$W/restored.img" "/dev/$VG/vm-work-private" || fail "restore differs"
+cp "/dev/$VG/vm-work-private" "$W/w2.img"
 
-cp "/dev/$VG/vm-work-private" "$W/orig.img"
-lvm lvremove -f "$VG/vm-work-private" "$VG/vm-work-private.tick" >/dev/null
+# Skiff restores what Wyng sent: every session to a file, the newest into a thin pool of another VG.
+s1=$(sessions | sed -n 1p)
+for n in 1 2; do
+  s=$(sessions | sed -n ${n}p)
+  skiff receive vm-work-private --dest="file:$W/dest" --session="$(label "$s")" --save-to="$W/skiff-w$n.img" >/dev/null
+  cmp "$W/skiff-w$n.img" "$W/w$n.img" || fail "Skiff's restore of Wyng's session $n differs"
+done
+VG2=${VG}b
+lvm vgcreate "$VG2" /dev/model-pv >/dev/null
+lvm lvcreate --type thin-pool -L 256m -n vm-pool "$VG2" >/dev/null
+skiff receive vm-work-private --dest="file:$W/dest" --session="$(label "$s1")" --local="$VG2/vm-pool" >/dev/null
+cmp "/dev/$VG2/vm-work-private" "$W/w1.img" || fail "Skiff's receive --local of Wyng's session 1 differs"
+skiff receive vm-work-private --dest="file:$W/dest" --local="$VG2/vm-pool" >/dev/null
+cmp "/dev/$VG2/vm-work-private" "$W/w2.img" || fail "Skiff's receive --local of Wyng's session 2 differs"
+lvm vgremove -f "$VG2" >/dev/null
+echo "OK: Skiff restored Wyng's LVM sessions (--save-to, --local=VG/POOL)"
+
+# Wyng restores what Skiff sent from the same pool (Skiff's .skiff1 next to Wyng's .tick).
+skiff arch-init --dest="file:$W/sdest" >/dev/null
+skiff send vm-work-private --dest="file:$W/sdest" --local="$VG/vm-pool" >/dev/null
+cp "/dev/$VG/vm-work-private" "$W/k1.img"
+sleep 1.1
+lvm-model write "$VG/vm-work-private" 2000000 "$W/e"  # chunk 7
+lvm-model write "$VG/vm-work-private" 33553000 "$W/e" # chunk 127, the last
+skiff send vm-work-private --dest="file:$W/sdest" --local="$VG/vm-pool" >/dev/null
+cp "/dev/$VG/vm-work-private" "$W/k2.img"
+k2=$(find "$W/sdest" -type d -name 'S_*' | sed 's#.*/##' | sort | sed -n 2p)
+kc=$(find "$W/sdest" -path "*/$k2/*" -name 'x*' | wc -l)
+[ "$kc" = 2 ] || fail "Skiff's incremental send stored $kc chunks, not 2"
+n=0
+for s in $(find "$W/sdest" -type d -name 'S_*' | sed 's#.*/##' | sort); do
+  n=$((n + 1))
+  wyng receive vm-work-private --dest="file:$W/sdest" --session="$(label "$s")" --save-to="$W/wyng-k$n.img" >/dev/null
+  cmp "$W/wyng-k$n.img" "$W/k$n.img" || fail "Wyng's restore of Skiff's session $n differs"
+done
+[ "$n" = 2 ] || fail "Skiff's archive has $n sessions, not 2"
+echo "OK: Wyng restored Skiff's LVM sessions (full, incremental of 2 chunks)"
+
+cp "$W/w2.img" "$W/orig.img" # Wyng's newest session (Skiff wrote to the LV since)
+lvm lvremove -f "$VG/vm-work-private" "$VG/vm-work-private.tick" "$VG/vm-work-private.skiff1" >/dev/null
 wyng receive vm-work-private --dest="file:$W/dest" --local="$VG/vm-pool" >/dev/null
 cmp "$W/orig.img" "/dev/$VG/vm-work-private" || fail "receive into the pool differs"
 lvm-model write "$VG/vm-work-private" 5000000 "$W/e"  # chunk 19

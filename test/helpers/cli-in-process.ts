@@ -26,7 +26,10 @@ function capture(): { stream: Writable; bytes: () => Buffer } {
 }
 
 /** Like runSkiff, in this process: the same arguments (hermetic), the exit code runCli returns. */
-export async function runSkiffInProcess(args: readonly string[], options: { cwd?: string } = {}): Promise<CliResult> {
+export async function runSkiffInProcess(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const stdin = new PassThrough();
   stdin.end();
   const stdout = capture();
@@ -35,7 +38,8 @@ export async function runSkiffInProcess(args: readonly string[], options: { cwd?
     stdin,
     stdout: stdout.stream,
     stderr: stderr.stream,
-    env: { ...process.env, TZ: 'UTC' },
+    // The command's own environment (tools it runs find their PATH there), not this process's.
+    env: { ...process.env, ...options.env, TZ: 'UTC' },
     colorDepth: 1,
     cwd: options.cwd ?? tmpdir(),
     signal: new AbortController().signal,

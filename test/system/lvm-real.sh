@@ -97,3 +97,24 @@ else
   echo "MISMATCH: thin_delta on this machine disagrees with the model's claims (see the diff above)" >&2
   exit 1
 fi
+
+# Optional: Skiff itself on the same pool (SKIFF=1; after npm run build): a full send, more writes,
+# an incremental send that must not say "Queuing full scan", and both sessions received back and
+# compared with copies taken at each send.
+if [ -n "${SKIFF:-}" ]; then
+  SK="node $(cd "$(dirname "$0")/../.." && pwd)/dist/source-agent/main.js --dest=file:$WORK/archive --meta-dir=$WORK/meta --authmin=0"
+  $SK arch-init --encrypt=off >/dev/null
+  $SK send "$LV" --local="$VG/$POOL" >"$WORK/send1.log"
+  cp "/dev/$VG/$LV" "$WORK/v1.img"
+  write_at $((9 * B + 7)) 300 006
+  write_at $((8 * 1048576 - 5)) 5 007
+  $SK send "$LV" --local="$VG/$POOL" >"$WORK/send2.log"
+  if grep -q 'Queuing full scan' "$WORK/send2.log"; then echo "SKIFF: the second send was not incremental" >&2; exit 1; fi
+  cp "/dev/$VG/$LV" "$WORK/v2.img"
+  S1=$($SK list "$LV" | grep -Eo '[0-9]{8}-[0-9]{6}' | sort | head -1)
+  $SK receive "$LV" --session="$S1" --save-to="$WORK/r1.img" >/dev/null
+  $SK receive "$LV" --save-to="$WORK/r2.img" >/dev/null
+  cmp "$WORK/v1.img" "$WORK/r1.img" && cmp "$WORK/v2.img" "$WORK/r2.img"
+  lvm lvs --noheadings -o lv_name,lv_tags "$VG" | grep skiff
+  echo "SKIFF OK"
+fi

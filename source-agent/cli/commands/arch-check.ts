@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, Option } from 'clipanion';
 import { MAX_ROOT_FILE_BYTES } from '../../archive/archive.js';
 import { sessionLabel } from '../../archive/names.js';
@@ -9,11 +10,15 @@ import type { RewindPlan } from '../../engine/maintain/repair/volume-health.js';
 import type { Output } from '../../engine/output.js';
 import { parseSessionSpec } from '../../engine/select/session-select.js';
 import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
+import { cleanSnapshots } from '../../engine/volumes/local-snapshots.js';
+import { cleanLvmSnapshots } from '../../engine/volumes/lvm-snapshots.js';
 import { FatalError, InputError, LocalStorageError, VolumeErrors } from '../../errors.js';
+import { snapshotPaths } from '../../source/reflink-source.js';
 import { anchorFor } from '../../state/dest-anchor.js';
 import { LocalState } from '../../state/local-state.js';
 import { destIdentity } from '../dest-url.js';
-import { allOption, forceOption, sessionOption, volexOption, volumesRest } from '../options.js';
+import { type LocalStorage, localLabel, openLocalStorage } from '../local-storage.js';
+import { allOption, forceOption, localOption, sessionOption, volexOption, volumesRest } from '../options.js';
 import type { OpenedArchive } from '../skiff-command.js';
 import { type WriteAccess, WriteCommand } from '../write-command.js';
 import { singleSession } from './common.js';
@@ -34,7 +39,9 @@ export class ArchCheckCommand extends WriteCommand {
 
       A volume whose newest sessions are damaged can be rewound to its last good session (asked
       on a terminal; --force rewinds without asking). --clean removes stray directories and
-      leftovers of interrupted writes from the destination. --change-uuid gives the archive a
+      leftovers of interrupted writes from the destination; with --local (a directory or an
+      LVM thin pool VG/POOL) it also removes this archive's local snapshots that belong to no
+      volume of it (never another archive's, never Wyng's). --change-uuid gives the archive a
       new random uuid (asked on a terminal, or --force).
     `,
     examples: [
@@ -47,7 +54,10 @@ export class ArchCheckCommand extends WriteCommand {
   volex = volexOption();
   session = sessionOption("Where to start: 'newest', or YYYYMMDD-HHMMSS (default: every session)");
   force = forceOption();
-  clean = Option.Boolean('--clean', false, { description: 'Remove stray volume directories and leftovers of interrupted writes' });
+  clean = Option.Boolean('--clean', false, {
+    description: 'Remove stray volume directories and leftovers of interrupted writes (with --local: orphan local snapshots too)',
+  });
+  local = localOption();
   changeUuid = Option.Boolean('--change-uuid', false, { description: 'Give the archive a new random uuid' });
   volumes = volumesRest();
 
@@ -66,9 +76,13 @@ export class ArchCheckCommand extends WriteCommand {
 
     let archive: OpenedArchive['archive'];
     if (this.clean) {
+      // Classified before anything is changed: a bad --local stops the run at once.
+      const local = await openLocalStorage(this.local, this.context.cwd, this.context.env);
+      if (this.local && !local) throw new LocalStorageError(`Local path not found: '${this.local}'`);
       const ctx = await this.writeAccess(out);
       archive = ctx.archive;
       await cleanDestination(ctx, out, this.entriesBefore);
+      if (local) await this.cleanLocal(local, archive, out);
     } else {
       ({ archive } = await this.openArchive(out));
     }
@@ -81,6 +95,25 @@ export class ArchCheckCommand extends WriteCommand {
     const failed = await archCheck(archive, { names, session: spec, signal: this.context.signal, rewind }, out);
     if (failed.length > 0) throw new VolumeErrors(failed);
     return 0;
+  }
+
+  /** --clean --local: this archive's snapshots that no volume of it is paired with. */
+  private async cleanLocal(local: LocalStorage, archive: OpenedArchive['archive'], out: Output): Promise<void> {
+    const index = await buildVolumeIndex(archive);
+    const uuid = archive.ini.uuid;
+    let removed: number;
+    if (local.kind === 'lvm') {
+      removed = await cleanLvmSnapshots(
+        local.pool,
+        { uuid, names: new Set(index.byName.keys()), someUnreadable: index.unreadable.size > 0 },
+        null,
+        out,
+      );
+    } else {
+      const current = new Set([...index.byName].map(([name, vid]) => snapshotPaths(join(local.path, name), uuid, vid).paired));
+      removed = await cleanSnapshots(local.path, { uuid, current, unknownVids: new Set(index.unreadable.keys()) }, null, out);
+    }
+    if (out.verbose || removed > 0) out.line(`Removed ${removed} orphan snapshot${removed === 1 ? '' : 's'} from '${localLabel(local)}'.`);
   }
 
   /** Wyng: unattended without --force does nothing (exit 0); Skiff says so. */

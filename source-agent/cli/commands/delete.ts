@@ -1,13 +1,15 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Command, Option } from 'clipanion';
 import { isMetadataVolume, isVolumeId, type VolumeId } from '../../archive/names.js';
 import type { Output } from '../../engine/output.js';
 import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { deleteVolume } from '../../engine/volumes/delete.js';
-import { cleanSnapshots, onlineLocal, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
+import { cleanSnapshots, removeVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
+import { cleanLvmSnapshots, removeLvmVolumeSnapshots } from '../../engine/volumes/lvm-snapshots.js';
 import { FatalError, InputError, LocalStorageError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
+import { localLabel, openLocalStorage } from '../local-storage.js';
 import { allOption, forceOption, localOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';
 
@@ -19,12 +21,14 @@ export class DeleteCommand extends WriteCommand {
     details: `
       delete VOLUME or delete --vid=Vol_xxxxxx removes one volume with all its data (asking
       first on a terminal, unless --force). The deletion is journaled in archive.ini, so an
-      interrupted delete is completed by the next write command. With --local, the volume's
-      local snapshots are removed too.
+      interrupted delete is completed by the next write command. With --local (a directory, or
+      an LVM thin pool VG/POOL), the volume's local snapshots are removed too.
 
       delete --clean (needs --local, no volume names) removes Skiff snapshots of this archive
       that no volume is paired with; --purge=full removes all of this archive's snapshots,
       --purge=other also those of other archives; --clean --all removes every Skiff snapshot.
+      In an LVM pool's VG only LVs named <lv>.skiff1/.skiff2 with the tag 'skiff' are Skiff
+      snapshots; Wyng's .tick/.tock are never touched.
     `,
     examples: [
       ['Delete a volume', 'skiff --dest=file:/mnt/backup --local=/var/lib/images delete old.img'],
@@ -49,7 +53,7 @@ export class DeleteCommand extends WriteCommand {
     if (this.volumes.length + (this.vid === undefined ? 0 : 1) !== 1) throw new InputError('Specify one volume to delete.');
     const out = this.output();
     this.banner(out);
-    const local = await onlineLocal(this.local === undefined ? undefined : resolve(this.context.cwd, this.local));
+    const local = await openLocalStorage(this.local, this.context.cwd, this.context.env);
     if (!local) {
       out.line('Note: A valid --local location was not specified; no volume snapshots will be removed.');
       out.line();
@@ -66,7 +70,12 @@ export class DeleteCommand extends WriteCommand {
     }
     out.line(`\nDeleting volume '${label}' from archive.`);
     await deleteVolume(ctx, vid);
-    if (local) await removeVolumeSnapshots(local, ctx.archive.ini.uuid, vid, name, out);
+    if (local?.kind === 'directory') await removeVolumeSnapshots(local.path, ctx.archive.ini.uuid, vid, name, out);
+    else if (local?.kind === 'lvm') {
+      // LVM snapshots are named after the LV: without the volume's name they cannot be found.
+      if (name !== null) await removeLvmVolumeSnapshots(local.pool, ctx.archive.ini.uuid, name, out);
+      else out.warn(`Volume ${vid} has no readable name: its snapshots in ${localLabel(local)} are left (delete --clean removes them).`);
+    }
     return 0;
   }
 
@@ -93,26 +102,34 @@ export class DeleteCommand extends WriteCommand {
   private async cleanSnapshots(): Promise<number> {
     if (this.volumes.length > 0 || this.vid !== undefined) throw new InputError('Cannot delete volumes with clean/purge.');
     if (this.local === undefined || this.local === '') throw new InputError('Local storage required for clean/purge.');
-    const path = resolve(this.context.cwd, this.local);
     const out = this.output();
     this.banner(out);
-    const local = await onlineLocal(path);
-    if (!local) throw new LocalStorageError(`Local storage required for clean/purge: '${path}' is not a directory.`);
+    const local = await openLocalStorage(this.local, this.context.cwd, this.context.env);
+    if (!local)
+      throw new LocalStorageError(`Local storage required for clean/purge: '${this.local}' is neither a directory nor an LVM thin pool.`);
     // The lock keeps sends of this archive from making snapshots meanwhile.
     const { archive } = await this.openForWrite(out);
-    out.line(`Remove local Skiff snapshots from path '${local}'.`);
+    out.line(`Remove local Skiff snapshots from path '${localLabel(local)}'.`);
     if (this.attended && !this.force) {
       if (!(await this.confirm('Are you sure? [y/N]: '))) return 0;
     } else if (!this.force) {
       throw new FatalError('Ignoring clean/purge without --force.');
     }
-    let scope: Parameters<typeof cleanSnapshots>[1] = null;
-    if (!this.all) {
-      const index = await buildVolumeIndex(archive);
-      const current = new Set([...index.byName].map(([name, vid]) => snapshotPaths(join(local, name), archive.ini.uuid, vid).paired));
-      scope = { uuid: archive.ini.uuid, current, unknownVids: new Set(index.unreadable.keys()) };
+    const purge = this.purge === 'other' || this.purge === 'full' ? this.purge : null;
+    const index = this.all ? null : await buildVolumeIndex(archive);
+    let removed: number;
+    if (local.kind === 'lvm') {
+      const scope = index && { uuid: archive.ini.uuid, names: new Set(index.byName.keys()), someUnreadable: index.unreadable.size > 0 };
+      removed = await cleanLvmSnapshots(local.pool, scope, purge, out);
+    } else {
+      const dir = local.path;
+      const scope = index && {
+        uuid: archive.ini.uuid,
+        current: new Set([...index.byName].map(([name, vid]) => snapshotPaths(join(dir, name), archive.ini.uuid, vid).paired)),
+        unknownVids: new Set(index.unreadable.keys()),
+      };
+      removed = await cleanSnapshots(dir, scope, purge, out);
     }
-    const removed = await cleanSnapshots(local, scope, this.purge === 'other' || this.purge === 'full' ? this.purge : null, out);
     report(out, removed);
     return 0;
   }

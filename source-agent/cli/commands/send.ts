@@ -17,7 +17,10 @@ import { ChunkPool } from '../../engine/workers/chunk-pool.js';
 import { InputError, VolumeErrors } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
-import { openReflinkPool, prepareReflinkVolume } from '../../source/reflink-source.js';
+import { type LocalPool, openLocalPool } from '../../source/local-pool.js';
+import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
+import { prepareLvmVolume } from '../../source/lvm-source.js';
+import { prepareReflinkVolume } from '../../source/reflink-source.js';
 import { readLineFromTerminal } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
@@ -55,11 +58,14 @@ export class SendCommand extends WriteCommand {
     description: 'Back up volumes to the archive as a new session.',
     details: `
       Volumes are files under --local (a Btrfs subvolume, or XFS with --vouch=reflink_fs_xfs
-      --vouch=fs_online_factors). Skiff keeps a read-only reflink snapshot of each volume next to
-      it and reads only the chunks whose extents changed since the last send. Files or block
-      devices elsewhere can be sent whole with --import-other-from=VOLUME:|:PATH.
+      --vouch=fs_online_factors), or thin LVs of an LVM thin pool given as --local=VG/POOL. Skiff
+      keeps a read-only snapshot of each volume (a reflink copy next to the file, or a thin
+      snapshot <lv>.skiff1 in the VG) and reads only the chunks that changed since the last send
+      (file extents, or thin_delta on the pool's metadata). Files or block devices elsewhere can
+      be sent whole with --import-other-from=VOLUME:|:PATH.
     `,
     examples: [
+      ['Send the private volume of a Qubes VM', 'skiff --dest=file:/mnt/backup --local=qubes_dom0/vm-pool send vm-work-private'],
       ['Send two volumes', 'skiff --dest=file:/mnt/backup --local=/var/lib/images send work.img mail.img'],
       ['Send every volume already in the archive', 'skiff --dest=file:/mnt/backup --local=/var/lib/images send -a'],
     ],
@@ -77,6 +83,9 @@ export class SendCommand extends WriteCommand {
   apdays = apdaysOption();
   keep = keepOption();
   dedup = Option.Boolean('-d,--dedup', false, { description: 'Store chunks the archive already has as hard links to them' });
+  remap = Option.Boolean('--remap', false, {
+    description: "LVM: remove another archive's snapshots of a volume (it is then read whole) instead of skipping it",
+  });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Show what would be sent (an estimate); change nothing' });
   vouch = Option.Array('--vouch', [], {
     description: 'reflink_fs_<type> and fs_online_factors: allow a reflink file system other than Btrfs',
@@ -158,8 +167,13 @@ export class SendCommand extends WriteCommand {
         }
       }
       const localNames = [...names].filter((n) => !importNames.has(n));
-      const pool = localNames.length > 0 ? await this.reflinkPool() : null;
-      if (pool) out.line(`\nPreparing snapshots in '${resolve(pool.path)}/'...`);
+      const local = localNames.length > 0 ? await this.localPool() : null;
+      if (local?.kind === 'reflink') out.line(`\nPreparing snapshots in '${resolve(local.pool.path)}/'...`);
+      if (local?.kind === 'lvm') {
+        out.line(`\nPreparing snapshots in '${local.pool.vg}/${local.pool.pool}/'...`);
+        if (await releaseStaleReservation(local.pool))
+          out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
+      }
       const volumes: SendVolume[] = sendOrder([...names], importNames).map((name) => {
         const importSpec = imports.find((i) => i.volume === name);
         return {
@@ -170,24 +184,40 @@ export class SendCommand extends WriteCommand {
               return prepareImport(importSpec.path);
             }
             // Every volume not imported is in localNames, for which the pool was opened.
-            if (!pool) throw new Error(`no snapshot pool for '${name}'`);
+            if (!local) throw new Error(`no snapshot pool for '${name}'`);
+            const lastSession = last
+              ? { name: last.name, sequence: last.info.sequence, volsize: last.info.volsize, permissions: last.info.permissions }
+              : null;
+            if (local.kind === 'lvm') {
+              return prepareLvmVolume({
+                pool: local.pool,
+                name,
+                vid,
+                uuid: archive.ini.uuid,
+                chunkSize: archive.chunkSize,
+                state,
+                last: lastSession,
+                remap: this.remap,
+                signal: this.context.signal,
+                note: (text) => out.line(text),
+              });
+            }
             return prepareReflinkVolume({
-              pool,
+              pool: local.pool,
               name,
               vid,
               uuid: archive.ini.uuid,
               chunkSize: archive.chunkSize,
               state,
-              last: last
-                ? { name: last.name, sequence: last.info.sequence, volsize: last.info.volsize, permissions: last.info.permissions }
-                : null,
+              last: lastSession,
               note: (text) => out.line(text),
             });
           },
         };
       });
       const allTags = new Map(tags);
-      for (const t of pool?.tags ?? []) if (!allTags.has(t) && allTags.size < MAX_TAGS_PER_SESSION) allTags.set(t, '');
+      for (const t of local?.kind === 'reflink' ? local.pool.tags : [])
+        if (!allTags.has(t) && allTags.size < MAX_TAGS_PER_SESSION) allTags.set(t, '');
       const display = new SendOutput(out, started.ms);
       const reports = await send(
         {
@@ -242,9 +272,9 @@ export class SendCommand extends WriteCommand {
     return tags;
   }
 
-  private async reflinkPool() {
+  private async localPool(): Promise<LocalPool> {
     if (this.local === undefined || this.local === '')
       throw new InputError('Send needs --local (or --import-other-from for volumes outside it).');
-    return openReflinkPool(resolve(this.context.cwd, this.local), this.vouch);
+    return openLocalPool(this.local, { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env });
   }
 }

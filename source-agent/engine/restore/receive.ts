@@ -1,4 +1,4 @@
-// receive --save-to: restore one session of one volume to a file or block device (behavior spec
+// receive: restore one session of one volume to a file or block device (behavior spec
 // §5.2–5.5), streaming chunk by chunk; see restore-target.ts for what a failure leaves behind.
 
 import type { Archive, Volume } from '../../archive/archive.js';
@@ -8,11 +8,13 @@ import { IntegrityError } from '../../errors.js';
 import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
 import { planRestore, readChunks } from './restore-stream.js';
-import { openRestoreTarget } from './restore-target.js';
+import { openRestoreTarget, type TargetOptions } from './restore-target.js';
 
 export interface ReceiveOptions {
   signal?: AbortSignal | undefined;
   skipCorrupt: boolean;
+  /** How a block device is written (discard mode for LVM thin LVs). */
+  target?: TargetOptions;
 }
 
 export interface ReceiveResult {
@@ -32,7 +34,7 @@ export async function receiveVolume(
   out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
   const plan = await planRestore(archive, volume, choice.index);
   if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
-  const target = await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize);
+  const target = await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target);
   out.line(`Saving to ${target.description}`);
   const progress = out.progress({ label: volume.name, total: plan.chunks.length, totalBytes: session.info.volsize });
   let skipped = 0;

@@ -5,7 +5,12 @@
 //   left exactly as it was. All-zero chunks are never written, so they stay holes.
 // * a block device cannot be renamed, so its first chunk (partition table, superblock) is held
 //   back and written last; a failure zeroes that first chunk instead, so a partial restore never
-//   mounts as a good one. Zero chunks are written as zeros.
+//   mounts as a good one. Zero chunks are written as zeros, and bytes past the volume are left
+//   alone — unless the caller asks for discard mode:
+// * discard mode (an LVM thin LV: behavior spec §5.2–5.3): the whole device is discarded first,
+//   after which dm-thin reads every block as zeros, so all-zero chunks are not written at all
+//   (a restored 1 TB volume of mostly zeros allocates only its data). The first chunk is still
+//   written last; a failure discards the whole device again.
 
 import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -14,6 +19,7 @@ import { describeError, FatalError, InputError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { groupId, userId } from '../../sys/accounts.js';
 import { blockDeviceBytes } from '../../sys/block-device.js';
+import { discardBlockDevice } from '../../sys/discard.js';
 import { onInterrupt } from '../../sys/interrupt.js';
 import { makeDirs } from '../../sys/make-dirs.js';
 import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
@@ -36,12 +42,28 @@ export interface RestoreTarget {
   abort(): Promise<string>;
 }
 
-export async function openRestoreTarget(path: string, volsize: number, chunkSize: number): Promise<RestoreTarget> {
+export interface TargetOptions {
+  /** A block device that reads as zeros once discarded (an LVM thin LV): discard, then skip zeros. */
+  discard?: boolean;
+  /** What "Saving to" calls a block device (Wyng: 'tlvm pool' for a receive into --local). */
+  kind?: string;
+}
+
+export async function openRestoreTarget(
+  path: string,
+  volsize: number,
+  chunkSize: number,
+  options: TargetOptions = {},
+): Promise<RestoreTarget> {
   const existing = await fs.stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
     throw new InputError(`Cannot use --save-to '${path}': ${describeError(error)}`);
   });
-  if (existing?.isBlockDevice()) return openBlockTarget(path, volsize, chunkSize);
+  if (existing?.isBlockDevice()) return openBlockTarget(path, volsize, chunkSize, options);
+  // A missing /dev path is a device that is not there (an LV not yet created), not a file to make.
+  if (!existing && /^\/dev\//.test(path))
+    throw new InputError(`'${path}' does not exist: create the volume first, or receive into an LVM thin pool with --local=VG/POOL.`);
+  if (options.discard) throw new InputError(`'${path}' is not a block device.`);
   if (existing && !existing.isFile()) throw new InputError(`--save-to '${path}' is not a regular file or block device.`);
   return openFileTarget(path, volsize);
 }
@@ -121,7 +143,7 @@ async function applyMetadata(path: string, metadata: TargetMetadata): Promise<vo
   }
 }
 
-async function openBlockTarget(path: string, volsize: number, chunkSize: number): Promise<RestoreTarget> {
+async function openBlockTarget(path: string, volsize: number, chunkSize: number, options: TargetOptions): Promise<RestoreTarget> {
   let handle: fs.FileHandle;
   try {
     // O_EXCL on a block device: refuse it while it is mounted or otherwise held open exclusively.
@@ -135,6 +157,15 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number)
     await handle.close();
     throw new InputError(`Block device '${path}' holds ${deviceBytes} bytes, less than the volume's ${volsize}.`);
   }
+  const discard = options.discard === true;
+  if (discard) {
+    try {
+      await discardBlockDevice(path);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
   const firstChunkBytes = Math.min(chunkSize, volsize);
   const firstChunk = Buffer.alloc(firstChunkBytes);
   const writeAt = async (address: number, data: Buffer) => {
@@ -142,24 +173,36 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number)
       data.copy(firstChunk);
       return;
     }
+    // After a discard the device reads as zeros: a chunk of zeros is already there.
+    if (discard && isAllZero(data)) return;
     let done = 0;
     while (done < data.length) done += (await handle.write(data, done, data.length - done, address + done)).bytesWritten;
   };
+  const zeroFirstChunk = async () => {
+    await handle.write(Buffer.alloc(firstChunkBytes), 0, firstChunkBytes, 0);
+    await handle.sync();
+  };
   return {
-    description: `block device '${path}'`,
+    description: `${options.kind ?? 'block device'} '${path}'`,
     write: writeAt,
     async zero(address, size) {
+      if (discard) return;
       for (let at = 0; at < size; at += ZEROS.length) await writeAt(address + at, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)));
     },
     async commit() {
-      await handle.write(firstChunk, 0, firstChunk.length, 0);
+      if (!discard || !isAllZero(firstChunk)) await handle.write(firstChunk, 0, firstChunk.length, 0);
       await handle.sync();
       await handle.close();
     },
     async abort() {
       try {
-        await handle.write(Buffer.alloc(firstChunkBytes), 0, firstChunkBytes, 0);
-        await handle.sync();
+        if (discard) {
+          // The first chunk was never written; discarding everything leaves no half-restore.
+          await handle.sync();
+          await discardBlockDevice(path).catch(zeroFirstChunk);
+        } else {
+          await zeroFirstChunk();
+        }
       } catch (error) {
         throw new FatalError(
           `Receive failed, and zeroing the first ${firstChunkBytes} bytes of '${path}' failed too: ${describeError(error)}`,
@@ -167,6 +210,7 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number)
       } finally {
         await handle.close().catch(() => {});
       }
+      if (discard) return `'${path}' was discarded (it reads as zeros) so the partial restore cannot be mistaken for a good one`;
       return `the first ${firstChunkBytes} bytes of '${path}' were zeroed so the partial restore cannot be mistaken for a good one`;
     },
   };

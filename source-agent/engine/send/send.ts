@@ -25,7 +25,7 @@ import {
   type VolumeId,
 } from '../../archive/names.js';
 import type { VolInfo } from '../../archive/volinfo.js';
-import { IntegrityError, LocalStorageError, SkiffError, VolumeFailure } from '../../errors.js';
+import { IntegrityError, InterruptedError, LocalStorageError, SkiffError, VolumeFailure } from '../../errors.js';
 import { lastOf } from '../../lookup.js';
 import type { PreparedVolume } from '../../source/volume-source.js';
 import { SendDedup, type VolumeDedup } from '../dedup/send-dedup.js';
@@ -118,7 +118,16 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
       const source = await request.prepare({ vid, last: volume?.sessions.at(-1) ?? null });
       prepared.push({ request, vid, volume, source });
     } catch (error) {
-      if (!(error instanceof SkiffError) || error instanceof LocalStorageError) throw error;
+      if (
+        !(error instanceof SkiffError) ||
+        error instanceof LocalStorageError ||
+        error instanceof InterruptedError ||
+        options.signal?.aborted
+      ) {
+        // The run ends: snapshots taken for the volumes prepared so far are not left behind.
+        for (const p of prepared) await p.source.discard().catch(() => {});
+        throw error;
+      }
       events.warn(`  ${error.message}`);
       reports.push({ name: request.name, outcome: 'failed', sizeBytes: 0, storedBytes: 0, seconds: 0 });
     }

@@ -93,6 +93,11 @@ export class ThinDeltaParser {
     this.#options = options;
   }
 
+  /** The pool block size (sectors) once <superblock> was read, else 0 (onRange sees it set). */
+  get dataBlockSize(): number {
+    return this.#dataBlockSize;
+  }
+
   push(text: string): void {
     this.#bytes += text.length;
     if (this.#bytes > (this.#options.maxBytes ?? 4 * 1024 ** 3)) throw new ThinDeltaError('more bytes than the limit');

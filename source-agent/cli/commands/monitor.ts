@@ -1,0 +1,110 @@
+// `monitor VOLUME...|-a`: between sends, take a new snapshot of each volume, fold what changed
+// since the paired snapshot into the volume's deltamap and rotate, so the old snapshot's space
+// (thin-pool blocks, file extents) is released while the next send still knows every chunk
+// that changed since the newest session (behavior spec §2.5). Sends nothing: the archive is only
+// read, but the destination's lock is held so that a send of the same archive cannot rotate the
+// same snapshots at the same time.
+
+import { resolve } from 'node:path';
+import { Command, Option } from 'clipanion';
+import { volumeNameProblem } from '../../archive/names.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
+import { sessionNameAt } from '../../engine/send/send.js';
+import { InputError, VolumeErrors } from '../../errors.js';
+import { type LocalPool, openLocalPool } from '../../source/local-pool.js';
+import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
+import { monitorLvmVolume } from '../../source/lvm-monitor.js';
+import type { MonitorResult } from '../../source/monitor-result.js';
+import { monitorReflinkVolume } from '../../source/reflink-monitor.js';
+import { allOption, localOption, volexOption, volumesRest } from '../options.js';
+import { WriteCommand } from '../write-command.js';
+import { requireVolumes } from './common.js';
+
+export class MonitorCommand extends WriteCommand {
+  static override paths = [['monitor']];
+  static override operands = '[VOLUME...]';
+  static override usage = Command.Usage({
+    description: 'Record which chunks changed since the last send and release the old snapshots (sends nothing).',
+    details: `
+      For each volume (--local=VG/POOL thin LVs, or files in a reflink pool) a new snapshot is
+      taken, the chunks that changed since the paired snapshot are added to the volume's deltamap
+      in the local state, and the new snapshot replaces the old one, so the space only the old
+      snapshot held is released. The next send reads the chunks in the map as well as its own
+      delta. Output per volume: "<N> ch, <M> dis" (chunks newly marked, chunks' worth unmapped)
+      or "no change". Volumes without a session or a paired snapshot are skipped.
+    `,
+    examples: [['Monitor every volume of the archive', 'skiff --dest=file:/mnt/backup --local=qubes_dom0/vm-pool monitor -a']],
+  });
+
+  local = localOption();
+  all = allOption();
+  volex = volexOption();
+  vouch = Option.Array('--vouch', [], {
+    description: 'reflink_fs_<type> and fs_online_factors: allow a reflink file system other than Btrfs',
+  });
+  volumes = volumesRest();
+
+  async run(): Promise<number> {
+    requireVolumes(this.volumes, this.all, 'monitor');
+    for (const name of this.volumes) {
+      const problem = volumeNameProblem(name);
+      if (problem) throw new InputError(`${problem} (${JSON.stringify(name)})`);
+    }
+    if (this.local === undefined || this.local === '') throw new InputError('Monitor needs --local.');
+    const startedAt = new Date(this.context.now() * 1000);
+    const out = this.consoleOutput();
+    this.banner(out);
+    const { archive, state } = await this.openForWrite(out);
+    const local = await openLocalPool(this.local, { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env });
+    const index = await buildVolumeIndex(archive);
+    const names = this.all ? [...index.byName.keys()].filter((n) => !this.volex.includes(n)).sort() : [...new Set(this.volumes)];
+    out.line(`\nPreparing snapshots in '${local.kind === 'lvm' ? `${local.pool.vg}/${local.pool.pool}` : resolve(local.pool.path)}/'...`);
+    if (local.kind === 'lvm' && (await releaseStaleReservation(local.pool)))
+      out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
+
+    const results: { name: string; result: MonitorResult }[] = [];
+    for (const name of names) {
+      const vid = index.byName.get(name);
+      const volume = vid ? await archive.loadVolume(vid) : null;
+      const session = volume?.sessions.at(-1);
+      const last = session
+        ? { name: session.name, sequence: session.info.sequence, volsize: session.info.volsize, permissions: session.info.permissions }
+        : null;
+      const result = vid
+        ? await this.monitorOne(local, { name, vid, uuid: archive.ini.uuid, chunkSize: archive.chunkSize, state, last }, out)
+        : null;
+      const final: MonitorResult = result ?? { outcome: 'skipped', message: `  Skipping '${name}'; No data.`, failed: false };
+      if (final.outcome === 'skipped') out.warn(final.message);
+      results.push({ name, result: final });
+    }
+
+    const monitored = results.filter((r) => r.result.outcome !== 'skipped');
+    if (monitored.length > 0) {
+      out.line(`\nMonitor at ${sessionNameAt(startedAt).slice(2)}:`);
+      out.line('—'.repeat(50));
+      for (const { name, result } of monitored) {
+        out.line(`Volume '${name}'`);
+        if (result.outcome === 'changed') {
+          out.line(`  ${result.newChunks} ch, ${result.freedChunks} dis`);
+          if (result.grew) out.line('  Volume size has increased.');
+        } else {
+          out.line('  no change');
+        }
+      }
+      out.line('');
+    }
+    const failed = results.filter((r) => r.result.outcome === 'skipped' && r.result.failed).map((r) => r.name);
+    if (failed.length > 0) throw new VolumeErrors(failed);
+    return 0;
+  }
+
+  private monitorOne(
+    local: LocalPool,
+    request: Omit<Parameters<typeof monitorReflinkVolume>[0], 'pool'>,
+    out: { line: (text: string) => void },
+  ): Promise<MonitorResult> {
+    if (local.kind === 'lvm')
+      return monitorLvmVolume({ ...request, pool: local.pool, signal: this.context.signal, note: (text) => out.line(text) });
+    return monitorReflinkVolume({ ...request, pool: local.pool });
+  }
+}

@@ -1,0 +1,94 @@
+// monitor for thin LVs: take a new snapshot (tagged `delta`), fold thin_delta's changes since the
+// paired snapshot into the volume's deltamap, and rotate, so the old snapshot's pool space is
+// released between sends while the map keeps what changed since the newest session. The next
+// send reads map ∪ its own delta (lvm-source.ts).
+//
+// Order, so that a crash never leaves a pairing that hides changes: the map is written first (a
+// superset is harmless), then the new pairing is recorded, then the old snapshot removed and the
+// new one renamed; a crash in between leaves a recorded time that no .skiff1 has → a full read.
+
+import { VolumeFailure } from '../errors.js';
+import type { LocalState } from '../state/local-state.js';
+import { foldDeltamap } from './deltamap.js';
+import { changedBytes, lvmDelta } from './lvm/lvm-delta.js';
+import type { LvmPool } from './lvm/lvm-pool.js';
+import { deltaTimeTag } from './lvm/snapshot-names.js';
+import { inspectLvmVolume, isPaired, lvPermissions, nsOf, removeIfPresent, takeSnapshot } from './lvm-source.js';
+import type { MonitorResult } from './monitor-result.js';
+
+export interface LvmMonitorRequest {
+  pool: LvmPool;
+  name: string;
+  vid: string;
+  uuid: string;
+  chunkSize: number;
+  state: LocalState;
+  last: { name: string; sequence: number; volsize: number; permissions: string } | null;
+  signal?: AbortSignal;
+  note: (text: string) => void;
+}
+
+export async function monitorLvmVolume(request: LvmMonitorRequest): Promise<MonitorResult> {
+  const { pool, name, vid, state, last, chunkSize } = request;
+  const { lvm, vg } = pool;
+  if (!last) return { outcome: 'skipped', message: `  Skipping '${name}'; No data.`, failed: false };
+  let slots: Awaited<ReturnType<typeof inspectLvmVolume>>;
+  try {
+    slots = await inspectLvmVolume({ ...request, remap: false });
+  } catch (error) {
+    if (error instanceof VolumeFailure) return { outcome: 'skipped', message: `  ${error.message}`, failed: true };
+    throw error;
+  }
+  const recorded = await state.volume(vid);
+  const { names } = slots;
+  if (!isPaired(vg, names, slots.paired, recorded, last) || !recorded) {
+    // As in Wyng, not an error for LVM: the next send reads the volume whole.
+    return { outcome: 'skipped', message: `  Skipping '${name}'; No paired snapshot.`, failed: false };
+  }
+  const paired = slots.paired;
+  if (!paired || paired.thinId === null) throw new Error('paired snapshot without a thin id');
+  const next = await takeSnapshot(pool, slots, request.uuid, true);
+  try {
+    if (next.thinId === null) throw new Error('snapshot without a thin id');
+    const delta = await lvmDelta(pool, {
+      thin1: paired.thinId,
+      thin2: next.thinId,
+      chunkSize,
+      oldSize: paired.size,
+      newSize: next.size,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    // Marks past a shrink are kept (the volume may grow again before the send).
+    const marks = changedBytes(delta.ranges, Math.max(paired.size, next.size, last.volsize), chunkSize);
+    const { map, newlyMarked } = await foldDeltamap(state, vid, marks, recorded.deltamap === true);
+    const changed =
+      delta.ranges.length > 0 || next.size !== paired.size || lvPermissions(slots.origin) !== last.permissions || delta.freedBytes > 0;
+    if (!changed) {
+      await lvm.remove(vg, names.next);
+      return { outcome: 'unchanged' };
+    }
+    await state.saveDeltamap(vid, map);
+    await lvm.changeTags(vg, names.next, [last.name, deltaTimeTag(nsOf(next.time))]);
+    await state.saveVolume(vid, {
+      kind: 'lvm',
+      session: last.name,
+      sequence: last.sequence,
+      snapshot: `${vg}/${names.paired}`,
+      snapshotMtimeNs: String(nsOf(next.time)),
+      size: next.size,
+      volumeMtimeNs: '',
+      deltamap: true,
+    });
+    await lvm.remove(vg, names.paired);
+    await lvm.rename(vg, names.next, names.paired);
+    return {
+      outcome: 'changed',
+      newChunks: newlyMarked,
+      freedChunks: Math.floor(delta.freedBytes / chunkSize),
+      grew: next.size > paired.size,
+    };
+  } catch (error) {
+    await removeIfPresent(pool, names.next).catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LocalStorageError } from '../../errors.js';
+import { dmName, parseLvs, parseLvTime } from './lvm-commands.js';
+import { lvmSnapshotNames, parseSnapshotLvName, sessionTags, snapshotMembership } from './snapshot-names.js';
+
+describe('LVM command output', () => {
+  it('parses lvs rows with --separator=:::, bytes, the time and tags (a tag may hold ":")', () => {
+    const text =
+      '  vm-pool:::vg0:::twi-aotz--:::268435456:::2026-12-04 22:57:57 +0000:::::::::\n' +
+      '  vm-work-private.skiff1:::vg0:::Vri-a-tz--:::8388608:::2026-12-04 23:57:57 +0100:::vm-pool:::4:::arch-x,skiff,S_20261204-225757,odd:tag\n';
+    const [pool, snap] = parseLvs(text);
+    assert.deepEqual(pool, {
+      name: 'vm-pool',
+      vg: 'vg0',
+      attr: 'twi-aotz--',
+      size: 268435456,
+      time: 1796425077,
+      pool: '',
+      thinId: null,
+      tags: [],
+    });
+    assert.equal(snap?.time, 1796425077);
+    assert.equal(snap?.thinId, 4);
+    assert.deepEqual(snap?.tags, ['arch-x', 'skiff', 'S_20261204-225757', 'odd:tag']);
+  });
+
+  it('refuses rows of another shape', () => {
+    assert.throws(() => parseLvs('  a:::b:::c\n'), LocalStorageError);
+    assert.throws(() => parseLvs('  a:::vg:::Vwi-a-tz--:::12B:::2026-12-04 22:57:57 +0000:::p:::1:::\n'), LocalStorageError);
+    assert.throws(() => parseLvs('  -a:::vg:::Vwi-a-tz--:::12:::2026-12-04 22:57:57 +0000:::p:::1:::\n'), LocalStorageError);
+    assert.ok(Number.isNaN(parseLvTime('yesterday')));
+  });
+
+  it("names device-mapper devices with every '-' doubled", () => {
+    assert.equal(dmName('qubes_dom0', 'vm-pool', '-tpool'), 'qubes_dom0-vm--pool-tpool');
+    assert.equal(dmName('my-vg', 'vm-pool', '_tmeta'), 'my--vg-vm--pool_tmeta');
+  });
+});
+
+describe('LVM snapshot names', () => {
+  it('uses .skiff1/.skiff2 and needs the skiff tag; Wyng snapshots are never ours', () => {
+    assert.deepEqual(lvmSnapshotNames('vm-work-private'), { paired: 'vm-work-private.skiff1', next: 'vm-work-private.skiff2' });
+    assert.deepEqual(parseSnapshotLvName('vm-work-private.skiff2'), { origin: 'vm-work-private', slot: 2 });
+    assert.equal(parseSnapshotLvName('vm-work-private.tick'), null);
+    assert.equal(snapshotMembership({ name: 'a.skiff1', tags: ['skiff', 'arch-u1'] }, 'u1'), 'this');
+    assert.equal(snapshotMembership({ name: 'a.skiff1', tags: ['skiff', 'arch-u2'] }, 'u1'), 'other');
+    assert.equal(snapshotMembership({ name: 'a.skiff1', tags: ['arch-u1'] }, 'u1'), 'none');
+    assert.equal(snapshotMembership({ name: 'a.tick', tags: ['wyng', 'skiff', 'arch-u1'] }, 'u1'), 'none');
+    assert.deepEqual(sessionTags(['skiff', 'S_20261204-225757', 'delta']), ['S_20261204-225757']);
+  });
+});

@@ -1,0 +1,130 @@
+// The delta step's fault paths on the thin-pool model (SKIFF_LVM_MODEL_FAULT; the kernel side is
+// modelled, thin_delta is real): thin_delta failing, printing truncated XML or hanging past the
+// deadline, dmsetup refusing the reservation, SIGINT while thin_delta runs. Each gives one clear
+// error, the model records the metadata snapshot released, no session is written and no
+// .skiff2 is left, earlier sessions stay intact, and the next send is incremental and correct.
+// Bad --local values and a missing thin_delta get one line and exit 7.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startSkiff } from '../helpers/cli.js';
+import { assertCode, BLOCK, MiB, withLvmSendBed } from './lvm-fixture.js';
+
+const FAULTS: { fault: string; env?: NodeJS.ProcessEnv; message: RegExp }[] = [
+  { fault: 'thin_delta-fail', message: /^ERROR running thin_delta process: / },
+  { fault: 'thin_delta-truncate', message: /^thin_delta output not understood: .*truncated/ },
+  { fault: 'thin_delta-hang', env: { SKIFF_THIN_DELTA_TIMEOUT: '2' }, message: /^ERROR running thin_delta process: no result within 2 s$/ },
+  { fault: 'dmsetup-reserve', message: /^dmsetup message reserve_metadata_snap failed: .*Input\/output error/ },
+];
+
+describe('LVM send: fault paths and bad input (model)', () => {
+  it('a failing delta step: clear error, snapshot released, no session, nothing left; the next send works', (t) =>
+    withLvmSendBed(t, async (bed) => {
+      const { m, vg } = bed;
+      bed.createVolume('vm-work-private', 4 * MiB);
+      assertCode(await bed.send(['vm-work-private']), 0);
+      const first = Buffer.from(bed.expected.get('vm-work-private') as Buffer);
+      const paired = bed.lv('vm-work-private.skiff1');
+      bed.write('vm-work-private', 7 * BLOCK, randomBytes(300));
+
+      for (const { fault, env, message } of FAULTS) {
+        const before = m.state().events.length;
+        const failed = await bed.send(['vm-work-private'], [], { SKIFF_LVM_MODEL_FAULT: fault, ...env });
+        assertCode(failed, 7);
+        const lines = failed.stderr.trim().split('\n');
+        assert.equal(lines.length, 1, `one line for ${fault}: ${failed.stderr}`);
+        assert.match(lines[0] as string, message, fault);
+        const state = m.state();
+        const pool = state.vgs[vg]?.lvs['vm-pool'];
+        assert.equal(pool?.kind === 'pool' && pool.metadataSnapHeld, false, `${fault}: the metadata snapshot is released`);
+        const events = state.events.slice(before);
+        if (fault !== 'dmsetup-reserve')
+          assert.ok(
+            events.some((e) => e.op === 'release_metadata_snap' && e.ok),
+            `${fault}: released`,
+          );
+        assert.equal(bed.lv('vm-work-private.skiff2'), undefined, `${fault}: no .skiff2 left`);
+        assert.deepEqual(bed.lv('vm-work-private.skiff1')?.map, paired?.map, `${fault}: .skiff1 kept`);
+        assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32], `${fault}: no session`);
+      }
+
+      const next = await bed.send(['vm-work-private']);
+      assertCode(next, 0);
+      assert.doesNotMatch(next.stdout, /Queuing full scan/);
+      assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32, 1]);
+      await bed.assertSessions(new Map([['vm-work-private', [first, bed.expected.get('vm-work-private') as Buffer]]]));
+    }));
+
+  it('SIGINT while thin_delta runs: exit 8, the reservation released, no session; the next send works', (t) =>
+    withLvmSendBed(t, async (bed) => {
+      const { m, vg } = bed;
+      bed.createVolume('vm-work-private', 4 * MiB);
+      assertCode(await bed.send(['vm-work-private']), 0);
+      bed.write('vm-work-private', 9 * BLOCK, randomBytes(300));
+      const run = startSkiff(
+        ['send', 'vm-work-private', `--local=${bed.local}`, `--dest=file:${bed.archiveDir}`, `--meta-dir=${join(bed.work, 'meta')}`],
+        { env: { ...m.env, TZ: 'UTC', SKIFF_LVM_MODEL_FAULT: 'thin_delta-hang' } },
+      );
+      // thin_delta-hang prints half its output and waits: interrupt once the model recorded the run.
+      while (!m.state().events.some((e) => e.op === 'thin_delta')) {
+        if (run.child.exitCode !== null) assert.fail(`ended early: ${run.output().stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      run.child.kill('SIGINT');
+      const result = await run.exited;
+      assert.equal(result.code, 8, result.stderr);
+      assert.match(result.stderr, /\*\*\* Interrupt\./);
+      const pool = m.state().vgs[vg]?.lvs['vm-pool'];
+      assert.equal(pool?.kind === 'pool' && pool.metadataSnapHeld, false, 'the metadata snapshot is released');
+      assert.equal(bed.lv('vm-work-private.skiff2'), undefined);
+      assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32]);
+      const next = await bed.send(['vm-work-private']);
+      assertCode(next, 0);
+      assert.doesNotMatch(next.stdout, /Queuing full scan/);
+      assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32, 1]);
+    }));
+
+  it('bad --local values and a missing thin_delta: one line, exit 7', (t) =>
+    withLvmSendBed(t, async (bed) => {
+      const { m, vg } = bed;
+      bed.createVolume('vm-work-private', 4 * MiB);
+      // PATH with lvm and dmsetup but no thin_delta (node for the stand-ins).
+      const bin = join(bed.work, 'no-thin-delta');
+      mkdirSync(bin);
+      for (const tool of ['lvm', 'dmsetup']) symlinkSync(join(m.bin, tool), join(bin, tool));
+      const rows: { local: string; env?: NodeJS.ProcessEnv; message: RegExp }[] = [
+        { local: vg, message: new RegExp(`^--local=${vg} is a volume group; give its thin pool as --local=${vg}/POOL\\.$`) },
+        { local: `${vg}/no-pool`, message: new RegExp(`^Thin pool '${vg}/no-pool' not found\\.$`) },
+        { local: 'no-such-vg/vm-pool', message: /^Local path not found: 'no-such-vg\/vm-pool' \(no volume group 'no-such-vg'\)$/ },
+        {
+          local: `${vg}/vm-work-private`,
+          message: new RegExp(`^'${vg}/vm-work-private' is a thin volume, not a thin pool; use --local=${vg}/vm-pool\\.$`),
+        },
+        {
+          local: bed.local,
+          env: { PATH: `${bin}:${dirname(process.execPath)}` },
+          message: /^Required command not found: thin_delta$/,
+        },
+        {
+          local: bed.local,
+          env: { PATH: dirname(process.execPath) },
+          message: /^Required command not found: lvm \(--local=.* is not a directory, so it names an LVM thin pool VG\/POOL\)$/,
+        },
+      ];
+      for (const row of rows) {
+        const result = await bed.skiff(['send', 'vm-work-private', `--local=${row.local}`], row.env);
+        assertCode(result, 7);
+        const lines = result.stderr.trim().split('\n');
+        assert.equal(lines.length, 1, result.stderr);
+        assert.match(lines[0] as string, row.message);
+      }
+      // A volume that is not there, or not a thin volume of the pool: that volume fails (exit 2).
+      const missing = await bed.send(['vm-nothing']);
+      assertCode(missing, 2);
+      assert.match(missing.stderr, new RegExp(`Local '${vg}/vm-nothing' does not exist!`));
+      assert.equal((await bed.chunkCounts()).size, 0);
+    }));
+});
