@@ -15,7 +15,7 @@
 // instant; $SKIFF_BENCH_DIR (default /var/tmp/skiff-bench) holds the image.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeltaChunkMapper } from '../source-agent/source/lvm/delta-chunks.js';
 import { findLvmTools, Lvm } from '../source-agent/source/lvm/lvm-commands.js';
@@ -71,18 +71,40 @@ try {
     const m = startLvmModel(work);
     const vg = uniqueVgName('bench');
     const lv = `${vg}/vm-work-private`;
+    // Wrappers that log how long each stand-in ran: the model's share of a send, to subtract.
+    const timing = join(work, 'timed-bin');
+    const timingLog = join(work, 'stand-in-ns.log');
+    mkdirSync(timing, { recursive: true });
+    for (const tool of ['lvm', 'dmsetup', 'thin_delta']) {
+      writeFileSync(
+        join(timing, tool),
+        `#!/bin/sh\ns=$(date +%s%N)\n"${join(m.bin, tool)}" "$@"\nrc=$?\necho $(( $(date +%s%N) - s )) >> "${timingLog}"\nexit $rc\n`,
+        { mode: 0o755 },
+      );
+    }
+    const standInSeconds = () => {
+      const text = existsSync(timingLog) ? readFileSync(timingLog, 'utf8') : '';
+      rmSync(timingLog, { force: true });
+      return (
+        text
+          .split('\n')
+          .filter(Boolean)
+          .reduce((n, line) => n + Number(line), 0) / 1e9
+      );
+    };
     const skiff = (args: string[]) => {
+      standInSeconds();
       const started = process.hrtime.bigint();
       const r = spawnSync(
         process.execPath,
         [CLI, ...args, `--dest=file:${join(work, 'archive')}`, `--meta-dir=${join(work, 'meta')}`, '--authmin=0'],
         {
-          env: m.env,
+          env: { ...m.env, PATH: `${timing}:${m.env['PATH'] ?? ''}` },
           encoding: 'utf8',
         },
       );
       if (r.status !== 0) throw new Error(`skiff ${args.join(' ')}: ${r.status}\n${r.stdout}\n${r.stderr}`);
-      return { seconds: seconds(started), stdout: r.stdout };
+      return { seconds: seconds(started), model: standInSeconds(), stdout: r.stdout };
     };
     try {
       m.run('lvm', ['vgcreate', vg, '/dev/model-pv']);
@@ -109,7 +131,8 @@ try {
       if (/Queuing full scan/.test(incremental.stdout)) throw new Error('the incremental send read everything');
       results.push(
         `${sizeMiB} MiB LV: fill ${fillSeconds.toFixed(1)} s, full send ${full.seconds.toFixed(1)} s, ` +
-          `incremental send after 10 MiB changed (${same.length} blocks): ${incremental.seconds.toFixed(2)} s`,
+          `incremental send after 10 MiB changed (${same.length} blocks): ${incremental.seconds.toFixed(2)} s, of which the model's ` +
+          `stand-ins ${incremental.model.toFixed(2)} s and Skiff ${(incremental.seconds - incremental.model).toFixed(2)} s`,
       );
 
       if (sizeMiB === maxMiB) {

@@ -4,15 +4,27 @@
 // knowledge. One byte per chunk here; the local state stores it as bits (state/local-state.ts).
 
 import type { LocalState } from '../state/local-state.js';
+import type { MonitorResult } from './monitor-result.js';
 
-/** ORs `marks` into the map kept for `vid` (when `hasMap`); returns the union and how many chunks are newly marked. */
+/** What monitor does when the map it recorded is gone: forget the pairing, so the next send reads everything. */
+export async function lostDeltamap(state: LocalState, vid: string, name: string): Promise<MonitorResult> {
+  await state.removeVolume(vid);
+  return { outcome: 'skipped', message: `  Skipping '${name}'; its deltamap is missing (the next send reads it whole).`, failed: false };
+}
+
+/**
+ * ORs `marks` into the map kept for `vid` (when `hasMap`); returns the union and how many chunks
+ * are newly marked, or null when the state says there is a map but its file is gone (the changes
+ * it held are unknown: the caller must drop the pairing).
+ */
 export async function foldDeltamap(
   state: LocalState,
   vid: string,
   marks: Uint8Array,
   hasMap: boolean,
-): Promise<{ map: Uint8Array; newlyMarked: number }> {
+): Promise<{ map: Uint8Array; newlyMarked: number } | null> {
   const old = hasMap ? await state.deltamap(vid, marks.length) : null;
+  if (hasMap && !old) return null;
   const map = new Uint8Array(marks.length);
   let newlyMarked = 0;
   for (let i = 0; i < marks.length; i++) {

@@ -9,7 +9,7 @@
 
 import { VolumeFailure } from '../errors.js';
 import type { LocalState } from '../state/local-state.js';
-import { foldDeltamap } from './deltamap.js';
+import { foldDeltamap, lostDeltamap } from './deltamap.js';
 import { changedBytes, lvmDelta } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
 import { deltaTimeTag } from './lvm/snapshot-names.js';
@@ -60,7 +60,12 @@ export async function monitorLvmVolume(request: LvmMonitorRequest): Promise<Moni
     });
     // Marks past a shrink are kept (the volume may grow again before the send).
     const marks = changedBytes(delta.ranges, Math.max(paired.size, next.size, last.volsize), chunkSize);
-    const { map, newlyMarked } = await foldDeltamap(state, vid, marks, recorded.deltamap === true);
+    const folded = await foldDeltamap(state, vid, marks, recorded.deltamap === true);
+    if (!folded) {
+      await lvm.remove(vg, names.next);
+      return lostDeltamap(state, vid, name);
+    }
+    const { map, newlyMarked } = folded;
     const changed =
       delta.ranges.length > 0 || next.size !== paired.size || lvPermissions(slots.origin) !== last.permissions || delta.freedBytes > 0;
     if (!changed) {

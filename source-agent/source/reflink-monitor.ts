@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalState } from '../state/local-state.js';
-import { foldDeltamap, markResize } from './deltamap.js';
+import { foldDeltamap, lostDeltamap, markResize } from './deltamap.js';
 import type { MonitorResult } from './monitor-result.js';
 import { type ReflinkPool, snapshotPaths, stableDelta, takeReflinkSnapshot } from './reflink-source.js';
 import { permissionsOf } from './volume-source.js';
@@ -60,7 +60,12 @@ export async function monitorReflinkVolume(request: ReflinkMonitorRequest): Prom
     const marks = new Uint8Array(Math.ceil(Math.max(oldSize, newSize, last.volsize) / chunkSize));
     marks.set(delta.subarray(0, marks.length));
     markResize(marks, oldSize, newSize, chunkSize);
-    const { map, newlyMarked } = await foldDeltamap(state, vid, marks, recorded.deltamap === true);
+    const folded = await foldDeltamap(state, vid, marks, recorded.deltamap === true);
+    if (!folded) {
+      await fs.rm(snaps.next, { force: true });
+      return lostDeltamap(state, vid, name);
+    }
+    const { map, newlyMarked } = folded;
     if (!marks.some((m) => m !== 0) && oldSize === newSize && permissions === last.permissions) {
       await fs.rm(snaps.next, { force: true });
       return { outcome: 'unchanged' };

@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import type { VolumeId } from '../../source-agent/archive/names.js';
+import { LocalStore } from '../../source-agent/store/local-store.js';
+import { openArchive } from '../volumes/archive-fixture.js';
 import { assertCode, BLOCK, CHUNK, MiB, withLvmSendBed } from './lvm-fixture.js';
 
 const chunkOf = (offset: number) => Math.floor(offset / CHUNK);
@@ -153,5 +156,17 @@ describe('send from an LVM thin pool (model)', () => {
       ]);
       assertCode(await bed.send(['vm-work-private']), 0);
       assert.ok(bed.lv('vm-work-private.tick'));
+
+      // Permissions are Wyng's "w"/"r" from lv_attr; a change alone makes a session without chunks.
+      m.run('lvm', ['lvchange', '-p', 'r', `${vg}/vm-work-private`]);
+      assertCode(await bed.send(['vm-work-private']), 0);
+      const archive = await openArchive(new LocalStore(bed.archiveDir), null);
+      const [vid] = [...archive.ini.volumes.keys()];
+      const sessions = (await archive.loadVolume(vid as VolumeId)).sessions;
+      assert.deepEqual(
+        sessions.map((s) => s.info.permissions),
+        ['w', 'w', 'r'],
+      );
+      assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32, 1, 0]);
     }));
 });
