@@ -5,7 +5,10 @@
 //   the JavaScript dependencies inlined (clipanion, typanion, hash-wasm, whose wasm is inlined);
 // - zstd-napi's compiled addon is shipped as a file beside the bundles: it is a Node-API (v8)
 //   addon, so one build loads on every Node from 16 on; the package has no dependencies and no
-//   install scripts, so npm neither downloads a prebuilt binary nor runs node-gyp;
+//   install scripts, so npm neither downloads a prebuilt binary nor runs node-gyp. (zstd-napi
+//   ships no prebuilds in its npm package: its install script fetches one from GitHub or
+//   compiles. Node's built-in zstd is not a substitute: its streaming compressor does not always
+//   give the one-shot compressor's bytes, and chunk hashes are over compressed bytes.)
 // - libbzip2's .wasm (bzip2-wasm) is shipped beside the bundles too;
 // - the destination helper (dist/dest-helper/skiff-dest-helper.cjs, already one file) and the
 //   qrexec service files (qubes-rpc/) come along for the destination qube.
