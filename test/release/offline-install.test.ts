@@ -3,8 +3,9 @@
 // empty npm cache and an unreachable registry, with a PATH holding only node and npm (no cc, gcc,
 // make or python), and the installed `skiff` then runs `version` and a small file: send/receive
 // with each shipped compressor (zstd: the native addon in the tarball; bz2: the wasm file), with
-// a PATH of node and `sync` only. Only this machine's Node runs here; the README says which Node
-// versions Qubes 4.3 has and which were checked by hand.
+// a PATH of node and `sync` only. The Node and npm are this machine's unless SKIFF_RELEASE_NODE /
+// SKIFF_RELEASE_NPM name others (a by-hand check on another Node; the README says which Node
+// versions Qubes 4.3 has and which were checked).
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { scratchDir } from '../helpers/cli.js';
 import { PROJECT_ROOT } from '../helpers/paths.js';
 import { requireTool } from '../helpers/system.js';
 
+const node = process.env['SKIFF_RELEASE_NODE'] ?? process.execPath;
 const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The real file behind a command on this PATH. */
@@ -87,7 +89,7 @@ test('the release tarball installs offline without a compiler and backs up and r
   }
 
   // Install: PATH is node and npm only; the cache is empty and the registry unreachable.
-  const installPath = toolDir(join(dir, 'install-bin'), { node: process.execPath, npm: whichReal('npm') });
+  const installPath = toolDir(join(dir, 'install-bin'), { node, npm: process.env['SKIFF_RELEASE_NPM'] ?? whichReal('npm') });
   const prefix = join(dir, 'prefix');
   const home = join(dir, 'home');
   mkdirSync(home);
@@ -111,7 +113,7 @@ test('the release tarball installs offline without a compiler and backs up and r
   assert.equal(install.code, 0, install.out);
 
   // Run: node and sync (file: destinations flush with `sync -f`), nothing else.
-  const runPath = toolDir(join(dir, 'run-bin'), { node: process.execPath, sync: whichReal('sync') });
+  const runPath = toolDir(join(dir, 'run-bin'), { node, sync: whichReal('sync') });
   const env = { PATH: runPath, HOME: home, TZ: 'UTC' };
   const skiff = (args: string[]) => run([join(prefix, 'bin/skiff'), ...args, `--meta-dir=${join(dir, 'meta')}`, '--authmin=0'], env, dir);
   const shown = run([join(prefix, 'bin/skiff'), 'version'], env, dir);
