@@ -4,7 +4,7 @@
 // libbz2 that Wyng's Python uses.
 
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { bzip2WasmFile } from './bzip2-wasm-file.js';
 import { type Codec, DecompressError } from './codec.js';
 
 // The few WebAssembly APIs used here (the ES2023 lib has no WebAssembly types).
@@ -52,7 +52,7 @@ let instance: Bz2Exports | undefined;
 
 function load(): Bz2Exports {
   if (instance) return instance;
-  const wasmPath = createRequire(import.meta.url).resolve('bzip2-wasm/bzip2-1.0.8/bzip2.wasm');
+  const wasmPath = bzip2WasmFile();
   const module = new WebAssemblyApi.Module(readFileSync(wasmPath));
   let exports: Bz2Exports | undefined;
   const memory = (): WasmMemory => {
