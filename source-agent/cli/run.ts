@@ -14,6 +14,7 @@ import { ArchCheckCommand } from './commands/arch-check.js';
 import { ArchDeduplicateCommand } from './commands/arch-deduplicate.js';
 import { ArchInitCommand } from './commands/arch-init.js';
 import { DeleteCommand } from './commands/delete.js';
+import { DiffCommand } from './commands/diff.js';
 import { ListCommand } from './commands/list.js';
 import { PruneCommand } from './commands/prune.js';
 import { ReceiveCommand } from './commands/receive.js';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   ListCommand,
   VerifyCommand,
   ReceiveCommand,
+  DiffCommand,
   PruneCommand,
   DeleteCommand,
   RenameCommand,
@@ -44,7 +46,7 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
 ];
 
 /** Wyng commands that Skiff does not have yet, so that they get a precise message. */
-const LATER_COMMANDS = ['monitor', 'diff'];
+const LATER_COMMANDS = ['monitor'];
 
 function makeCli(commands: readonly CommandClass<SkiffContext>[] = COMMANDS): Cli<SkiffContext> {
   const cli = new Cli<SkiffContext>({ binaryName: 'skiff', binaryLabel: 'Skiff', binaryVersion: VERSION, enableColors: false });
