@@ -15,6 +15,7 @@ import { itemAt } from '../lookup.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
 import { execFileCapture } from '../sys/exec.js';
 import { changedChunks, type ExtentMap, parseFilefrag } from './extent-map.js';
+import { isNocow, prepareNocowVolume } from './nocow-source.js';
 import { type PreparedVolume, permissionsOf } from './volume-source.js';
 
 const BTRFS_MAGIC = 0x9123683e;
@@ -123,6 +124,10 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
   const volume = await fs.stat(volumePath, { bigint: true }).catch(() => null);
   if (!volume) throw new VolumeFailure(`Local '${volumePath}' does not exist!`);
   if (!volume.isFile()) throw new VolumeFailure(`'${volumePath}' is not a regular file (use --import-other-from for block devices).`);
+  if (await isNocow(volumePath)) {
+    request.note(`  Queuing full scan of nocow '${name}'`);
+    return prepareNocowVolume({ volumePath, snapshots: snapshotPaths(volumePath, request.uuid, vid) });
+  }
   const permissions = permissionsOf(Number(volume.mode), Number(volume.uid), Number(volume.gid));
   const snaps = snapshotPaths(volumePath, request.uuid, vid);
   const recorded: VolumeState | null = await state.volume(vid);

@@ -44,6 +44,19 @@ async function testArchive(local: string) {
       assert.ok(same, `the newest session of ${name} is not what the volume held:\n${r.stdout}`);
       return r.stdout;
     },
+    /** Chunk files the newest session of the archive's one volume stored. */
+    newestChunks(): number {
+      const archiveDir = join(scratch.dir, `archive-${n}`);
+      const vid = readdirSync(archiveDir).find((f) => f.startsWith('Vol_')) as string;
+      const session = readdirSync(join(archiveDir, vid))
+        .filter((f) => f.startsWith('S_'))
+        .sort()
+        .at(-1) as string;
+      const dir = join(archiveDir, vid, session);
+      return readdirSync(dir)
+        .filter((d) => /^[0-9a-f]{9}$/.test(d))
+        .flatMap((d) => readdirSync(join(dir, d))).length;
+    },
   };
 }
 
@@ -79,4 +92,27 @@ describe('reflink delta safety on Btrfs', () => {
       await archive.sendAndCheck('vm.img');
     });
   });
+  for (const where of ['a copy-on-write directory', 'a nocow directory'] as const) {
+    it(`a nocow (chattr +C) volume in ${where} is read whole and compared by hash`, async (t) => {
+      if (!requireSystem(t, [...FS_TOOLS.btrfs, 'chattr', 'lsattr'])) return;
+      await withLoopFs('btrfs', scratch.dir, 200, async ({ local }) => {
+        const archive = await testArchive(local);
+        const dir = join(local, 'vms');
+        mkdirSync(dir);
+        if (where === 'a nocow directory') execFileSync('chattr', ['+C', dir]);
+        const vol = join(dir, 'vm.img');
+        // +C only takes on an empty file.
+        writeFileSync(vol, '');
+        execFileSync('chattr', ['+C', vol]);
+        writeAt(vol, 0, keystream(where, 8 * CHUNK));
+        const first = await archive.sendAndCheck('vms/vm.img');
+        assert.match(first, /Queuing full scan of nocow 'vms\/vm\.img'/);
+        writeAt(vol, 3 * CHUNK + 5, keystream('change', 100));
+        await archive.sendAndCheck('vms/vm.img');
+        assert.equal(archive.newestChunks(), 1, 'only the changed chunk is stored');
+        // No snapshot is kept for it (nothing would use one), and none is left behind.
+        assert.deepEqual(readdirSync(dir), ['vm.img']);
+      });
+    });
+  }
 });
