@@ -14,6 +14,7 @@ import { describeError, LocalStorageError, VolumeFailure } from '../errors.js';
 import { itemAt } from '../lookup.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
 import { execFileCapture } from '../sys/exec.js';
+import { frozenDelta } from './btrfs-frozen-scan.js';
 import { changedChunks, type ExtentMap, parseFilefrag } from './extent-map.js';
 import { isNocow, prepareNocowVolume } from './nocow-source.js';
 import { type PreparedVolume, permissionsOf } from './volume-source.js';
@@ -185,8 +186,11 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
 
   let changed: Uint8Array | null = null;
   if (isPaired) {
-    changed = await stableDelta(snaps.paired, snaps.next, request.chunkSize, size);
-    if (!changed) request.note(`  Extents of '${name}' kept moving; reading the whole volume.`);
+    changed =
+      pool.fsType === 'btrfs'
+        ? await frozenDelta(pool.path, snaps, request.chunkSize, size, request.note)
+        : await stableDelta(snaps.paired, snaps.next, request.chunkSize, size);
+    if (!changed) request.note(`  Extents of '${name}' could not be compared; reading the whole volume.`);
   } else {
     request.note(`  Queuing full scan of '${name}'`);
   }

@@ -5,9 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { LocalStorageError } from '../../source-agent/errors.js';
+import { frozenExtentMaps, readExtentMap } from '../../source-agent/source/btrfs-frozen-scan.js';
+import { changedChunks } from '../../source-agent/source/extent-map.js';
 import { kdfMemoEnv, scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FS_TOOLS, withLoopFs } from '../helpers/loop-fs.js';
@@ -115,4 +118,54 @@ describe('reflink delta safety on Btrfs', () => {
       });
     });
   }
+  it('extents moved while the maps are read (balance): the frozen scan sees the generation move and reads them again', async (t) => {
+    if (!requireSystem(t, FS_TOOLS.btrfs)) return;
+    await withLoopFs('btrfs', scratch.dir, 200, async ({ root, local }) => {
+      const vol = join(local, 'vm.img');
+      const snap1 = join(local, 'snap1');
+      const snap2 = join(local, 'snap2');
+      writeFileSync(vol, keystream('moved', 8 * CHUNK));
+      copyFileSync(vol, snap1, constants.COPYFILE_FICLONE_FORCE);
+      writeAt(vol, 3 * CHUNK + 7, keystream('three', 50));
+      copyFileSync(vol, snap2, constants.COPYFILE_FICLONE_FORCE);
+      execFileSync('sync');
+      const balance = async () => {
+        execFileSync('btrfs', ['balance', 'start', '-d', root], { stdio: 'ignore' });
+      };
+      const marked = (c: Uint8Array) => [...c.keys()].filter((i) => c[i]);
+
+      // Naive: the old map before the move, the new one after: every chunk looks changed.
+      const oldMap = await readExtentMap(snap1);
+      await balance();
+      const naive = changedChunks(oldMap, await readExtentMap(snap2), CHUNK, 8 * CHUNK);
+      assert.deepEqual(marked(naive), [0, 1, 2, 3, 4, 5, 6, 7]);
+
+      // Frozen: the move after the first reading raises the generation; the second reading is exact.
+      const notes: string[] = [];
+      const stale = join(local, '.skiff-scan-999999999-0badcafe');
+      execFileSync('btrfs', ['subvolume', 'create', stale], { stdio: 'ignore' });
+      const maps = await frozenExtentMaps(local, snap1, snap2, {
+        retryDelaysMs: [0, 0, 0],
+        afterScan: async (attempt) => {
+          if (attempt === 0) await balance();
+        },
+        note: (text) => notes.push(text),
+      });
+      assert.ok(maps);
+      assert.equal(maps.rescans, 1);
+      assert.deepEqual(notes, [' Re-scanning deltas for matching Gen ID...']);
+      assert.deepEqual(marked(changedChunks(maps.old, maps.new, CHUNK, 8 * CHUNK)), [3]);
+
+      // Moving on every reading: Wyng's error (exit 7) after three re-scans; nothing left behind.
+      await assert.rejects(
+        frozenExtentMaps(local, snap1, snap2, { retryDelaysMs: [0, 0, 0], afterScan: balance }),
+        (error: unknown) => error instanceof LocalStorageError && error.message === 'Filesystem Generation IDs differ.',
+      );
+      assert.deepEqual(
+        readdirSync(local).filter((n) => n.startsWith('.skiff-scan')),
+        [],
+        'frozen subvolumes (also a stale one) are deleted',
+      );
+    });
+  });
 });
