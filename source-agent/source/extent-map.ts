@@ -99,10 +99,7 @@ function sameData(a: Extent | null, b: Extent | null, blockSize: number): boolea
     // or dedupe of part of a compressed extent). Only a reference of the largest size possible
     // must start at the beginning; anything shorter is read and hashed.
     return (
-      a.logical === b.logical &&
-      a.length === b.length &&
-      a.physical === b.physical &&
-      a.length * blockSize === MAX_COMPRESSED_EXTENT_BYTES
+      a.logical === b.logical && a.length === b.length && a.physical === b.physical && a.length * blockSize === MAX_COMPRESSED_EXTENT_BYTES
     );
   }
   return a.physical - a.logical === b.physical - b.logical;
