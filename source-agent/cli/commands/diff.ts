@@ -44,6 +44,7 @@ export class DiffCommand extends SkiffCommand {
   allChunks = Option.Boolean('--all-chunks', false, {
     description: 'Compare every chunk and count the differing ones instead of stopping at the first (Skiff only)',
   });
+  remap = Option.Boolean('--remap', false, { description: 'Accepted as Wyng accepts it for diff; no effect (as in Wyng 0.8)' });
   volumes = volumesRest();
 
   async run(): Promise<number> {
