@@ -14,6 +14,7 @@ import { ArchCheckCommand } from './commands/arch-check.js';
 import { ArchDeduplicateCommand } from './commands/arch-deduplicate.js';
 import { ArchInitCommand } from './commands/arch-init.js';
 import { DeleteCommand } from './commands/delete.js';
+import { DiffCommand } from './commands/diff.js';
 import { ListCommand } from './commands/list.js';
 import { MonitorCommand } from './commands/monitor.js';
 import { PruneCommand } from './commands/prune.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   VerifyCommand,
   MonitorCommand,
   ReceiveCommand,
+  DiffCommand,
   PruneCommand,
   DeleteCommand,
   RenameCommand,
@@ -45,8 +47,6 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   VersionCommand,
 ];
 
-/** Wyng commands that Skiff does not have yet, so that they get a precise message. */
-const LATER_COMMANDS = ['diff'];
 
 function makeCli(commands: readonly CommandClass<SkiffContext>[] = COMMANDS): Cli<SkiffContext> {
   const cli = new Cli<SkiffContext>({ binaryName: 'skiff', binaryLabel: 'Skiff', binaryVersion: VERSION, enableColors: false });
@@ -131,7 +131,6 @@ function firstLine(text: string): string {
 }
 
 function unknownCommand(command: string, catalog: HelpCatalog): InputError {
-  if (LATER_COMMANDS.includes(command)) return new InputError(`Command '${command}' is not available in this version of Skiff.`);
   const guess = closestName(command, [...catalog.commands.keys(), 'help']);
   return new InputError(
     guess ? `Unknown command '${command}'; did you mean '${guess}'?` : `Unknown command '${command}'; see 'skiff --help' for the commands.`,

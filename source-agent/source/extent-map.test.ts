@@ -75,6 +75,15 @@ describe('filefrag extent maps', () => {
     assert.equal(changedChunks(old, split, 64 * KiB, 256 * KiB)[0], 1);
     assert.equal(changedChunks(old, old, 64 * KiB, 256 * KiB)[0], 0);
   });
+  it('trusts an encoded extent only at the largest compressed size (its start is then certain)', () => {
+    // Btrfs reports the start of the compressed extent for every part of it that a file uses,
+    // without the offset into it: these two maps are the same, their data is not (real case:
+    // test/system/scan-safety.test.ts). Only a 128 KiB reference must start at offset 0.
+    const halves = map(256 * KiB, ['0: 0..15: 1000..1015: 16: encoded,shared', '1: 16..31: 1000..1015: 16: last,encoded,shared,eof']);
+    assert.deepEqual([...changedChunks(halves, halves, 64 * KiB, 128 * KiB)], [1, 1]);
+    const whole = map(256 * KiB, ['0: 0..31: 1000..1031: 32: encoded,shared', '1: 32..63: 2000..2031: 32: last,encoded,shared,eof']);
+    assert.deepEqual([...changedChunks(whole, whole, 64 * KiB, 256 * KiB)], [0, 0, 0, 0]);
+  });
   it('does not mark chunks past the old size (the caller reads those anyway)', () => {
     const old = map(128 * KiB, ['0: 0..31: 1000..1031: 32:']);
     const grown = map(256 * KiB, ['0: 0..31: 1000..1031: 32:', '1: 32..63: 2000..2031: 32:']);

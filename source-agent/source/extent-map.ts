@@ -82,14 +82,25 @@ function extentAt(extents: readonly Extent[], from: number, block: number): { in
   return { index: i, extent: e && e.logical <= block ? e : null };
 }
 
+/**
+ * Btrfs compresses at most 128 KiB of file data into one extent (BTRFS_MAX_UNCOMPRESSED), and a
+ * file's reference to it covers `offset .. offset + length` of that data.
+ */
+const MAX_COMPRESSED_EXTENT_BYTES = 128 * 1024;
+
 /** True when both snapshots hold the same data at `block` because they share the extent. */
-function sameData(a: Extent | null, b: Extent | null): boolean {
+function sameData(a: Extent | null, b: Extent | null, blockSize: number): boolean {
   if (!a || !b) return !a && !b; // both holes: both read as zeros
   if (!reliable(a) || !reliable(b)) return false;
   if (a.flags.has('unwritten') !== b.flags.has('unwritten')) return false;
-  // Compressed (encoded) extents do not map linearly: only the very same extent counts.
   if (a.flags.has('encoded') || b.flags.has('encoded')) {
-    return a.logical === b.logical && a.length === b.length && a.physical === b.physical;
+    // For a compressed extent FIEMAP gives the extent's start, not where in its data the file's
+    // reference begins: two references to different parts of one extent look the same (a clone
+    // or dedupe of part of a compressed extent). Only a reference of the largest size possible
+    // must start at the beginning; anything shorter is read and hashed.
+    return (
+      a.logical === b.logical && a.length === b.length && a.physical === b.physical && a.length * blockSize === MAX_COMPRESSED_EXTENT_BYTES
+    );
   }
   return a.physical - a.logical === b.physical - b.logical;
 }
@@ -122,7 +133,7 @@ export function changedChunks(oldMap: ExtentMap, newMap: ExtentMap, chunkSize: n
     const n = extentAt(newMap.extents, ni, start);
     oi = o.index;
     ni = n.index;
-    if (sameData(o.extent, n.extent)) continue;
+    if (sameData(o.extent, n.extent, bs)) continue;
     const first = Math.floor(start / blocksPerChunk);
     const last = Math.min(chunkCount - 1, Math.floor((end - 1) / blocksPerChunk));
     for (let c = first; c <= last; c++) changed[c] = 1;

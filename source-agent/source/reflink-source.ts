@@ -14,8 +14,10 @@ import { describeError, LocalStorageError, VolumeFailure } from '../errors.js';
 import { itemAt } from '../lookup.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
 import { execFileCapture } from '../sys/exec.js';
+import { frozenDelta } from './btrfs-frozen-scan.js';
 import { markResize, withDeltamap } from './deltamap.js';
 import { changedChunks, type ExtentMap, parseFilefrag } from './extent-map.js';
+import { isNocow, prepareNocowVolume } from './nocow-source.js';
 import { type PreparedVolume, permissionsOf } from './volume-source.js';
 
 const BTRFS_MAGIC = 0x9123683e;
@@ -139,6 +141,10 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
   const volume = await fs.stat(volumePath, { bigint: true }).catch(() => null);
   if (!volume) throw new VolumeFailure(`Local '${volumePath}' does not exist!`);
   if (!volume.isFile()) throw new VolumeFailure(`'${volumePath}' is not a regular file (use --import-other-from for block devices).`);
+  if (await isNocow(volumePath)) {
+    request.note(`  Queuing full scan of nocow '${name}'`);
+    return prepareNocowVolume({ volumePath, snapshots: snapshotPaths(volumePath, request.uuid, vid) });
+  }
   const permissions = permissionsOf(Number(volume.mode), Number(volume.uid), Number(volume.gid));
   const snaps = snapshotPaths(volumePath, request.uuid, vid);
   const recorded: VolumeState | null = await state.volume(vid);
@@ -204,8 +210,11 @@ export async function prepareReflinkVolume(request: ReflinkVolumeRequest): Promi
 
   let changed: Uint8Array | null = null;
   if (isPaired) {
-    changed = await stableDelta(snaps.paired, snaps.next, request.chunkSize, size);
-    if (!changed) request.note(`  Extents of '${name}' kept moving; reading the whole volume.`);
+    changed =
+      pool.fsType === 'btrfs'
+        ? await frozenDelta(pool.path, snaps, request.chunkSize, size, request.note)
+        : await stableDelta(snaps.paired, snaps.next, request.chunkSize, size);
+    if (!changed) request.note(`  Extents of '${name}' could not be compared; reading the whole volume.`);
     // Monitor's accumulated changes since the session; a map recorded but gone: read everything.
     else if (recorded?.deltamap) {
       markResize(changed, Number(paired?.size ?? 0), size, request.chunkSize);

@@ -24,7 +24,7 @@ interface Case {
 const cases: [string, Case][] = [
   ['no command', { args: [], code: 9, message: /^No command given; see 'skiff --help'/ }],
   ['unknown command', { args: ['frobnicate'], code: 9, message: /^Unknown command 'frobnicate'; see 'skiff --help' for the commands\.$/ }],
-  ['a Wyng command Skiff does not have yet', { args: ['diff', plain], code: 9, message: /^Command 'diff' is not available/ }],
+  ['diff without volumes', { args: ['diff', plain], code: 9, message: /^Volume name\(s\) or --all required for diff\.$/ }],
   [
     'unknown option',
     { args: ['list', plain, '--frob'], code: 9, message: /^Unknown option '--frob' for list; see 'skiff list --help'\.$/ },
