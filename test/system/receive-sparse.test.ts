@@ -15,6 +15,7 @@ import {
   closeSync,
   cpSync,
   existsSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -141,6 +142,47 @@ describe('receive --sparse-write / --sparse to a file', () => {
       assert.ok(readFileSync(target).equals(VOLUME));
     });
   }
+
+  it('writes zeros where punching a hole fails', async (t) => {
+    if (!requireSystem(t, FILE_TOOLS)) return;
+    const dest = await archiveOf();
+    const bin = join(scratch.dir, `failing-fallocate${counter++}`);
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'fallocate'), '#!/bin/sh\necho "fallocate: fallocate failed: Operation not supported" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
+    const plain = join(scratch.dir, `plain${counter++}.img`);
+    await skiff(dest, ['receive', 'vol.img', `--save-to=${plain}`]);
+    const target = join(scratch.dir, `nopunch${counter++}.img`);
+    writeSparse(target, staleCopy());
+    const r = await runSkiffInProcess([`--dest=file:${dest}`, ...PASS, 'receive', 'vol.img', `--save-to=${target}`, '--sparse-write'], {
+      env: { PATH: `${bin}:${process.env['PATH']}` },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(readFileSync(target).equals(VOLUME), 'restored bytes differ');
+    assert.match(r.stdout, new RegExp(`: OK  Diff bytes: ${DIFF_BYTES}\\n`));
+    // Chunks 1 and 5 were written as zeros (allocated: 2 × 128 blocks more than a plain receive).
+    const expected = blocksOf(plain) + (2 * CHUNK) / 512;
+    assert.ok(Math.abs(blocksOf(target) - expected) < 64, `st_blocks ${blocksOf(target)}, expected about ${expected}`);
+  });
+
+  it('without fallocate: "Sparse and snapshot modes disabled." and a normal receive', async (t) => {
+    if (!requireSystem(t, FILE_TOOLS)) return;
+    const dest = await archiveOf();
+    const empty = join(scratch.dir, `empty-path${counter++}`);
+    mkdirSync(empty);
+    const target = join(scratch.dir, `notool${counter++}.img`);
+    writeSparse(target, staleCopy());
+    const inode = statSync(target).ino;
+    const r = await runSkiffInProcess([`--dest=file:${dest}`, ...PASS, 'receive', 'vol.img', `--save-to=${target}`, '--sparse'], {
+      env: { PATH: empty },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Sparse and snapshot modes disabled\.\nSaving to file/);
+    assert.ok(readFileSync(target).equals(VOLUME));
+    assert.notEqual(statSync(target).ino, inode, 'a normal receive renames a new file into place');
+    assert.doesNotMatch(r.stdout, /Diff bytes/);
+  });
 
   it('--sparse to a missing file: one-line error, exit 9, nothing created', async (t) => {
     if (!requireSystem(t, FILE_TOOLS)) return;
