@@ -168,6 +168,7 @@ function sparseTarget(handle: fs.FileHandle, t: Opened): SparseTarget {
     await handle.sync();
   };
   // An interrupt that cannot unwind in time: zero the first chunk if the target is half-done.
+  // Synchronously: the thread pool may be busy with calls that do not return.
   const forget = onInterrupt(() => {
     if (changed) writeSync(handle.fd, Buffer.alloc(firstBytes), 0, firstBytes, 0);
   });
@@ -206,8 +207,9 @@ function sparseTarget(handle: fs.FileHandle, t: Opened): SparseTarget {
       else if (first) await writeAll(first, 0);
       if (!t.block && t.oldSize > t.volsize) await handle.truncate(t.volsize);
       await handle.sync();
-      await handle.close();
+      // Before the close: a cleanup must never write to a descriptor number reused by then.
       forget();
+      await handle.close();
       // A file gets the session's permissions and time, as after a normal receive.
       if (!t.block) await applyMetadata(t.path, metadata);
     },
@@ -220,8 +222,8 @@ function sparseTarget(handle: fs.FileHandle, t: Opened): SparseTarget {
           `Receive failed, and zeroing the first ${firstBytes} bytes of '${t.path}' failed too: ${describeError(error)}`,
         );
       } finally {
-        await handle.close().catch(() => {});
         forget();
+        await handle.close().catch(() => {});
       }
       if (changed)
         return `the first ${firstBytes} bytes of '${t.path}' were zeroed so the partial restore cannot be mistaken for a good one`;
