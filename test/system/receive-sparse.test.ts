@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
-import { kdfMemoEnv, runSkiff, scratchDir } from '../helpers/cli.js';
+import { kdfMemoEnv, runSkiff, scratchDir, startSkiff } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { attachLoop, requireSystem } from '../helpers/system.js';
@@ -249,6 +249,35 @@ describe('receive --sparse-write / --sparse to a file', () => {
     // Chunk 1 was punched before the failure; nothing after the failed chunk was touched.
     assert.ok(after.subarray(CHUNK, 2 * CHUNK).every((b) => b === 0));
     assert.ok(after.subarray(9 * CHUNK).equals(staleCopy().subarray(9 * CHUNK)));
+  });
+
+  it('an interrupted --sparse-write zeroes the first chunk (exit 8)', async (t) => {
+    if (!requireSystem(t, FILE_TOOLS)) return;
+    const dest = await archiveOf();
+    const target = join(scratch.dir, `interrupted${counter++}.img`);
+    writeSparse(target, staleCopy());
+    // 400 ms a chunk: chunk 1 is punched after about 2.4 s (when chunk 5 starts a new run), and
+    // the last of the 17 chunks comes after about 6.8 s; the interrupt falls in between.
+    const run = startSkiff([`--dest=file:${dest}`, ...PASS, 'receive', 'vol.img', `--save-to=${target}`, '--sparse-write'], {
+      env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '400' },
+    });
+    for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 3500));
+    run.child.kill('SIGINT');
+    const ended = await run.exited;
+    assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
+    const after = readFileSync(target);
+    assert.ok(
+      after.subarray(0, CHUNK).every((b) => b === 0),
+      'first chunk not zeroed',
+    );
+    assert.ok(
+      after.subarray(CHUNK, 2 * CHUNK).every((b) => b === 0),
+      'chunk 1 was punched before the interrupt',
+    );
+    // Running it again finishes the restore.
+    await skiff(dest, ['receive', 'vol.img', `--save-to=${target}`, '--sparse-write']);
+    assert.ok(readFileSync(target).equals(VOLUME));
   });
 });
 
