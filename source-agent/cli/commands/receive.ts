@@ -49,6 +49,12 @@ export class ReceiveCommand extends SkiffCommand {
   skipCorruptChunks = Option.Boolean('--skip-corrupt-chunks', false, {
     description: 'Restore chunks that fail their checks as zeros instead of stopping (exit code 2)',
   });
+  sparseWrite = Option.Boolean('--sparse-write', false, {
+    description: 'Keep the existing target and write only the chunks that differ (zero chunks deallocated)',
+  });
+  sparse = Option.Boolean('--sparse', false, {
+    description: 'Like --sparse-write, and fetch only the chunks whose local hash differs (slow links)',
+  });
   volumes = volumesRest();
 
   async run(): Promise<number> {
@@ -88,7 +94,12 @@ export class ReceiveCommand extends SkiffCommand {
         if (!yes) return 1;
       }
       const session = choice.session;
-      const options = { signal: this.context.signal, skipCorrupt: this.skipCorruptChunks };
+      const options = {
+        signal: this.context.signal,
+        skipCorrupt: this.skipCorruptChunks,
+        env: this.context.env,
+        sparse: this.sparse ? ('fetch' as const) : this.sparseWrite ? ('write' as const) : undefined,
+      };
       if (pool) {
         await prepareThinVolume(pool, volume.name, session.info.volsize, out);
         const result = await receiveVolume(archive, volume, choice, target, out, {

@@ -7,14 +7,23 @@ import { localtimeNs } from '../../archive/session-info.js';
 import { IntegrityError } from '../../errors.js';
 import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
-import { planRestore, readChunks } from './restore-stream.js';
-import { openRestoreTarget, type TargetOptions } from './restore-target.js';
+import { differingChunks } from './local-compare.js';
+import { type ChunkList, planRestore, readChunks } from './restore-stream.js';
+import { openRestoreTarget, type RestoreTarget, type TargetOptions } from './restore-target.js';
+import { openSparseTarget } from './sparse-target.js';
 
 export interface ReceiveOptions {
   signal?: AbortSignal | undefined;
   skipCorrupt: boolean;
   /** How a block device is written (discard mode for LVM thin LVs). */
   target?: TargetOptions;
+  /**
+   * Keep the existing target and write only what differs (§5.3): 'write' (--sparse-write), or
+   * 'fetch' (--sparse: also fetch only the chunks whose local hash differs).
+   */
+  sparse?: 'write' | 'fetch' | undefined;
+  /** Where the tools sparse modes run are looked up. */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface ReceiveResult {
@@ -34,13 +43,36 @@ export async function receiveVolume(
   out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
   const plan = await planRestore(archive, volume, choice.index);
   if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
-  const target = await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target);
+  const sparse = options.sparse
+    ? await openSparseTarget(savePath, session.info.volsize, archive.chunkSize, {
+        fetchOnly: options.sparse === 'fetch',
+        env: options.env,
+        kind: options.target?.kind,
+      })
+    : null;
+  if (sparse === 'no-tool') out.line('Sparse and snapshot modes disabled.');
+  const sparseTarget = typeof sparse === 'object' ? sparse : null;
+  const target: RestoreTarget =
+    sparseTarget ?? (await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target));
   out.line(`Saving to ${target.description}`);
-  const progress = out.progress({ label: volume.name, total: plan.chunks.length, totalBytes: session.info.volsize });
+  const fetchOnly = sparseTarget !== null && options.sparse === 'fetch';
+  // --sparse compares every chunk first, then fetches the few that differ: half the bar each.
+  const total = plan.chunks.length * (fetchOnly ? 2 : 1);
+  const progress = out.progress({ label: volume.name, total, totalBytes: session.info.volsize });
   let skipped = 0;
   let fileBytes = 0;
   try {
-    for await (const chunk of readChunks(archive, plan.chunks, options)) {
+    let list: ChunkList = plan.chunks;
+    let shown = (done: number) => done;
+    if (fetchOnly) {
+      list = await differingChunks(archive, plan, sparseTarget.readPath, {
+        signal: options.signal,
+        onProgress: (done) => progress.update(done),
+      });
+      const fetching = list.length;
+      shown = (done) => plan.chunks.length + Math.floor((done * plan.chunks.length) / Math.max(1, fetching));
+    }
+    for await (const chunk of readChunks(archive, list, options)) {
       if (chunk.corrupt) {
         skipped++;
         out.warn(`Skipping corrupt chunk at ${chunk.address} (${chunk.corrupt.message})`);
@@ -48,7 +80,7 @@ export async function receiveVolume(
       if (chunk.data) await target.write(chunk.address, chunk.data);
       else await target.zero(chunk.address, chunk.size);
       fileBytes += chunk.fileBytes;
-      progress.update(chunk.index + 1);
+      progress.update(shown(chunk.index + 1));
     }
     await target.commit({ permissions: session.info.permissions, mtimeNs: localtimeNs(session.info) });
   } catch (error) {
@@ -58,7 +90,11 @@ export async function receiveVolume(
     throw error;
   }
   // The result says what was restored: not ": OK" when chunks were replaced by zeros.
-  const outcome = skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `;
+  // Wyng: " Diff bytes: N" after ": OK " when a sparse mode changed anything.
+  const diff = sparseTarget?.diffBytes() ?? 0;
+  const outcome =
+    (skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `) +
+    (diff > 0 ? ` Diff bytes: ${diff}` : '');
   progress.end(out.verbose ? `${outcome} Data bytes: ${fileBytes} / ${session.info.volsize}` : outcome);
   return { skipped };
 }
