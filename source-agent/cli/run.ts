@@ -47,7 +47,6 @@ export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
   VersionCommand,
 ];
 
-
 function makeCli(commands: readonly CommandClass<SkiffContext>[] = COMMANDS): Cli<SkiffContext> {
   const cli = new Cli<SkiffContext>({ binaryName: 'skiff', binaryLabel: 'Skiff', binaryVersion: VERSION, enableColors: false });
   for (const command of commands) cli.register(command);
