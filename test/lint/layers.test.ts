@@ -119,7 +119,7 @@ const PLANTED: { path: string; text: string; category: string; says: string }[] 
 const ALLOWED = {
   path: 'source-agent/engine/allowed.ts',
   text: [
-    "import { layout } from '../archive/names.js';",
+    "import { layout } from '../archive/layout.js';",
     "import { FatalError } from '../errors.js';",
     "import { isNotFound } from '../store/store.js';",
     "import { execFileCapture } from '../sys/exec.js';",

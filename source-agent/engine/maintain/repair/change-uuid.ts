@@ -14,6 +14,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Counters } from '../../../archive/nonces.js';
+import { publishRoot } from '../../../archive/transaction.js';
 import type { LocalState } from '../../../state/local-state.js';
 import type { Output } from '../../output.js';
 import type { WriteContext } from '../../write-context.js';
@@ -38,7 +39,6 @@ export async function changeArchiveUuid(
 ): Promise<UuidChange> {
   const newUuid = options.newUuid ?? randomUUID;
   const { archive, writer } = ctx;
-  const store = archive.store;
   const old = archive.ini.uuid;
   let next = newUuid();
   while (next === old) next = newUuid();
@@ -60,12 +60,8 @@ export async function changeArchiveUuid(
   await state.saveRoot(root.bytes);
   await options.recordAnchor?.(next, old);
 
-  await store.put('archive.ini.tmp', root.bytes);
-  await store.renameBatch([['archive.ini.tmp', 'archive.ini']]);
-  archive.ini = root.ini;
-  archive.rootBytes = root.bytes;
-  await ctx.persist(); // the old uuid's state now holds the new root
-  await store.put('archive.ini.bak', root.bytes);
+  // archive.ini.tmp, renamed into place; then the old uuid's state records the new root.
+  await publishRoot(ctx, root);
   await options.recordAnchor?.(next, null);
   return { old, new: next };
 }
