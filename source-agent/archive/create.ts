@@ -10,6 +10,7 @@ import type { ArchiveWriter } from './archive-writer.js';
 import { probeHardLinks } from './chunk-links.js';
 import { layout } from './layout.js';
 import { formatSaltFile, invertBytes, type SaltFile } from './salt.js';
+import { adoptRoot } from './transaction.js';
 
 /** Whether the destination already holds an archive (its archive.ini). */
 export async function archiveExists(store: Store): Promise<boolean> {
@@ -29,6 +30,6 @@ export async function writeNewArchive(writer: ArchiveWriter, ini: ArchiveIni, sa
   await store.put(layout.archiveIni, root.bytes);
   await store.put(layout.rootBak, root.bytes);
   await probeHardLinks(store);
-  archive.ini = root.ini;
+  adoptRoot(archive, root);
   return new Archive(store, root.ini, archive.keys, salt, root.bytes);
 }

@@ -3,8 +3,8 @@
 //   read      only chunks that may have changed (all of them on a first or unpaired send),
 //             through the worker pool; unchanged hashes are not stored again;
 //   commit    manifest (changed entries only; complete for a first session), info with the true
-//             mfcs, volinfo, archive.ini — the zipper commit of commit.ts — then the snapshot
-//             rotation that pairs the local snapshot with the new session.
+//             mfcs, volinfo, archive.ini — the zipper commit (commit.ts, archive/transaction.ts) —
+//             then the snapshot rotation that pairs the local snapshot with the new session.
 // Every volume is committed on its own, so an interrupted multi-volume send keeps the volumes
 // it finished; a failing volume is reported and the others go on (exit 2 at the end).
 
@@ -184,7 +184,7 @@ export async function newVolumeId(archive: Archive, taken: ReadonlySet<string>):
   for (;;) {
     const vid = randomVolumeIdText();
     if (!isVolumeId(vid) || archive.ini.volumes.has(vid) || taken.has(vid)) continue;
-    if (await archive.store.stat(vid)) continue; // an orphaned directory: leave it alone
+    if (await archive.store.stat(layout.volumeDir(vid))) continue; // an orphaned directory: leave it alone
     return vid;
   }
 }

@@ -4,7 +4,7 @@
 // The local state is keyed by the uuid (state/local-state.ts), so the state under the new uuid is
 // prepared before archive.ini changes: the nonce counters carried over (they must never go back),
 // the salt copy, and the new root as the rollback anchor. Then archive.ini.tmp is renamed into
-// place (an interrupted change leaves a .tmp whose uuid differs, which recover.ts removes). Last,
+// place (an interrupted change leaves a .tmp whose uuid differs, which recovery removes). Last,
 // the new root is recorded under the old uuid as well, so that a destination that hands back the
 // old archive.ini is caught as a rollback rather than trusted as a first sight.
 //
