@@ -15,9 +15,10 @@ import { xchacha20Poly1305Seal } from '../source-agent/archive/crypto/xchacha20.
 import { sealChunkEnvelope, sealMetadataEnvelope } from '../source-agent/archive/envelope.js';
 import { encodeHash, hmacSha256DataHasher, initHashing, metadataHash } from '../source-agent/archive/hash.js';
 import { deriveRootKeys, deriveSubkeys } from '../source-agent/archive/keys.js';
+import { layout } from '../source-agent/archive/layout.js';
 import { manifestLine, parseManifest } from '../source-agent/archive/manifest.js';
 import { MergedManifest } from '../source-agent/archive/merged-manifest.js';
-import { layout, type SessionName, type VolumeId } from '../source-agent/archive/names.js';
+import type { SessionName, VolumeId } from '../source-agent/archive/names.js';
 import { formatSaltFile, type SaltFile, saltDigest } from '../source-agent/archive/salt.js';
 import { formatSessionInfo } from '../source-agent/archive/session-info.js';
 import { formatVolInfo } from '../source-agent/archive/volinfo.js';

@@ -1,6 +1,6 @@
 // Turning metadata into archive files: compress, hash (Hm), seal with a fresh nonce, and build
 // the root (archive.ini) with counters that cover every nonce used. Pure: the caller stores the
-// bytes (see engine/send/commit.ts for the order in which they become visible).
+// bytes (archive/transaction.ts has the order in which they become visible).
 
 import type { Archive } from './archive.js';
 import type { ArchiveIni } from './archive-ini.js';

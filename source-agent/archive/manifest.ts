@@ -94,3 +94,16 @@ export function formatManifest(manifest: SessionManifest, chunkSize: number): st
   }
   return out;
 }
+
+/** Manifest text as bytes (63 bytes per hash line, 20 per zero line): what parseManifest reads. */
+export function manifestBytes(manifest: SessionManifest, chunkSize: number): Buffer {
+  let size = 0;
+  for (let n = 0; n < manifest.count; n++) size += manifest.isZero[n] ? 20 : 63;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let n = 0; n < manifest.count; n++) {
+    const hash = manifest.isZero[n] ? '0' : encodeHash(manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES));
+    at += out.write(`${hash} ${chunkFileName(manifest.chunkIndexes[n]! * chunkSize)}\n`, at, 'latin1');
+  }
+  return out;
+}

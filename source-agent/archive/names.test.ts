@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { layout } from './layout.js';
 import {
   chunkDirName,
   chunkFileName,
@@ -7,7 +8,6 @@ import {
   isSessionName,
   isValidDateTime,
   isVolumeId,
-  layout,
   tagIdProblem,
   volumeNameProblem,
 } from './names.js';

@@ -1,7 +1,9 @@
 // Identifiers of the V3 format and the rules they follow (spec §2, §16): volume ids, session
-// names, volume names, tags, chunk addresses, and the archive-relative paths built from them.
+// names, volume names, tags and chunk addresses (layout.ts builds the archive paths from them).
 // Every name that comes from the destination passes through one of these checks before it is
 // used to build a path.
+
+import { randomBytes } from 'node:crypto';
 
 export type VolumeId = string & { readonly __brand: 'VolumeId' };
 export type SessionName = string & { readonly __brand: 'SessionName' };
@@ -11,6 +13,11 @@ const SESSION_NAME = /^S_[0-9]{8}-[0-9]{6}$/;
 
 export function isVolumeId(text: string): text is VolumeId {
   return VOLUME_ID.test(text) && text.length <= 64;
+}
+
+/** A fresh random vid as Wyng makes one (Vol_ and 3 random bytes in hex), to check with isVolumeId. */
+export function randomVolumeIdText(): string {
+  return `Vol_${randomBytes(3).toString('hex')}`;
 }
 
 export function isSessionName(text: string): text is SessionName {
@@ -94,16 +101,3 @@ export function chunkDirName(address: number): string {
     .toString(16)
     .padStart(9, '0');
 }
-
-export const layout = {
-  archiveIni: 'archive.ini',
-  archiveSalt: 'archive.salt',
-  /** archive.salt with every byte inverted (salt.ts: invertBytes). */
-  saltBackup: 'salt.bak',
-  volumeDir: (vid: VolumeId) => vid,
-  volinfo: (vid: VolumeId) => `${vid}/volinfo`,
-  sessionDir: (vid: VolumeId, session: SessionName) => `${vid}/${session}`,
-  sessionInfo: (vid: VolumeId, session: SessionName) => `${vid}/${session}/info`,
-  manifest: (vid: VolumeId, session: SessionName) => `${vid}/${session}/manifest.z`,
-  chunk: (vid: VolumeId, session: SessionName, address: number) => `${vid}/${session}/${chunkDirName(address)}/${chunkFileName(address)}`,
-};

@@ -29,7 +29,7 @@ export function sentChunkPath(index: number): string {
 const emptyDedup: ChunkDedup = {
   begin: () => {},
   find: async () => null,
-  link: async () => 'write',
+  linkTo: async () => 'write',
   use: () => {},
 };
 
@@ -44,7 +44,7 @@ export async function sendChunks(store: Store, volume: Buffer, options: { dedup?
     const count = Math.ceil(volume.length / SEND_CHUNK_BYTES);
     return await runChunkPipeline({
       pool,
-      store,
+      sink: { localRoot: store.localPath ? store.localPath('.') : null, writeChunk: (path, data) => store.writeNew(path, data) },
       chunkSize: SEND_CHUNK_BYTES,
       volsize: volume.length,
       indexes: Array.from({ length: count }, (_, i) => i),

@@ -1,12 +1,13 @@
-// The layer rules in biome.json (doc/design.md, "Layers") must catch a bad import, not merely
-// be present: files that break each kind of rule are planted in a scratch tree beside a copy of
+// The layer rules in biome.json (doc/design.md, "Layers") must catch a bad import — or, for
+// engine/, a Store write call or an archive path spelled out (lint/*.grit) — not merely be
+// present: files that break each kind of rule are planted in a scratch tree beside a copy of
 // the project's biome.json, and Biome (the one `npm run lint` runs) must name every one, and
 // stay quiet about a file that imports only what its layer may. Offline and quick: no build of
 // the project is linted, only the planted files.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { scratchDir } from '../helpers/cli.js';
@@ -114,6 +115,31 @@ const PLANTED: { path: string; text: string; category: string; says: string }[] 
     says: 'confined-fs/ imports nothing of ours',
   },
   {
+    path: 'source-agent/engine/planted-store-write.ts',
+    text: "import type { Archive } from '../archive/archive.js';\nexport const x = (a: Archive, b: Buffer) => a.store.put(a.ini.uuid, b);\n",
+    category: 'plugin',
+    says: 'engine/ never calls a Store write operation',
+  },
+  {
+    path: 'source-agent/engine/send/planted-rename.ts',
+    text: 'export const x = (s: { renameBatch(p: [string, string][]): void }, a: string, b: string) => s.renameBatch([[a, b]]);\n',
+    category: 'plugin',
+    says: 'engine/ never calls a Store write operation',
+  },
+  {
+    path: 'source-agent/engine/planted-path.ts',
+    text: "export const x = 'archive.ini.tmp';\n",
+    category: 'plugin',
+    says: 'engine/ spells no archive path',
+  },
+  {
+    path: 'source-agent/engine/prune/planted-template.ts',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the planted file's source text, not a template
+    text: 'export const x = (vid: string) => `${vid}/volinfo.tmp`;\n',
+    category: 'plugin',
+    says: 'engine/ spells no archive path',
+  },
+  {
     path: 'source-agent/engine/circle-a.ts',
     text: "import { b } from './circle-b.js';\nexport const a = () => b;\n",
     category: 'lint/suspicious/noImportCycles',
@@ -132,11 +158,13 @@ const ALLOWED = [
   {
     path: 'source-agent/engine/allowed.ts',
     text: [
-      "import { layout } from '../archive/names.js';",
+      "import { layout } from '../archive/layout.js';",
+      "import { Transaction } from '../archive/transaction.js';",
+      "import { parseVolInfo } from '../archive/volinfo.js';",
       "import { FatalError } from '../errors.js';",
       "import { isNotFound } from '../store/store.js';",
       "import { execFileCapture } from '../sys/exec.js';",
-      'export const x = [layout, FatalError, isNotFound, execFileCapture];',
+      "export const x = [layout, Transaction, parseVolInfo, FatalError, isNotFound, execFileCapture, 'merge', layout.volinfoTmp];",
       '',
     ].join('\n'),
   },
@@ -156,6 +184,8 @@ function lintPlanted(): Diagnostic[] {
   const root = join(scratch.dir, 'tree');
   mkdirSync(root);
   copyFileSync(join(PROJECT_ROOT, 'biome.json'), join(root, 'biome.json'));
+  // The GritQL plugins biome.json loads (engine/ writes through archive/).
+  cpSync(join(PROJECT_ROOT, 'lint'), join(root, 'lint'), { recursive: true });
   for (const file of [...PLANTED, ...ALLOWED]) {
     mkdirSync(dirname(join(root, file.path)), { recursive: true });
     writeFileSync(join(root, file.path), file.text);

@@ -14,19 +14,16 @@
 // Remote destinations: the work goes in batches — stats, links and removals are pipelined
 // requests, and the renames of a batch go as one rename request.
 
-import { lstat } from 'node:fs/promises';
-import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import type { Archive } from '../../archive/archive.js';
+import { ChunkLinks, type FileId, hardLinksSupported } from '../../archive/chunk-links.js';
 import { HASH_BYTES } from '../../archive/hash.js';
+import { layout } from '../../archive/layout.js';
 import { FatalError, InterruptedError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
-import { type Store, StoreError, type StoreStat } from '../../store/store.js';
+import { StoreError } from '../../store/store.js';
 import type { Output } from '../output.js';
 import { DedupIndex } from './dedup-index.js';
-import { hardLinksSupported, NO_HARD_LINKS } from './hard-links.js';
-import { removeLinkLeftovers } from './link-leftovers.js';
-
-export const LINK_SUFFIX = '-lnk';
+import { NO_HARD_LINKS } from './hard-links.js';
 
 /** Duplicates handled per batch (bounds memory and the requests in flight). */
 const BATCH = 512;
@@ -47,13 +44,6 @@ interface Pair {
   duplicate: string;
 }
 
-interface FileId {
-  size: number;
-  links: number;
-  /** The inode number when the store is a local directory; null on remote stores. */
-  ino: bigint | null;
-}
-
 export async function archDeduplicate(
   archive: Archive,
   out: Output,
@@ -64,19 +54,17 @@ export async function archDeduplicate(
   out.write('\nBuilding deduplication index...');
   const index = await DedupIndex.build(archive, { signal: options.signal, warn: (text) => out.warn(text) });
   const sessions = index.sessionList();
+  const links = new ChunkLinks(store);
   const report: DedupReport = {
     duplicates: 0,
     linked: 0,
     bytesReduced: 0,
-    leftovers: await removeLinkLeftovers(
-      store,
-      sessions.map((s) => `${s.vid}/${s.dir}`),
-    ),
+    leftovers: await links.removeLeftovers(sessions.map((s) => layout.volumeEntry(s.vid, s.dir))),
   };
   out.line(`\n${Math.floor((await store.freeSpace()) / 2 ** 20)}MB free on destination.`);
   out.write('linking...');
 
-  const linker = new Linker(store, out);
+  const linker = new Linker(links, out);
   let batch: Pair[] = [];
   for (let id = 0; id < sessions.length; id++) {
     const { vid, record } = itemAt(sessions, id);
@@ -110,7 +98,7 @@ class Linker {
   private readonly substitutes = new Map<string, string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly links: ChunkLinks,
     private readonly out: Output,
   ) {}
 
@@ -132,7 +120,7 @@ class Linker {
     });
     const linked = await Promise.all(toLink.map((p) => this.linkBeside(p)));
     const renames = toLink.filter((_, i) => linked[i]);
-    if (renames.length > 0) await this.store.renameBatch(renames.map((p) => [p.duplicate + LINK_SUFFIX, p.duplicate] as const));
+    await this.links.replaceByLinks(renames.map((p) => p.duplicate));
     for (const p of renames) {
       report.linked++;
       report.bytesReduced += p.size;
@@ -141,12 +129,11 @@ class Linker {
 
   /** link(source, duplicate-lnk); false on EMLINK (the duplicate then stands in for the source). */
   private async linkBeside(p: Pair & { source: string }): Promise<boolean> {
-    const beside = p.duplicate + LINK_SUFFIX;
     let source = p.source;
     let cleared = false;
     for (;;) {
       try {
-        await this.store.link(source, beside);
+        await this.links.linkBeside(source, p.duplicate);
         return true;
       } catch (error) {
         if (!(error instanceof StoreError)) throw error;
@@ -163,23 +150,13 @@ class Linker {
         // A leftover of an interrupted run in the way: it is only a link, replace it.
         if (error.code !== 'EEXIST' || cleared) throw error;
         cleared = true;
-        await this.store.remove(beside);
+        await this.links.removeBeside(p.duplicate);
       }
     }
   }
 
-  private async fileId(path: string): Promise<FileId | null> {
-    if (this.store.localPath) {
-      try {
-        const s = await lstat(this.store.localPath(path), { bigint: true });
-        return s.isFile() ? { size: Number(s.size), links: Number(s.nlink), ino: s.ino } : null;
-      } catch (error) {
-        if (errnoOf(error) === 'ENOENT') return null;
-        throw new StoreError('EIO', path, messageOf(error));
-      }
-    }
-    const s: StoreStat | null = await this.store.stat(path);
-    return s?.kind === 'file' ? { size: s.size, links: s.links, ino: null } : null;
+  private fileId(path: string): Promise<FileId | null> {
+    return this.links.fileId(path);
   }
 }
 

@@ -12,8 +12,9 @@
 
 import type { Archive, SessionRecord } from '../../archive/archive.js';
 import { HASH_BYTES, hashesEqual } from '../../archive/hash.js';
+import { layout, SESSION_TMP } from '../../archive/layout.js';
 import type { SessionManifest } from '../../archive/manifest.js';
-import { chunkDirName, chunkFileName, type SessionName, type VolumeId } from '../../archive/names.js';
+import type { SessionName, VolumeId } from '../../archive/names.js';
 import { IntegrityError, InterruptedError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { AddedTable, lowerBound, prefixOf, RecordList, STRIDE, sortByPrefix } from './prefix-table.js';
@@ -104,7 +105,7 @@ export class DedupIndex {
 
   /** A session being written by this run (S-tmp); `hashes` holds 32 bytes per chunk index. */
   addPendingSession(vid: VolumeId, hashes: Uint8Array): number {
-    this.sessions.push({ vid, dir: 'S-tmp', alive: true, hashes: { kind: 'memory', hashes } });
+    this.sessions.push({ vid, dir: SESSION_TMP, alive: true, hashes: { kind: 'memory', hashes } });
     return this.sessions.length - 1;
   }
 
@@ -127,7 +128,7 @@ export class DedupIndex {
   path(location: Location, chunkSize: number): string {
     const s = itemAt(this.sessions, location.session);
     const address = location.chunk * chunkSize;
-    return `${s.vid}/${s.dir}/${chunkDirName(address)}/${chunkFileName(address)}`;
+    return layout.chunkUnder(layout.volumeEntry(s.vid, s.dir), address);
   }
 
   /** The stored chunk with this hash that takes precedence, or null. */

@@ -11,11 +11,12 @@
 //     warning (a destination that does not support hard links after all).
 
 import type { Archive, SessionRecord } from '../../archive/archive.js';
+import { ChunkLinks, hardLinksSupported } from '../../archive/chunk-links.js';
 import type { SessionName, VolumeId } from '../../archive/names.js';
 import { StoreError } from '../../store/store.js';
 import type { ChunkDedup, DedupHit, LinkOutcome } from '../send/chunk-pipeline.js';
 import { DedupIndex, type Location } from './dedup-index.js';
-import { hardLinksSupported, NO_HARD_LINKS } from './hard-links.js';
+import { NO_HARD_LINKS } from './hard-links.js';
 
 export class SendDedup {
   private index: DedupIndex | null = null;
@@ -46,7 +47,7 @@ export class SendDedup {
   async forVolume(vid: VolumeId, build: boolean): Promise<VolumeDedup | null> {
     if (!this.index && build) this.index = await DedupIndex.build(this.archive, { signal: this.signal, warn: this.warn });
     if (!this.index) return null;
-    return new VolumeDedup(this, this.index, this.archive, vid);
+    return new VolumeDedup(this, this.index, this.archive, new ChunkLinks(this.archive.store), vid);
   }
 
   /** Whether links are still being made (false after a link was refused outright). */
@@ -71,6 +72,7 @@ export class VolumeDedup implements ChunkDedup {
     private readonly owner: SendDedup,
     private readonly index: DedupIndex,
     private readonly archive: Archive,
+    private readonly links: ChunkLinks,
     private readonly vid: VolumeId,
   ) {}
 
@@ -86,9 +88,9 @@ export class VolumeDedup implements ChunkDedup {
     return null;
   }
 
-  async link(hit: DedupHit, path: string, bytes: number): Promise<LinkOutcome> {
+  async linkTo(hit: DedupHit, path: string, bytes: number): Promise<LinkOutcome> {
     try {
-      await this.archive.store.link(hit.path, path);
+      await this.links.linkChunk(hit.path, path);
       this.savedBytes += bytes;
       return 'linked';
     } catch (error) {

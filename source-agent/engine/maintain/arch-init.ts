@@ -1,19 +1,20 @@
 // arch-init: create a new, empty archive (format spec §13.1, checklist "Writer 1"): random uuid
-// and salts, the sealed salt record, archive.salt and salt.bak, archive.ini with empty
-// [volumes] and [in_process], archive.ini.bak, and the archive.dat/.hardlink probe files.
+// and salts, the sealed salt record, and the root with empty [volumes] and [in_process]; the
+// files (archive.salt, archive.ini, their backups, the hard-link probe) are written by
+// archive/create.ts.
 
 import { randomUUID } from 'node:crypto';
 import { Archive } from '../../archive/archive.js';
 import type { ArchiveIni } from '../../archive/archive-ini.js';
 import { ArchiveWriter } from '../../archive/archive-writer.js';
 import { type CompressionName, makeCodec } from '../../archive/compression/index.js';
+import { archiveExists, writeNewArchive } from '../../archive/create.js';
 import type { CipherMode } from '../../archive/crypto/cipher-modes.js';
 import { xchacha20Poly1305Seal } from '../../archive/crypto/xchacha20.js';
 import { initHashing } from '../../archive/hash.js';
 import { deriveRootKeys, deriveSubkeys } from '../../archive/keys.js';
-import { layout } from '../../archive/names.js';
 import { NonceCounters } from '../../archive/nonces.js';
-import { formatSaltFile, invertBytes, newSaltFile, type SaltFile, saltDigest } from '../../archive/salt.js';
+import { newSaltFile, saltDigest } from '../../archive/salt.js';
 import { DestinationNotReadyError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 
@@ -31,7 +32,7 @@ export interface InitOptions {
 
 /** Refuses a destination that already holds an archive (exit 5, as Wyng). */
 export async function checkNoArchive(store: Store): Promise<void> {
-  if (await store.stat('archive.ini')) throw new DestinationNotReadyError(`Archive already exists: ${store.url}`);
+  if (await archiveExists(store)) throw new DestinationNotReadyError(`Archive already exists: ${store.url}`);
 }
 
 export async function createArchive(store: Store, options: InitOptions): Promise<Archive> {
@@ -58,7 +59,7 @@ export async function createArchive(store: Store, options: InitOptions): Promise
 
   if (!mode.encrypted) {
     const archive = new Archive(store, ini, null, null, Buffer.alloc(0));
-    return commitInit(store, new ArchiveWriter(archive, null, options.now), ini, null);
+    return writeNewArchive(new ArchiveWriter(archive, null, options.now), ini, null);
   }
 
   const salt = newSaltFile();
@@ -78,36 +79,5 @@ export async function createArchive(store: Store, options: InitOptions): Promise
   const sealed = xchacha20Poly1305Seal(keys.metadataKey, nonce, digest);
   salt.record = { nonce, tag: sealed.tag, ciphertext: sealed.ciphertext };
   salt.counters = [counters.data, counters.metadata, 0n, 0n];
-  return commitInit(store, new ArchiveWriter(archive, counters, options.now), ini, salt);
-}
-
-async function commitInit(store: Store, writer: ArchiveWriter, ini: ArchiveIni, salt: SaltFile | null): Promise<Archive> {
-  if (salt) {
-    const saltBytes = formatSaltFile(salt);
-    await store.put(layout.archiveSalt, saltBytes);
-    await store.put(layout.saltBackup, invertBytes(saltBytes));
-  }
-  const root = writer.root(ini);
-  // archive.ini last: until it exists there is no archive, and a retry starts over.
-  await store.put('archive.ini', root.bytes);
-  await store.put('archive.ini.bak', root.bytes);
-  await probeHardLinks(store);
-  const archive = writer.archive;
-  archive.ini = root.ini;
-  return new Archive(store, root.ini, archive.keys, salt, root.bytes);
-}
-
-/**
- * archive.dat and its hard link .hardlink: Wyng's probe that the destination is writable and
- * supports hard links (needed by dedup). Returns whether the link could be made.
- */
-export async function probeHardLinks(store: Store): Promise<boolean> {
-  await store.put('archive.dat', Buffer.alloc(0));
-  await store.remove('.hardlink');
-  try {
-    await store.link('archive.dat', '.hardlink');
-    return true;
-  } catch {
-    return false;
-  }
+  return writeNewArchive(new ArchiveWriter(archive, counters, options.now), ini, salt);
 }

@@ -49,7 +49,8 @@ export async function differingChunks(
     });
     const result = await runChunkPipeline({
       pool,
-      store: archive.store,
+      // A dry run writes no chunk file.
+      sink: { localRoot: null, writeChunk: () => Promise.reject(new Error('diff/--sparse never writes chunk files')) },
       chunkSize: archive.chunkSize,
       volsize: merged.volsize,
       indexes: indexRange(merged.chunkCount),

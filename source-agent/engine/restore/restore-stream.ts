@@ -9,9 +9,10 @@
 import { availableParallelism } from 'node:os';
 import { type Archive, objectReadError, type SessionRecord, type Volume } from '../../archive/archive.js';
 import { HASH_BYTES } from '../../archive/hash.js';
+import { layout } from '../../archive/layout.js';
 import type { SessionManifest } from '../../archive/manifest.js';
 import { MergedManifest, ZERO_CHUNK } from '../../archive/merged-manifest.js';
-import { chunkFileName, layout } from '../../archive/names.js';
+import { chunkFileName } from '../../archive/names.js';
 import { IntegrityError, InterruptedError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { DecodePool } from '../workers/decode-pool.js';

@@ -2,6 +2,7 @@
 // every volinfo once; a volinfo that fails its checks is reported instead of stopping the others.
 
 import type { Archive } from '../../archive/archive.js';
+import { layout } from '../../archive/layout.js';
 import type { VolumeId } from '../../archive/names.js';
 import { InputError, IntegrityError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
@@ -20,7 +21,7 @@ export async function buildVolumeIndex(archive: Archive): Promise<VolumeIndex> {
     try {
       const volinfo = await archive.readVolInfo(vid);
       if (byName.has(volinfo.name)) {
-        unreadable.set(vid, new IntegrityError(`${vid}/volinfo`, `volume name '${volinfo.name}' is used twice`));
+        unreadable.set(vid, new IntegrityError(layout.volinfo(vid), `volume name '${volinfo.name}' is used twice`));
         continue;
       }
       byName.set(volinfo.name, vid);

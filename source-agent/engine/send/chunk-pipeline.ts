@@ -15,9 +15,10 @@
 import { BeneathRoot } from '../../../confined-fs/beneath-root.js';
 import { asError, errnoOf, messageOf } from '../../../protocol/thrown.js';
 import { HASH_BYTES } from '../../archive/hash.js';
+import type { ChunkSink } from '../../archive/session-staging.js';
 import { FatalError, InterruptedError } from '../../errors.js';
 import { itemAt, lastOf } from '../../lookup.js';
-import { type Store, StoreError, storeErrorCode } from '../../store/store.js';
+import { StoreError, storeErrorCode } from '../../store/store.js';
 import type { ChunkResult } from '../workers/chunk-job.js';
 import type { BufferPair, ChunkPool } from '../workers/chunk-pool.js';
 import { testReadDelay } from '../workers/test-read-delay.js';
@@ -29,7 +30,8 @@ export const DATA = 3;
 
 export interface PipelineOptions {
   pool: ChunkPool;
-  store: Store;
+  /** Where new chunk files go (the session's S-tmp: archive/session-staging.ts). */
+  sink: ChunkSink;
   chunkSize: number;
   volsize: number;
   /** Chunk indexes to read, ascending. */
@@ -68,7 +70,7 @@ export interface ChunkDedup {
   begin(hashes: Uint8Array): void;
   /** A stored chunk with this hash; null when there is none (the chunk at `index` joins the index). */
   find(hash: Uint8Array, index: number): Promise<DedupHit | null>;
-  link(hit: DedupHit, path: string, bytes: number): Promise<LinkOutcome>;
+  linkTo(hit: DedupHit, path: string, bytes: number): Promise<LinkOutcome>;
   /** After 'write-and-use': later repeats of `hash` link to the chunk at `index`. */
   use(hash: Uint8Array, hit: DedupHit, index: number): void;
 }
@@ -111,7 +113,7 @@ interface Pending {
 }
 
 export async function runChunkPipeline(options: PipelineOptions): Promise<PipelineResult> {
-  const { pool, chunkSize, volsize, store } = options;
+  const { pool, chunkSize, volsize, sink } = options;
   const chunkCount = Math.ceil(volsize / chunkSize);
   const result: PipelineResult = {
     kinds: new Uint8Array(chunkCount),
@@ -122,7 +124,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     linkedChunks: 0,
     linkedBytes: 0,
   };
-  const root = store.localPath ? store.localPath('.') : null;
+  const root = sink.localRoot;
   const direct = root !== null;
   // Direct mode: the workers write beneath this descriptor of the archive directory, walking
   // each chunk's path without following links (confined-fs), as LocalStore itself does.
@@ -218,7 +220,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   const pendingWrites = new Map<string, Promise<void>>();
   const writeChunk = (path: string, entry: Pending, length: number): Promise<void> => {
     const written = (async () => {
-      if (!direct) return store.writeNew(path, entry.pair.output.subarray(0, length));
+      if (!direct) return sink.writeChunk(path, entry.pair.output.subarray(0, length));
       const r = await pool.submit({ slot: entry.pair.slot, write: { path, rootFd, length } });
       if (r.errorCode) throw new StoreError(storeErrorCode(r.errorCode), path, r.error ?? r.errorCode);
       if (r.error) throw new FatalError(`chunk at ${entry.index * chunkSize}: ${r.error}`);
@@ -234,7 +236,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
   };
   const linkOrWrite = async (deduper: ChunkDedup, entry: Pending, hash: Uint8Array, hit: DedupHit, path: string, length: number) => {
     await pendingWrites.get(hit.path)?.catch(() => {});
-    const outcome = await deduper.link(hit, path, length);
+    const outcome = await deduper.linkTo(hit, path, length);
     if (outcome === 'linked') {
       result.linkedChunks++;
       result.linkedBytes += length;
@@ -287,8 +289,8 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       }
       if (r.kind === 'data' && !direct && !options.dryRun) {
         // The slot stays taken until the store has the bytes (a remote store sends this view).
-        const write = store
-          .writeNew(options.chunkPath(next.index), next.pair.output.subarray(0, r.outLength))
+        const write = sink
+          .writeChunk(options.chunkPath(next.index), next.pair.output.subarray(0, r.outLength))
           .catch((error: unknown) => {
             stop ??= asError(error);
           })

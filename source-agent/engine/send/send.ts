@@ -3,27 +3,27 @@
 //   read      only chunks that may have changed (all of them on a first or unpaired send),
 //             through the worker pool; unchanged hashes are not stored again;
 //   commit    manifest (changed entries only; complete for a first session), info with the true
-//             mfcs, volinfo, archive.ini — the zipper commit of commit.ts — then the snapshot
-//             rotation that pairs the local snapshot with the new session.
+//             mfcs, volinfo, archive.ini — the zipper commit (commit.ts, archive/transaction.ts) —
+//             then the snapshot rotation that pairs the local snapshot with the new session.
 // Every volume is committed on its own, so an interrupted multi-volume send keeps the volumes
 // it finished; a failing volume is reported and the others go on (exit 2 at the end).
 
-import { randomBytes } from 'node:crypto';
 import type { Archive, SessionRecord, Volume } from '../../archive/archive.js';
 import type { ArchiveWriter } from '../../archive/archive-writer.js';
 import { HASH_BYTES } from '../../archive/hash.js';
-import type { SessionManifest } from '../../archive/manifest.js';
+import { layout } from '../../archive/layout.js';
+import { manifestBytes, type SessionManifest } from '../../archive/manifest.js';
 import { MergedManifest } from '../../archive/merged-manifest.js';
 import {
-  chunkDirName,
-  chunkFileName,
   isMetadataVolume,
   isVolumeId,
+  randomVolumeIdText,
   type SessionName,
   sessionLabel,
   sessionName,
   type VolumeId,
 } from '../../archive/names.js';
+import { SessionStaging } from '../../archive/session-staging.js';
 import type { VolInfo } from '../../archive/volinfo.js';
 import { IntegrityError, InterruptedError, LocalStorageError, SkiffError, VolumeFailure } from '../../errors.js';
 import { lastOf } from '../../lookup.js';
@@ -32,7 +32,7 @@ import { SendDedup, type VolumeDedup } from '../dedup/send-dedup.js';
 import { planRestore } from '../restore/restore-stream.js';
 import { ChunkPool } from '../workers/chunk-pool.js';
 import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
-import { commitSession, manifestBytes, SESSION_TMP } from './commit.js';
+import { commitSession } from './commit.js';
 
 /** How a volume's bytes are found; `prepare` is called once the volume's state is known. */
 export interface SendVolume {
@@ -168,7 +168,7 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
         if (report.outcome === 'sent' && !options.dryRun) await options.afterCommit?.();
       } catch (error) {
         await item.source.discard().catch(() => {});
-        await archive.store.removeTree(`${item.vid}/${SESSION_TMP}`).catch(() => {});
+        await new SessionStaging(archive.store, item.vid).clear().catch(() => {});
         if (!(error instanceof IntegrityError || error instanceof VolumeFailure)) throw error;
         events.warn(`  ${error.message}`);
         const report: VolumeReport = {
@@ -191,9 +191,9 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
 /** A fresh random vid (Wyng: Vol_ + 3 random bytes) that is not listed and has no directory. */
 export async function newVolumeId(archive: Archive, taken: ReadonlySet<string>): Promise<VolumeId> {
   for (;;) {
-    const vid = `Vol_${randomBytes(3).toString('hex')}`;
+    const vid = randomVolumeIdText();
     if (!isVolumeId(vid) || archive.ini.volumes.has(vid) || taken.has(vid)) continue;
-    if (await archive.store.stat(vid)) continue; // an orphaned directory: leave it alone
+    if (await archive.store.stat(layout.volumeDir(vid))) continue; // an orphaned directory: leave it alone
     return vid;
   }
 }
@@ -205,7 +205,7 @@ async function uniqueSessionName(archive: Archive, startedAt: Date, prepared: re
     const name = sessionNameAt(new Date(time));
     let clash = false;
     for (const p of prepared) {
-      if (p.volume?.sessions.some((s) => s.name === name) || (await archive.store.stat(`${p.vid}/${name}`))) clash = true;
+      if (p.volume?.sessions.some((s) => s.name === name) || (await archive.store.stat(layout.sessionDir(p.vid, name)))) clash = true;
     }
     if (!clash) return name;
     time += 1000;
@@ -267,7 +267,8 @@ async function sendChunks(
   const last = volume?.sessions.at(-1) ?? null;
   const name = item.request.name;
   const { previous, indexes, volumeDedup } = plan;
-  await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
+  const staging = new SessionStaging(archive.store, vid);
+  await staging.clear();
   // Every chunk read is whole but the volume's last, which may be short.
   const lastIndex = Math.ceil(source.size / chunkSize) - 1;
   const lastShortBy = (lastIndex + 1) * chunkSize - source.size;
@@ -275,13 +276,13 @@ async function sendChunks(
   const progress = events.volumeStart(name, indexes.length, readBytes);
   const result = await runChunkPipeline({
     pool,
-    store: archive.store,
+    sink: staging,
     chunkSize,
     volsize: source.size,
     indexes,
     sourcePath: source.path,
     previousHash: (index) => (previous && index < previous.chunkCount && !previous.isZero(index) ? previous.hashAt(index) : null),
-    chunkPath: (index) => `${vid}/${SESSION_TMP}/${chunkDirName(index * chunkSize)}/${chunkFileName(index * chunkSize)}`,
+    chunkPath: (index) => staging.chunkPath(index * chunkSize),
     ctCounter: () => writer.counters?.reserveData(1) ?? 0n,
     now: writer.now,
     dryRun: options.dryRun,
@@ -304,7 +305,7 @@ async function sendChunks(
     // Every chunk read hashed as before: the new snapshot holds the newest session's data.
     if (last) await source.commit(last.name, last.info.sequence);
     volumeDedup?.abandoned();
-    await archive.store.removeTree(`${vid}/${SESSION_TMP}`);
+    await staging.clear();
     return { name, outcome: 'unchanged', sizeBytes: source.size, storedBytes: 0 };
   }
 
@@ -313,7 +314,7 @@ async function sendChunks(
   if (previous) merged.addMerged(previous, 1);
   const sequence = last ? last.info.sequence + 1 : 0;
   const volinfo: VolInfo = volume ? await archive.readVolInfo(vid) : { name, desc: '', sessions: new Map() };
-  await commitSession(writer, {
+  await commitSession(writer, staging, {
     vid,
     volinfo,
     session,

@@ -4,7 +4,7 @@
 // The local state is keyed by the uuid (state/local-state.ts), so the state under the new uuid is
 // prepared before archive.ini changes: the nonce counters carried over (they must never go back),
 // the salt copy, and the new root as the rollback anchor. Then archive.ini.tmp is renamed into
-// place (an interrupted change leaves a .tmp whose uuid differs, which recover.ts removes). Last,
+// place (an interrupted change leaves a .tmp whose uuid differs, which recovery removes). Last,
 // the new root is recorded under the old uuid as well, so that a destination that hands back the
 // old archive.ini is caught as a rollback rather than trusted as a first sight.
 //
@@ -14,6 +14,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Counters } from '../../../archive/nonces.js';
+import { publishRoot } from '../../../archive/transaction.js';
 import type { LocalState } from '../../../state/local-state.js';
 import type { Output } from '../../output.js';
 import type { WriteContext } from '../../write-context.js';
@@ -38,7 +39,6 @@ export async function changeArchiveUuid(
 ): Promise<UuidChange> {
   const newUuid = options.newUuid ?? randomUUID;
   const { archive, writer } = ctx;
-  const store = archive.store;
   const old = archive.ini.uuid;
   let next = newUuid();
   while (next === old) next = newUuid();
@@ -60,12 +60,8 @@ export async function changeArchiveUuid(
   await state.saveRoot(root.bytes);
   await options.recordAnchor?.(next, old);
 
-  await store.put('archive.ini.tmp', root.bytes);
-  await store.renameBatch([['archive.ini.tmp', 'archive.ini']]);
-  archive.ini = root.ini;
-  archive.rootBytes = root.bytes;
-  await ctx.persist(); // the old uuid's state now holds the new root
-  await store.put('archive.ini.bak', root.bytes);
+  // archive.ini.tmp, renamed into place; then the old uuid's state records the new root.
+  await publishRoot(ctx, root);
   await options.recordAnchor?.(next, null);
   return { old, new: next };
 }

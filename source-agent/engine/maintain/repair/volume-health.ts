@@ -5,7 +5,8 @@
 // volume. That walk gives the longest coherent prefix: the sessions a rewind keeps.
 
 import type { Archive, SessionRecord, Volume } from '../../../archive/archive.js';
-import { chunkFileName, layout, type SessionName, type VolumeId } from '../../../archive/names.js';
+import { layout } from '../../../archive/layout.js';
+import { chunkFileName, type SessionName, type VolumeId } from '../../../archive/names.js';
 import { IntegrityError } from '../../../errors.js';
 import { itemAt } from '../../../lookup.js';
 
