@@ -257,11 +257,11 @@ describe('receive into an LVM thin pool (model)', () => {
     assert.throws(() => statSync(`/dev/${vg}/nothere`));
   });
 
-  it('--local that is a directory, a VG without its pool or a thin volume is refused with a clear error (exit 7)', async (t) => {
+  it('--local that is missing, a VG without its pool or a thin volume is refused with a clear error (exit 7)', async (t) => {
     if (!ready_(t)) return;
-    const r = await skiff('receive', 'vm-work-private', `--local=${scratch.dir}`);
+    const r = await skiff('receive', 'vm-work-private', `--local=${join(scratch.dir, 'not-there')}`);
     assert.equal(r.code, 7, r.stderr);
-    assert.match(r.stderr, /supported only for an LVM thin pool.*use --save-to/);
+    assert.match(r.stderr, /Local path not found/);
     const noPool = await skiff('receive', 'vm-work-private', `--local=${vg}`);
     assert.equal(noPool.code, 7, noPool.stderr);
     assert.match(noPool.stderr, /is a volume group; give its thin pool as --local=/);

@@ -9,12 +9,15 @@ import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
 import { planRestore, readChunks } from './restore-stream.js';
 import { openRestoreTarget, type TargetOptions } from './restore-target.js';
+import { chunksMarked } from './snapshot-baseline.js';
 
 export interface ReceiveOptions {
   signal?: AbortSignal | undefined;
   skipCorrupt: boolean;
   /** How a block device is written (discard mode for LVM thin LVs). */
   target?: TargetOptions;
+  /** Read only the chunks marked here (one byte per chunk; --use-snapshot-diff); the rest are kept. */
+  only?: Uint8Array;
 }
 
 export interface ReceiveResult {
@@ -36,11 +39,12 @@ export async function receiveVolume(
   if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
   const target = await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target);
   out.line(`Saving to ${target.description}`);
-  const progress = out.progress({ label: volume.name, total: plan.chunks.length, totalBytes: session.info.volsize });
+  const chunks = options.only ? chunksMarked(plan.chunks, options.only) : plan.chunks;
+  const progress = out.progress({ label: volume.name, total: chunks.length, totalBytes: session.info.volsize });
   let skipped = 0;
   let fileBytes = 0;
   try {
-    for await (const chunk of readChunks(archive, plan.chunks, options)) {
+    for await (const chunk of readChunks(archive, chunks, options)) {
       if (chunk.corrupt) {
         skipped++;
         out.warn(`Skipping corrupt chunk at ${chunk.address} (${chunk.corrupt.message})`);
@@ -58,7 +62,9 @@ export async function receiveVolume(
     throw error;
   }
   // The result says what was restored: not ": OK" when chunks were replaced by zeros.
-  const outcome = skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `;
+  let outcome = skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `;
+  const diffBytes = target.diffBytes?.() ?? 0;
+  if (diffBytes > 0) outcome += ` Diff bytes: ${diffBytes}`;
   progress.end(out.verbose ? `${outcome} Data bytes: ${fileBytes} / ${session.info.volsize}` : outcome);
   return { skipped };
 }

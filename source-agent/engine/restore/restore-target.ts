@@ -11,6 +11,9 @@
 //   after which dm-thin reads every block as zeros, so all-zero chunks are not written at all
 //   (a restored 1 TB volume of mostly zeros allocates only its data). The first chunk is still
 //   written last; a failure discards the whole device again.
+// * baseline (receive --use-snapshot into a reflink pool): the temporary file starts as a reflink
+//   copy of the paired snapshot and chunks are written only where they differ
+//   (baseline-writes.ts); it is renamed into place as any file is.
 
 import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -22,6 +25,7 @@ import { blockDeviceBytes } from '../../sys/block-device.js';
 import { discardBlockDevice } from '../../sys/discard.js';
 import { onInterrupt } from '../../sys/interrupt.js';
 import { makeDirs } from '../../sys/make-dirs.js';
+import { baselineWriter } from './baseline-writes.js';
 import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
 
 export interface TargetMetadata {
@@ -40,6 +44,8 @@ export interface RestoreTarget {
   commit(metadata: TargetMetadata): Promise<void>;
   /** Undo after a failure; returns a note on what the failure left behind. */
   abort(): Promise<string>;
+  /** Bytes that differed from the baseline (files with a baseline only). */
+  diffBytes?(): number;
 }
 
 export interface TargetOptions {
@@ -47,6 +53,8 @@ export interface TargetOptions {
   discard?: boolean;
   /** What "Saving to" calls a block device (Wyng: 'tlvm pool' for a receive into --local). */
   kind?: string;
+  /** A file to start from (a reflink copy; a file target only): only differing chunks are written. */
+  baseline?: string;
 }
 
 export async function openRestoreTarget(
@@ -65,7 +73,7 @@ export async function openRestoreTarget(
     throw new InputError(`'${path}' does not exist: create the volume first, or receive into an LVM thin pool with --local=VG/POOL.`);
   if (options.discard) throw new InputError(`'${path}' is not a block device.`);
   if (existing && !existing.isFile()) throw new InputError(`--save-to '${path}' is not a regular file or block device.`);
-  return openFileTarget(path, volsize);
+  return openFileTarget(path, volsize, options.baseline);
 }
 
 const ZEROS = Buffer.alloc(2 * 1024 * 1024);
@@ -78,7 +86,7 @@ function isAllZero(data: Buffer): boolean {
   return true;
 }
 
-async function openFileTarget(path: string, volsize: number): Promise<RestoreTarget> {
+async function openFileTarget(path: string, volsize: number, baseline?: string): Promise<RestoreTarget> {
   const dir = dirname(path);
   try {
     await makeDirs(dir);
@@ -89,7 +97,13 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
   const tmp = join(dir, temporaryName(path));
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(tmp, 'wx', 0o600);
+    if (baseline !== undefined) {
+      await fs.copyFile(baseline, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+      await fs.chmod(tmp, 0o600);
+      handle = await fs.open(tmp, 'r+');
+    } else {
+      handle = await fs.open(tmp, 'wx', 0o600);
+    }
     await handle.truncate(volsize);
   } catch (error) {
     await fs.rm(tmp, { force: true });
@@ -98,14 +112,20 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
   // Removed even when an interrupted receive cannot unwind in time (it may wait on a chunk).
   // Synchronously: the thread pool may be full of calls that never return (FIFOs).
   const forget = onInterrupt(() => rmSync(tmp, { force: true }));
+  const over = baseline !== undefined ? baselineWriter(handle) : null;
   return {
     description: `file '${path}'`,
     async write(address, data) {
+      if (over) return over.write(address, data);
       if (isAllZero(data)) return;
       await handle.write(data, 0, data.length, address);
     },
-    async zero() {},
+    async zero(address, size) {
+      if (over) await over.zero(address, size);
+    },
+    ...(over ? { diffBytes: () => over.diffBytes } : {}),
     async commit(metadata) {
+      await over?.finish(tmp);
       await handle.sync();
       await handle.close();
       await applyMetadata(tmp, metadata);
