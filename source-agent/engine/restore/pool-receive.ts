@@ -2,7 +2,7 @@
 // the file `<local>/<name>` of a reflink or plain file pool. This is the one path every pool
 // kind goes through, so the snapshot options mean the same everywhere:
 // * --use-snapshot / --use-snapshot-diff, when the paired snapshot holds the newest session as
-//   recorded (reflink pools; paired state "Y"): the newest session is the snapshot itself
+//   recorded (reflink and LVM pools; paired state "Y"): the newest session is the snapshot itself
 //   ("Snapshot retrieved.", no chunk is read); an older one starts from a copy of it and is
 //   either received whole over it (only differing chunks written) or, with -diff, only the
 //   chunks later sessions changed are read ("Using snapshot as baseline.").
@@ -26,6 +26,7 @@ import { keepReflinkPairing, type ReflinkVolume, repairReflinkVolume, usableSnap
 import { openRestoreTarget } from './restore-target.js';
 import { changedAfter } from './snapshot-baseline.js';
 import { repairThinVolume } from './thin-pairing.js';
+import { type ThinSnapshotVolume, thinVolumeFromSnapshot, usableThinSnapshot } from './thin-snapshot-restore.js';
 import { applyLvPermission, prepareThinVolume } from './thin-target.js';
 
 export type SnapshotUse = 'off' | 'full' | 'diff';
@@ -57,13 +58,36 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
   const target = poolTarget(pool, volume.name);
   const reflink: ReflinkVolume | null =
     pool.kind === 'reflink' && state ? { volumePath: target, uuid: archive.ini.uuid, vid: volume.vid, state } : null;
-  const snapshot = reflink && request.useSnapshot !== 'off' ? await usableSnapshot(reflink, newest) : null;
+  const thin: ThinSnapshotVolume | null =
+    pool.kind === 'lvm' && state ? { pool: pool.pool, uuid: archive.ini.uuid, vid: volume.vid, name: volume.name, state } : null;
+  let snapshot: string | null = null;
+  if (request.useSnapshot !== 'off') {
+    if (reflink) snapshot = await usableSnapshot(reflink, newest);
+    else if (thin) snapshot = await usableThinSnapshot(thin, newest);
+  }
   if (!snapshot && request.requireSnapshot && !isMetadataVolume(volume.name)) return { outcome: 'no-snapshot' };
   const options = { signal: request.signal, skipCorrupt: request.skipCorrupt };
+  const only = snapshot && !isNewest && request.useSnapshot === 'diff' ? await changedAfter(archive, volume, choice.index) : undefined;
 
   if (pool.kind === 'lvm') {
-    await prepareThinVolume(pool.pool, volume.name, session.info.volsize, out);
-    const result = await receiveVolume(archive, volume, choice, target, out, { ...options, target: { discard: true, kind: 'tlvm pool' } });
+    if (snapshot && thin) {
+      await thinVolumeFromSnapshot(thin, snapshot, session.info.volsize);
+      if (isNewest) {
+        out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
+        out.line(`Saving to tlvm pool '${target}'`);
+        await applyLvPermission(pool.pool.lvm, pool.pool.vg, volume.name, session.info.permissions);
+        out.line('Snapshot retrieved.');
+        return { outcome: 'received', skipped: 0 };
+      }
+      if (only) out.line('Using snapshot as baseline.');
+    } else {
+      await prepareThinVolume(pool.pool, volume.name, session.info.volsize, out);
+    }
+    const result = await receiveVolume(archive, volume, choice, target, out, {
+      ...options,
+      target: snapshot ? { keepContent: true, kind: 'tlvm pool' } : { discard: true, kind: 'tlvm pool' },
+      ...(only ? { only } : {}),
+    });
     await applyLvPermission(pool.pool.lvm, pool.pool.vg, volume.name, session.info.permissions);
     if (result.skipped === 0 && isNewest) {
       if (state)
@@ -82,11 +106,7 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
     out.line('Snapshot retrieved.');
     return { outcome: 'received', skipped: 0 };
   }
-  let only: Uint8Array | undefined;
-  if (snapshot && request.useSnapshot === 'diff') {
-    out.line('Using snapshot as baseline.');
-    only = await changedAfter(archive, volume, choice.index);
-  }
+  if (only) out.line('Using snapshot as baseline.');
   const result = await receiveVolume(archive, volume, choice, target, out, {
     ...options,
     ...(snapshot ? { target: { baseline: snapshot } } : {}),

@@ -13,7 +13,8 @@
 //   written last; a failure discards the whole device again.
 // * baseline (receive --use-snapshot into a reflink pool): the temporary file starts as a reflink
 //   copy of the paired snapshot and chunks are written only where they differ
-//   (baseline-writes.ts); it is renamed into place as any file is.
+//   (baseline-writes.ts); it is renamed into place as any file is. An LV re-made as a snapshot
+//   (keepContent) is written the same way, its first chunk still last.
 
 import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -55,6 +56,8 @@ export interface TargetOptions {
   kind?: string;
   /** A file to start from (a reflink copy; a file target only): only differing chunks are written. */
   baseline?: string;
+  /** A block device that already holds a close copy (a snapshot of it): not discarded, only differing chunks written. */
+  keepContent?: boolean;
 }
 
 export async function openRestoreTarget(
@@ -177,7 +180,8 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
     await handle.close();
     throw new InputError(`Block device '${path}' holds ${deviceBytes} bytes, less than the volume's ${volsize}.`);
   }
-  const discard = options.discard === true;
+  const discard = options.discard === true && options.keepContent !== true;
+  const over = options.keepContent ? baselineWriter(handle) : null;
   if (discard) {
     try {
       await discardBlockDevice(path);
@@ -188,11 +192,14 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
   }
   const firstChunkBytes = Math.min(chunkSize, volsize);
   const firstChunk = Buffer.alloc(firstChunkBytes);
+  // Over existing content, a first chunk the session does not rewrite (--use-snapshot-diff) keeps it.
+  if (over) await handle.read(firstChunk, 0, firstChunkBytes, 0);
   const writeAt = async (address: number, data: Buffer) => {
     if (address === 0) {
       data.copy(firstChunk);
       return;
     }
+    if (over) return over.write(address, data);
     // After a discard the device reads as zeros: a chunk of zeros is already there.
     if (discard && isAllZero(data)) return;
     let done = 0;
@@ -205,12 +212,16 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
   return {
     description: `${options.kind ?? 'block device'} '${path}'`,
     write: writeAt,
+    ...(over ? { diffBytes: () => over.diffBytes } : {}),
     async zero(address, size) {
+      if (over && address > 0) return over.zero(address, size);
+      if (over) return void firstChunk.fill(0);
       if (discard) return;
       for (let at = 0; at < size; at += ZEROS.length) await writeAt(address + at, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)));
     },
     async commit() {
-      if (!discard || !isAllZero(firstChunk)) await handle.write(firstChunk, 0, firstChunk.length, 0);
+      if (over) await over.write(0, firstChunk);
+      else if (!discard || !isAllZero(firstChunk)) await handle.write(firstChunk, 0, firstChunk.length, 0);
       await handle.sync();
       await handle.close();
     },
