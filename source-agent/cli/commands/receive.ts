@@ -19,24 +19,31 @@ import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './
 
 export class ReceiveCommand extends SkiffCommand {
   static override paths = [['receive']];
-  static override operands = 'VOLUME';
+  static override operands = 'VOLUME...';
   static override usage = Command.Usage({
-    description: 'Restore a volume from the archive to a file, a block device or an LVM thin pool.',
+    description: 'Restore volumes from the archive to a file, a block device, a directory or an LVM thin pool.',
     details: `
-      Writes the volume as it was at one session (the newest unless --session is given) to the
-      path given by --save-to, or into the LVM thin pool given by --local=VG/POOL as the LV of
-      the volume's name (created when missing, resized to the session's size). A file is written
-      under a temporary name and renamed into place only after every chunk passed its checks;
-      all-zero chunks become holes. A block device is written in place with its first chunk
-      last; if the receive fails, that first chunk is zeroed so the partial restore cannot be
-      mistaken for a good one. A thin LV (in the pool, or --save-to=/dev/VG/LV) is discarded
-      first and its all-zero chunks are not written; it gets the session's permission (r/rw).
-      Receiving the newest session into --local pairs the LV with it again, so the next send
-      is incremental.
+      Writes each volume as it was at one session (the newest unless --session is given): one
+      volume to the path given by --save-to, or any number (or --all) into --local — the LV of the
+      volume's name in an LVM thin pool VG/POOL (created when missing, resized to the session's
+      size), or the file DIR/VOLUME in a directory. A file is written under a temporary name and
+      renamed into place only after every chunk passed its checks; all-zero chunks become holes.
+      A block device is written in place with its first chunk last; if the receive fails, that
+      first chunk is zeroed so the partial restore cannot be mistaken for a good one. A thin LV is
+      discarded first and its all-zero chunks are not written; it gets the session's permission.
+      Receiving the newest session into a reflink or LVM pool pairs the volume with it again, so
+      the next send is incremental. --use-snapshot starts from the paired snapshot (the newest
+      session then needs no transfer); --use-snapshot-diff reads only the chunks later sessions
+      changed; --req-snapshot fails a volume that has no usable snapshot. A volume that fails is
+      reported and the others are still received (exit 2 at the end).
     `,
     examples: [
       ['Restore the newest session', 'skiff --dest=file:/mnt/backup receive vm.img --save-to=/var/tmp/vm.img'],
       ['Restore into a thin pool', 'skiff --dest=file:/mnt/backup --local=qubes_dom0/vm-pool receive vm-work-private'],
+      [
+        'Restore every volume into a Btrfs subvolume from its snapshots',
+        'skiff --dest=file:/mnt/backup --local=/var/lib/vms receive -a --use-snapshot',
+      ],
     ],
   });
 
