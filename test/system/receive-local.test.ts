@@ -8,10 +8,11 @@
 // read from a terminal: --passcmd), with the scrypt memo.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type CliResult, kdfMemoEnv, scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FS_TOOLS, type FsType, withLoopFs } from '../helpers/loop-fs.js';
@@ -150,7 +151,13 @@ describe('receive --local: several volumes, snapshots, bad input (btrfs)', () =>
         ['three.img', makeVolume('three', CS, 2, 9)],
       ]);
       for (const [name, bytes] of images) writeFileSync(join(local, name), bytes);
-      await archive.send([...images.keys()]);
+      await archive.send([...images.keys()], ['--tag=first']);
+      // --save-to wins over --local (as in Wyng), with a ^tag session; only one volume then.
+      const saved = join(scratch.dir, 'saved-two.img');
+      await archive.receive(['two.img'], [`--save-to=${saved}`, '--session=^first']);
+      assert.ok(readFileSync(saved).equals(images.get('two.img') as Buffer));
+      const two = await archive.receive(['--all'], [`--save-to=${saved}`], 9);
+      assert.match(two.stderr, /Specify one volume for receive --save-to\./);
       for (const name of images.keys()) rmSync(join(local, name));
       rmSync(join(local, 'a'), { recursive: true });
 
@@ -217,6 +224,32 @@ describe('receive --local: several volumes, snapshots, bad input (btrfs)', () =>
       assert.equal(readFileSync(path, 'utf8'), 'changed', 'nothing written');
       await archive.receive([name], ['--use-snapshot']);
       assert.ok(readFileSync(path).equals(second), 'fallback: a normal receive');
+    });
+  });
+
+  it('a volume file locked by another process (a running VM): one line, exit 2, the file untouched', async (t) => {
+    if (!requireSystem(t, [...FS_TOOLS.btrfs, 'flock'])) return;
+    await withLoopFs('btrfs', scratch.dir, 200, async ({ local }) => {
+      const archive = testArchive(local, 'btrfs');
+      await archive.init();
+      const path = join(local, 'busy.img');
+      writeFileSync(path, makeVolume('busy', CS, 3));
+      await archive.send(['busy.img']);
+      writeFileSync(path, 'in use');
+      // Its own process group: flock and its sleep are ended together (the sleep holds the file too).
+      const holder = spawn('flock', ['-x', path, 'sleep', '60'], { stdio: 'ignore', detached: true });
+      const ended = new Promise((resolve) => holder.on('exit', resolve));
+      try {
+        // Wait until the lock is there (flock takes it before it starts sleep).
+        for (let i = 0; i < 100 && !readFileSync('/proc/locks', 'utf8').includes(` ${holder.pid} `); i++) await delay(50);
+        const r = await archive.receive(['busy.img'], [], 2);
+        assert.match(r.stderr, new RegExp(`busy\\.img' is in use: locked by process ${holder.pid}`));
+        assert.match(r.stderr, /Error on volumes: busy\.img/);
+      } finally {
+        process.kill(-(holder.pid ?? 0), 'SIGKILL');
+        await ended;
+      }
+      assert.equal(readFileSync(path, 'utf8'), 'in use');
     });
   });
 

@@ -24,6 +24,7 @@ import { itemAt } from '../../lookup.js';
 import { groupId, userId } from '../../sys/accounts.js';
 import { blockDeviceBytes } from '../../sys/block-device.js';
 import { discardBlockDevice } from '../../sys/discard.js';
+import { lockingProcess } from '../../sys/file-locks.js';
 import { onInterrupt } from '../../sys/interrupt.js';
 import { makeDirs } from '../../sys/make-dirs.js';
 import { baselineWriter } from './baseline-writes.js';
@@ -76,6 +77,10 @@ export async function openRestoreTarget(
     throw new InputError(`'${path}' does not exist: create the volume first, or receive into an LVM thin pool with --local=VG/POOL.`);
   if (options.discard) throw new InputError(`'${path}' is not a block device.`);
   if (existing && !existing.isFile()) throw new InputError(`--save-to '${path}' is not a regular file or block device.`);
+  // Wyng takes a lockf lock on the target; a file another process has locked (a running VM's
+  // image) is not replaced.
+  const holder = existing ? await lockingProcess(path) : null;
+  if (holder !== null) throw new InputError(`'${path}' is in use: locked by process ${holder}.`);
   return openFileTarget(path, volsize, options.baseline);
 }
 
