@@ -6,10 +6,8 @@
 // (--use-snapshot) and is paired again after a receive of its newest session. Any other
 // directory is a plain file pool: files are written, nothing is snapshotted.
 
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { LocalStorageError } from '../../errors.js';
-import { openLocalPool } from '../../source/local-pool.js';
+import { classifyLocal, openNamedLvmPool } from '../../source/local-pool.js';
 import type { LvmPool } from '../../source/lvm/lvm-pool.js';
 import { openReflinkPool, type ReflinkPool } from '../../source/reflink-source.js';
 
@@ -22,17 +20,10 @@ export async function openReceivePool(
   local: string,
   options: { cwd: string; vouch: readonly string[]; env: NodeJS.ProcessEnv },
 ): Promise<ReceivePool> {
-  const path = resolve(options.cwd, local);
-  const isDirectory = await stat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDirectory) {
-    // A VG/POOL name is asked of LVM (a missing `lvm` or pool is said so); anything else is offline.
-    const pool = await openLocalPool(local, options);
-    if (pool.kind === 'lvm') return pool;
-    throw new LocalStorageError(`Local path not found: '${path}'`);
-  }
+  const classified = await classifyLocal(local, options.cwd);
+  if (classified.kind === 'lvm') return { kind: 'lvm', pool: await openNamedLvmPool(local, options.env) };
+  if (classified.kind === 'missing') throw new LocalStorageError(`Local path not found: '${classified.path}'`);
+  const { path } = classified;
   try {
     return { kind: 'reflink', pool: await openReflinkPool(path, options.vouch), path };
   } catch (error) {
