@@ -9,7 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -91,7 +91,7 @@ const addr = (i: number) => `x${(i * CS).toString(16).padStart(16, '0')}`;
 for (const fsType of ['btrfs', 'xfs'] as const) {
   describe(`receive --local on ${fsType}`, () => {
     const modes = fsType === 'btrfs' ? ['xchacha20-dgr', 'xchacha20-msr', 'xchacha20-ct', 'off'] : ['off'];
-    it(`newest and older sessions byte-identical in ${modes.join(', ')}; re-paired so the next send is incremental`, async (t) => {
+    it(`newest and older sessions byte-identical in ${modes.join(', ')}; re-paired so the next send is incremental; --use-snapshot-diff back`, async (t) => {
       if (!requireSystem(t, FS_TOOLS[fsType])) return;
       await withLoopFs(fsType, scratch.dir, 300, async ({ local, root }) => {
         for (const encrypt of modes) {
@@ -131,6 +131,10 @@ for (const fsType of ['btrfs', 'xfs'] as const) {
               [addr(6)],
               'only the chunk changed after the receive is stored',
             );
+            // And back to the first session from the new pairing, reading only what changed since.
+            const diff = await archive.receive([name], ['--use-snapshot-diff', `--session=${s1.slice(2)}`]);
+            assert.match(diff.stdout, /Using snapshot as baseline\./);
+            assert.ok(readFileSync(path).equals(first), `${encrypt}: --use-snapshot-diff byte-identical`);
           }
         }
       });
@@ -224,6 +228,30 @@ describe('receive --local: several volumes, snapshots, bad input (btrfs)', () =>
       assert.equal(readFileSync(path, 'utf8'), 'changed', 'nothing written');
       await archive.receive([name], ['--use-snapshot']);
       assert.ok(readFileSync(path).equals(second), 'fallback: a normal receive');
+    });
+  });
+
+  it('--use-snapshot-diff to a session before a shrink reads the chunks past the smaller size, and no other', async (t) => {
+    if (!requireSystem(t, FS_TOOLS.btrfs)) return;
+    await withLoopFs('btrfs', scratch.dir, 200, async ({ local }) => {
+      const archive = testArchive(local, 'btrfs');
+      const path = join(local, 'shrink.img');
+      await archive.init();
+      writeFileSync(path, Buffer.concat([keystream('shrink', 8 * CS + 100)]));
+      await archive.send(['shrink.img']);
+      const first = readFileSync(path);
+      truncateSync(path, 5 * CS + 10);
+      await archive.send(['shrink.img']);
+      const [vid] = vidDirs(archive.dir) as [string];
+      const [s1] = sessionsIn(vid) as [string];
+      // Chunks 5 (cut in the middle) to 8 are read from S1; 0 to 4 come from the snapshot.
+      const restore = hideChunks(archive.dir, join(scratch.dir, 'aside-shrink'), (f) => f.includes(s1) && /x0+[5-8]0000$/.test(f));
+      try {
+        await archive.receive(['shrink.img'], ['--use-snapshot-diff', `--session=${s1.slice(2)}`]);
+      } finally {
+        restore();
+      }
+      assert.ok(readFileSync(path).equals(first), 'grown back to the first session, byte-identical');
     });
   });
 
