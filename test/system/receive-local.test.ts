@@ -207,6 +207,12 @@ describe('receive --local: several volumes, snapshots, bad input (btrfs)', () =>
       restore();
       assert.match(instant.stdout, /Snapshot retrieved\./);
       assert.ok(readFileSync(path).equals(second), 'newest from the snapshot, byte-identical');
+      // --req-snapshot implies --use-snapshot; alone, an older session is not served from it (as Wyng).
+      const reqOlder = await archive.receive([name], ['--req-snapshot', `--session=${s1.slice(2)}`], 2);
+      assert.match(reqOlder.stderr, new RegExp(`Error: Snapshot not available for 'v\\.img' ${s1}\\.`));
+      assert.ok(readFileSync(path).equals(second), 'nothing written');
+      const reqNewest = await archive.receive([name], ['--req-snapshot']);
+      assert.match(reqNewest.stdout, /Snapshot retrieved\./);
 
       // An older session, differential: only chunks 3 and 4 (changed later) are read from S1.
       restore = hideChunks(archive.dir, join(scratch.dir, 'aside-2'), (f) => f.includes(s1) && /x0+(3|4)0000$/.test(f));

@@ -95,7 +95,9 @@ export class ReceiveCommand extends SkiffCommand {
       const yes = await this.confirm('\nWarning:  Receiving to existing volumes will overwrite them!\nAre you sure? [y/N]: ');
       if (!yes) return 1;
     }
-    const useSnapshot: SnapshotUse = this.useSnapshotDiff ? 'diff' : this.useSnapshot ? 'full' : 'off';
+    // --req-snapshot implies --use-snapshot.
+    const useSnapshot: SnapshotUse = this.useSnapshotDiff ? 'diff' : this.useSnapshot || this.reqSnapshot ? 'full' : 'off';
+    const snapshotAsked = this.useSnapshot || this.useSnapshotDiff;
     for (const [i, name] of names.entries()) {
       try {
         const volume = await archive.loadVolume(valueFor(index.byName, name));
@@ -112,7 +114,7 @@ export class ReceiveCommand extends SkiffCommand {
         if (choice.note) out.line(choice.note);
         if (pool) {
           const request = { archive, volume, choice, pool, state, signal: this.context.signal, skipCorrupt: this.skipCorruptChunks };
-          const result = await receiveIntoPool({ ...request, useSnapshot, requireSnapshot: this.reqSnapshot }, out);
+          const result = await receiveIntoPool({ ...request, useSnapshot, snapshotAsked, requireSnapshot: this.reqSnapshot }, out);
           if (result.outcome === 'no-snapshot') {
             out.warn(`\nError: Snapshot not available for '${name}' ${choice.session.name}.`);
             failed.push(name);

@@ -18,6 +18,8 @@ export interface ReceiveOptions {
   target?: TargetOptions;
   /** Read only the chunks marked here (one byte per chunk; --use-snapshot-diff); the rest are kept. */
   only?: Uint8Array;
+  /** A line printed after "Saving to" (Wyng: "Using snapshot as baseline."). */
+  note?: string;
 }
 
 export interface ReceiveResult {
@@ -39,6 +41,7 @@ export async function receiveVolume(
   if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
   const target = await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target);
   out.line(`Saving to ${target.description}`);
+  if (options.note) out.line(options.note);
   const chunks = options.only ? chunksMarked(plan.chunks, options.only) : plan.chunks;
   const progress = out.progress({ label: volume.name, total: chunks.length, totalBytes: session.info.volsize });
   let skipped = 0;
