@@ -69,6 +69,12 @@ export class ReceiveCommand extends SkiffCommand {
   vouch = Option.Array('--vouch', [], {
     description: 'reflink_fs_<type> and fs_online_factors: a reflink file system other than Btrfs (for snapshots)',
   });
+  sparseWrite = Option.Boolean('--sparse-write', false, {
+    description: 'Keep the existing target and write only the chunks that differ (zero chunks deallocated)',
+  });
+  sparse = Option.Boolean('--sparse', false, {
+    description: 'Like --sparse-write, and fetch only the chunks whose local hash differs (slow links)',
+  });
   volumes = volumesRest();
 
   async run(): Promise<number> {
@@ -113,7 +119,7 @@ export class ReceiveCommand extends SkiffCommand {
         }
         if (choice.note) out.line(choice.note);
         if (pool) {
-          const request = { archive, volume, choice, pool, state, signal: this.context.signal, skipCorrupt: this.skipCorruptChunks };
+          const request = { archive, volume, choice, pool, state, ...this.writeOptions() };
           const result = await receiveIntoPool({ ...request, useSnapshot, snapshotAsked, requireSnapshot: this.reqSnapshot }, out);
           if (result.outcome === 'no-snapshot') {
             out.warn(`\nError: Snapshot not available for '${name}' ${choice.session.name}.`);
@@ -142,12 +148,21 @@ export class ReceiveCommand extends SkiffCommand {
     return 0;
   }
 
+  /** How every volume is written: cancellation, corrupt chunks, sparse modes (§5.3). */
+  private writeOptions() {
+    return {
+      signal: this.context.signal,
+      skipCorrupt: this.skipCorruptChunks,
+      env: this.context.env,
+      sparse: this.sparse ? ('fetch' as const) : this.sparseWrite ? ('write' as const) : undefined,
+    };
+  }
+
   /** --save-to: a file, a block device or a thin LV; returns the chunks restored as zeros. */
   private async receiveTo(archive: Archive, volume: Volume, choice: SessionChoice, target: string, out: Output): Promise<number> {
     const thin = await thinVolumeAt(target, this.context.env);
     const result = await receiveVolume(archive, volume, choice, target, out, {
-      signal: this.context.signal,
-      skipCorrupt: this.skipCorruptChunks,
+      ...this.writeOptions(),
       ...(thin ? { target: { discard: true } } : {}),
     });
     if (thin) await applyLvPermission(thin.lvm, thin.row.vg, thin.row.name, choice.session.info.permissions);

@@ -39,6 +39,9 @@ export interface PoolReceiveRequest {
   state: LocalState | null;
   signal: AbortSignal;
   skipCorrupt: boolean;
+  /** --sparse-write / --sparse: used when no snapshot is (Wyng: --sparse is the fallback then). */
+  sparse?: 'write' | 'fetch' | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
   useSnapshot: SnapshotUse;
   /** --use-snapshot or --use-snapshot-diff was given (not only implied by --req-snapshot). */
   snapshotAsked: boolean;
@@ -75,7 +78,12 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
     out.line(`Saving to ${pool.kind === 'lvm' ? 'tlvm pool' : 'file'} '${target}'`);
     return { outcome: 'no-snapshot' };
   }
-  const options = { signal: request.signal, skipCorrupt: request.skipCorrupt };
+  const options = {
+    signal: request.signal,
+    skipCorrupt: request.skipCorrupt,
+    env: request.env,
+    sparse: snapshot ? undefined : request.sparse,
+  };
   const only = snapshot && !isNewest && request.useSnapshot === 'diff' ? await changedAfter(archive, volume, choice.index) : undefined;
 
   if (pool.kind === 'lvm') {

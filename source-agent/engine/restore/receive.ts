@@ -7,9 +7,11 @@ import { localtimeNs } from '../../archive/session-info.js';
 import { IntegrityError } from '../../errors.js';
 import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
-import { planRestore, readChunks } from './restore-stream.js';
-import { openRestoreTarget, type TargetOptions } from './restore-target.js';
+import { differingChunks } from './local-compare.js';
+import { type ChunkList, planRestore, readChunks } from './restore-stream.js';
+import { openRestoreTarget, type RestoreTarget, type TargetOptions } from './restore-target.js';
 import { chunksMarked } from './snapshot-baseline.js';
+import { openSparseTarget } from './sparse-target.js';
 
 export interface ReceiveOptions {
   signal?: AbortSignal | undefined;
@@ -20,6 +22,13 @@ export interface ReceiveOptions {
   only?: Uint8Array;
   /** A line printed after "Saving to" (Wyng: "Using snapshot as baseline."). */
   note?: string;
+  /**
+   * Keep the existing target and write only what differs (§5.3): 'write' (--sparse-write), or
+   * 'fetch' (--sparse: also fetch only the chunks whose local hash differs).
+   */
+  sparse?: 'write' | 'fetch' | undefined;
+  /** Where the tools sparse modes run are looked up. */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface ReceiveResult {
@@ -39,15 +48,38 @@ export async function receiveVolume(
   out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
   const plan = await planRestore(archive, volume, choice.index);
   if (plan.mfcsMismatch) warnMfcs(out, volume, plan.mfcsMismatch);
-  const target = await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target);
+  const sparse = options.sparse
+    ? await openSparseTarget(savePath, session.info.volsize, archive.chunkSize, {
+        fetchOnly: options.sparse === 'fetch',
+        env: options.env,
+        kind: options.target?.kind,
+      })
+    : null;
+  if (sparse === 'no-tool') out.line('Sparse and snapshot modes disabled.');
+  const sparseTarget = typeof sparse === 'object' ? sparse : null;
+  const target: RestoreTarget =
+    sparseTarget ?? (await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target));
   out.line(`Saving to ${target.description}`);
   if (options.note) out.line(options.note);
-  const chunks = options.only ? chunksMarked(plan.chunks, options.only) : plan.chunks;
-  const progress = out.progress({ label: volume.name, total: chunks.length, totalBytes: session.info.volsize });
+  const wanted = options.only ? chunksMarked(plan.chunks, options.only) : plan.chunks;
+  const fetchOnly = sparseTarget !== null && options.sparse === 'fetch';
+  // --sparse compares every chunk first, then fetches the few that differ: half the bar each.
+  const total = wanted.length * (fetchOnly ? 2 : 1);
+  const progress = out.progress({ label: volume.name, total, totalBytes: session.info.volsize });
   let skipped = 0;
   let fileBytes = 0;
   try {
-    for await (const chunk of readChunks(archive, chunks, options)) {
+    let list: ChunkList = wanted;
+    let shown = (done: number) => done;
+    if (fetchOnly) {
+      list = await differingChunks(archive, plan, sparseTarget.readPath, {
+        signal: options.signal,
+        onProgress: (done) => progress.update(done),
+      });
+      const fetching = list.length;
+      shown = (done) => plan.chunks.length + Math.floor((done * plan.chunks.length) / Math.max(1, fetching));
+    }
+    for await (const chunk of readChunks(archive, list, options)) {
       if (chunk.corrupt) {
         skipped++;
         out.warn(`Skipping corrupt chunk at ${chunk.address} (${chunk.corrupt.message})`);
@@ -55,7 +87,7 @@ export async function receiveVolume(
       if (chunk.data) await target.write(chunk.address, chunk.data);
       else await target.zero(chunk.address, chunk.size);
       fileBytes += chunk.fileBytes;
-      progress.update(chunk.index + 1);
+      progress.update(shown(chunk.index + 1));
     }
     await target.commit({ permissions: session.info.permissions, mtimeNs: localtimeNs(session.info) });
   } catch (error) {
@@ -65,9 +97,11 @@ export async function receiveVolume(
     throw error;
   }
   // The result says what was restored: not ": OK" when chunks were replaced by zeros.
-  let outcome = skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `;
-  const diffBytes = target.diffBytes?.() ?? 0;
-  if (diffBytes > 0) outcome += ` Diff bytes: ${diffBytes}`;
+  // Wyng: " Diff bytes: N" after ": OK " when a sparse or snapshot mode changed anything.
+  const diff = target.diffBytes?.() ?? 0;
+  const outcome =
+    (skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `) +
+    (diff > 0 ? ` Diff bytes: ${diff}` : '');
   progress.end(out.verbose ? `${outcome} Data bytes: ${fileBytes} / ${session.info.volsize}` : outcome);
   return { skipped };
 }

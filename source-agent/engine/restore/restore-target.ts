@@ -151,7 +151,7 @@ async function openFileTarget(path: string, volsize: number, baseline?: string):
   };
 }
 
-async function applyMetadata(path: string, metadata: TargetMetadata): Promise<void> {
+export async function applyMetadata(path: string, metadata: TargetMetadata): Promise<void> {
   const parts = metadata.permissions.split(':');
   if (parts.length === 3 && /^[0-9]+$/.test(itemAt(parts, 0))) {
     // Permission bits only: a setuid/setgid/sticky bit recorded by a hostile destination would

@@ -182,7 +182,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
             ctCounter: String(options.ctCounter()),
             nowSeconds: options.now(),
           };
-          const submitted = reading.then(() => pool.submit({ ...job, slot: pair.slot, output: !workersWrite }));
+          const submitted = reading.then(() => pool.submit({ ...job, slot: pair.slot, output: !workersWrite && !options.dryRun }));
           submitted.catch(() => {}); // consumed in order below; this only avoids an unhandled rejection meanwhile
           queue.push({ index, result: submitted, pair });
         });

@@ -77,6 +77,9 @@ function processChunk(job: ChunkJob, setup: Setup): Outcome {
       errorCode: null,
     };
   }
+  // A dry run (send --dry-run, receive --sparse's local compare) keeps no chunk file: no nonce,
+  // no encryption (a ct nonce would also need a real clock).
+  if (!job.output && !job.writePath) return { kind: 'data', hash, outLength, error: null, errorCode: null };
   if (crypto) {
     const nonce = dataNonce(crypto.style, crypto.dataNonceKey, compressed, hash, BigInt(job.ctCounter), job.nowSeconds);
     out.set(nonce, 0);
