@@ -234,6 +234,13 @@ describe('receive --local: several volumes, snapshots, bad input (btrfs)', () =>
       assert.equal(readFileSync(path, 'utf8'), 'changed', 'nothing written');
       await archive.receive([name], ['--use-snapshot']);
       assert.ok(readFileSync(path).equals(second), 'fallback: a normal receive');
+
+      // Paired again by that receive; monitor then folds a change in (paired state "D"): the
+      // snapshot no longer holds the session, so it is not used.
+      writeAt(path, 1 * CS, keystream('after-monitor', 100));
+      await archive.skiff(['monitor', name, `--local=${local}`]);
+      const dirty = await archive.receive([name], ['--req-snapshot'], 2);
+      assert.match(dirty.stderr, /Error: Snapshot not available for 'v\.img'/);
     });
   });
 
