@@ -9,7 +9,20 @@
 // runs inherit); the archive is unencrypted, so no passphrase is asked.
 
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { LocalStore } from '../../source-agent/store/local-store.js';
@@ -174,6 +187,63 @@ describe('receive into an LVM thin pool (model)', () => {
     assert.deepEqual(chunks.sort(), ['x0000000000070000', 'x0000000000780000']);
   });
 
+  it('--use-snapshot of the newest session reads no chunk; --use-snapshot-diff of the older one reads only what changed later', async (t) => {
+    if (!ready_(t)) return;
+    const vid = readdirSync(dest).find(
+      (n) => n.startsWith('Vol_') && readdirSync(join(dest, n)).filter((s) => s.startsWith('S_')).length === 2,
+    );
+    assert.ok(vid);
+    const [first] = readdirSync(join(dest, vid))
+      .filter((s) => s.startsWith('S_'))
+      .sort() as [string];
+    // Every chunk file of the volume is moved away: a receive that read one would fail.
+    const hidden = join(scratch.dir, 'hidden-chunks');
+    renameSync(join(dest, vid), hidden);
+    mkdirSync(join(dest, vid));
+    for (const entry of readdirSync(hidden)) {
+      if (!entry.startsWith('S_')) cpSync(join(hidden, entry), join(dest, vid, entry));
+      else {
+        mkdirSync(join(dest, vid, entry));
+        for (const f of readdirSync(join(hidden, entry)).filter((f) => !/^[0-9a-f]{9}$/.test(f)))
+          cpSync(join(hidden, entry, f), join(dest, vid, entry, f));
+      }
+    }
+    try {
+      model?.write(`${vg}/vm-work-private`, 0, Buffer.alloc(CHUNK, 0x77));
+      const r = await skiff('receive', 'vm-work-private', `--local=${vg}/vm-pool`, '--use-snapshot');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Snapshot retrieved\./);
+      assert.ok(readDevice(`/dev/${vg}/vm-work-private`, VOLUME).equals(latest), 'newest from the snapshot');
+      assert.ok(thin('vm-work-private').writable);
+      // The older session differs from the newest in chunks 7 and 120, which are zero chunks
+      // there: nothing to read at all.
+      const older = await skiff(
+        'receive',
+        'vm-work-private',
+        `--local=${vg}/vm-pool`,
+        '--use-snapshot-diff',
+        `--session=${first.slice(2)}`,
+      );
+      assert.equal(older.code, 0, older.stderr);
+      assert.match(older.stdout, /Using snapshot as baseline\./);
+      const got = readDevice(`/dev/${vg}/vm-work-private`, VOLUME);
+      const wrong = [...Array(VOLUME / CHUNK).keys()].filter(
+        (c) => !got.subarray(c * CHUNK, (c + 1) * CHUNK).equals(original.subarray(c * CHUNK, (c + 1) * CHUNK)),
+      );
+      assert.deepEqual(wrong, [], `the older session over the snapshot copy\n${older.stdout}`);
+    } finally {
+      rmSync(join(dest, vid), { recursive: true });
+      renameSync(hidden, join(dest, vid));
+    }
+    // Back to the newest session (the tests below start from it), from the snapshot again.
+    const back = await skiff('receive', 'vm-work-private', `--local=${vg}/vm-pool`, '--use-snapshot');
+    assert.equal(back.code, 0, back.stderr);
+    assert.ok(readDevice(`/dev/${vg}/vm-work-private`, VOLUME).equals(latest));
+    const none = await skiff('receive', 'vm-ro', `--local=${vg}/vm-pool`, '--req-snapshot');
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(none.stderr, /Error: Snapshot not available for 'vm-ro' S_/);
+  });
+
   it('an existing LV of another size is resized; a read-only session makes the LV read-only, and it can be received again', async (t) => {
     if (!ready_(t)) return;
     model?.run('lvm', ['lvcreate', '-V', '16m', '--thin', '-n', 'vm-ro', `${vg}/vm-pool`]);
@@ -277,11 +347,11 @@ describe('receive into an LVM thin pool (model)', () => {
     assert.throws(() => statSync(`/dev/${vg}/nothere`));
   });
 
-  it('--local that is a directory, a VG without its pool or a thin volume is refused with a clear error (exit 7)', async (t) => {
+  it('--local that is missing, a VG without its pool or a thin volume is refused with a clear error (exit 7)', async (t) => {
     if (!ready_(t)) return;
-    const r = await skiff('receive', 'vm-work-private', `--local=${scratch.dir}`);
+    const r = await skiff('receive', 'vm-work-private', `--local=${join(scratch.dir, 'not-there')}`);
     assert.equal(r.code, 7, r.stderr);
-    assert.match(r.stderr, /supported only for an LVM thin pool.*use --save-to/);
+    assert.match(r.stderr, /Local path not found/);
     const noPool = await skiff('receive', 'vm-work-private', `--local=${vg}`);
     assert.equal(noPool.code, 7, noPool.stderr);
     assert.match(noPool.stderr, /is a volume group; give its thin pool as --local=/);

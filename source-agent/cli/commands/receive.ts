@@ -1,53 +1,73 @@
-import { lstat, stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
 import type { Archive, Volume } from '../../archive/archive.js';
+import { isMetadataVolume } from '../../archive/names.js';
 import type { Output } from '../../engine/output.js';
+import { poolTarget, receiveIntoPool, type SnapshotUse } from '../../engine/restore/pool-receive.js';
 import { receiveVolume } from '../../engine/restore/receive.js';
-import { repairThinVolume } from '../../engine/restore/thin-pairing.js';
-import { applyLvPermission, prepareThinVolume } from '../../engine/restore/thin-target.js';
-import { chooseSession, parseSessionSpec } from '../../engine/select/session-select.js';
+import { openReceivePool } from '../../engine/restore/receive-pool.js';
+import { applyLvPermission } from '../../engine/restore/thin-target.js';
+import { chooseSession, parseSessionSpec, type SessionChoice } from '../../engine/select/session-select.js';
 import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
-import { InputError, IntegrityError, LocalStorageError, VolumeErrors } from '../../errors.js';
+import { InputError, IntegrityError, LocalStorageError, VolumeErrors, VolumeFailure } from '../../errors.js';
 import { itemAt, valueFor } from '../../lookup.js';
-import { openLocalPool } from '../../source/local-pool.js';
-import { type LvmPool, looksLikeLvm } from '../../source/lvm/lvm-pool.js';
 import { thinVolumeAt } from '../../source/lvm/thin-volumes.js';
-import type { LocalState } from '../../state/local-state.js';
-import { forceOption, localOption, sessionOption, sessionStrictOption, volumesRest } from '../options.js';
+import { allOption, forceOption, localOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
-import { parseStrict, singleSession } from './common.js';
+import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './common.js';
 
 export class ReceiveCommand extends SkiffCommand {
   static override paths = [['receive']];
-  static override operands = 'VOLUME';
+  static override operands = 'VOLUME...';
   static override usage = Command.Usage({
-    description: 'Restore a volume from the archive to a file, a block device or an LVM thin pool.',
+    description: 'Restore volumes from the archive to a file, a block device, a directory or an LVM thin pool.',
     details: `
-      Writes the volume as it was at one session (the newest unless --session is given) to the
-      path given by --save-to, or into the LVM thin pool given by --local=VG/POOL as the LV of
-      the volume's name (created when missing, resized to the session's size). A file is written
-      under a temporary name and renamed into place only after every chunk passed its checks;
-      all-zero chunks become holes. A block device is written in place with its first chunk
-      last; if the receive fails, that first chunk is zeroed so the partial restore cannot be
-      mistaken for a good one. A thin LV (in the pool, or --save-to=/dev/VG/LV) is discarded
-      first and its all-zero chunks are not written; it gets the session's permission (r/rw).
-      Receiving the newest session into --local pairs the LV with it again, so the next send
-      is incremental.
+      Writes each volume as it was at one session (the newest unless --session is given): one
+      volume to the path given by --save-to, or any number (or --all) into --local — the LV of the
+      volume's name in an LVM thin pool VG/POOL (created when missing, resized to the session's
+      size), or the file DIR/VOLUME in a directory. A file is written under a temporary name and
+      renamed into place only after every chunk passed its checks; all-zero chunks become holes.
+      A block device is written in place with its first chunk last; if the receive fails, that
+      first chunk is zeroed so the partial restore cannot be mistaken for a good one. A thin LV is
+      discarded first and its all-zero chunks are not written; it gets the session's permission.
+      Receiving the newest session into a reflink or LVM pool pairs the volume with it again, so
+      the next send is incremental. --use-snapshot starts from the paired snapshot (the newest
+      session then needs no transfer); --use-snapshot-diff reads only the chunks later sessions
+      changed; --req-snapshot fails a volume that has no usable snapshot. A volume that fails is
+      reported and the others are still received (exit 2 at the end).
     `,
     examples: [
       ['Restore the newest session', 'skiff --dest=file:/mnt/backup receive vm.img --save-to=/var/tmp/vm.img'],
       ['Restore into a thin pool', 'skiff --dest=file:/mnt/backup --local=qubes_dom0/vm-pool receive vm-work-private'],
+      [
+        'Restore every volume into a Btrfs subvolume from its snapshots',
+        'skiff --dest=file:/mnt/backup --local=/var/lib/vms receive -a --use-snapshot',
+      ],
     ],
   });
 
   local = localOption();
   saveTo = Option.String('--save-to', { description: 'File or block device to write the volume to' });
+  all = allOption();
+  volex = volexOption();
   session = sessionOption('Session to restore: YYYYMMDD-HHMMSS or ^tag (default: the newest)');
   sessionStrict = sessionStrictOption();
   force = forceOption();
   skipCorruptChunks = Option.Boolean('--skip-corrupt-chunks', false, {
     description: 'Restore chunks that fail their checks as zeros instead of stopping (exit code 2)',
+  });
+  useSnapshot = Option.Boolean('--use-snapshot', false, {
+    description: 'Into --local: start from the paired snapshot (the newest session needs no transfer)',
+  });
+  useSnapshotDiff = Option.Boolean('--use-snapshot-diff', false, {
+    description: 'Like --use-snapshot; for an older session read only the chunks later sessions changed',
+  });
+  reqSnapshot = Option.Boolean('--req-snapshot', false, {
+    description: 'Fail a volume (exit 2) that cannot be served from its paired snapshot',
+  });
+  vouch = Option.Array('--vouch', [], {
+    description: 'reflink_fs_<type> and fs_online_factors: a reflink file system other than Btrfs (for snapshots)',
   });
   sparseWrite = Option.Boolean('--sparse-write', false, {
     description: 'Keep the existing target and write only the chunks that differ (zero chunks deallocated)',
@@ -58,106 +78,107 @@ export class ReceiveCommand extends SkiffCommand {
   volumes = volumesRest();
 
   async run(): Promise<number> {
-    if (this.volumes.length === 0) throw new InputError('Volume name(s) or --all required for receive.');
+    requireVolumes(this.volumes, this.all, 'receive');
     const toLocal = this.saveTo === undefined || this.saveTo === '';
     if (toLocal && (this.local === undefined || this.local === ''))
-      throw new InputError('receive needs --save-to=PATH or --local=VG/POOL.');
-    if (this.volumes.length !== 1) throw new InputError(`Specify one volume for receive ${toLocal ? '--local' : '--save-to'}.`);
+      throw new InputError('receive needs --save-to=PATH or --local=VG/POOL|DIR.');
+    if (!toLocal && (this.all || this.volumes.length !== 1)) throw new InputError('Specify one volume for receive --save-to.');
     const spec = parseSessionSpec(singleSession(this.session, 'receive'));
     const strict = parseStrict(this.sessionStrict);
-    // --save-to wins over --local (as in Wyng); --local must be a thin pool here.
-    const pool = toLocal ? await this.thinPool(this.local ?? '') : null;
+    // --save-to wins over --local (as in Wyng).
+    const pool = toLocal
+      ? await openReceivePool(this.local ?? '', { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env })
+      : null;
     const out = this.output();
     this.banner(out);
     const { archive, state } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
-    const name = itemAt(selectVolumes(index, { names: this.volumes, all: false, exclude: [] }), 0);
-    try {
-      const volume = await archive.loadVolume(valueFor(index.byName, name));
-      const choice = chooseSession(volume, spec, strict);
-      if (typeof choice === 'string') {
-        out.warn(choice);
-        throw new VolumeErrors([name]);
-      }
-      if (choice.note) out.line(choice.note);
-      const target = pool ? `/dev/${pool.vg}/${volume.name}` : resolve(this.context.cwd, this.saveTo ?? '');
-      // Ask only when something is there to be overwritten.
-      if (
-        this.attended &&
-        !this.force &&
-        (await lstat(target).then(
-          () => true,
-          () => false,
-        ))
-      ) {
-        const yes = await this.confirm('\nWarning:  Receiving to existing volumes will overwrite them!\nAre you sure? [y/N]: ');
-        if (!yes) return 1;
-      }
-      const session = choice.session;
-      const options = {
-        signal: this.context.signal,
-        skipCorrupt: this.skipCorruptChunks,
-        env: this.context.env,
-        sparse: this.sparse ? ('fetch' as const) : this.sparseWrite ? ('write' as const) : undefined,
-      };
-      if (pool) {
-        await prepareThinVolume(pool, volume.name, session.info.volsize, out);
-        const result = await receiveVolume(archive, volume, choice, target, out, {
-          ...options,
-          target: { discard: true, kind: 'tlvm pool' },
-        });
-        await applyLvPermission(pool.lvm, pool.vg, volume.name, session.info.permissions);
-        if (result.skipped > 0) throw new VolumeErrors([name]);
-        if (choice.index === volume.sessions.length - 1) await this.repair(pool, archive, volume, state, out);
-        return 0;
-      }
-      const thin = await thinVolumeAt(target, this.context.env);
-      const result = await receiveVolume(archive, volume, choice, target, out, {
-        ...options,
-        ...(thin ? { target: { discard: true } } : {}),
-      });
-      if (thin) await applyLvPermission(thin.lvm, thin.row.vg, thin.row.name, session.info.permissions);
-      if (result.skipped > 0) throw new VolumeErrors([name]);
-    } catch (error) {
-      if (!(error instanceof IntegrityError)) throw error;
-      out.warn(`Error: ${error.message}`);
-      throw new VolumeErrors([name]);
+    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const failed = this.all ? reportUnreadable(index, out) : [];
+    const targets = names.map((name) => (pool ? poolTarget(pool, name) : resolve(this.context.cwd, this.saveTo ?? '')));
+    // Ask only when something is there to be overwritten.
+    if (this.attended && !this.force && (await anyExists(targets))) {
+      const yes = await this.confirm('\nWarning:  Receiving to existing volumes will overwrite them!\nAre you sure? [y/N]: ');
+      if (!yes) return 1;
     }
+    // --req-snapshot implies --use-snapshot.
+    const useSnapshot: SnapshotUse = this.useSnapshotDiff ? 'diff' : this.useSnapshot || this.reqSnapshot ? 'full' : 'off';
+    const snapshotAsked = this.useSnapshot || this.useSnapshotDiff;
+    for (const [i, name] of names.entries()) {
+      try {
+        const volume = await archive.loadVolume(valueFor(index.byName, name));
+        if (volume.sessions.length === 0) {
+          out.line(`\nVolume '${name}' has no sessions; nothing to receive.`);
+          continue;
+        }
+        const choice = chooseSession(volume, spec, strict);
+        if (typeof choice === 'string') {
+          out.warn(choice);
+          failed.push(name);
+          continue;
+        }
+        if (choice.note) out.line(choice.note);
+        if (pool) {
+          const request = { archive, volume, choice, pool, state, ...this.writeOptions() };
+          const result = await receiveIntoPool({ ...request, useSnapshot, snapshotAsked, requireSnapshot: this.reqSnapshot }, out);
+          if (result.outcome === 'no-snapshot') {
+            out.warn(`\nError: Snapshot not available for '${name}' ${choice.session.name}.`);
+            failed.push(name);
+          } else if (result.skipped > 0) failed.push(name);
+          continue;
+        }
+        if (this.reqSnapshot && !isMetadataVolume(name)) {
+          // --save-to is never served from a snapshot.
+          out.warn(`\nError: Snapshot not available for '${name}' ${choice.session.name}.`);
+          failed.push(name);
+          continue;
+        }
+        if ((await this.receiveTo(archive, volume, choice, itemAt(targets, i), out)) > 0) failed.push(name);
+      } catch (error) {
+        // Into --local, a volume that cannot be written (read-only, in the way, not an LV name)
+        // fails alone; the others are still received.
+        const local =
+          pool !== null && (error instanceof InputError || error instanceof LocalStorageError || error instanceof VolumeFailure);
+        if (!(error instanceof IntegrityError) && !local) throw error;
+        out.warn(`Error: ${error.message}`);
+        failed.push(name);
+      }
+    }
+    if (failed.length > 0) throw new VolumeErrors(failed);
     return 0;
   }
 
-  /** --local for a receive without --save-to: an LVM thin pool (file pools are not supported yet). */
-  private async thinPool(local: string): Promise<LvmPool> {
-    const isDirectory = await stat(resolve(this.context.cwd, local)).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-    if (!isDirectory && looksLikeLvm(local)) {
-      // As send classifies it: a missing `lvm`, VG, pool, or a thin volume given instead, is said so.
-      const pool = await openLocalPool(local, { cwd: this.context.cwd, vouch: [], env: this.context.env });
-      if (pool.kind === 'lvm') return pool.pool;
-    }
-    throw new LocalStorageError(
-      `Receiving into --local='${local}' is supported only for an LVM thin pool (--local=VG/POOL); use --save-to=PATH for files.`,
-    );
+  /** How every volume is written: cancellation, corrupt chunks, sparse modes (§5.3). */
+  private writeOptions() {
+    return {
+      signal: this.context.signal,
+      skipCorrupt: this.skipCorruptChunks,
+      env: this.context.env,
+      sparse: this.sparse ? ('fetch' as const) : this.sparseWrite ? ('write' as const) : undefined,
+    };
   }
 
-  /** After the newest session was received into the pool: pair the LV with it again. */
-  private async repair(pool: LvmPool, archive: Archive, volume: Volume, state: LocalState | null, out: Output): Promise<void> {
-    if (!state) {
-      out.warn(`  Not pairing '${volume.name}': no local state this run; the next send reads it whole.`);
-      return;
-    }
-    await repairThinVolume(
-      {
-        pool,
-        uuid: archive.ini.uuid,
-        vid: volume.vid,
-        name: volume.name,
-        session: itemAt(volume.sessions, volume.sessions.length - 1),
-        state,
-      },
-      out,
-    );
+  /** --save-to: a file, a block device or a thin LV; returns the chunks restored as zeros. */
+  private async receiveTo(archive: Archive, volume: Volume, choice: SessionChoice, target: string, out: Output): Promise<number> {
+    const thin = await thinVolumeAt(target, this.context.env);
+    const result = await receiveVolume(archive, volume, choice, target, out, {
+      ...this.writeOptions(),
+      ...(thin ? { target: { discard: true } } : {}),
+    });
+    if (thin) await applyLvPermission(thin.lvm, thin.row.vg, thin.row.name, choice.session.info.permissions);
+    return result.skipped;
   }
+}
+
+async function anyExists(paths: readonly string[]): Promise<boolean> {
+  for (const path of paths) {
+    if (
+      await lstat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  }
+  return false;
 }

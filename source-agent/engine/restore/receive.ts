@@ -10,6 +10,7 @@ import type { SessionChoice } from '../select/session-select.js';
 import { differingChunks } from './local-compare.js';
 import { type ChunkList, planRestore, readChunks } from './restore-stream.js';
 import { openRestoreTarget, type RestoreTarget, type TargetOptions } from './restore-target.js';
+import { chunksMarked } from './snapshot-baseline.js';
 import { openSparseTarget } from './sparse-target.js';
 
 export interface ReceiveOptions {
@@ -17,6 +18,10 @@ export interface ReceiveOptions {
   skipCorrupt: boolean;
   /** How a block device is written (discard mode for LVM thin LVs). */
   target?: TargetOptions;
+  /** Read only the chunks marked here (one byte per chunk; --use-snapshot-diff); the rest are kept. */
+  only?: Uint8Array;
+  /** A line printed after "Saving to" (Wyng: "Using snapshot as baseline."). */
+  note?: string;
   /**
    * Keep the existing target and write only what differs (§5.3): 'write' (--sparse-write), or
    * 'fetch' (--sparse: also fetch only the chunks whose local hash differs).
@@ -55,14 +60,16 @@ export async function receiveVolume(
   const target: RestoreTarget =
     sparseTarget ?? (await openRestoreTarget(savePath, session.info.volsize, archive.chunkSize, options.target));
   out.line(`Saving to ${target.description}`);
+  if (options.note) out.line(options.note);
+  const wanted = options.only ? chunksMarked(plan.chunks, options.only) : plan.chunks;
   const fetchOnly = sparseTarget !== null && options.sparse === 'fetch';
   // --sparse compares every chunk first, then fetches the few that differ: half the bar each.
-  const total = plan.chunks.length * (fetchOnly ? 2 : 1);
+  const total = wanted.length * (fetchOnly ? 2 : 1);
   const progress = out.progress({ label: volume.name, total, totalBytes: session.info.volsize });
   let skipped = 0;
   let fileBytes = 0;
   try {
-    let list: ChunkList = plan.chunks;
+    let list: ChunkList = wanted;
     let shown = (done: number) => done;
     if (fetchOnly) {
       list = await differingChunks(archive, plan, sparseTarget.readPath, {
@@ -90,8 +97,8 @@ export async function receiveVolume(
     throw error;
   }
   // The result says what was restored: not ": OK" when chunks were replaced by zeros.
-  // Wyng: " Diff bytes: N" after ": OK " when a sparse mode changed anything.
-  const diff = sparseTarget?.diffBytes() ?? 0;
+  // Wyng: " Diff bytes: N" after ": OK " when a sparse or snapshot mode changed anything.
+  const diff = target.diffBytes?.() ?? 0;
   const outcome =
     (skipped === 0 ? ': OK ' : `: ${skipped} corrupt chunk${skipped === 1 ? '' : 's'} restored as zeros `) +
     (diff > 0 ? ` Diff bytes: ${diff}` : '');

@@ -11,6 +11,10 @@
 //   after which dm-thin reads every block as zeros, so all-zero chunks are not written at all
 //   (a restored 1 TB volume of mostly zeros allocates only its data). The first chunk is still
 //   written last; a failure discards the whole device again.
+// * baseline (receive --use-snapshot into a reflink pool): the temporary file starts as a reflink
+//   copy of the paired snapshot and chunks are written only where they differ
+//   (baseline-writes.ts); it is renamed into place as any file is. An LV re-made as a snapshot
+//   (keepContent) is written the same way, its first chunk still last.
 
 import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -20,8 +24,10 @@ import { itemAt } from '../../lookup.js';
 import { groupId, userId } from '../../sys/accounts.js';
 import { blockDeviceBytes } from '../../sys/block-device.js';
 import { discardBlockDevice } from '../../sys/discard.js';
+import { lockingProcess } from '../../sys/file-locks.js';
 import { onInterrupt } from '../../sys/interrupt.js';
 import { makeDirs } from '../../sys/make-dirs.js';
+import { baselineWriter } from './baseline-writes.js';
 import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
 
 export interface TargetMetadata {
@@ -40,6 +46,8 @@ export interface RestoreTarget {
   commit(metadata: TargetMetadata): Promise<void>;
   /** Undo after a failure; returns a note on what the failure left behind. */
   abort(): Promise<string>;
+  /** Bytes that differed from the baseline (files with a baseline only). */
+  diffBytes?(): number;
 }
 
 export interface TargetOptions {
@@ -47,6 +55,10 @@ export interface TargetOptions {
   discard?: boolean;
   /** What "Saving to" calls a block device (Wyng: 'tlvm pool' for a receive into --local). */
   kind?: string;
+  /** A file to start from (a reflink copy; a file target only): only differing chunks are written. */
+  baseline?: string;
+  /** A block device that already holds a close copy (a snapshot of it): not discarded, only differing chunks written. */
+  keepContent?: boolean;
 }
 
 export async function openRestoreTarget(
@@ -65,7 +77,11 @@ export async function openRestoreTarget(
     throw new InputError(`'${path}' does not exist: create the volume first, or receive into an LVM thin pool with --local=VG/POOL.`);
   if (options.discard) throw new InputError(`'${path}' is not a block device.`);
   if (existing && !existing.isFile()) throw new InputError(`--save-to '${path}' is not a regular file or block device.`);
-  return openFileTarget(path, volsize);
+  // Wyng takes a lockf lock on the target; a file another process has locked (a running VM's
+  // image) is not replaced.
+  const holder = existing ? await lockingProcess(path) : null;
+  if (holder !== null) throw new InputError(`'${path}' is in use: locked by process ${holder}.`);
+  return openFileTarget(path, volsize, options.baseline);
 }
 
 const ZEROS = Buffer.alloc(2 * 1024 * 1024);
@@ -78,7 +94,7 @@ function isAllZero(data: Buffer): boolean {
   return true;
 }
 
-async function openFileTarget(path: string, volsize: number): Promise<RestoreTarget> {
+async function openFileTarget(path: string, volsize: number, baseline?: string): Promise<RestoreTarget> {
   const dir = dirname(path);
   try {
     await makeDirs(dir);
@@ -89,7 +105,13 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
   const tmp = join(dir, temporaryName(path));
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(tmp, 'wx', 0o600);
+    if (baseline !== undefined) {
+      await fs.copyFile(baseline, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+      await fs.chmod(tmp, 0o600);
+      handle = await fs.open(tmp, 'r+');
+    } else {
+      handle = await fs.open(tmp, 'wx', 0o600);
+    }
     await handle.truncate(volsize);
   } catch (error) {
     await fs.rm(tmp, { force: true });
@@ -98,14 +120,20 @@ async function openFileTarget(path: string, volsize: number): Promise<RestoreTar
   // Removed even when an interrupted receive cannot unwind in time (it may wait on a chunk).
   // Synchronously: the thread pool may be full of calls that never return (FIFOs).
   const forget = onInterrupt(() => rmSync(tmp, { force: true }));
+  const over = baseline !== undefined ? baselineWriter(handle) : null;
   return {
     description: `file '${path}'`,
     async write(address, data) {
+      if (over) return over.write(address, data);
       if (isAllZero(data)) return;
       await handle.write(data, 0, data.length, address);
     },
-    async zero() {},
+    async zero(address, size) {
+      if (over) await over.zero(address, size);
+    },
+    ...(over ? { diffBytes: () => over.diffBytes } : {}),
     async commit(metadata) {
+      await over?.finish(tmp);
       await handle.sync();
       await handle.close();
       await applyMetadata(tmp, metadata);
@@ -157,7 +185,8 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
     await handle.close();
     throw new InputError(`Block device '${path}' holds ${deviceBytes} bytes, less than the volume's ${volsize}.`);
   }
-  const discard = options.discard === true;
+  const discard = options.discard === true && options.keepContent !== true;
+  const over = options.keepContent ? baselineWriter(handle) : null;
   if (discard) {
     try {
       await discardBlockDevice(path);
@@ -168,11 +197,14 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
   }
   const firstChunkBytes = Math.min(chunkSize, volsize);
   const firstChunk = Buffer.alloc(firstChunkBytes);
+  // Over existing content, a first chunk the session does not rewrite (--use-snapshot-diff) keeps it.
+  if (over) await handle.read(firstChunk, 0, firstChunkBytes, 0);
   const writeAt = async (address: number, data: Buffer) => {
     if (address === 0) {
       data.copy(firstChunk);
       return;
     }
+    if (over) return over.write(address, data);
     // After a discard the device reads as zeros: a chunk of zeros is already there.
     if (discard && isAllZero(data)) return;
     let done = 0;
@@ -185,12 +217,16 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
   return {
     description: `${options.kind ?? 'block device'} '${path}'`,
     write: writeAt,
+    ...(over ? { diffBytes: () => over.diffBytes } : {}),
     async zero(address, size) {
+      if (over && address > 0) return over.zero(address, size);
+      if (over) return void firstChunk.fill(0);
       if (discard) return;
       for (let at = 0; at < size; at += ZEROS.length) await writeAt(address + at, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)));
     },
     async commit() {
-      if (!discard || !isAllZero(firstChunk)) await handle.write(firstChunk, 0, firstChunk.length, 0);
+      if (over) await over.write(0, firstChunk);
+      else if (!discard || !isAllZero(firstChunk)) await handle.write(firstChunk, 0, firstChunk.length, 0);
       await handle.sync();
       await handle.close();
     },
