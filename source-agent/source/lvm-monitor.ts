@@ -62,14 +62,14 @@ export async function monitorLvmVolume(request: LvmMonitorRequest): Promise<Moni
     const marks = changedBytes(delta.ranges, Math.max(paired.size, next.size, last.volsize), chunkSize);
     const folded = await foldDeltamap(state, vid, marks, recorded.deltamap === true);
     if (!folded) {
-      await lvm.remove(vg, names.next);
+      await lvm.removeLv(vg, names.next);
       return lostDeltamap(state, vid, name);
     }
     const { map, newlyMarked } = folded;
     const changed =
       delta.ranges.length > 0 || next.size !== paired.size || lvPermissions(slots.origin) !== last.permissions || delta.freedBytes > 0;
     if (!changed) {
-      await lvm.remove(vg, names.next);
+      await lvm.removeLv(vg, names.next);
       return { outcome: 'unchanged' };
     }
     await state.saveDeltamap(vid, map);
@@ -84,7 +84,7 @@ export async function monitorLvmVolume(request: LvmMonitorRequest): Promise<Moni
       volumeMtimeNs: '',
       deltamap: true,
     });
-    await lvm.remove(vg, names.paired);
+    await lvm.removeLv(vg, names.paired);
     await lvm.rename(vg, names.next, names.paired);
     return {
       outcome: 'changed',

@@ -82,7 +82,7 @@ export async function inspectLvmVolume(
     if (membership === 'none') throw new VolumeFailure(`'${vg}/${snapshot}' exists but is not a Skiff snapshot; Skiff leaves it alone.`);
     if (membership === 'other') {
       if (!request.remap) throw new VolumeFailure(`Skipping ${name}; snapshot is from a different archive. Use --remap to clear it.`);
-      await lvm.remove(vg, snapshot);
+      await lvm.removeLv(vg, snapshot);
       request.note(`  Removed '${snapshot}' of another archive (--remap).`);
       return null;
     }
@@ -128,7 +128,7 @@ async function recoverRotation(request: LvmVolumeRequest, slots: LvmVolumeSlots,
     next.tags.includes(DELTA_TAG)
   )
     return slots;
-  if (slots.paired) await pool.lvm.remove(pool.vg, names.paired);
+  if (slots.paired) await pool.lvm.removeLv(pool.vg, names.paired);
   await pool.lvm.rename(pool.vg, names.next, names.paired);
   request.note(`  Recovered interrupted snapshot rotation: ${request.name}`);
   return { ...slots, paired: { ...next, name: names.paired }, next: null };
@@ -137,7 +137,7 @@ async function recoverRotation(request: LvmVolumeRequest, slots: LvmVolumeSlots,
 /** Takes .skiff2 (removing a stale one first) and returns its row. */
 export async function takeSnapshot(pool: LvmPool, slots: LvmVolumeSlots, uuid: string, byMonitor: boolean): Promise<LvRow> {
   const { lvm, vg } = pool;
-  if (slots.next) await lvm.remove(vg, slots.names.next);
+  if (slots.next) await lvm.removeLv(vg, slots.names.next);
   await lvm.createSnapshot(vg, slots.origin.name, slots.names.next, newSnapshotTags(uuid, byMonitor));
   const row = await lvm.lv(vg, slots.names.next);
   if (!row || row.thinId === null) throw new VolumeFailure(`Snapshot '${vg}/${slots.names.next}' did not appear.`);
@@ -146,7 +146,7 @@ export async function takeSnapshot(pool: LvmPool, slots: LvmVolumeSlots, uuid: s
 
 /** Removes an LV if it is there (a discard after a failure must not fail on what is gone). */
 export async function removeIfPresent(pool: LvmPool, lv: string): Promise<void> {
-  if (await pool.lvm.lv(pool.vg, lv)) await pool.lvm.remove(pool.vg, lv);
+  if (await pool.lvm.lv(pool.vg, lv)) await pool.lvm.removeLv(pool.vg, lv);
 }
 
 export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<PreparedVolume> {
@@ -157,7 +157,7 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
   slots = await recoverRotation(request, slots, recorded);
   const { names } = slots;
   const paired = isPaired(vg, names, slots.paired, recorded, last) ? slots.paired : null;
-  if (slots.paired && !paired) await lvm.remove(vg, names.paired);
+  if (slots.paired && !paired) await lvm.removeLv(vg, names.paired);
 
   const next = await takeSnapshot(pool, slots, request.uuid, false);
   let changed: Uint8Array | null = null;
@@ -202,9 +202,9 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
       });
       await state.removeDeltamap(vid);
       // .skiff1 is there only when it was paired (an unpaired one was removed above).
-      if (paired) await lvm.remove(vg, names.paired);
+      if (paired) await lvm.removeLv(vg, names.paired);
       await lvm.rename(vg, names.next, names.paired);
     },
-    discard: () => lvm.remove(vg, names.next),
+    discard: () => lvm.removeLv(vg, names.next),
   };
 }

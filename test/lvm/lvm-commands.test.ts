@@ -81,7 +81,7 @@ describe('LVM command layer on the model', () => {
       );
 
       await lvm.changeTags(vg, 'vm-work-private.skiff2', ['S_20261204-000000'], ['delta']);
-      await lvm.remove(vg, 'vm-work-private.skiff1');
+      await lvm.removeLv(vg, 'vm-work-private.skiff1');
       await lvm.rename(vg, 'vm-work-private.skiff2', 'vm-work-private.skiff1');
       const rows = await lvm.lvs([vg]);
       assert.deepEqual(

@@ -41,7 +41,7 @@ export async function repairThinVolume(request: RepairRequest, out: Output): Pro
       return false;
     }
   }
-  for (const slot of [slots.next, slots.paired]) if (rows.some((r) => r.name === slot)) await lvm.remove(vg, slot);
+  for (const slot of [slots.next, slots.paired]) if (rows.some((r) => r.name === slot)) await lvm.removeLv(vg, slot);
   await state.removeVolume(request.vid);
   await lvm.createSnapshot(vg, name, slots.paired, [...newSnapshotTags(uuid, false), session.name]);
   const snapshot = await lvm.lv(vg, slots.paired);

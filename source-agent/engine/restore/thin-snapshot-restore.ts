@@ -43,7 +43,7 @@ export async function thinVolumeFromSnapshot(volume: ThinSnapshotVolume, snapsho
   const row = await lvm.lv(vg, name);
   if (row) {
     if (row.attr[0] !== 'V') throw new LocalStorageError(`'${vg}/${name}' exists and is not a thin volume (lv_attr ${row.attr}).`);
-    await lvm.remove(vg, name);
+    await lvm.removeLv(vg, name);
   }
   await lvm.createSnapshot(vg, snapshot, name, []);
   await lvm.setPermission(vg, name, 'rw');

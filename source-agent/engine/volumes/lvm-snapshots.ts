@@ -9,7 +9,7 @@ import type { Output } from '../output.js';
 import type { Purge } from './local-snapshots.js';
 
 async function remove(pool: LvmPool, name: string, out: Output): Promise<void> {
-  await pool.lvm.remove(pool.vg, name);
+  await pool.lvm.removeLv(pool.vg, name);
   if (out.verbose) out.line(`Removed ${pool.vg}/${name}`);
 }
 

@@ -174,7 +174,7 @@ export class Lvm {
   }
 
   /** Removes an LV; one that refuses (read-only, as some LVM versions do) is made writable and removed again, as Wyng does. */
-  async remove(vg: string, lv: string): Promise<void> {
+  async removeLv(vg: string, lv: string): Promise<void> {
     const argv = ['lvremove', '-f', `${vg}/${lv}`];
     try {
       await this.lvmCommand(argv, `Removing ${vg}/${lv}`);
