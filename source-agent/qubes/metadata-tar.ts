@@ -1,7 +1,7 @@
 // The `wyng-qubes-metadata` volume: a gzip-compressed tar of every `*.xml` under /var/lib/qubes
 // (qubes.xml, and per VM e.g. appvms/NAME/firewall.xml), member names relative and starting `./`,
 // as `find . -name '*.xml' | tar -cz -T -` run in that directory writes them. That is the layout
-// wyng-util-qubes writes and reads. Written and read here (ustar, regular files only) so that no
+// wyng-util-qubes writes and reads. Written and read here (ustar, regular files only, GNU long names) so that no
 // tar process is needed; the tar received back from the archive is untrusted: members other than
 // regular files are skipped and names are checked before anyone uses them as paths.
 
@@ -41,16 +41,17 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-function header(member: TarMember): Buffer {
+/** ustar's name and prefix fields for a path, or null when it does not fit them. */
+function ustarName(path: string): { name: string; prefix: string } | null {
+  if (Buffer.byteLength(path) <= 100) return { name: path, prefix: '' };
+  const cut = path.lastIndexOf('/', 155);
+  if (cut <= 0 || Buffer.byteLength(path.slice(0, cut)) > 155 || Buffer.byteLength(path.slice(cut + 1)) > 100) return null;
+  return { name: path.slice(cut + 1), prefix: path.slice(0, cut) };
+}
+
+function header(member: TarMember, type = '0'): Buffer {
   const block = Buffer.alloc(BLOCK);
-  let name = member.name;
-  let prefix = '';
-  if (Buffer.byteLength(name) > 100) {
-    const cut = name.lastIndexOf('/', 154);
-    if (cut <= 0 || Buffer.byteLength(name.slice(cut + 1)) > 100) throw new QubesMetadataError(`path too long for tar: ${name}`);
-    prefix = name.slice(0, cut);
-    name = name.slice(cut + 1);
-  }
+  const { name, prefix } = ustarName(member.name) ?? { name: member.name.slice(0, 100), prefix: '' };
   block.write(name, 0, 100);
   block.write(octal(member.mode, 8), 100);
   block.write(octal(0, 8), 108);
@@ -58,7 +59,7 @@ function header(member: TarMember): Buffer {
   block.write(octal(member.data.length, 12), 124);
   block.write(octal(member.mtime, 12), 136);
   block.write('        ', 148);
-  block.write('0', 156);
+  block.write(type, 156);
   block.write('ustar\0', 257);
   block.write('00', 263);
   block.write('root', 265);
@@ -73,10 +74,13 @@ function header(member: TarMember): Buffer {
 /** A .tar.gz of the members (what `tar -cz` writes, as far as any tar reader can tell). */
 export function writeTarGz(members: readonly TarMember[]): Buffer {
   const parts: Buffer[] = [];
+  const add = (member: TarMember, type = '0') => {
+    parts.push(header(member, type), member.data, Buffer.alloc((BLOCK - (member.data.length % BLOCK)) % BLOCK));
+  };
   for (const member of members) {
-    parts.push(header(member), member.data);
-    const pad = (BLOCK - (member.data.length % BLOCK)) % BLOCK;
-    parts.push(Buffer.alloc(pad));
+    // A path ustar cannot hold goes first as a GNU long-name entry (what GNU tar writes and reads).
+    if (!ustarName(member.name)) add({ name: '././@LongLink', data: Buffer.from(`${member.name}\0`), mode: 0o644, mtime: 0 }, 'L');
+    add(member);
   }
   parts.push(Buffer.alloc(BLOCK * 2));
   return gzipSync(Buffer.concat(parts));
@@ -105,6 +109,8 @@ export function readTarGz(untrustedBytes: Buffer): Map<string, Buffer> {
   }
   const files = new Map<string, Buffer>();
   let at = 0;
+  /** The name a GNU long-name entry ('L') gave the next member. */
+  let longName: string | null = null;
   while (at + BLOCK <= tar.length) {
     const block = tar.subarray(at, at + BLOCK);
     if (block.every((byte) => byte === 0)) break;
@@ -112,10 +118,17 @@ export function readTarGz(untrustedBytes: Buffer): Map<string, Buffer> {
     if (!Number.isSafeInteger(size) || size < 0 || at + BLOCK + size > tar.length)
       throw new QubesMetadataError('the Qubes metadata tar is damaged');
     const prefix = field(block, 345, 155);
-    const name = prefix ? `${prefix}/${field(block, 0, 100)}` : field(block, 0, 100);
+    const name = longName ?? (prefix ? `${prefix}/${field(block, 0, 100)}` : field(block, 0, 100));
     const type = String.fromCharCode(block[156]!);
-    const safe = safeName(name);
-    if ((type === '0' || type === '\0') && safe !== null) files.set(safe, Buffer.from(tar.subarray(at + BLOCK, at + BLOCK + size)));
+    const data = tar.subarray(at + BLOCK, at + BLOCK + size);
+    longName = null;
+    if (type === 'L') {
+      const end = data.indexOf(0);
+      longName = data.subarray(0, end === -1 ? data.length : end).toString('utf8');
+    } else {
+      const safe = safeName(name);
+      if ((type === '0' || type === '\0') && safe !== null) files.set(safe, Buffer.from(data));
+    }
     at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
   }
   return files;
