@@ -79,6 +79,9 @@ describe('Qubes model (Admin API over a Unix socket; Qubes is modelled)', () => 
       (e: QubesAdminError) => e.qubesException === 'QubesValueError',
     );
     await assert.rejects(h.admin.call('admin.vm.property.Set', 'personal', 'memory', 'lots'), /not an integer/);
+    await h.admin.call('admin.vm.property.Set', 'personal', 'vcpus', '4');
+    await h.admin.call('admin.vm.property.Reset', 'personal', 'vcpus');
+    assert.equal(await h.admin.call('admin.vm.property.Get', 'personal', 'vcpus'), 'default=True type=int 2');
   });
 
   it('gives volumes of lvm_thin pools as thin LVs of the LVM model', async (t) => {

@@ -109,6 +109,14 @@ export class QubesModel {
     if (exists) this.options.lvm.run('lvm', ['lvremove', '-f', `${vg}/${lv}`]);
   }
 
+  /** A second lvm_thin pool (test side, as `qvm-pool add` would): its thin pool in the model's VG. */
+  addLvmPool(name: string, thinPool: string, size = '256m'): void {
+    const vg = this.pools.find((p) => p.driver === 'lvm_thin')?.config['volume_group'] ?? '';
+    this.options.lvm.run('lvm', ['lvcreate', '--type', 'thin-pool', '-L', size, '-n', thinPool, vg]);
+    this.pools.push({ name, driver: 'lvm_thin', config: { revisions_to_keep: '1', thin_pool: thinPool, volume_group: vg } });
+    this.save();
+  }
+
   save(): void {
     writeFileSync(join(this.options.varDir, 'qubes.xml'), writeQubesXml(this.pools, this.globals, [...this.domains.values()]));
   }
@@ -160,6 +168,9 @@ export class QubesModel {
     const fallback = definition.fallback.startsWith('@') ? (this.globals[definition.fallback.slice(1)] ?? '') : definition.fallback;
     // A VM that provides network has no netvm by default (as sys-net).
     if (name === 'netvm' && domain.properties['provides_network'] === 'True') return { isDefault: true, value: '' };
+    // Qubes backs up by default what the user made, not what a package installed.
+    if (name === 'include_in_backups')
+      return { isDefault: true, value: domain.properties['installed_by_rpm'] === 'True' ? 'False' : 'True' };
     return { isDefault: true, value: fallback };
   }
 
@@ -292,7 +303,8 @@ export class QubesModel {
         domain.properties[arg] = payload;
         return '';
       case 'admin.vm.property.Reset':
-        this.checkValue(domain, arg, '');
+        if (!PROPERTIES[arg] || PROPERTIES[arg].readOnly)
+          throw new QubesException('QubesNoSuchPropertyError', `Invalid property '${arg}' of ${domain.name}`);
         delete domain.properties[arg];
         return '';
       case 'admin.vm.tag.List':
