@@ -40,7 +40,7 @@ export async function runQubesCli(
     const run: QubesRun = {
       options,
       host: new QubesHost(AdminClient.fromEnv(context.env)),
-      skiff: skiff ?? inProcessSkiff(context),
+      skiff: skiff ?? inProcessSkiff(context, options.debug ? (args) => err(`skiff ${args.join(' ')}`) : undefined),
       print: out,
       warn: err,
       qubesDir: context.env['SKIFF_QUBES_DIR'] || QUBES_DIR,
