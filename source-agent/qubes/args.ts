@@ -35,6 +35,7 @@ export interface QubesOptions {
 }
 
 const VALUE = new Set([
+  '--local',
   '--dest',
   '--authmin',
   '--session',
