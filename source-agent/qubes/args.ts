@@ -54,7 +54,7 @@ export const USAGE = `usage: skiff-qubes ACTION [options] [QUBE ...]
 Back up and restore Qubes VMs (volumes and settings) with Skiff, in archives
 compatible with wyng-util-qubes.
 
-actions: backup, restore, list   (verify, prune, delete: not yet)
+actions: backup, restore, list, verify, prune, delete
 
   --dest=URL              the archive (as for skiff)
   --session=YYYYMMDD-HHMMSS
@@ -67,7 +67,8 @@ actions: backup, restore, list   (verify, prune, delete: not yet)
   -p, --pool=POOL         restore: the Qubes pool for VMs that must be created
   --pref=PROP::x          restore: leave this property as it is (repeatable)
   --no-snapshot-restore   restore: write volumes whole (skiff always does)
-  --all                   list: every VM and session
+  --all                   list: every VM and session; prune: passed on
+  --all-before            prune: every session before --session
   --pool-info             list: the local storage pools
   --include-disposable=on|off
   -w OPT                  pass --OPT to skiff

@@ -13,7 +13,7 @@ import { AdminClient } from './admin-client.js';
 import { parseQubesArgs, USAGE } from './args.js';
 import { backup } from './backup.js';
 import { list } from './list.js';
-import { QubesUsageError } from './qubes-errors.js';
+import { deleteQube, prune, verify } from './maintain.js';
 import { QubesHost } from './qubes-host.js';
 import type { QubesRun } from './qubes-run.js';
 import { restore } from './restore.js';
@@ -31,6 +31,8 @@ export async function runQubesCli(
   let scratch: string | null = null;
   try {
     const options = parseQubesArgs(argv);
+    // As wyng-util-qubes: no questions when stdin is not a terminal.
+    options.unattended ||= !(context.stdin as { isTTY?: boolean }).isTTY;
     if (options.help) {
       context.stdout.write(USAGE);
       return ExitCode.ok;
@@ -57,8 +59,15 @@ export async function runQubesCli(
       case 'list':
         await list(run);
         return ExitCode.ok;
-      default:
-        throw new QubesUsageError(`skiff-qubes: '${options.action}' is not implemented yet; use skiff ${options.action} on the volumes.`);
+      case 'verify':
+        await verify(run);
+        break;
+      case 'prune':
+        await prune(run);
+        break;
+      case 'delete':
+        await deleteQube(run);
+        break;
     }
     out('\nDone.');
     return ExitCode.ok;

@@ -187,4 +187,30 @@ describe('skiff-qubes backup and restore (on the Qubes model)', () => {
     assert.equal(await h.admin.call('admin.vm.property.Get', 'work', 'memory'), 'default=False type=int 1234');
     await h.admin.call('admin.vm.Kill', 'work');
   });
+
+  it("verify checks the VMs' volumes of a session; prune removes a session of a VM; delete removes a VM from the archive", async (t) => {
+    const h = ready(t);
+    if (!h) return;
+    const verified = await skiffQubes('verify', `--session=${firstSession}`, 'work', 'personal');
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, new RegExp(`^VMs matched in session ${firstSession}:\n personal, work$`, 'm'));
+    assert.match(verified.stdout, /vm-work-private/);
+    const sessionsOf = async (volume: string) => {
+      const listed = await runSkiffInProcess([`--dest=file:${dest}`, '--json', 'list']);
+      const json = JSON.parse(listed.stdout.slice(listed.stdout.indexOf('{'))) as { volumes: Record<string, { sessions: object }> };
+      return json.volumes[volume] ? Object.keys(json.volumes[volume].sessions).length : 0;
+    };
+    assert.equal(await sessionsOf('vm-work-private'), 2);
+    const pruned = await skiffQubes('prune', `--session=${firstSession}`, 'work');
+    assert.equal(pruned.code, 0, pruned.stdout + pruned.stderr);
+    assert.equal(await sessionsOf('vm-work-private'), 1);
+    assert.equal(await sessionsOf('vm-personal-private'), 1, 'personal is not pruned');
+    const refused = await skiffQubes('delete', 'work', 'personal');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^Please specify a single qube name to delete\.$/m);
+    const deleted = await skiffQubes('delete', 'personal');
+    assert.equal(deleted.code, 0, deleted.stdout + deleted.stderr);
+    assert.equal(await sessionsOf('vm-personal-private'), 0);
+    assert.equal(await sessionsOf('vm-work-private'), 1);
+  });
 });
