@@ -34,7 +34,7 @@ export async function list(run: QubesRun): Promise<void> {
     const session = options.session;
     const inSession = directory.sessionQubes.get(session);
     if (!inSession) throw new QubesUsageError(`No match for session ${session}.`);
-    const backups = await sessionMetadata(run, session);
+    const backups = (await sessionMetadata(run, session)).domains;
     const dispvms = [...backups.values()].filter((d) => d.klass === 'DispVM').map((d) => d.name);
     run.print(`\nQubes in session ${session}:`);
     for (const qube of [...new Set([...[...inSession].filter((q) => backups.has(q)), ...dispvms])].sort()) {

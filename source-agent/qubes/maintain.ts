@@ -21,7 +21,7 @@ function volumesOf(directory: Awaited<ReturnType<typeof readDirectory>>, qubes: 
 export async function verify(run: QubesRun): Promise<void> {
   const directory = await readDirectory(run);
   const session = chooseSession(run, directory);
-  const backups = await sessionMetadata(run, session);
+  const backups = (await sessionMetadata(run, session)).domains;
   const { selected, notMatched } = selectQubes(run, directory, session, backups);
   const names = selected.map((d) => d.name).sort();
   run.print(`\nVMs matched in session ${session}:\n ${names.join(', ') || '(none)'}\n`);

@@ -102,6 +102,15 @@ export class QubesHost {
     return this.admin.call('admin.vm.feature.Remove', vm, name);
   }
 
+  async firewall(vm: string): Promise<string[]> {
+    return AdminClient.lines(await this.admin.call('admin.vm.firewall.Get', vm));
+  }
+
+  async setFirewall(vm: string, rules: readonly string[]): Promise<void> {
+    await this.admin.call('admin.vm.firewall.Set', vm, '', rules.map((rule) => `${rule}\n`).join(''));
+    await this.admin.call('admin.vm.firewall.Reload', vm);
+  }
+
   /** admin.vm.CreateInPool.CLASS+TEMPLATE (or admin.vm.Create when no pool is asked for). */
   create(klass: string, name: string, label: string, template: string, pool: string | undefined): Promise<string> {
     const payload = `name=${name} label=${label}${pool ? ` pool=${pool}` : ''}`;

@@ -2,13 +2,14 @@
 // (from the wyng-qubes-metadata tar) says what each VM was; a missing VM is created (templates
 // and netvms first: restore-order.ts), volumes are received into the VM's pool with
 // `skiff receive --local=POOL --force`, then prefs, features and tags are set as in the backup
-// (and those not in it reset or removed). A VM that is running is never touched: the whole restore
+// (and those not in it reset or removed), and the firewall rules of its firewall.xml. A VM that is running is never touched: the whole restore
 // is refused before anything changes. A VM is tagged `restore_incomplete` until it is done.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitCode } from '../errors.js';
 import { type ArchiveDirectory, latestCommonSession, parseArchiveDirectory } from './archive-directory.js';
+import { DEFAULT_FIREWALL, firewallPath, firewallRules } from './firewall.js';
 import { readTarGz } from './metadata-tar.js';
 import { QubesAdminError, QubesMetadataError, QubesRefusal, QubesUsageError, QubesVmErrors, SkiffStepError } from './qubes-errors.js';
 import type { LiveDomain } from './qubes-host.js';
@@ -44,8 +45,14 @@ export async function readDirectory(run: QubesRun): Promise<ArchiveDirectory> {
   return directory;
 }
 
-/** The session's qubes.xml, from the metadata volume's tar. */
-export async function sessionMetadata(run: QubesRun, session: string): Promise<Map<string, QubesXmlDomain>> {
+export interface SessionMetadata {
+  domains: Map<string, QubesXmlDomain>;
+  /** The tar's files by path under /var/lib/qubes (qubes.xml, appvms/NAME/firewall.xml, …). */
+  files: Map<string, Buffer>;
+}
+
+/** The session's qubes.xml and the other files of the metadata volume's tar. */
+export async function sessionMetadata(run: QubesRun, session: string): Promise<SessionMetadata> {
   const tarPath = join(run.scratch, `qmeta-${session}.tgz`);
   const received = await run.skiff([
     ...skiffBaseArgs(run.options),
@@ -59,7 +66,7 @@ export async function sessionMetadata(run: QubesRun, session: string): Promise<M
   const files = readTarGz(readFileSync(tarPath));
   const xml = files.get('qubes.xml');
   if (!xml) throw new QubesMetadataError(`session ${session}: ${METADATA_VOLUME} holds no qubes.xml`);
-  return parseQubesXml(xml.toString('utf8'));
+  return { domains: parseQubesXml(xml.toString('utf8')), files };
 }
 
 /** --session, or the newest session of the named qubes if it is one session for all. */
@@ -95,8 +102,8 @@ export async function restore(run: QubesRun): Promise<void> {
   const { host, options } = run;
   const directory = await readDirectory(run);
   const session = chooseSession(run, directory);
-  const backups = await sessionMetadata(run, session);
-  const { selected, notMatched } = selectQubes(run, directory, session, backups);
+  const metadata = await sessionMetadata(run, session);
+  const { selected, notMatched } = selectQubes(run, directory, session, metadata.domains);
   const errors: string[] = [...notMatched];
   run.print(`\nVMs matched in session ${session}:\n ${selected.map((d) => d.name).join(', ') || '(none)'}`);
   if (notMatched.length > 0) run.print(`\nNot matched:\n ${[...notMatched].sort().join(', ')}`);
@@ -163,7 +170,7 @@ export async function restore(run: QubesRun): Promise<void> {
   for (const backup of toRestore) {
     if (!live.has(backup.name)) continue;
     run.print(` ${backup.name}`);
-    const failed = await restoreSettings(run, backup, live.get(backup.name)!);
+    const failed = await restoreSettings(run, backup, live.get(backup.name)!, metadata.files);
     if (failed) errors.push(backup.name);
     if (!errors.includes(backup.name)) await host.removeTag(backup.name, INCOMPLETE);
   }
@@ -176,7 +183,7 @@ function prefExcludes(prefs: readonly string[]): Set<string> {
 }
 
 /** Prefs, features and tags as in the backup; returns true when something could not be set. */
-async function restoreSettings(run: QubesRun, backup: QubesXmlDomain, live: LiveDomain): Promise<boolean> {
+async function restoreSettings(run: QubesRun, backup: QubesXmlDomain, live: LiveDomain, files: Map<string, Buffer>): Promise<boolean> {
   const { host } = run;
   const skip = prefExcludes(run.options.pref);
   let failed = false;
@@ -210,6 +217,9 @@ async function restoreSettings(run: QubesRun, backup: QubesXmlDomain, live: Live
   for (const name of await host.features(live.name)) {
     if (!(name in backup.features)) await attempt(`feature ${name} (remove)`, () => host.removeFeature(live.name, name));
   }
+  const firewallXml = files.get(firewallPath(backup.klass, backup.name));
+  const rules = firewallXml ? firewallRules(firewallXml.toString('utf8')) : DEFAULT_FIREWALL;
+  if ((await host.firewall(live.name)).join('\n') !== rules.join('\n')) await attempt('firewall', () => host.setFirewall(live.name, rules));
   const tags = await host.tags(live.name);
   for (const tag of backup.tags) if (!tags.includes(tag)) await attempt(`tag ${tag}`, () => host.addTag(live.name, tag));
   for (const tag of tags) {

@@ -13,7 +13,7 @@ import { child, childrenNamed, parseXml } from '../../source-agent/qubes/xml.js'
 import type { LvmModel } from '../lvm-model/harness.js';
 import { LABELS, PROPERTIES } from './properties.js';
 import type { ModelDomain, ModelPool, ModelVolume } from './state.js';
-import { writeQubesXml } from './xml-writer.js';
+import { writeFirewallXml, writeQubesXml } from './xml-writer.js';
 
 /** A qubesd exception: its class name travels to the client with the message. */
 class QubesException extends Error {
@@ -63,6 +63,7 @@ export class QubesModel {
         features: { ...seeded.features },
         tags: [...seeded.tags],
         volumes: {},
+        firewall: null,
         power: seeded.klass === 'AdminVM' ? 'Running' : 'Halted',
       };
       qid = Math.max(qid, domain.qid) + 1;
@@ -119,6 +120,13 @@ export class QubesModel {
 
   save(): void {
     writeFileSync(join(this.options.varDir, 'qubes.xml'), writeQubesXml(this.pools, this.globals, [...this.domains.values()]));
+    // As qubesd: each VM's firewall in <class dir>/NAME/firewall.xml once it has been set.
+    for (const domain of this.domains.values()) {
+      const dir = join(this.options.varDir, domain.klass === 'TemplateVM' ? 'vm-templates' : 'appvms', domain.name);
+      if (domain.firewall === null) continue;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'firewall.xml'), writeFirewallXml(domain.firewall));
+    }
   }
 
   listen(): Promise<void> {
@@ -231,6 +239,7 @@ export class QubesModel {
         private: volume('private', privateSize, true),
         root: base ? volume('root', rootSize, false, base.volumes['root']?.vid ?? '') : volume('root', rootSize, true),
       },
+      firewall: null,
       power: 'Halted',
     };
     this.domains.set(name, domain);
@@ -251,7 +260,16 @@ export class QubesModel {
   }
 
   private handle(method: string, dest: string, arg: string, payload: string): string {
-    const changes = ['.Set', '.Remove', '.Reset', 'admin.vm.Create', 'admin.vm.Start', 'admin.vm.Kill', 'admin.vm.Shutdown'];
+    const changes = [
+      '.Set',
+      'firewall.Set',
+      '.Remove',
+      '.Reset',
+      'admin.vm.Create',
+      'admin.vm.Start',
+      'admin.vm.Kill',
+      'admin.vm.Shutdown',
+    ];
     const result = this.dispatch(method, dest, arg, payload);
     if (changes.some((c) => method.includes(c))) this.save();
     return result;
@@ -331,6 +349,19 @@ export class QubesModel {
         if (!(arg in domain.features))
           throw new QubesException('QubesFeatureNotFoundError', `Feature not set for domain ${domain.name}: ${arg}`);
         delete domain.features[arg];
+        return '';
+      case 'admin.vm.firewall.Get':
+        return (domain.firewall ?? ['action=accept']).map((rule) => `${rule}\n`).join('');
+      case 'admin.vm.firewall.Set': {
+        const rules = payload.split('\n').filter((line) => line !== '');
+        for (const rule of rules) {
+          if (!/^action=(accept|drop)( [a-z_]+=\S+)*$/.test(rule))
+            throw new QubesException('QubesValueError', `invalid firewall rule: ${rule}`);
+        }
+        domain.firewall = rules;
+        return '';
+      }
+      case 'admin.vm.firewall.Reload':
         return '';
       case 'admin.vm.volume.List':
         return Object.keys(domain.volumes)

@@ -29,5 +29,7 @@ export interface ModelDomain {
   features: Record<string, string>;
   tags: string[];
   volumes: Record<string, ModelVolume>;
+  /** Firewall rules as admin.vm.firewall.Get gives them (`action=accept dsthost=…`); null: never set (accept all). */
+  firewall: string[] | null;
   power: 'Halted' | 'Running';
 }

@@ -53,3 +53,18 @@ export function writeQubesXml(pools: readonly ModelPool[], globals: Record<strin
   out.push('  </domains>', '</qubes>', '');
   return out.join('\n');
 }
+
+/** A VM's firewall.xml (Qubes 4: `<firewall version="2"><rules><rule><properties>…`). */
+export function writeFirewallXml(rules: readonly string[]): string {
+  const out = ["<?xml version='1.0' encoding='UTF-8'?>", '<firewall version="2">', '  <rules>'];
+  for (const rule of rules) {
+    out.push('    <rule>', '      <properties>');
+    for (const field of rule.split(' ')) {
+      const eq = field.indexOf('=');
+      out.push(`        <property name="${field.slice(0, eq)}">${encodeXmlText(field.slice(eq + 1))}</property>`);
+    }
+    out.push('      </properties>', '    </rule>');
+  }
+  out.push('  </rules>', '</firewall>', '');
+  return out.join('\n');
+}

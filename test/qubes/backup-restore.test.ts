@@ -91,7 +91,8 @@ async function settings(h: QubesHostModel, vm: string) {
   }
   const tags = (await h.admin.call('admin.vm.tag.List', vm)).split('\n').filter(Boolean).sort();
   const klass = (await h.admin.call('admin.vm.List', vm)).split(' ')[1];
-  return { klass, properties, features, tags };
+  const firewall = await h.admin.call('admin.vm.firewall.Get', vm);
+  return { klass, properties, features, tags, firewall };
 }
 
 function ready(t: TestContext): QubesHostModel | null {
@@ -114,6 +115,7 @@ before(async () => {
   assert.equal(init.code, 0, init.stderr);
   host.lvm.writeMany(`${host.vg}/vm-work-private`, pattern(1));
   host.lvm.writeMany(`${host.vg}/vm-personal-private`, pattern(2));
+  await host.admin.call('admin.vm.firewall.Set', 'work', '', 'action=accept dsthost=example.com proto=tcp dstports=443-443\naction=drop\n');
   before_ = { work: await settings(host, 'work'), personal: await settings(host, 'personal') };
 });
 
@@ -145,7 +147,7 @@ describe('skiff-qubes backup and restore (on the Qubes model)', () => {
     const got = await runSkiffInProcess([`--dest=file:${dest}`, `--save-to=${tarPath}`, 'receive', 'wyng-qubes-metadata']);
     assert.equal(got.code, 0, got.stderr);
     const files = readTarGz(readFileSync(tarPath));
-    assert.deepEqual([...files.keys()], ['qubes.xml']);
+    assert.deepEqual([...files.keys()].sort(), ['appvms/work/firewall.xml', 'qubes.xml']);
     const domains = parseQubesXml(files.get('qubes.xml')!.toString());
     assert.deepEqual(domains.get('work')?.tags, ['created-by-dom0', 'project-x']);
     // backup_timestamp is set after the send, so it is not in the archived qubes.xml.
@@ -155,7 +157,7 @@ describe('skiff-qubes backup and restore (on the Qubes model)', () => {
     assert.ok(Math.abs(Number(stamp.split(' ')[2]) - Date.now() / 1000) < 600);
   });
 
-  it('restore work personal after both were deleted: recreated with the same prefs, tags, features and volumes', async (t) => {
+  it('restore work personal after both were deleted: recreated with the same prefs, tags, features, firewall and volumes', async (t) => {
     const h = ready(t);
     if (!h) return;
     await h.admin.call('admin.vm.Remove', 'work');
