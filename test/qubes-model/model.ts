@@ -5,9 +5,9 @@
 // and only the calls skiff-qubes makes are served. After each change the model rewrites
 // <varDir>/qubes.xml, as qubesd does.
 
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseQubesXml } from '../../source-agent/qubes/qubes-xml.js';
 import { child, childrenNamed, parseXml } from '../../source-agent/qubes/xml.js';
 import type { LvmModel } from '../lvm-model/harness.js';
@@ -97,17 +97,39 @@ export class QubesModel {
   /** A volume with a vid of its own in an lvm_thin pool gets a thin LV of its size. */
   private makeLv(volume: ModelVolume): void {
     const pool = this.pools.find((p) => p.name === volume.pool);
-    if (!volume.vid || pool?.driver !== 'lvm_thin') return;
+    if (!volume.vid) return;
+    if (pool?.driver === 'file-reflink') {
+      // A reflink pool's volume is the sparse file DIR/VID.img (Qubes' file-reflink driver).
+      const file = join(pool.config['dir_path'] ?? '', `${volume.vid}.img`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, '');
+      truncateSync(file, volume.size);
+      return;
+    }
+    if (pool?.driver !== 'lvm_thin') return;
     const [vg, lv] = volume.vid.split('/');
     this.options.lvm.run('lvm', ['lvcreate', '-V', `${volume.size}b`, '--thin', '-n', lv!, `${vg}/${pool.config['thin_pool']}`]);
   }
 
   private removeLv(volume: ModelVolume): void {
     const pool = this.pools.find((p) => p.name === volume.pool);
-    if (!volume.vid || pool?.driver !== 'lvm_thin') return;
+    if (!volume.vid) return;
+    if (pool?.driver === 'file-reflink') {
+      rmSync(join(pool.config['dir_path'] ?? '', `${volume.vid}.img`), { force: true });
+      return;
+    }
+    if (pool?.driver !== 'lvm_thin') return;
     const [vg, lv] = volume.vid.split('/');
     const exists = this.options.lvm.state().vgs[vg!]?.lvs[lv!];
     if (exists) this.options.lvm.run('lvm', ['lvremove', '-f', `${vg}/${lv}`]);
+  }
+
+  /** Points a file-reflink pool at a directory (test side: a Btrfs subvolume, as /var/lib/qubes on Btrfs). */
+  setPoolDirectory(name: string, dir: string): void {
+    const pool = this.pools.find((p) => p.name === name && p.driver === 'file-reflink');
+    if (!pool) throw new Error(`no file-reflink pool ${name}`);
+    pool.config['dir_path'] = dir;
+    this.save();
   }
 
   /** A second lvm_thin pool (test side, as `qvm-pool add` would): its thin pool in the model's VG. */
@@ -215,11 +237,15 @@ export class QubesModel {
     const pool = this.pools.find((p) => p.name === poolName);
     if (!pool) throw new QubesException('QubesValueError', `No such pool: ${poolName}`);
     const vg = pool.config['volume_group'] ?? '';
+    const ownVid = (volumeName: string) =>
+      pool.driver === 'file-reflink'
+        ? `${klass === 'TemplateVM' ? 'vm-templates' : 'appvms'}/${name}/${volumeName}`
+        : `${vg}/vm-${name}-${volumeName}`;
     const qid = Math.max(...[...this.domains.values()].map((d) => d.qid)) + 1;
     const volume = (volumeName: string, size: number, own: boolean, source = ''): ModelVolume => ({
       name: volumeName,
       pool: poolName,
-      vid: own ? `${vg}/vm-${name}-${volumeName}` : '',
+      vid: own ? ownVid(volumeName) : '',
       size,
       rw: own || volumeName !== 'root',
       saveOnStop: own,
