@@ -190,6 +190,19 @@ describe('skiff-qubes backup and restore (on the Qubes model)', () => {
     await h.admin.call('admin.vm.Kill', 'work');
   });
 
+  it('a VM whose volume cannot be sent gets no backup_timestamp and ends the run with exit 2; the others are backed up', async (t) => {
+    const h = ready(t);
+    if (!h) return;
+    // vault's private volume has no LV in the model (not in withVolumes): skiff send reports it.
+    const stampBefore = await h.admin.call('admin.vm.property.Get', 'work', 'backup_timestamp');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const r = await skiffQubes('backup', 'work', 'vault');
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^Errors for VMs: vault$/m);
+    assert.equal(await h.admin.call('admin.vm.property.Get', 'vault', 'backup_timestamp'), 'default=True type=int ');
+    assert.notEqual(await h.admin.call('admin.vm.property.Get', 'work', 'backup_timestamp'), stampBefore);
+  });
+
   it("verify checks the VMs' volumes of a session; prune removes a session of a VM; delete removes a VM from the archive", async (t) => {
     const h = ready(t);
     if (!h) return;
@@ -202,10 +215,11 @@ describe('skiff-qubes backup and restore (on the Qubes model)', () => {
       const json = JSON.parse(listed.stdout.slice(listed.stdout.indexOf('{'))) as { volumes: Record<string, { sessions: object }> };
       return json.volumes[volume] ? Object.keys(json.volumes[volume].sessions).length : 0;
     };
-    assert.equal(await sessionsOf('vm-work-private'), 2);
+    const workSessions = await sessionsOf('vm-work-private');
+    assert.ok(workSessions >= 2);
     const pruned = await skiffQubes('prune', `--session=${firstSession}`, 'work');
     assert.equal(pruned.code, 0, pruned.stdout + pruned.stderr);
-    assert.equal(await sessionsOf('vm-work-private'), 1);
+    assert.equal(await sessionsOf('vm-work-private'), workSessions - 1);
     assert.equal(await sessionsOf('vm-personal-private'), 1, 'personal is not pruned');
     const refused = await skiffQubes('delete', 'work', 'personal');
     assert.equal(refused.code, 1);
@@ -213,6 +227,6 @@ describe('skiff-qubes backup and restore (on the Qubes model)', () => {
     const deleted = await skiffQubes('delete', 'personal');
     assert.equal(deleted.code, 0, deleted.stdout + deleted.stderr);
     assert.equal(await sessionsOf('vm-personal-private'), 0);
-    assert.equal(await sessionsOf('vm-work-private'), 1);
+    assert.equal(await sessionsOf('vm-work-private'), workSessions - 1);
   });
 });
