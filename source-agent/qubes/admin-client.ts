@@ -6,7 +6,7 @@
 // test/qubes-model), else /var/run/qubesd.sock.
 
 import { connect } from 'node:net';
-import { QubesAdminError } from './qubes-errors.js';
+import { QubesAdminError } from '../errors.js';
 
 export const QUBESD_SOCKET = '/var/run/qubesd.sock';
 

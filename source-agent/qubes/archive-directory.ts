@@ -3,7 +3,7 @@
 // `wyng-qubes-metadata` volume (as for wyng-util-qubes: plain `skiff send` sessions are not
 // offered for restore).
 
-import { QubesMetadataError } from './qubes-errors.js';
+import { QubesMetadataError } from '../errors.js';
 import { METADATA_VOLUME, qubeOfVolume, type VolumeKind } from './volume-names.js';
 
 export interface ArchiveDirectory {

@@ -1,7 +1,7 @@
 // skiff-qubes' command line: wyng-util-qubes' actions and options (its own parser is argparse;
 // these are the same spellings), and the skiff options passed on to each skiff run.
 
-import { QubesUsageError } from './qubes-errors.js';
+import { QubesUsageError } from '../errors.js';
 
 export const ACTIONS = ['backup', 'restore', 'verify', 'prune', 'delete', 'list'] as const;
 export type Action = (typeof ACTIONS)[number];

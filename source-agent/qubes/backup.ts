@@ -7,8 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitCode } from '../errors.js';
+import { QubesUsageError, QubesVmErrors, SkiffStepError } from '../errors.js';
 import { collectQubesXml, writeTarGz } from './metadata-tar.js';
-import { QubesUsageError, QubesVmErrors, SkiffStepError } from './qubes-errors.js';
 import { type QubesRun, skiffBaseArgs } from './qubes-run.js';
 import { archiveVolumeName, backedUpVolumes, METADATA_VOLUME } from './volume-names.js';
 

@@ -3,7 +3,7 @@
 // (`action=accept dsthost=example.com proto=tcp dstports=443-443`; a `comment=` goes last, as it
 // may hold spaces). No firewall.xml means Qubes' default: accept everything.
 
-import { QubesMetadataError } from './qubes-errors.js';
+import { QubesMetadataError } from '../errors.js';
 import { child, childrenNamed, parseXml } from './xml.js';
 
 export const DEFAULT_FIREWALL = ['action=accept'];

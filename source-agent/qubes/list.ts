@@ -2,7 +2,7 @@
 // per VM; the sessions of the VMs named (or all with --all); the VMs of one --session; or, with
 // --pool-info, Qubes' local storage pools.
 
-import { QubesUsageError } from './qubes-errors.js';
+import { QubesUsageError } from '../errors.js';
 import type { QubesRun } from './qubes-run.js';
 import { readDirectory, sessionMetadata } from './restore.js';
 

@@ -2,7 +2,7 @@
 // of the VMs named, as wyng-util-qubes runs them through wyng.
 
 import type { ExitCode } from '../errors.js';
-import { QubesUsageError, QubesVmErrors, SkiffStepError } from './qubes-errors.js';
+import { QubesUsageError, QubesVmErrors, SkiffStepError } from '../errors.js';
 import { type QubesRun, skiffBaseArgs } from './qubes-run.js';
 import { chooseSession, readDirectory, selectQubes, sessionMetadata } from './restore.js';
 

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { QubesMetadataError } from './qubes-errors.js';
+import { QubesMetadataError } from '../errors.js';
 
 const BLOCK = 512;
 

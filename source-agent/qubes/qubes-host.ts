@@ -1,8 +1,8 @@
 // What skiff-qubes asks of Qubes, in the domain's words, over the Admin API (admin-client.ts):
 // domains and their power state, pools, volumes, properties, tags, features, creating VMs.
 
+import { QubesAdminError } from '../errors.js';
 import { AdminClient } from './admin-client.js';
-import { QubesAdminError } from './qubes-errors.js';
 
 export interface LiveDomain {
   name: string;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { QubesMetadataError } from './qubes-errors.js';
+import { QubesMetadataError } from '../errors.js';
 import { parseQubesXml } from './qubes-xml.js';
 import { restoreOrder } from './restore-order.js';
 import { parseXml } from './xml.js';

@@ -2,7 +2,7 @@
 // tags and volume configuration per domain, as restore needs them. A VM reference (template,
 // netvm) is stored as the VM's name; both the text form and a `ref` attribute are accepted.
 
-import { QubesMetadataError } from './qubes-errors.js';
+import { QubesMetadataError } from '../errors.js';
 import { child, childrenNamed, parseXml } from './xml.js';
 
 export interface QubesXmlVolume {

@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitCode } from '../errors.js';
+import { QubesAdminError, QubesMetadataError, QubesRefusal, QubesUsageError, QubesVmErrors, SkiffStepError } from '../errors.js';
 import { type ArchiveDirectory, latestCommonSession, parseArchiveDirectory } from './archive-directory.js';
 import { DEFAULT_FIREWALL, firewallPath, firewallRules } from './firewall.js';
 import { readTarGz } from './metadata-tar.js';
-import { QubesAdminError, QubesMetadataError, QubesRefusal, QubesUsageError, QubesVmErrors, SkiffStepError } from './qubes-errors.js';
 import type { LiveDomain } from './qubes-host.js';
 import { type QubesRun, skiffBaseArgs } from './qubes-run.js';
 import { parseQubesXml, type QubesXmlDomain } from './qubes-xml.js';

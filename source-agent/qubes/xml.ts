@@ -3,7 +3,7 @@
 // and comments. The tar that carries qubes.xml comes from the archive (untrusted), so the reader
 // throws QubesMetadataError on anything it does not understand rather than guessing.
 
-import { QubesMetadataError } from './qubes-errors.js';
+import { QubesMetadataError } from '../errors.js';
 
 export interface XmlElement {
   name: string;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { QubesAdminError } from '../../source-agent/qubes/qubes-errors.js';
+import type { QubesAdminError } from '../../source-agent/errors.js';
 import { parseQubesXml } from '../../source-agent/qubes/qubes-xml.js';
 import { scratchDir } from '../helpers/cli.js';
 import { requireSystem } from '../helpers/system.js';

@@ -8,8 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { QubesMetadataError } from '../../source-agent/errors.js';
 import { collectQubesXml, readTarGz, writeTarGz } from '../../source-agent/qubes/metadata-tar.js';
-import { QubesMetadataError } from '../../source-agent/qubes/qubes-errors.js';
 import { scratchDir } from '../helpers/cli.js';
 import { requireTool } from '../helpers/system.js';
 
