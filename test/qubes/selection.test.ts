@@ -180,4 +180,15 @@ describe('skiff-qubes selection, restore order, --pool, --session and list (on t
     assert.equal(await h.admin.call('admin.vm.property.Get', 'work', 'memory'), 'default=False type=int 800');
     assert.equal(await h.admin.call('admin.vm.property.Get', 'work', 'vcpus'), 'default=False type=int 4');
   });
+
+  it('restore without names takes every VM of the session less --exclude', async (t) => {
+    const h = ready(t);
+    if (!h) return;
+    await h.admin.call('admin.vm.tag.Set', 'personal', 'stray');
+    const r = await skiffQubes('restore', `--session=${firstSession}`, '--exclude=work', '--exclude=debian-12-xfce');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^VMs matched in session ${firstSession}:\\n personal$`, 'm'));
+    assert.ok(!(await h.admin.call('admin.vm.tag.List', 'personal')).includes('stray'), 'personal was restored');
+    assert.equal(await h.admin.call('admin.vm.property.Get', 'work', 'vcpus'), 'default=False type=int 4', 'work was left alone');
+  });
 });
