@@ -51,6 +51,7 @@ try {
   const binDir = join(pkgDir, 'dist/source-agent');
   await bundle(binDir);
   chmodSync(join(binDir, 'main.js'), 0o755);
+  chmodSync(join(binDir, 'skiff-qubes.js'), 0o755);
   copyFileSync(zstdAddon, join(binDir, 'zstd-napi.node'));
   copyFileSync(bzip2Wasm, join(binDir, 'bzip2.wasm'));
   // At dist/source-agent/main.js, helper-upload.ts's '../../dest-helper/…' is the package's dest-helper/.
@@ -74,7 +75,7 @@ try {
   rmSync(stage, { recursive: true, force: true });
 }
 
-/** The four process entries, each bundled whole into binDir (the URLs between them stay valid). */
+/** The five process entries (skiff, skiff-qubes, the key agent, two workers), each bundled whole into binDir (the URLs between them stay valid). */
 async function bundle(binDir) {
   const seamsUsed = new Set();
   // Module → replacement, for the two places that find a file inside node_modules at run time.
@@ -103,6 +104,8 @@ async function bundle(binDir) {
     absWorkingDir: root,
     entryPoints: {
       main: 'source-agent/main.ts',
+      // Beside main.js, so that the worker and agent URLs skiff computes from it stay valid.
+      'skiff-qubes': 'source-agent/qubes/main.ts',
       'key-agent': 'source-agent/agent/key-agent.ts',
       'chunk-worker': 'source-agent/engine/workers/chunk-worker.ts',
       'decode-worker': 'source-agent/engine/workers/decode-worker.ts',
@@ -135,7 +138,7 @@ function releaseManifest() {
     engines: pkg.engines,
     os: ['linux'],
     cpu: ['x64'],
-    bin: { skiff: 'dist/source-agent/main.js' },
+    bin: { skiff: 'dist/source-agent/main.js', 'skiff-qubes': 'dist/source-agent/skiff-qubes.js' },
   };
 }
 

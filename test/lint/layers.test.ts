@@ -25,6 +25,12 @@ after(scratch.cleanup);
 /** Each planted file, the rule it breaks, and words its message must hold. */
 const PLANTED: { path: string; text: string; category: string; says: string }[] = [
   {
+    path: 'source-agent/qubes/planted.ts',
+    text: "import { send } from '../engine/send/send.js';\nexport const x = send;\n",
+    category: 'lint/style/noRestrictedImports',
+    says: 'source-agent/qubes/ (skiff-qubes) drives skiff through its command line',
+  },
+  {
     path: 'source-agent/store/planted.ts',
     text: "import { send } from '../engine/send/send.js';\nexport const x = send;\n",
     category: 'lint/style/noRestrictedImports',

@@ -119,6 +119,9 @@ test('the release tarball installs offline without a compiler and backs up and r
   const shown = run([join(prefix, 'bin/skiff'), 'version'], env, dir);
   assert.equal(shown.code, 0, shown.out);
   assert.match(shown.out, new RegExp(`^Skiff ${version.replaceAll('.', '\\.')} `));
+  const qubesHelp = run([join(prefix, 'bin/skiff-qubes'), '--help'], env, dir);
+  assert.equal(qubesHelp.code, 0, qubesHelp.out);
+  assert.match(qubesHelp.out, /^usage: skiff-qubes ACTION/m);
 
   const data = image();
   writeFileSync(join(dir, 'disk.img'), data);

@@ -1,0 +1,77 @@
+// qubes.xml as restore reads it (the seed of the Qubes model is a trimmed Qubes 4.3 file), and
+// the XML reader's refusals: the file comes from the archive, so it is untrusted.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { QubesMetadataError } from '../errors.js';
+import { parseQubesXml } from './qubes-xml.js';
+import { restoreOrder } from './restore-order.js';
+import { parseXml } from './xml.js';
+
+const SEED = readFileSync(fileURLToPath(new URL('../../../test/qubes-model/qubes.xml', import.meta.url)), 'utf8');
+
+describe('qubes.xml', () => {
+  it('gives class, properties (VM references by name), features, tags and volumes per domain', () => {
+    const domains = parseQubesXml(SEED);
+    assert.deepEqual(
+      [...domains.keys()],
+      [
+        'dom0',
+        'fedora-41-xfce',
+        'debian-12-xfce',
+        'sys-net',
+        'sys-firewall',
+        'work',
+        'personal',
+        'vault',
+        'legacy',
+        'default-dvm',
+        'disp-print',
+      ],
+    );
+    const work = domains.get('work')!;
+    assert.equal(work.klass, 'AppVM');
+    assert.equal(work.properties['template'], 'fedora-41-xfce');
+    assert.equal(work.properties['netvm'], 'sys-firewall');
+    assert.equal(work.features['menu-items'], 'firefox.desktop org.gnome.Terminal.desktop');
+    assert.deepEqual(work.tags, ['created-by-dom0', 'project-x']);
+    assert.equal(work.volumes['private']?.vid, '@VG@/vm-work-private');
+    assert.equal(domains.get('vault')!.properties['netvm'], '');
+    assert.equal(domains.get('legacy')!.klass, 'StandaloneVM');
+  });
+
+  it('restores templates before the VMs based on them, netvms before their clients, disposables last', () => {
+    const domains = parseQubesXml(SEED);
+    const order = restoreOrder(
+      ['work', 'disp-print', 'sys-firewall', 'default-dvm', 'sys-net', 'personal', 'fedora-41-xfce', 'debian-12-xfce'].map(
+        (n) => domains.get(n)!,
+      ),
+    ).map((d) => d.name);
+    const before = (a: string, b: string) => assert.ok(order.indexOf(a) < order.indexOf(b), `${a} before ${b}: ${order.join(' ')}`);
+    before('fedora-41-xfce', 'work');
+    before('debian-12-xfce', 'personal');
+    before('sys-net', 'sys-firewall');
+    before('sys-firewall', 'work');
+    before('default-dvm', 'personal');
+    before('default-dvm', 'disp-print');
+    assert.equal(order.at(-1), 'disp-print');
+    assert.equal(order.length, 8);
+  });
+
+  it('refuses what it cannot read rather than guessing', () => {
+    for (const bad of ['<qubes>', '<qubes></domains>', '<!DOCTYPE x><qubes/>', '<qubes>&bogus;</qubes>', 'text', '<a/><b/>']) {
+      assert.throws(() => parseXml(bad), QubesMetadataError, bad);
+    }
+    assert.throws(() => parseQubesXml('<other/>'), /not <qubes>/);
+    assert.throws(
+      () =>
+        parseQubesXml(
+          '<qubes><domains><domain class="AppVM"><properties><property name="name">../x</property></properties></domain></domains></qubes>',
+        ),
+      /bad domain name/,
+    );
+    assert.equal(parseXml('<a x="&lt;&amp;&#65;&#x42;">t&gt;</a>').attributes['x'], '<&AB');
+  });
+});

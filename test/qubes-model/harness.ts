@@ -1,0 +1,72 @@
+// Starts the Qubes model for a test: an LVM thin-pool model with one VG and pool `vm-pool`, the
+// seed qubes.xml (qubes.xml here) with that VG, the model's qubesd listening on a socket in the
+// work directory, and the environment skiff-qubes needs to use them (SKIFF_QUBESD_SOCKET,
+// SKIFF_QUBES_DIR, the LVM stand-ins first on PATH). Qubes is modelled: see README.md.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AdminClient } from '../../source-agent/qubes/admin-client.js';
+import { LVM_MODEL_TOOLS, type LvmModel, startLvmModel, uniqueVgName } from '../lvm-model/harness.js';
+import { QubesModel } from './model.js';
+
+export const QUBES_MODEL_TOOLS = LVM_MODEL_TOOLS;
+
+const SEED = fileURLToPath(new URL('../../../test/qubes-model/qubes.xml', import.meta.url));
+
+export interface QubesHostModel {
+  model: QubesModel;
+  lvm: LvmModel;
+  vg: string;
+  admin: AdminClient;
+  /** For skiff-qubes: the socket, /var/lib/qubes, and the LVM stand-ins on PATH. */
+  env: NodeJS.ProcessEnv;
+  lvPath(lv: string): string;
+  close(): Promise<void>;
+}
+
+export interface QubesModelSizes {
+  /** Bytes of each private volume (default 4 MiB). */
+  privateSize?: number;
+  /** Bytes of each root volume (default 8 MiB). */
+  rootSize?: number;
+  /** VMs whose volumes get thin LVs (default: work, personal and their templates). */
+  withVolumes?: readonly string[];
+}
+
+export async function startQubesModel(workDir: string, sizes: QubesModelSizes = {}): Promise<QubesHostModel> {
+  const lvm = startLvmModel(workDir);
+  const vg = uniqueVgName('skiffqubes');
+  lvm.run('lvm', ['vgcreate', vg, '/dev/model-pv']);
+  lvm.run('lvm', ['lvcreate', '--type', 'thin-pool', '-L', '512m', '-n', 'vm-pool', vg]);
+  const seedXml = readFileSync(SEED, 'utf8')
+    .replaceAll('@VG@', vg)
+    .replaceAll('@PRIVATE@', String(sizes.privateSize ?? 4 * 1024 * 1024))
+    .replaceAll('@ROOT@', String(sizes.rootSize ?? 8 * 1024 * 1024));
+  const socketPath = join(workDir, 'qubesd.sock');
+  const varDir = join(workDir, 'var-lib-qubes');
+  const model = new QubesModel({
+    seedXml,
+    lvm,
+    varDir,
+    socketPath,
+    withVolumes: sizes.withVolumes ?? ['work', 'personal', 'fedora-41-xfce', 'debian-12-xfce'],
+  });
+  await model.listen();
+  return {
+    model,
+    lvm,
+    vg,
+    admin: new AdminClient(socketPath),
+    env: { ...lvm.env, SKIFF_QUBESD_SOCKET: socketPath, SKIFF_QUBES_DIR: varDir },
+    lvPath: (lv) => `/dev/${vg}/${lv}`,
+    close: async () => {
+      await model.close();
+      try {
+        lvm.run('lvm', ['vgremove', '-f', vg]);
+      } finally {
+        lvm.close();
+      }
+    },
+  };
+}
