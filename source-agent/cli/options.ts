@@ -113,6 +113,9 @@ export const PLACEHOLDERS: Readonly<Record<string, string>> = {
   compression: 'ALGO[:LEVEL]',
   hashtype: 'HASH',
   'chunk-factor': 'N',
+  'meta-reduce': 'MODE:MINUTES',
+  'vols-from': 'JSON',
+  'local-from': 'JSON',
 };
 
 // Clipanion definitions shared by the commands.

@@ -30,8 +30,12 @@ const cases: [string, Case][] = [
     { args: ['list', plain, '--frob'], code: 9, message: /^Unknown option '--frob' for list; see 'skiff list --help'\.$/ },
   ],
   [
-    'an option of another command',
-    { args: ['list', plain, '--save-to=/tmp/x'], code: 9, message: /^Unknown option '--save-to' for list; see 'skiff list --help'\.$/ },
+    'an option of another command that Wyng does not have',
+    { args: ['list', plain, '--all-chunks'], code: 9, message: /^Unknown option '--all-chunks' for list; see 'skiff list --help'\.$/ },
+  ],
+  [
+    '--save-to for another command than receive',
+    { args: ['list', plain, '--save-to=/tmp/x'], code: 9, message: /^Receive required for save-to option\.$/ },
   ],
   [
     'unknown short option',

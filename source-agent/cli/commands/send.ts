@@ -13,6 +13,7 @@ import { prune } from '../../engine/prune/prune.js';
 import { parseKeepOption } from '../../engine/prune/select.js';
 import { buildVolumeIndex, compareCodePoints } from '../../engine/select/volume-index.js';
 import { type SendVolume, send } from '../../engine/send/send.js';
+import { checkDescription } from '../../engine/volumes/description.js';
 import { ChunkPool } from '../../engine/workers/chunk-pool.js';
 import { InputError, VolumeErrors } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
@@ -78,6 +79,9 @@ export class SendCommand extends WriteCommand {
     description: 'Send the file or block device PATH whole as VOLUME (repeatable)',
   });
   tag = Option.Array('--tag', [], { description: 'Tag the new session: ID[,description] (repeatable, up to 5)' });
+  volumeDesc = Option.String('--volume-desc', '', {
+    description: 'Description of the volumes this send adds to the archive (printable, at most 100 UTF-8 bytes)',
+  });
   sendUnchanged = Option.Boolean('--send-unchanged', false, { description: 'Make a session even for volumes that did not change' });
   autoprune = autopruneOption();
   apdays = apdaysOption();
@@ -96,6 +100,7 @@ export class SendCommand extends WriteCommand {
     // The summary's time counts from here: passphrase, key derivation and tag prompts included.
     const startedMs = performance.now();
     const startedAt = new Date(this.context.now() * 1000);
+    checkDescription(this.volumeDesc);
     const imports = this.importOtherFrom.map((spec) => parseImportSpec(spec, this.context.cwd));
     if (imports.length === 0) requireVolumes(this.volumes, this.all, 'send');
     for (const name of [...this.volumes, ...imports.map((i) => i.volume)]) {
@@ -228,6 +233,7 @@ export class SendCommand extends WriteCommand {
           dryRun: this.dryRun,
           dedup: this.dedup,
           verbose: out.verbose,
+          newVolumeDesc: checkDescription(this.volumeDesc),
           startedAt,
           signal: this.context.signal,
           afterCommit: persist,
