@@ -17,7 +17,7 @@ import { describeError, SkiffError } from '../../source-agent/errors.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
-import { openArchive, volumeNames, writeSources } from '../volumes/archive-fixture.js';
+import { hashTree, openArchive, volumeNames, writeSources } from '../volumes/archive-fixture.js';
 
 const COMMANDS = [
   'version',
@@ -304,5 +304,31 @@ describe('Wyng options in real runs (file: archive, no root)', () => {
       prune.stderr.split('\n')[0],
       '--force has no effect on prune: prune asks only on a terminal without -u, and Wyng has no --force for it either.',
     );
+  });
+
+  it('list, verify and prune skip a volume the archive lacks, as Wyng does: one line, exit 0 (§1.2 step 14)', async () => {
+    const before = hashTree(archiveDir);
+    for (const args of [
+      ['list', 'nosuch.img', 'a.img'],
+      ['verify', 'nosuch.img', 'a.img'],
+      ['prune', 'nosuch.img', '--session=20260101-000000'],
+    ]) {
+      const result = await skiff(...args);
+      assert.equal(result.code, 0, `${args[0]}: ${result.stderr}`);
+      assert.equal(
+        result.stdout
+          .split('\n')
+          .filter((l) => l.includes('nosuch'))
+          .join('\n'),
+        "Volume 'nosuch.img' not found; Skipping.",
+        args[0],
+      );
+    }
+    assert.deepEqual(hashTree(archiveDir), before, 'prune of a missing volume changes nothing');
+    const verify = await skiff('verify', 'nosuch.img', 'a.img');
+    assert.match(verify.stdout, /a\.img/, 'the other volume is still verified');
+    // delete and rename abort with exit 1, as Wyng's do.
+    assert.equal((await skiff('delete', 'nosuch.img', '-u')).code, 1);
+    assert.equal((await skiff('rename', 'nosuch.img', 'other.img')).code, 1);
   });
 });

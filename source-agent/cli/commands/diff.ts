@@ -2,13 +2,13 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
 import { diffVolume } from '../../engine/restore/diff.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { IntegrityError, VolumeErrors, VolumeFailure } from '../../errors.js';
 import { lastOf, valueFor } from '../../lookup.js';
 import { DIFF_TARGET_NOTES, fileDiffTarget } from '../../source/local-volume.js';
 import { allOption, localOption, sessionOption, volexOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
-import { reportUnreadable, requireVolumes } from './common.js';
+import { reportUnreadable, requireVolumes, selectOrSkip } from './common.js';
 
 export class DiffCommand extends SkiffCommand {
   static override paths = [['diff']];
@@ -53,7 +53,7 @@ export class DiffCommand extends SkiffCommand {
     this.banner(out);
     const { archive, state } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
-    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const names = selectOrSkip(index, { names: this.volumes, all: this.all, exclude: this.volex }, out);
     const failed = this.all ? reportUnreadable(index, out) : [];
     if (this.session !== undefined) out.warn('Note: diff ignores --session (as Wyng does) and compares with the newest session.');
     const local = await this.localDirectory(out);

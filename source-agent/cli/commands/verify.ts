@@ -1,12 +1,12 @@
 import { Command } from 'clipanion';
 import { verifyVolume } from '../../engine/restore/verify.js';
 import { chooseSession, parseSessionSpec } from '../../engine/select/session-select.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
 import { valueFor } from '../../lookup.js';
 import { allOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
-import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './common.js';
+import { parseStrict, reportUnreadable, requireVolumes, selectOrSkip, singleSession } from './common.js';
 
 export class VerifyCommand extends SkiffCommand {
   static override paths = [['verify']];
@@ -30,7 +30,7 @@ export class VerifyCommand extends SkiffCommand {
     this.banner(out);
     const { archive } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
-    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const names = selectOrSkip(index, { names: this.volumes, all: this.all, exclude: this.volex }, out);
     const failed = this.all ? reportUnreadable(index, out) : [];
     for (const name of names) {
       try {
