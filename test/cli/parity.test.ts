@@ -331,4 +331,34 @@ describe('Wyng options in real runs (file: archive, no root)', () => {
     assert.equal((await skiff('delete', 'nosuch.img', '-u')).code, 1);
     assert.equal((await skiff('rename', 'nosuch.img', 'other.img')).code, 1);
   });
+
+  it('reads /etc/wyng/wyng.ini when /etc/skiff/skiff.ini does not exist, and says which file with --verbose', async () => {
+    const skiffIni = join(scratch.dir, 'skiff.ini');
+    const wyngIni = join(scratch.dir, 'wyng.ini');
+    writeFileSync(wyngIni, `[var-global-default]\ndest = file:${archiveDir}\nkeep = 20260101-000000\nmaxsync = 1\n`);
+    const files = { SKIFF_CONFIG_PATH: skiffIni, SKIFF_WYNG_CONFIG_PATH: wyngIni };
+    const run = (...args: string[]) => runSkiffInProcess([...args, `--meta-dir=${join(scratch.dir, 'meta')}`], { env: files });
+    const quiet = await run('list');
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.match(quiet.stdout, /Volumes:\n a\.img\n/, 'the dest came from wyng.ini');
+    assert.equal(
+      quiet.stderr,
+      'Ignoring config item: maxsync (no effect in Skiff: Skiff already syncs every file it writes before the archive refers to it)\n',
+    );
+    const verbose = await run('list', '--verbose');
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.deepEqual(verbose.stderr.split('\n').slice(1, 3), [
+      `Config file: ${wyngIni} (${skiffIni} does not exist)`,
+      'Config item not used by list: keep',
+    ]);
+    // Skiff's own file, once it exists, is the one read: its dest wins, and wyng.ini is not read.
+    writeFileSync(skiffIni, '[var-global-default]\ndest = file:/nonexistent\n');
+    const own = await run('list', '--verbose');
+    assert.equal(own.code, 6, own.stderr);
+    assert.equal(own.stderr.split('\n')[0], `Config file: ${skiffIni}`);
+    // --config names the file: neither default is read.
+    const named = await run('list', `--config=${wyngIni}`, '--verbose');
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stderr, new RegExp(`^Config file: ${wyngIni}$`, 'm'));
+  });
 });
