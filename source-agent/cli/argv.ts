@@ -4,7 +4,7 @@
 
 import { InputError } from '../errors.js';
 import { itemAt } from '../lookup.js';
-import { PLACEHOLDERS, VALUE_OPTIONS } from './options.js';
+import { OPTION_ALIASES, PLACEHOLDERS, VALUE_OPTIONS } from './options.js';
 import { closestName } from './suggest.js';
 
 export interface SplitArgv {
@@ -90,7 +90,7 @@ export function checkArguments(
     if (arg.startsWith('--')) {
       const equals = arg.indexOf('=');
       const name = equals < 0 ? arg.slice(2) : arg.slice(2, equals);
-      const option = byLong.get(name);
+      const option = byLong.get(name) ?? byLong.get(OPTION_ALIASES[name] ?? '');
       if (!option && undeclared?.longs.has(name)) {
         const takesValue = VALUE_OPTIONS.has(name);
         if (!takesValue && equals >= 0) throw new InputError(`Option --${name} takes no value.`);
