@@ -75,6 +75,33 @@ export function readVolsFrom(file: string, cwd: string): VolsFrom | null {
   return { path, sets, notes };
 }
 
+/**
+ * --vols-from as a command starts: the file read (null when not given, or absent: then the
+ * command goes on with --local and the volumes named, and says so), its notes and the note that
+ * volume names on the command line are not used written to `stderr`.
+ */
+export function loadVolsFrom(
+  file: string | undefined,
+  cwd: string,
+  named: readonly string[],
+  stderr: { write(text: string): unknown },
+): VolsFrom | null {
+  if (file === undefined) return null;
+  const volsFrom = readVolsFrom(file, cwd);
+  if (!volsFrom) {
+    stderr.write(`--vols-from file '${file}' not found: using --local and the volumes named.\n`);
+    return null;
+  }
+  for (const note of volsFrom.notes) stderr.write(`${note}\n`);
+  if (named.length > 0) stderr.write(`Volume names on the command line are ignored with --vols-from (as in Wyng): ${named.join(' ')}\n`);
+  return volsFrom;
+}
+
+/** The archive names of every volume of every set. */
+export function setVolumeNames(volsFrom: VolsFrom): string[] {
+  return volsFrom.sets.flatMap((set) => set.volumes.map((v) => v.name));
+}
+
 /** The `.error` file Wyng leaves beside the JSON file when volumes failed: Python's json.dump. */
 export function errorFileText(volumes: readonly string[]): string {
   const names = [...new Set(volumes)].sort(compareCodePoints).map(pythonJsonString);

@@ -5,7 +5,7 @@
 // "used by" column: where Wyng gives an option an effect, a Skiff note must give a real reason.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -133,7 +133,7 @@ function refusal(option: string, command: Cmd): RegExp | null {
   if (name === '--vols-from' || name === '--local-from') {
     if (!['send', 'monitor', 'receive', 'verify', 'diff'].includes(command))
       return new RegExp(`^vols-from cannot be used with ${command}$`);
-    if (command !== 'send') return /is not supported by Skiff yet/;
+    if (command !== 'send' && command !== 'verify') return /is not supported by Skiff yet/;
   }
   if (command === 'receive' && (name === '--all' || name === '-a')) return /--all is not supported for receive/;
   return null;
@@ -360,5 +360,17 @@ describe('Wyng options in real runs (file: archive, no root)', () => {
     const named = await run('list', `--config=${wyngIni}`, '--verbose');
     assert.equal(named.code, 0, named.stderr);
     assert.match(named.stderr, new RegExp(`^Config file: ${wyngIni}$`, 'm'));
+  });
+
+  it('verify --vols-from verifies the volumes of its sets; failures leave FILE.error as Wyng writes it', async () => {
+    const sets = join(scratch.dir, 'verify.json');
+    writeFileSync(sets, JSON.stringify({ null: [['a.img', null]], '/elsewhere': [['b.img', null]] }));
+    const good = await skiff('verify', `--vols-from=${sets}`);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /a\.img[\s\S]*b\.img/);
+    assert.equal(existsSync(`${sets}.error`), false);
+    const bad = await skiff('verify', `--local-from=${sets}`, '--session=20200101-000000');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.equal(readFileSync(`${sets}.error`, 'utf8'), '{"rc": 2, "volumes": ["a.img", "b.img"]}');
   });
 });

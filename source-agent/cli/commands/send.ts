@@ -27,9 +27,9 @@ import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
 import { prepareLvmVolume } from '../../source/lvm-source.js';
 import { prepareReflinkVolume } from '../../source/reflink-source.js';
 import { readLineFromTerminal } from '../../sys/terminal.js';
-import { allOption, localOption, volexOption, volumesRest } from '../options.js';
+import { allOption, localOption, volexOption, volsFromOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
-import { readVolsFrom, type VolsFrom, writeErrorFile } from '../vols-from.js';
+import { loadVolsFrom, type VolsFrom, writeErrorFile } from '../vols-from.js';
 import { WriteCommand } from '../write-command.js';
 import { requireVolumes } from './common.js';
 import { apdaysOption, autopruneOption, autopruneSettings, keepOption } from './prune.js';
@@ -96,9 +96,7 @@ export class SendCommand extends WriteCommand {
     description: "LVM: remove another archive's snapshots of a volume (it is then read whole) instead of skipping it",
   });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Show what would be sent (an estimate); change nothing' });
-  volsFrom = Option.String('--vols-from,--local-from', {
-    description: 'JSON file of volume sets, one per local storage: {"LOCAL": [["VOLUME", ALIAS or null], ...], ...}',
-  });
+  volsFrom = volsFromOption();
   vouch = Option.Array('--vouch', [], {
     description: 'reflink_fs_<type> and fs_online_factors: allow a reflink file system other than Btrfs',
   });
@@ -110,12 +108,7 @@ export class SendCommand extends WriteCommand {
     const startedAt = new Date(this.context.now() * 1000);
     checkDescription(this.volumeDesc);
     const imports = this.importOtherFrom.map((spec) => parseImportSpec(spec, this.context.cwd));
-    const volsFrom = this.volsFrom === undefined ? null : readVolsFrom(this.volsFrom, this.context.cwd);
-    if (this.volsFrom !== undefined && !volsFrom)
-      this.context.stderr.write(`--vols-from file '${this.volsFrom}' not found: using --local and the volumes named.\n`);
-    for (const note of volsFrom?.notes ?? []) this.context.stderr.write(`${note}\n`);
-    if (volsFrom && this.volumes.length > 0)
-      this.context.stderr.write(`Volume names on the command line are ignored with --vols-from (as in Wyng): ${this.volumes.join(' ')}\n`);
+    const volsFrom = loadVolsFrom(this.volsFrom, this.context.cwd, this.volumes, this.context.stderr);
     const fromSets = (volsFrom?.sets ?? []).flatMap((set) => set.volumes.flatMap((v) => (v.alias ? [v.name, v.alias] : [v.name])));
     if (imports.length === 0 && !volsFrom) requireVolumes(this.volumes, this.all, 'send');
     for (const name of [...this.volumes, ...imports.map((i) => i.volume), ...fromSets]) {
