@@ -312,6 +312,7 @@ describe('Wyng options in real runs (file: archive, no root)', () => {
       ['list', 'nosuch.img', 'a.img'],
       ['verify', 'nosuch.img', 'a.img'],
       ['prune', 'nosuch.img', '--session=20260101-000000'],
+      ['diff', 'nosuch.img', `--local=${scratch.dir}`],
     ]) {
       const result = await skiff(...args);
       assert.equal(result.code, 0, `${args[0]}: ${result.stderr}`);
