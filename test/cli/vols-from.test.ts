@@ -119,6 +119,13 @@ describe('send --vols-from (Btrfs, root)', () => {
         assert.ok(readFileSync(target).equals(bytes), `${name} restores byte-identically`);
       }
       assert.ok(!existsSync(join(dir, 'send.json.error.error')));
+
+      // monitor takes the same sets: both pools, the alias as the local name.
+      const monitorSets = jsonFile('monitor.json', JSON.stringify({ [local]: [['a.img', null]], [pool2]: [['new.img', null]] }));
+      const monitored = await runSkiff(['monitor', `--vols-from=${monitorSets}`, ...common]);
+      assert.equal(monitored.code, 0, monitored.stderr);
+      assert.match(monitored.stdout, /Volume 'a\.img'\n {2}no change\nVolume 'new\.img'\n {2}no change\n/);
+      assert.equal(existsSync(`${monitorSets}.error`), false);
     });
   });
 });
