@@ -63,7 +63,9 @@ export function undeclaredOption(command: string, name: string, value: string | 
   if (long === 'save-to') throw new InputError('Receive required for save-to option.');
   if (long === 'vols-from') {
     if (!VOLS_FROM_COMMANDS.has(command)) throw new InputError(`vols-from cannot be used with ${command}`);
-    throw new InputError(`--${name} is not supported by Skiff yet; name the volumes and --local on the command line.`);
+    throw new InputError(
+      `--${name} is not supported by receive in Skiff yet; name the volume and --local or --save-to on the command line.`,
+    );
   }
   if (command === 'receive' && long === 'all')
     throw new InputError('Skiff receives one named volume at a time; --all is not supported for receive.');

@@ -133,7 +133,7 @@ function refusal(option: string, command: Cmd): RegExp | null {
   if (name === '--vols-from' || name === '--local-from') {
     if (!['send', 'monitor', 'receive', 'verify', 'diff'].includes(command))
       return new RegExp(`^vols-from cannot be used with ${command}$`);
-    if (command === 'receive') return /is not supported by Skiff yet/;
+    if (command === 'receive') return /is not supported by receive in Skiff yet/;
   }
   if (command === 'receive' && (name === '--all' || name === '-a')) return /--all is not supported for receive/;
   return null;
