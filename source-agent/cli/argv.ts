@@ -4,7 +4,7 @@
 
 import { InputError } from '../errors.js';
 import { itemAt } from '../lookup.js';
-import { PLACEHOLDERS, VALUE_OPTIONS } from './options.js';
+import { OPTION_ALIASES, PLACEHOLDERS, VALUE_OPTIONS } from './options.js';
 import { closestName } from './suggest.js';
 
 export interface SplitArgv {
@@ -54,13 +54,25 @@ export interface AcceptedOption {
 }
 
 /**
+ * A Wyng option the command does not declare (long name without dashes, and its value if it
+ * takes one): returns true if it is handled (accepted and left out of the result), false to
+ * refuse it as unknown. May throw to refuse it with a message of its own.
+ */
+export type UndeclaredHandler = (name: string, value: string | undefined) => boolean;
+
+/**
  * Checks a command's arguments before clipanion sees them, because clipanion's messages for
  * these mistakes are misleading ("Command not found; did you mean one of:" and an empty list):
  * an unknown option, a value option without its value, a flag given a value. Returns the
  * arguments with `--opt value` joined into `--opt=value`, which clipanion reads unambiguously
  * (also `--authmin -1`, which argparse, and so Wyng, takes as a value).
  */
-export function checkArguments(command: string, args: readonly string[], accepted: readonly AcceptedOption[]): string[] {
+export function checkArguments(
+  command: string,
+  args: readonly string[],
+  accepted: readonly AcceptedOption[],
+  undeclared: { longs: { has(name: string): boolean }; shorts: Readonly<Record<string, string>>; handle: UndeclaredHandler } | null = null,
+): string[] {
   const byLong = new Map(accepted.map((o) => [o.long, o]));
   const shorts = new Set(accepted.flatMap((o) => (o.short ? [o.short] : [])));
   const unknown = (name: string, candidates: Iterable<string>) => {
@@ -78,7 +90,20 @@ export function checkArguments(command: string, args: readonly string[], accepte
     if (arg.startsWith('--')) {
       const equals = arg.indexOf('=');
       const name = equals < 0 ? arg.slice(2) : arg.slice(2, equals);
-      const option = byLong.get(name);
+      const option = byLong.get(name) ?? byLong.get(OPTION_ALIASES[name] ?? '');
+      if (!option && undeclared?.longs.has(name)) {
+        const takesValue = VALUE_OPTIONS.has(name);
+        if (!takesValue && equals >= 0) throw new InputError(`Option --${name} takes no value.`);
+        let value: string | undefined;
+        if (takesValue && equals >= 0) value = arg.slice(equals + 1);
+        else if (takesValue) {
+          value = args[i + 1];
+          if (value === undefined || (value.startsWith('-') && value !== '-' && !/^-[0-9]/.test(value)))
+            throw new InputError(`Option --${name} needs a value: --${name}=${PLACEHOLDERS[name] ?? 'VALUE'}.`);
+          i++;
+        }
+        if (undeclared.handle(name, value)) continue;
+      }
       if (!option)
         throw unknown(
           `--${name}`,
@@ -98,10 +123,13 @@ export function checkArguments(command: string, args: readonly string[], accepte
         i++;
       }
     } else if (arg.startsWith('-') && arg.length > 1 && !/^-[0-9]/.test(arg)) {
+      let kept = '';
       for (const letter of arg.slice(1)) {
-        if (!shorts.has(letter)) throw unknown(`-${letter}`, []);
+        if (shorts.has(letter)) kept += letter;
+        else if (undeclared?.shorts[letter] !== undefined && undeclared.handle(undeclared.shorts[letter], undefined)) continue;
+        else throw unknown(`-${letter}`, []);
       }
-      result.push(arg);
+      if (kept !== '') result.push(`-${kept}`);
     } else {
       result.push(arg);
     }

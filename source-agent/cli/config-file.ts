@@ -9,8 +9,11 @@ import { IniSyntaxError, parseIni } from '../archive/ini-text.js';
 import { describeError, InputError } from '../errors.js';
 import { isOneOf } from '../lookup.js';
 import { CONFIG_IGNORED, OPTION_ALIASES, WYNG_OPTIONS } from './options.js';
+import { nowhereReason } from './wyng-compat.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/skiff/skiff.ini';
+/** Read when Skiff's own file does not exist, so a machine set up for Wyng needs no second file. */
+export const WYNG_CONFIG_PATH = '/etc/wyng/wyng.ini';
 const SECTION = 'var-global-default';
 
 export interface ConfigResult {
@@ -24,6 +27,18 @@ export interface ConfigResult {
    * all commands, so they are listed only with --verbose (run.ts), never dropped unseen.
    */
   unused: string[];
+  /** The file read, or null when there was none; `fallback`: Wyng's file, Skiff's being absent. */
+  path: string | null;
+  fallback: boolean;
+}
+
+/**
+ * The default files, in the order they are tried. The environment may name others
+ * (SKIFF_CONFIG_PATH, SKIFF_WYNG_CONFIG_PATH): tests use that, and so can a user whose /etc is
+ * read-only.
+ */
+export function defaultConfigPaths(env: NodeJS.ProcessEnv): [string, string] {
+  return [env['SKIFF_CONFIG_PATH'] || DEFAULT_CONFIG_PATH, env['SKIFF_WYNG_CONFIG_PATH'] || WYNG_CONFIG_PATH];
 }
 
 const kindOf = (key: string): 'value' | 'list' | 'flag' | 'count' | null => {
@@ -35,19 +50,30 @@ const kindOf = (key: string): 'value' | 'list' | 'flag' | 'count' | null => {
 
 /**
  * Reads the config file. `explicit` is the --config value (then the file must exist);
- * otherwise the default path is read if present. `accepted` are the long options the current
+ * otherwise the first of `defaults` that exists is read (Skiff's, else Wyng's), if any. `accepted` are the long options the current
  * command takes: items for other options have no meaning for it and are left out, as they are
  * in Wyng, and listed in `unused`; items no Skiff command implements yet are noted.
  */
-export function readConfig(explicit: string | undefined, accepted: ReadonlySet<string>, implemented: ReadonlySet<string>): ConfigResult {
-  const path = explicit ?? DEFAULT_CONFIG_PATH;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if (explicit === undefined && errnoOf(error) === 'ENOENT') return { args: [], notes: [], unused: [] };
-    throw new InputError(`Cannot read config file '${path}': ${describeError(error)}`);
+export function readConfig(
+  explicit: string | undefined,
+  accepted: ReadonlySet<string>,
+  implemented: ReadonlySet<string>,
+  defaults: readonly string[] = [DEFAULT_CONFIG_PATH, WYNG_CONFIG_PATH],
+): ConfigResult {
+  const candidates = explicit === undefined ? defaults : [explicit];
+  let text: string | undefined;
+  let path: string | undefined;
+  for (const candidate of candidates) {
+    try {
+      text = readFileSync(candidate, 'utf8');
+      path = candidate;
+      break;
+    } catch (error) {
+      if (explicit === undefined && errnoOf(error) === 'ENOENT') continue;
+      throw new InputError(`Cannot read config file '${candidate}': ${describeError(error)}`);
+    }
   }
+  if (text === undefined || path === undefined) return { args: [], notes: [], unused: [], path: null, fallback: false };
   let section: Map<string, string> | undefined;
   try {
     section = parseIni(text).get(SECTION);
@@ -55,10 +81,15 @@ export function readConfig(explicit: string | undefined, accepted: ReadonlySet<s
     if (error instanceof IniSyntaxError) throw new InputError(`Config file '${path}': ${error.message}`);
     throw error;
   }
-  return configArguments(section ?? new Map(), accepted, implemented);
+  const fallback = explicit === undefined && path !== defaults[0];
+  return { ...configArguments(section ?? new Map(), accepted, implemented), path, fallback };
 }
 
-export function configArguments(items: Map<string, string>, accepted: ReadonlySet<string>, implemented: ReadonlySet<string>): ConfigResult {
+export function configArguments(
+  items: Map<string, string>,
+  accepted: ReadonlySet<string>,
+  implemented: ReadonlySet<string>,
+): Omit<ConfigResult, 'path' | 'fallback'> {
   const args: string[] = [];
   const notes: string[] = [];
   const unused: string[] = [];
@@ -68,6 +99,11 @@ export function configArguments(items: Map<string, string>, accepted: ReadonlySe
     if (kind === null) throw new InputError(`Unknown item in config: ${rawKey}`);
     if (CONFIG_IGNORED.has(key)) {
       notes.push(`Ignoring config item: ${rawKey}`);
+      continue;
+    }
+    const pointless = nowhereReason(key);
+    if (pointless !== undefined) {
+      notes.push(`Ignoring config item: ${rawKey} (no effect in Skiff: ${pointless})`);
       continue;
     }
     if (!implemented.has(key)) {

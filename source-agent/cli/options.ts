@@ -113,6 +113,9 @@ export const PLACEHOLDERS: Readonly<Record<string, string>> = {
   compression: 'ALGO[:LEVEL]',
   hashtype: 'HASH',
   'chunk-factor': 'N',
+  'meta-reduce': 'MODE:MINUTES',
+  'vols-from': 'JSON',
+  'local-from': 'JSON',
 };
 
 // Clipanion definitions shared by the commands.
@@ -151,3 +154,7 @@ export const acceptNewArchiveOption = () =>
   });
 export const forceAllowRollbackOption = () =>
   Option.Boolean('--force-allow-rollback', false, { description: 'Accept an archive older than the one this machine last saw (caution)' });
+export const volsFromOption = () =>
+  Option.String('--vols-from,--local-from', {
+    description: 'JSON file of volume sets, one per local storage: {"LOCAL": [["VOLUME", ALIAS or null], ...], ...}',
+  });

@@ -23,11 +23,12 @@ import { RenameCommand } from './commands/rename.js';
 import { SendCommand } from './commands/send.js';
 import { VerifyCommand } from './commands/verify.js';
 import { VersionCommand } from './commands/version.js';
-import { readConfig } from './config-file.js';
+import { type ConfigResult, defaultConfigPaths, readConfig } from './config-file.js';
 import type { SkiffContext } from './context.js';
 import { acceptedOptions, type HelpCatalog, helpCatalog, helpWidth, renderCommandHelp, renderGeneralHelp } from './help.js';
 import { SkiffCommand } from './skiff-command.js';
 import { closestName } from './suggest.js';
+import { isWyngOption, undeclaredOption, WYNG_SHORTS } from './wyng-compat.js';
 
 /** Every command, in the order the general help lists them. */
 export const COMMANDS: readonly CommandClass<SkiffContext>[] = [
@@ -92,26 +93,59 @@ export async function runCli(argv: readonly string[], context: SkiffContext): Pr
       context.stdout.write(renderCommandHelp(catalog, help, width));
       return ExitCode.ok;
     }
-    const accepted = acceptedOptions(catalog, command);
-    const args = checkArguments(command, rest, accepted);
-    const implemented = new Set([...catalog.global, ...[...catalog.commands.values()].flatMap((c) => c.options)].map((o) => o.long));
-    const config = readConfig(peekOption(rest, 'config'), new Set(accepted.map((o) => o.long)), implemented);
-    for (const note of config.notes) say(context, note);
-    const parser = commandCli(command);
-    let instance: ReturnType<typeof parser.process>;
-    try {
-      instance = parser.process([command, ...config.args, ...args], context);
-    } catch (error) {
-      // What checkArguments lets through (a wrong number of operands): clipanion's first line.
-      throw new InputError(`${firstLine(describeError(error))} See 'skiff ${command} --help'.`);
-    }
+    const parsed = parseCommandLine(command, rest, context, catalog);
+    for (const note of parsed.notes) say(context, note);
+    const { instance, config } = parsed;
     if (instance instanceof SkiffCommand && (instance.verbose > 0 || instance.debug)) {
+      if (config.path !== null)
+        say(context, `Config file: ${config.path}${config.fallback ? ` (${defaultConfigPaths(context.env)[0]} does not exist)` : ''}`);
       for (const key of config.unused) say(context, `Config item not used by ${command}: ${key}`);
     }
     return await instance.validateAndExecute();
   } catch (error) {
     return reportError(error, context, debug);
   }
+}
+
+export interface ParsedCommandLine {
+  instance: ReturnType<Cli<SkiffContext>['process']>;
+  config: ConfigResult;
+  /** Lines for stderr before the command runs: config-file notes, then Wyng options without effect. */
+  notes: string[];
+}
+
+/**
+ * The command `command` with its arguments `rest` (the command word taken out) and the config
+ * file applied, parsed but not run. Wyng options the command does not declare are accepted
+ * with a note each (wyng-compat.ts), or refused with Wyng's message.
+ */
+export function parseCommandLine(
+  command: string,
+  rest: readonly string[],
+  context: SkiffContext,
+  catalog: HelpCatalog = helpCatalog(COMMANDS),
+): ParsedCommandLine {
+  const accepted = acceptedOptions(catalog, command);
+  const noEffect = new Map<string, string>();
+  const args = checkArguments(command, rest, accepted, {
+    longs: { has: isWyngOption },
+    shorts: WYNG_SHORTS,
+    handle: (name, value) => {
+      if (!noEffect.has(name)) noEffect.set(name, undeclaredOption(command, name, value));
+      return true;
+    },
+  });
+  const implemented = new Set([...catalog.global, ...[...catalog.commands.values()].flatMap((c) => c.options)].map((o) => o.long));
+  const config = readConfig(peekOption(rest, 'config'), new Set(accepted.map((o) => o.long)), implemented, defaultConfigPaths(context.env));
+  const parser = commandCli(command);
+  let instance: ReturnType<typeof parser.process>;
+  try {
+    instance = parser.process([command, ...config.args, ...args], context);
+  } catch (error) {
+    // What checkArguments lets through (a wrong number of operands): clipanion's first line.
+    throw new InputError(`${firstLine(describeError(error))} See 'skiff ${command} --help'.`);
+  }
+  return { instance, config, notes: [...config.notes, ...noEffect.values()] };
 }
 
 /** `-h` or `--help` anywhere before `--`. */

@@ -62,7 +62,7 @@ describe('command-line grammar', () => {
     writeFileSync(config, `[var-global-default]\ndest = ${dest}\nverbose = 1\nvolex = dup.img\n  empty.img\nunattended = 1\n`);
     const fromConfig = await runSkiff([`--config=${config}`, 'list', '-a']);
     assert.equal(fromConfig.code, 0, fromConfig.stderr);
-    assert.deepEqual(errorLines(fromConfig), ['Ignoring config item: unattended']);
+    assert.deepEqual(errorLines(fromConfig), ['Ignoring config item: unattended', `Config file: ${config}`]);
     assert.match(fromConfig.stdout, /Archive Properties:/, 'verbose from the config file');
     assert.deepEqual(
       [...fromConfig.stdout.matchAll(/Sessions for volume '([^']+)'/g)].map((m) => m[1]),

@@ -4,7 +4,7 @@
 // volume, a size difference).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { kdfMemoEnv, scratchDir } from '../helpers/cli.js';
@@ -94,6 +94,15 @@ describe('diff', () => {
         await skiff(['send', 'vm.img', `--local=${local}`], 0);
         await diff(['--all-chunks'], 0);
         await diff(['--quick', '--all-chunks'], 0);
+
+        // --vols-from: the set's --local; an alias is the local name; failures leave FILE.error.
+        const sets = join(scratch.dir, `diff-${config.encrypt}.json`);
+        writeFileSync(sets, JSON.stringify({ [local]: [['vm.img', null]] }));
+        await skiff(['diff', `--vols-from=${sets}`, '--all-chunks'], 0);
+        writeFileSync(sets, JSON.stringify({ [local]: [['vm.img', 'other.img']] }));
+        const aliased = await skiff(['diff', `--local-from=${sets}`], 2);
+        assert.match(aliased.stderr, /other\.img: Local volume does not exist\./);
+        assert.equal(readFileSync(`${sets}.error`, 'utf8'), '{"rc": 2, "volumes": ["vm.img"]}');
 
         // Bad input: the volume list still ends with exit 2 and Wyng's lines.
         const noLocal = await skiff(['diff', 'vm.img'], 2);

@@ -1,7 +1,7 @@
 // Checks and helpers several commands share.
 
 import type { Output } from '../../engine/output.js';
-import type { VolumeIndex } from '../../engine/select/volume-index.js';
+import { type SelectionRequest, selectExisting, type VolumeIndex } from '../../engine/select/volume-index.js';
 import { InputError } from '../../errors.js';
 
 /** Wyng: "Volume name(s) or --all required for <cmd>." */
@@ -24,4 +24,11 @@ export function parseStrict(text: string): boolean {
 export function reportUnreadable(index: VolumeIndex, out: Output): string[] {
   for (const error of index.unreadable.values()) out.warn(`Error: ${error.message}`);
   return [...index.unreadable.keys()];
+}
+
+/** Wyng's selection for list, verify, diff and prune: a name the archive lacks is skipped, with a line. */
+export function selectOrSkip(index: VolumeIndex, request: SelectionRequest, out: Output): string[] {
+  const { names, missing } = selectExisting(index, request);
+  for (const name of missing) out.line(`Volume '${name}' not found; Skipping.`);
+  return names;
 }

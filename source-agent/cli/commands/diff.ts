@@ -2,13 +2,14 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
 import { diffVolume } from '../../engine/restore/diff.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { IntegrityError, VolumeErrors, VolumeFailure } from '../../errors.js';
 import { lastOf, valueFor } from '../../lookup.js';
 import { DIFF_TARGET_NOTES, fileDiffTarget } from '../../source/local-volume.js';
-import { allOption, localOption, sessionOption, volexOption, volumesRest } from '../options.js';
+import { allOption, localOption, sessionOption, volexOption, volsFromOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
-import { reportUnreadable, requireVolumes } from './common.js';
+import { loadVolsFrom, setVolumeNames, writeErrorFile } from '../vols-from.js';
+import { reportUnreadable, requireVolumes, selectOrSkip } from './common.js';
 
 export class DiffCommand extends SkiffCommand {
   static override paths = [['diff']];
@@ -45,19 +46,34 @@ export class DiffCommand extends SkiffCommand {
     description: 'Compare every chunk and count the differing ones instead of stopping at the first (Skiff only)',
   });
   remap = Option.Boolean('--remap', false, { description: 'Accepted as Wyng accepts it for diff; no effect (as in Wyng 0.8)' });
+  volsFrom = volsFromOption();
   volumes = volumesRest();
 
   async run(): Promise<number> {
-    requireVolumes(this.volumes, this.all, 'diff');
+    const volsFrom = loadVolsFrom(this.volsFrom, this.context.cwd, this.volumes, this.context.stderr);
+    if (!volsFrom) requireVolumes(this.volumes, this.all, 'diff');
+    // --vols-from: each volume is compared with its set's --local, under its alias if it has one.
+    const localOf = new Map<string, { local: string | undefined; localName: string }>();
+    for (const set of volsFrom?.sets ?? [])
+      for (const v of set.volumes) localOf.set(v.name, { local: set.local ?? this.local, localName: v.alias ?? v.name });
     const out = this.output();
     this.banner(out);
     const { archive, state } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
-    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const names = selectOrSkip(
+      index,
+      { names: volsFrom ? setVolumeNames(volsFrom) : this.volumes, all: this.all, exclude: this.volex },
+      out,
+    );
     const failed = this.all ? reportUnreadable(index, out) : [];
     if (this.session !== undefined) out.warn('Note: diff ignores --session (as Wyng does) and compares with the newest session.');
-    const local = await this.localDirectory(out);
+    const directories = new Map<string, string | null>();
+    // Without --vols-from, --local is checked (and reported offline) whatever is selected, as in Wyng.
+    if (!volsFrom) directories.set(this.local ?? '', await this.localDirectory(this.local, out));
     for (const name of names) {
+      const spec = localOf.get(name)?.local ?? this.local;
+      if (!directories.has(spec ?? '')) directories.set(spec ?? '', await this.localDirectory(spec, out));
+      const local = directories.get(spec ?? '') ?? null;
       if (local === null) {
         out.warn('Please specify a valid --local storage.');
         failed.push(name);
@@ -73,7 +89,7 @@ export class DiffCommand extends SkiffCommand {
         const newest = lastOf(volume.sessions);
         const target = await fileDiffTarget(
           local,
-          name,
+          localOf.get(name)?.localName ?? name,
           { uuid: archive.ini.uuid, vid: volume.vid },
           state ? await state.volume(volume.vid) : null,
           { name: newest.name, sequence: newest.info.sequence },
@@ -103,17 +119,20 @@ export class DiffCommand extends SkiffCommand {
         failed.push(name);
       }
     }
-    if (failed.length > 0) throw new VolumeErrors(failed);
+    if (failed.length > 0) {
+      if (volsFrom) writeErrorFile(volsFrom, failed);
+      throw new VolumeErrors(failed);
+    }
     return 0;
   }
 
   /** The --local directory, or null (with Wyng's note) when it is missing or not a directory. */
-  private async localDirectory(out: { warn(text: string): void }): Promise<string | null> {
-    if (this.local === undefined || this.local === '') {
+  private async localDirectory(local: string | undefined, out: { warn(text: string): void }): Promise<string | null> {
+    if (local === undefined || local === '') {
       out.warn('Local storage is offline: None');
       return null;
     }
-    const path = resolve(this.context.cwd, this.local);
+    const path = resolve(this.context.cwd, local);
     const stats = await stat(path).catch(() => null);
     if (!stats?.isDirectory()) {
       out.warn(`Local storage is offline: '${path}'`);

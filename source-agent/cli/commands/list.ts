@@ -6,7 +6,7 @@ import { sessionLabel } from '../../archive/names.js';
 import { localtimeNs } from '../../archive/session-info.js';
 import type { Output } from '../../engine/output.js';
 import { parseSessionSpec, type SessionSpec } from '../../engine/select/session-select.js';
-import { buildVolumeIndex, compareCodePoints, selectVolumes, type VolumeIndex } from '../../engine/select/volume-index.js';
+import { buildVolumeIndex, compareCodePoints, type VolumeIndex } from '../../engine/select/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
 import { valueFor } from '../../lookup.js';
 import { terminalColumns } from '../../sys/terminal.js';
@@ -14,7 +14,7 @@ import { VERSION, WYNG_COMPAT } from '../../version.js';
 import { pythonJson, pythonRepr } from '../format.js';
 import { allOption, sessionOption, volexOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
-import { reportUnreadable, singleSession } from './common.js';
+import { reportUnreadable, selectOrSkip, singleSession } from './common.js';
 
 export class ListCommand extends SkiffCommand {
   static override paths = [['list']];
@@ -52,10 +52,10 @@ export class ListCommand extends SkiffCommand {
       out.line();
       out.write(pythonJson(await this.jsonView(archive, index)));
     } else if (this.tag !== undefined) {
-      const names = this.volumes.length > 0 || this.all ? this.selected(index) : [...index.byName.keys()];
+      const names = this.volumes.length > 0 || this.all ? this.selected(index, out) : [...index.byName.keys()];
       await this.listTags(archive, index, names, out);
     } else if (this.volumes.length > 0 || this.all) {
-      await this.listSessions(archive, index, this.selected(index), spec, out);
+      await this.listSessions(archive, index, this.selected(index, out), spec, out);
     } else {
       await this.listVolumes(archive, index, spec, out);
     }
@@ -63,8 +63,8 @@ export class ListCommand extends SkiffCommand {
     return 0;
   }
 
-  private selected(index: VolumeIndex): string[] {
-    return selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+  private selected(index: VolumeIndex, out: Output): string[] {
+    return selectOrSkip(index, { names: this.volumes, all: this.all, exclude: this.volex }, out);
   }
 
   /** Loads volumes by name; one that fails its checks is reported and left out. */

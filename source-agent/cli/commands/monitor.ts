@@ -16,7 +16,8 @@ import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
 import { monitorLvmVolume } from '../../source/lvm-monitor.js';
 import type { MonitorResult } from '../../source/monitor-result.js';
 import { monitorReflinkVolume } from '../../source/reflink-monitor.js';
-import { allOption, localOption, volexOption, volumesRest } from '../options.js';
+import { allOption, localOption, volexOption, volsFromOption, volumesRest } from '../options.js';
+import { loadVolsFrom, setVolumeNames, writeErrorFile } from '../vols-from.js';
 import { WriteCommand } from '../write-command.js';
 import { requireVolumes } from './common.js';
 
@@ -42,25 +43,37 @@ export class MonitorCommand extends WriteCommand {
   vouch = Option.Array('--vouch', [], {
     description: 'reflink_fs_<type> and fs_online_factors: allow a reflink file system other than Btrfs',
   });
+  volsFrom = volsFromOption();
   volumes = volumesRest();
 
   async run(): Promise<number> {
-    requireVolumes(this.volumes, this.all, 'monitor');
-    for (const name of this.volumes) {
+    const volsFrom = loadVolsFrom(this.volsFrom, this.context.cwd, this.volumes, this.context.stderr);
+    if (!volsFrom) requireVolumes(this.volumes, this.all, 'monitor');
+    // --vols-from: each volume in its set's --local, under its alias if it has one.
+    const localOf = new Map<string, { local: string | undefined; localName: string }>();
+    for (const set of volsFrom?.sets ?? [])
+      for (const v of set.volumes) localOf.set(v.name, { local: set.local ?? this.local, localName: v.alias ?? v.name });
+    const requested = volsFrom ? setVolumeNames(volsFrom) : this.volumes;
+    for (const name of [...requested, ...[...localOf.values()].map((l) => l.localName)]) {
       const problem = volumeNameProblem(name);
       if (problem) throw new InputError(`${problem} (${JSON.stringify(name)})`);
     }
-    if (this.local === undefined || this.local === '') throw new InputError('Monitor needs --local.');
+    const specs = volsFrom ? [...new Set([...localOf.values()].map((l) => l.local))] : [this.local];
+    if (specs.some((spec) => spec === undefined || spec === '')) throw new InputError('Monitor needs --local.');
     const startedAt = new Date(this.context.now() * 1000);
     const out = this.consoleOutput();
     this.banner(out);
     const { archive, state } = await this.openForWrite(out);
-    const local = await openLocalPool(this.local, { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env });
+    const pools = new Map<string, LocalPool>();
+    for (const spec of specs) {
+      const local = await openLocalPool(spec ?? '', { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env });
+      pools.set(spec ?? '', local);
+      out.line(`\nPreparing snapshots in '${local.kind === 'lvm' ? `${local.pool.vg}/${local.pool.pool}` : resolve(local.pool.path)}/'...`);
+      if (local.kind === 'lvm' && (await releaseStaleReservation(local.pool)))
+        out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
+    }
     const index = await buildVolumeIndex(archive);
-    const names = this.all ? [...index.byName.keys()].filter((n) => !this.volex.includes(n)).sort() : [...new Set(this.volumes)];
-    out.line(`\nPreparing snapshots in '${local.kind === 'lvm' ? `${local.pool.vg}/${local.pool.pool}` : resolve(local.pool.path)}/'...`);
-    if (local.kind === 'lvm' && (await releaseStaleReservation(local.pool)))
-      out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
+    const names = this.all ? [...index.byName.keys()].filter((n) => !this.volex.includes(n)).sort() : [...new Set(requested)];
 
     const results: { name: string; result: MonitorResult }[] = [];
     for (const name of names) {
@@ -70,9 +83,16 @@ export class MonitorCommand extends WriteCommand {
       const last = session
         ? { name: session.name, sequence: session.info.sequence, volsize: session.info.volsize, permissions: session.info.permissions }
         : null;
-      const result = vid
-        ? await this.monitorOne(local, { name, vid, uuid: archive.ini.uuid, chunkSize: archive.chunkSize, state, last }, out)
-        : null;
+      const where = localOf.get(name);
+      const local = pools.get((where ? where.local : this.local) ?? '') ?? null;
+      const result =
+        vid && local
+          ? await this.monitorOne(
+              local,
+              { name: where?.localName ?? name, vid, uuid: archive.ini.uuid, chunkSize: archive.chunkSize, state, last },
+              out,
+            )
+          : null;
       const final: MonitorResult = result ?? { outcome: 'skipped', message: `  Skipping '${name}'; No data.`, failed: false };
       if (final.outcome === 'skipped') out.warn(final.message);
       results.push({ name, result: final });
@@ -94,7 +114,10 @@ export class MonitorCommand extends WriteCommand {
       out.line('');
     }
     const failed = results.filter((r) => r.result.outcome === 'skipped' && r.result.failed).map((r) => r.name);
-    if (failed.length > 0) throw new VolumeErrors(failed);
+    if (failed.length > 0) {
+      if (volsFrom) writeErrorFile(volsFrom, failed);
+      throw new VolumeErrors(failed);
+    }
     return 0;
   }
 

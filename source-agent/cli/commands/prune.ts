@@ -8,11 +8,11 @@ import {
   parseKeepOption,
   parsePruneSessionOption,
 } from '../../engine/prune/select.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { FatalError } from '../../errors.js';
 import { allOption, volexOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';
-import { requireVolumes } from './common.js';
+import { requireVolumes, selectOrSkip } from './common.js';
 
 /** --autoprune and --apdays, shared by prune and send. */
 export const autopruneOption = () =>
@@ -79,7 +79,7 @@ export class PruneCommand extends WriteCommand {
     this.banner(out);
     const ctx = await this.openForWrite(out);
     const index = await buildVolumeIndex(ctx.archive);
-    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const names = selectOrSkip(index, { names: this.volumes, all: this.all, exclude: this.volex }, out);
     const allVolumes = this.all && this.volex.length === 0 && index.unreadable.size === 0;
     if (names.length > 0 && this.attended) {
       if (!(await this.confirm('This operation will delete session(s) from the archive;\nAre you sure? [y/N]: '))) return 0;

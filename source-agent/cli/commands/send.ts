@@ -8,12 +8,17 @@ import {
   tagIdProblem,
   volumeNameProblem,
 } from '../../archive/names.js';
+import type { Output } from '../../engine/output.js';
 import { localDate } from '../../engine/prune/calendar.js';
 import { prune } from '../../engine/prune/prune.js';
 import { parseKeepOption } from '../../engine/prune/select.js';
 import { buildVolumeIndex, compareCodePoints } from '../../engine/select/volume-index.js';
 import { type SendVolume, send } from '../../engine/send/send.js';
+import { checkDescription } from '../../engine/volumes/description.js';
+import { onlineLocal, renameVolumeSnapshots } from '../../engine/volumes/local-snapshots.js';
+import { renameVolume } from '../../engine/volumes/rename.js';
 import { ChunkPool } from '../../engine/workers/chunk-pool.js';
+import type { WriteContext } from '../../engine/write-context.js';
 import { InputError, VolumeErrors } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
@@ -22,8 +27,9 @@ import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
 import { prepareLvmVolume } from '../../source/lvm-source.js';
 import { prepareReflinkVolume } from '../../source/reflink-source.js';
 import { readLineFromTerminal } from '../../sys/terminal.js';
-import { allOption, localOption, volexOption, volumesRest } from '../options.js';
+import { allOption, localOption, volexOption, volsFromOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
+import { loadVolsFrom, type VolsFrom, writeErrorFile } from '../vols-from.js';
 import { WriteCommand } from '../write-command.js';
 import { requireVolumes } from './common.js';
 import { apdaysOption, autopruneOption, autopruneSettings, keepOption } from './prune.js';
@@ -78,6 +84,9 @@ export class SendCommand extends WriteCommand {
     description: 'Send the file or block device PATH whole as VOLUME (repeatable)',
   });
   tag = Option.Array('--tag', [], { description: 'Tag the new session: ID[,description] (repeatable, up to 5)' });
+  volumeDesc = Option.String('--volume-desc', '', {
+    description: 'Description of the volumes this send adds to the archive (printable, at most 100 UTF-8 bytes)',
+  });
   sendUnchanged = Option.Boolean('--send-unchanged', false, { description: 'Make a session even for volumes that did not change' });
   autoprune = autopruneOption();
   apdays = apdaysOption();
@@ -87,6 +96,7 @@ export class SendCommand extends WriteCommand {
     description: "LVM: remove another archive's snapshots of a volume (it is then read whole) instead of skipping it",
   });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Show what would be sent (an estimate); change nothing' });
+  volsFrom = volsFromOption();
   vouch = Option.Array('--vouch', [], {
     description: 'reflink_fs_<type> and fs_online_factors: allow a reflink file system other than Btrfs',
   });
@@ -96,9 +106,12 @@ export class SendCommand extends WriteCommand {
     // The summary's time counts from here: passphrase, key derivation and tag prompts included.
     const startedMs = performance.now();
     const startedAt = new Date(this.context.now() * 1000);
+    checkDescription(this.volumeDesc);
     const imports = this.importOtherFrom.map((spec) => parseImportSpec(spec, this.context.cwd));
-    if (imports.length === 0) requireVolumes(this.volumes, this.all, 'send');
-    for (const name of [...this.volumes, ...imports.map((i) => i.volume)]) {
+    const volsFrom = loadVolsFrom(this.volsFrom, this.context.cwd, this.volumes, this.context.stderr);
+    const fromSets = (volsFrom?.sets ?? []).flatMap((set) => set.volumes.flatMap((v) => (v.alias ? [v.name, v.alias] : [v.name])));
+    if (imports.length === 0 && !volsFrom) requireVolumes(this.volumes, this.all, 'send');
+    for (const name of [...this.volumes, ...imports.map((i) => i.volume), ...fromSets]) {
       const problem = volumeNameProblem(name);
       if (problem) throw new InputError(`${problem} (${JSON.stringify(name)})`);
     }
@@ -111,7 +124,7 @@ export class SendCommand extends WriteCommand {
     // core) during key derivation would add to its 512 MiB peak.
     const workers: { pool: ChunkPool | null } = { pool: null };
     try {
-      return await this.sendWith(workers, { at: startedAt, ms: startedMs }, imports, tags, promptForTags);
+      return await this.sendWith(workers, { at: startedAt, ms: startedMs }, imports, tags, promptForTags, volsFrom);
     } finally {
       await workers.pool?.close();
     }
@@ -123,6 +136,7 @@ export class SendCommand extends WriteCommand {
     imports: readonly ImportSpec[],
     givenTags: Map<string, string>,
     promptForTags: boolean,
+    volsFrom: VolsFrom | null,
   ): Promise<number> {
     let tags = givenTags;
     const startedAt = started.at;
@@ -159,7 +173,14 @@ export class SendCommand extends WriteCommand {
         for (const result of await autoprune(all, 0)) if (result.removed > 0) out.line(`${result.name} -${result.removed}`);
       }
       const importNames = new Set(imports.map((i) => i.volume));
-      const names = new Set([...this.volumes, ...importNames]);
+      // --vols-from: its sets replace the volumes named (as in Wyng); each volume has its set's --local.
+      const poolOf = new Map<string, string | undefined>();
+      if (volsFrom) await this.applyAliases(ctx, volsFrom, out);
+      const fromSets = (volsFrom?.sets ?? []).flatMap((set) =>
+        set.volumes.map((v) => ({ name: v.alias ?? v.name, local: set.local ?? this.local })),
+      );
+      for (const v of fromSets) poolOf.set(v.name, v.local);
+      const names = new Set([...(volsFrom ? fromSets.map((v) => v.name) : this.volumes), ...importNames]);
       if (this.all) {
         for (const vid of archive.ini.volumes.keys()) {
           const name = (await archive.readVolInfo(vid)).name;
@@ -167,13 +188,22 @@ export class SendCommand extends WriteCommand {
         }
       }
       const localNames = [...names].filter((n) => !importNames.has(n));
-      const local = localNames.length > 0 ? await this.localPool() : null;
-      if (local?.kind === 'reflink') out.line(`\nPreparing snapshots in '${resolve(local.pool.path)}/'...`);
-      if (local?.kind === 'lvm') {
-        out.line(`\nPreparing snapshots in '${local.pool.vg}/${local.pool.pool}/'...`);
-        if (await releaseStaleReservation(local.pool))
-          out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
+      // One pool per distinct --local, opened once, in the order the volumes name them.
+      const pools = new Map<string, LocalPool>();
+      for (const name of localNames) {
+        const spec = poolOf.has(name) ? poolOf.get(name) : this.local;
+        const key = spec ?? '';
+        if (pools.has(key)) continue;
+        const local = await this.localPool(spec);
+        pools.set(key, local);
+        if (local.kind === 'reflink') out.line(`\nPreparing snapshots in '${resolve(local.pool.path)}/'...`);
+        if (local.kind === 'lvm') {
+          out.line(`\nPreparing snapshots in '${local.pool.vg}/${local.pool.pool}/'...`);
+          if (await releaseStaleReservation(local.pool))
+            out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
+        }
       }
+      const poolFor = (name: string) => pools.get((poolOf.has(name) ? poolOf.get(name) : this.local) ?? '');
       const volumes: SendVolume[] = sendOrder([...names], importNames).map((name) => {
         const importSpec = imports.find((i) => i.volume === name);
         return {
@@ -184,6 +214,7 @@ export class SendCommand extends WriteCommand {
               return prepareImport(importSpec.path);
             }
             // Every volume not imported is in localNames, for which the pool was opened.
+            const local = poolFor(name);
             if (!local) throw new Error(`no snapshot pool for '${name}'`);
             const lastSession = last
               ? { name: last.name, sequence: last.info.sequence, volsize: last.info.volsize, permissions: last.info.permissions }
@@ -216,7 +247,7 @@ export class SendCommand extends WriteCommand {
         };
       });
       const allTags = new Map(tags);
-      for (const t of local?.kind === 'reflink' ? local.pool.tags : [])
+      for (const t of [...pools.values()].flatMap((p) => (p.kind === 'reflink' ? p.pool.tags : [])))
         if (!allTags.has(t) && allTags.size < MAX_TAGS_PER_SESSION) allTags.set(t, '');
       const display = new SendOutput(out, started.ms);
       const reports = await send(
@@ -228,6 +259,7 @@ export class SendCommand extends WriteCommand {
           dryRun: this.dryRun,
           dedup: this.dedup,
           verbose: out.verbose,
+          newVolumeDesc: checkDescription(this.volumeDesc),
           startedAt,
           signal: this.context.signal,
           afterCommit: persist,
@@ -245,8 +277,35 @@ export class SendCommand extends WriteCommand {
       );
       display.summary();
       const failed = reports.filter((r) => r.outcome === 'failed').map((r) => r.name);
-      if (failed.length > 0) throw new VolumeErrors(failed);
+      if (failed.length > 0) {
+        if (volsFrom && !this.dryRun) writeErrorFile(volsFrom, failed);
+        throw new VolumeErrors(failed);
+      }
       return 0;
+    }
+  }
+
+  /**
+   * --vols-from aliases: the archive volume is renamed to its alias (the local name) before the
+   * send, unless the archive has a volume of that name already (Wyng's rule). Its local snapshot
+   * follows as with `rename` (kept when the alias exists locally, else dropped: a full read).
+   * Not in a dry run.
+   */
+  private async applyAliases(ctx: WriteContext, volsFrom: VolsFrom, out: Output): Promise<void> {
+    const index = await buildVolumeIndex(ctx.archive);
+    for (const set of volsFrom.sets) {
+      for (const { name, alias } of set.volumes) {
+        if (alias === null || !index.byName.has(name) || index.byName.has(alias)) continue;
+        if (this.dryRun) {
+          out.line(`  Would rename '${name}' to '${alias}'.`);
+          continue;
+        }
+        const vid = await renameVolume(ctx, { from: name, to: alias, desc: undefined });
+        out.line(`  Renamed '${name}' to '${alias}'.`);
+        const spec = set.local ?? this.local;
+        const local = await onlineLocal(spec === undefined ? undefined : resolve(this.context.cwd, spec));
+        if (local) await renameVolumeSnapshots({ local, uuid: ctx.archive.ini.uuid, vid, from: name, to: alias, state: ctx.state }, out);
+      }
     }
   }
 
@@ -272,9 +331,8 @@ export class SendCommand extends WriteCommand {
     return tags;
   }
 
-  private async localPool(): Promise<LocalPool> {
-    if (this.local === undefined || this.local === '')
-      throw new InputError('Send needs --local (or --import-other-from for volumes outside it).');
-    return openLocalPool(this.local, { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env });
+  private async localPool(local: string | undefined): Promise<LocalPool> {
+    if (local === undefined || local === '') throw new InputError('Send needs --local (or --import-other-from for volumes outside it).');
+    return openLocalPool(local, { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env });
   }
 }

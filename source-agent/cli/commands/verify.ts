@@ -1,12 +1,13 @@
 import { Command } from 'clipanion';
 import { verifyVolume } from '../../engine/restore/verify.js';
 import { chooseSession, parseSessionSpec } from '../../engine/select/session-select.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
 import { valueFor } from '../../lookup.js';
-import { allOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';
+import { allOption, sessionOption, sessionStrictOption, volexOption, volsFromOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
-import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './common.js';
+import { loadVolsFrom, setVolumeNames, writeErrorFile } from '../vols-from.js';
+import { parseStrict, reportUnreadable, requireVolumes, selectOrSkip, singleSession } from './common.js';
 
 export class VerifyCommand extends SkiffCommand {
   static override paths = [['verify']];
@@ -20,17 +21,23 @@ export class VerifyCommand extends SkiffCommand {
   volex = volexOption();
   session = sessionOption('Session to verify: YYYYMMDD-HHMMSS or ^tag (default: the newest)');
   sessionStrict = sessionStrictOption();
+  volsFrom = volsFromOption();
   volumes = volumesRest();
 
   async run(): Promise<number> {
-    requireVolumes(this.volumes, this.all, 'verify');
+    const volsFrom = loadVolsFrom(this.volsFrom, this.context.cwd, this.volumes, this.context.stderr);
+    if (!volsFrom) requireVolumes(this.volumes, this.all, 'verify');
     const spec = parseSessionSpec(singleSession(this.session, 'verify'));
     const strict = parseStrict(this.sessionStrict);
     const out = this.output();
     this.banner(out);
     const { archive } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
-    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const names = selectOrSkip(
+      index,
+      { names: volsFrom ? setVolumeNames(volsFrom) : this.volumes, all: this.all, exclude: this.volex },
+      out,
+    );
     const failed = this.all ? reportUnreadable(index, out) : [];
     for (const name of names) {
       try {
@@ -53,7 +60,10 @@ export class VerifyCommand extends SkiffCommand {
         failed.push(name);
       }
     }
-    if (failed.length > 0) throw new VolumeErrors(failed);
+    if (failed.length > 0) {
+      if (volsFrom) writeErrorFile(volsFrom, failed);
+      throw new VolumeErrors(failed);
+    }
     return 0;
   }
 }

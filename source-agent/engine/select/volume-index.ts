@@ -45,15 +45,29 @@ export interface SelectionRequest {
  * in which case the missing name may be that volume, and the integrity failure is what to report.
  */
 export function selectVolumes(index: VolumeIndex, request: SelectionRequest): string[] {
+  const { names, missing } = selectExisting(index, request);
+  const [name] = missing;
+  if (name !== undefined) throw new InputError(`Volume '${name}' not found.`);
+  return names;
+}
+
+/**
+ * The same, for the commands Wyng lets skip a name the archive lacks (list, verify, diff, prune:
+ * behavior spec §1.2 step 14): the names found, and those not found. An unreadable volinfo still
+ * stops the run, as the missing name may be that volume's.
+ */
+export function selectExisting(index: VolumeIndex, request: SelectionRequest): { names: string[]; missing: string[] } {
   const selected = new Set(request.names);
   if (request.all) for (const name of index.byName.keys()) if (!request.exclude.includes(name)) selected.add(name);
+  const missing: string[] = [];
   for (const name of selected) {
     if (index.byName.has(name)) continue;
     const [first] = index.unreadable.values();
     if (first) throw new IntegrityError(first.object, `${first.detail}; so volume '${name}' cannot be found`);
-    throw new InputError(`Volume '${name}' not found.`);
+    missing.push(name);
   }
-  return [...selected].sort(compareCodePoints);
+  const sorted = [...selected].sort(compareCodePoints);
+  return { names: sorted.filter((n) => index.byName.has(n)), missing: sorted.filter((n) => !index.byName.has(n)) };
 }
 
 /** Python's default string order (by code point), which Wyng uses to sort names. */

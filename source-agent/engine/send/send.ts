@@ -62,6 +62,8 @@ export interface SendOptions {
   dedup?: boolean;
   /** --verbose: also report what dedup saved, per volume. */
   verbose?: boolean;
+  /** --volume-desc: the description of volumes this send adds to the archive (checked). */
+  newVolumeDesc?: string;
 }
 
 export interface VolumeReport {
@@ -313,7 +315,7 @@ async function sendChunks(
   merged.addOlder(manifest, 0);
   if (previous) merged.addMerged(previous, 1);
   const sequence = last ? last.info.sequence + 1 : 0;
-  const volinfo: VolInfo = volume ? await archive.readVolInfo(vid) : { name, desc: '', sessions: new Map() };
+  const volinfo: VolInfo = volume ? await archive.readVolInfo(vid) : { name, desc: options.newVolumeDesc ?? '', sessions: new Map() };
   await commitSession(writer, staging, {
     vid,
     volinfo,

@@ -1,0 +1,131 @@
+// send --vols-from / --local-from (behavior spec §9.6): one session over volumes of two local
+// pools, an alias (the archive volume renamed to its local name first), and the `.error` file
+// Wyng writes beside the JSON file when volumes failed. The file format checks need no root;
+// the send runs on two Btrfs subvolumes of a loop file system.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { VolumeId } from '../../source-agent/archive/names.js';
+import { errorFileText, readVolsFrom } from '../../source-agent/cli/vols-from.js';
+import { LocalStore } from '../../source-agent/store/local-store.js';
+import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { FS_TOOLS, withLoopFs } from '../helpers/loop-fs.js';
+import { requireSystem } from '../helpers/system.js';
+import { openArchive, volumeNames } from '../volumes/archive-fixture.js';
+
+const { dir, cleanup } = scratchDir('skiff-vols-from-');
+after(cleanup);
+
+function jsonFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('--vols-from file', () => {
+  it("reads sets, aliases and null locals; refuses bad files with Wyng's messages", () => {
+    const path = jsonFile('sets.json', '{"/a": [["x.img", null], ["y.img", "z.img"]], "null": [["w.img", "w.img"]], "/b": []}');
+    assert.deepEqual(readVolsFrom(path, '/'), {
+      path,
+      sets: [
+        {
+          local: '/a',
+          volumes: [
+            { name: 'x.img', alias: null },
+            { name: 'y.img', alias: 'z.img' },
+          ],
+        },
+        { local: null, volumes: [{ name: 'w.img', alias: null }] },
+        { local: '/b', volumes: [] },
+      ],
+      notes: ['Empty vol list for /b'],
+    });
+    assert.equal(readVolsFrom(join(dir, 'absent.json'), '/'), null);
+    for (const bad of ['', '{', '[]', '{}', '{"/a": "x"}', '{"/a": [[1, null]]}', '{"/a": [["x", 2]]}', '{"/a": [["x", null, 3]]}']) {
+      assert.throws(() => readVolsFrom(jsonFile('bad.json', bad), '/'), /^Error: Empty\/malformed json file$/, bad);
+    }
+    assert.throws(
+      () => readVolsFrom(jsonFile('dup.json', '{"/a": [["x", null]], "/b": [["x", null]]}'), '/'),
+      /^Error: Duplicate volume name: x$/,
+    );
+  });
+
+  it('.error is Python json.dump of rc 2 and the sorted failed names', () => {
+    assert.equal(errorFileText(['b.img', 'a.img', 'b.img', 'é.img']), '{"rc": 2, "volumes": ["a.img", "b.img", "\\u00e9.img"]}');
+  });
+});
+
+describe('send --vols-from (Btrfs, root)', () => {
+  it('sends volumes of two pools in one session, renames an aliased volume first, and writes .error for a missing one', async (t) => {
+    if (!requireSystem(t, FS_TOOLS.btrfs)) return;
+    await withLoopFs('btrfs', dir, 200, async ({ root, local }) => {
+      const pool2 = join(root, 'pool2');
+      execFileSync('btrfs', ['subvolume', 'create', pool2], { stdio: 'ignore' });
+      const a = randomBytes(3 << 20);
+      const old = randomBytes(2 << 20);
+      writeFileSync(join(local, 'a.img'), a);
+      writeFileSync(join(pool2, 'old.img'), old);
+      const archive = join(dir, 'archive');
+      const common = [`--dest=file:${archive}`, `--meta-dir=${join(dir, 'meta')}`];
+      const init = await runSkiff(['arch-init', '--encrypt=off', ...common]);
+      assert.equal(init.code, 0, init.stderr);
+      const first = await runSkiff(['send', 'old.img', `--local=${pool2}`, ...common]);
+      assert.equal(first.code, 0, first.stderr);
+      const oldVid = (await volumeNames(await openArchive(new LocalStore(archive), null))).get('old.img');
+      // The VM was renamed: its volume is now new.img locally, and has changed since.
+      renameSync(join(pool2, 'old.img'), join(pool2, 'new.img'));
+      const renamed = Buffer.from(old);
+      randomBytes(70000).copy(renamed, 1 << 20);
+      const handle = openSync(join(pool2, 'new.img'), 'r+');
+      writeSync(handle, renamed.subarray(1 << 20, (1 << 20) + 70000), 0, 70000, 1 << 20);
+      closeSync(handle);
+      utimesSync(join(pool2, 'new.img'), new Date(), new Date(Date.now() + 5000));
+
+      const sets = jsonFile(
+        'send.json',
+        JSON.stringify({
+          [local]: [['a.img', null]],
+          [pool2]: [
+            ['old.img', 'new.img'],
+            ['missing.img', null],
+          ],
+        }),
+      );
+      const sent = await runSkiff(['send', `--local-from=${sets}`, ...common]);
+      assert.equal(sent.code, 2, sent.stderr);
+      assert.match(sent.stdout, /Renamed 'old\.img' to 'new\.img'/);
+      assert.equal(readFileSync(`${sets}.error`, 'utf8'), '{"rc": 2, "volumes": ["missing.img"]}');
+
+      const opened = await openArchive(new LocalStore(archive), null);
+      const names = await volumeNames(opened);
+      assert.deepEqual([...names.keys()].sort(), ['a.img', 'new.img']);
+      assert.equal(names.get('new.img'), oldVid, 'the aliased volume kept its id');
+      const sessionsOf = async (name: string) => [...(await opened.readVolInfo(names.get(name) as VolumeId)).sessions.keys()];
+      const [aSessions, newSessions] = [await sessionsOf('a.img'), await sessionsOf('new.img')];
+      assert.equal(aSessions.length, 1);
+      assert.equal(newSessions.length, 2);
+      assert.equal(newSessions.at(-1), aSessions[0], 'both pools went into one session');
+      for (const [name, bytes] of [
+        ['a.img', a],
+        ['new.img', renamed],
+      ] as const) {
+        const target = join(dir, `restored-${name}`);
+        const got = await runSkiff(['receive', name, `--save-to=${target}`, ...common]);
+        assert.equal(got.code, 0, got.stderr);
+        assert.ok(readFileSync(target).equals(bytes), `${name} restores byte-identically`);
+      }
+      assert.ok(!existsSync(join(dir, 'send.json.error.error')));
+
+      // monitor takes the same sets: both pools, the alias as the local name.
+      const monitorSets = jsonFile('monitor.json', JSON.stringify({ [local]: [['a.img', null]], [pool2]: [['new.img', null]] }));
+      const monitored = await runSkiff(['monitor', `--vols-from=${monitorSets}`, ...common]);
+      assert.equal(monitored.code, 0, monitored.stderr);
+      assert.match(monitored.stdout, /Volume 'a\.img'\n {2}no change\nVolume 'new\.img'\n {2}no change\n/);
+      assert.equal(existsSync(`${monitorSets}.error`), false);
+    });
+  });
+});
