@@ -1,11 +1,12 @@
 // Runs the built skiff CLI as a subprocess, the way users and wrapper scripts do.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WYNG_SCRYPT } from '../../source-agent/archive/crypto/kdf.js';
-import { rememberDerivation } from '../../source-agent/archive/crypto/kdf-memo.js';
+import { rememberDerivation, TEST_SALTS_FILE } from '../../source-agent/archive/crypto/kdf-memo.js';
 import { parseSaltFile } from '../../source-agent/archive/salt.js';
 import { CLI, fixtureArchive, WYNG_FIXTURES } from './paths.js';
 
@@ -38,14 +39,17 @@ export function hermetic(args: readonly string[]): string[] {
 // of results already computed (source-agent/archive/crypto/kdf-memo.ts, test-only), entered
 // beforehand with the Wyng fixtures' known keys (paths.ts) unless a test asks for derivations
 // from the fixtures themselves. The keys are the real ones, so archives, Wyng fixtures and
-// wrong-passphrase refusals are as without it. A test opts out by giving SKIFF_TEST_KDF_MEMO in
-// its env (empty: none).
+// wrong-passphrase refusals are as without it. The memo also gives the archives that runs create
+// this process's two scrypt salts (random per process), so that all of them made with one
+// passphrase derive their keys once, not twice each. A test opts out by giving
+// SKIFF_TEST_KDF_MEMO in its env (empty: none).
 const kdfMemoDirs = new Map<boolean, string>();
 function kdfMemoDir(withFixtureKeys: boolean): string {
   let dir = kdfMemoDirs.get(withFixtureKeys);
   if (dir) return dir;
   const created = mkdtempSync(join(tmpdir(), 'skiff-test-kdf-'));
   process.on('exit', () => rmSync(created, { recursive: true, force: true }));
+  writeFileSync(join(created, TEST_SALTS_FILE), randomBytes(2 * 64), { mode: 0o600 });
   if (withFixtureKeys) {
     for (const fixture of WYNG_FIXTURES) {
       if (!fixture.passphrase || !fixture.rootKeys) continue;
