@@ -1,7 +1,6 @@
 // Runs the built skiff CLI as a subprocess, the way users and wrapper scripts do.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { WYNG_SCRYPT } from '../../source-agent/archive/crypto/kdf.js';
 import { rememberDerivation, TEST_SALTS_FILE } from '../../source-agent/archive/crypto/kdf-memo.js';
 import { parseSaltFile } from '../../source-agent/archive/salt.js';
 import { CLI, fixtureArchive, WYNG_FIXTURES } from './paths.js';
+import { TEST_PASSPHRASE_KEYS, TEST_SCRYPT_SALTS } from './test-kdf-keys.js';
 
 export interface CliResult {
   code: number;
@@ -40,16 +40,20 @@ export function hermetic(args: readonly string[]): string[] {
 // beforehand with the Wyng fixtures' known keys (paths.ts) unless a test asks for derivations
 // from the fixtures themselves. The keys are the real ones, so archives, Wyng fixtures and
 // wrong-passphrase refusals are as without it. The memo also gives the archives that runs create
-// this process's two scrypt salts (random per process), so that all of them made with one
-// passphrase derive their keys once, not twice each. A test opts out by giving
-// SKIFF_TEST_KDF_MEMO in its env (empty: none).
+// two fixed scrypt salts, with the keys of the tests' passphrases entered beforehand
+// (test-kdf-keys.ts), so that a new encrypted archive costs no scrypt either. A test opts out by
+// giving SKIFF_TEST_KDF_MEMO in its env (empty: none).
 const kdfMemoDirs = new Map<boolean, string>();
 function kdfMemoDir(withFixtureKeys: boolean): string {
   let dir = kdfMemoDirs.get(withFixtureKeys);
   if (dir) return dir;
   const created = mkdtempSync(join(tmpdir(), 'skiff-test-kdf-'));
   process.on('exit', () => rmSync(created, { recursive: true, force: true }));
-  writeFileSync(join(created, TEST_SALTS_FILE), randomBytes(2 * 64), { mode: 0o600 });
+  writeFileSync(join(created, TEST_SALTS_FILE), Buffer.concat(TEST_SCRYPT_SALTS), { mode: 0o600 });
+  for (const [passphrase, dataKey, metadataKey] of TEST_PASSPHRASE_KEYS) {
+    rememberDerivation(created, WYNG_SCRYPT, Buffer.from(passphrase), TEST_SCRYPT_SALTS[0], Buffer.from(dataKey, 'hex'));
+    rememberDerivation(created, WYNG_SCRYPT, Buffer.from(passphrase), TEST_SCRYPT_SALTS[1], Buffer.from(metadataKey, 'hex'));
+  }
   if (withFixtureKeys) {
     for (const fixture of WYNG_FIXTURES) {
       if (!fixture.passphrase || !fixture.rootKeys) continue;
