@@ -71,6 +71,13 @@ function kdfMemoDir(withFixtureKeys: boolean): string {
 export function kdfMemoEnv(withFixtureKeys = true): { SKIFF_TEST: string; SKIFF_TEST_KDF_MEMO: string } {
   return { SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: kdfMemoDir(withFixtureKeys) };
 }
+/**
+ * Gives this process's own key derivations the memo and its fixed salts: for engine-level tests
+ * that make encrypted archives in the test process and are not about the key derivation.
+ */
+export function useKdfMemoHere(): void {
+  if (!('SKIFF_TEST_KDF_MEMO' in process.env)) Object.assign(process.env, kdfMemoEnv());
+}
 function withKdfMemo(env: NodeJS.ProcessEnv, withFixtureKeys = true): NodeJS.ProcessEnv {
   if ('SKIFF_TEST_KDF_MEMO' in env) return env;
   return { ...env, ...kdfMemoEnv(withFixtureKeys) };
