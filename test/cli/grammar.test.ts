@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { errorLines, scratchDir } from '../helpers/cli.js';
+import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { fixtureArchive, PROJECT_ROOT } from '../helpers/paths.js';
 
@@ -32,7 +32,8 @@ describe('command-line grammar', () => {
   });
 
   it('prints the release line first; version exits 0', async () => {
-    const r = await runSkiffInProcess(['version']);
+    // A process of its own: what a wrapper script sees. The other runs here are in-process.
+    const r = await runSkiff(['version']);
     const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(r.code, 0);
     assert.equal(r.stdout, `Skiff ${pkg.version} (Wyng 0.8 rc4 compatible)\n`);

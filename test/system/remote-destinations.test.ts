@@ -48,8 +48,8 @@ let counter = 0;
 function remoteArchive(dest: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const meta = join(scratch.dir, `meta${counter++}`);
   const skiff = async (args: string[], code = 0) => {
-    // In this process (the carrier and the helper are real processes either way); the exit codes
-    // of real runs over ssh are checked by the direct list below and the missing/unreachable test.
+    // In this process (ssh, qvm-run and the helper are real processes either way); a skiff process
+    // of its own over ssh, with its exit codes, is the missing/unreachable test's.
     const r = await runSkiffInProcess(
       [...args, `--dest=${dest}`, `--meta-dir=${meta}`, '--passcmd=echo remote-test-passphrase', ...extra],
       {
