@@ -3,6 +3,7 @@
 // The record lets a reader detect a replaced salt file once it holds the metadata key.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { testScryptSalts } from './crypto/kdf-memo.js';
 
 export const SALT_FILE_BYTES = 424;
 const SLOT_BYTES = 80;
@@ -62,11 +63,15 @@ export function parseSaltFile(bytes: Buffer): SaltFile {
   };
 }
 
-/** A new archive's salts: four random ones, counters at zero, the record still to be sealed. */
-export function newSaltFile(): SaltFile {
+/**
+ * A new archive's salts: four random ones, counters at zero, the record still to be sealed.
+ * Under the test suite's guard only, the two scrypt salts are the test process's (kdf-memo.ts).
+ */
+export function newSaltFile(env: NodeJS.ProcessEnv = process.env): SaltFile {
+  const [dataSalt, metadataSalt] = testScryptSalts(env, SALT_BYTES) ?? [randomBytes(SALT_BYTES), randomBytes(SALT_BYTES)];
   return {
     counters: [0n, 0n, 0n, 0n],
-    salts: [randomBytes(SALT_BYTES), randomBytes(SALT_BYTES), randomBytes(SALT_BYTES), randomBytes(SALT_BYTES)],
+    salts: [dataSalt, metadataSalt, randomBytes(SALT_BYTES), randomBytes(SALT_BYTES)],
     record: {
       nonce: Buffer.alloc(RECORD_NONCE_BYTES),
       tag: Buffer.alloc(RECORD_TAG_BYTES),

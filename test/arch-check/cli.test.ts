@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { copyArchive, ENCRYPTED, ENCRYPTED_IMAGES, fixtureImage, PLAIN, PLAIN_SESSIONS, treeOf } from './helpers.js';
 
 const scratch = scratchDir('skiff-arch-check-cli-');
@@ -19,7 +20,9 @@ function setUp(fixture: string, passphrase = '') {
   const n = ++serial;
   const root = copyArchive(fixture, join(scratch.dir, `a${n}`));
   const meta = `--meta-dir=${join(scratch.dir, `m${n}`)}`;
-  const skiff = (...args: string[]) => runSkiff([`--dest=file:${root}`, meta, ...args], { input: passphrase ? `${passphrase}\n` : '' });
+  // In this process, so the passphrase comes from --passcmd (stdin is the process's own fd 0).
+  const given = passphrase ? [`--passcmd=echo ${passphrase}`] : [];
+  const skiff = (...args: string[]) => runSkiffInProcess([`--dest=file:${root}`, meta, ...args, ...given]);
   return { root, skiff };
 }
 
@@ -200,14 +203,14 @@ describe('arch-check --change-uuid', () => {
   it('on an archive that does not exist: exit 6, and no directory is made', async () => {
     const missing = join(scratch.dir, 'missing');
     for (const option of ['--change-uuid', '--clean']) {
-      const r = await runSkiff([`--dest=file:${missing}`, 'arch-check', option, '--force']);
+      const r = await runSkiffInProcess([`--dest=file:${missing}`, 'arch-check', option, '--force']);
       assert.equal(r.code, 6, r.stderr);
       assert.match(r.stderr, /not found/);
       assert.ok(!existsSync(missing));
     }
     // An existing directory without an archive.
     mkdirSync(missing);
-    const r = await runSkiff([`--dest=file:${missing}`, 'arch-check', '--change-uuid', '--force']);
+    const r = await runSkiffInProcess([`--dest=file:${missing}`, 'arch-check', '--change-uuid', '--force']);
     assert.equal(r.code, 6, r.stderr);
     assert.match(r.stderr, /^Archive not found/m);
     assert.deepEqual(treeOf(missing), []);

@@ -15,7 +15,8 @@ import { createArchive } from '../../source-agent/engine/maintain/arch-init.js';
 import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
-import { type CliResult, runSkiff, scratchDir } from '../helpers/cli.js';
+import { type CliResult, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { makeVolume } from '../helpers/volumes.js';
 import { writerFor } from '../helpers/write-context.js';
 import { hashTree } from '../volumes/archive-fixture.js';
@@ -36,7 +37,7 @@ interface Place {
 function place(name: string, meta = join(scratch.dir, `${name}-meta`)): Place {
   const dest = join(scratch.dir, name);
   const skiff = (...args: string[]) =>
-    runSkiff([...args, `--meta-dir=${meta}`, ...(args.some((a) => a.startsWith('--dest')) ? [] : [`--dest=file:${dest}`])]);
+    runSkiffInProcess([...args, `--meta-dir=${meta}`, ...(args.some((a) => a.startsWith('--dest')) ? [] : [`--dest=file:${dest}`])]);
   return { dest, meta, skiff };
 }
 
@@ -210,7 +211,7 @@ describe('receive masks restored permissions', () => {
     const request = { writer: writerFor(archive), volumes, tags: new Map(), sendUnchanged: true, dryRun: false, startedAt: new Date() };
     assert.equal((await send(request, quiet))[0]?.outcome, 'sent');
     const target = join(scratch.dir, 'setuid-restored.img');
-    await ok(runSkiff([`--dest=file:${dest}`, 'receive', VOLUME, `--save-to=${target}`]));
+    await ok(runSkiffInProcess([`--dest=file:${dest}`, 'receive', VOLUME, `--save-to=${target}`]));
     assert.equal((statSync(target).mode & 0o7777).toString(8), '755');
     assert.ok(readFileSync(target).equals(readFileSync(path)));
   });

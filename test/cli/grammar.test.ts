@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { fixtureArchive, PROJECT_ROOT } from '../helpers/paths.js';
 
 const scratch = scratchDir();
@@ -22,7 +23,7 @@ describe('command-line grammar', () => {
     ];
     const outputs = [];
     for (const args of forms) {
-      const r = await runSkiff(args);
+      const r = await runSkiffInProcess(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       outputs.push(r.stdout.replace(/\(\d+ bytes\) /g, ''));
     }
@@ -31,6 +32,7 @@ describe('command-line grammar', () => {
   });
 
   it('prints the release line first; version exits 0', async () => {
+    // A process of its own: what a wrapper script sees. The other runs here are in-process.
     const r = await runSkiff(['version']);
     const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(r.code, 0);
@@ -38,7 +40,7 @@ describe('command-line grammar', () => {
   });
 
   it('--help lists the commands and exits 0', async () => {
-    const r = await runSkiff(['--help']);
+    const r = await runSkiffInProcess(['--help']);
     assert.equal(r.code, 0);
     for (const command of ['list', 'verify', 'receive', 'arch-check', 'version']) assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'));
   });
@@ -50,7 +52,7 @@ describe('command-line grammar', () => {
       ['arch-deduplicate', '--help'],
       ['send', '-h'],
     ]) {
-      const r = await runSkiff([command as string, flag as string]);
+      const r = await runSkiffInProcess([command as string, flag as string]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`^Usage:\\n  skiff ${command} `, 'm'));
       assert.equal(r.stderr, '');
@@ -60,7 +62,7 @@ describe('command-line grammar', () => {
   it('reads defaults from the config file; the command line wins', async () => {
     const config = join(scratch.dir, 'skiff.ini');
     writeFileSync(config, `[var-global-default]\ndest = ${dest}\nverbose = 1\nvolex = dup.img\n  empty.img\nunattended = 1\n`);
-    const fromConfig = await runSkiff([`--config=${config}`, 'list', '-a']);
+    const fromConfig = await runSkiffInProcess([`--config=${config}`, 'list', '-a']);
     assert.equal(fromConfig.code, 0, fromConfig.stderr);
     assert.deepEqual(errorLines(fromConfig), ['Ignoring config item: unattended', `Config file: ${config}`]);
     assert.match(fromConfig.stdout, /Archive Properties:/, 'verbose from the config file');
@@ -68,22 +70,22 @@ describe('command-line grammar', () => {
       [...fromConfig.stdout.matchAll(/Sessions for volume '([^']+)'/g)].map((m) => m[1]),
       ['newvol.img', 'vol2.img'],
     );
-    const overridden = await runSkiff([`--config=${config}`, 'list', '--dest=file:/nonexistent']);
+    const overridden = await runSkiffInProcess([`--config=${config}`, 'list', '--dest=file:/nonexistent']);
     assert.equal(overridden.code, 6);
   });
 
   it('--quiet silences verify but not list', async () => {
-    const verify = await runSkiff(['verify', 'vol2.img', `--dest=${dest}`, '--quiet']);
+    const verify = await runSkiffInProcess(['verify', 'vol2.img', `--dest=${dest}`, '--quiet']);
     assert.equal(verify.code, 0);
     assert.equal(verify.stdout, '');
-    const list = await runSkiff(['list', `--dest=${dest}`, '--quiet']);
+    const list = await runSkiffInProcess(['list', `--dest=${dest}`, '--quiet']);
     assert.match(list.stdout, /Volumes:\n dup\.img\n/);
   });
 });
 
 describe('list output', () => {
   it('volumes, verbose: Wyng columns', async () => {
-    const r = await runSkiff(['list', '--verbose', `--dest=${dest}`]);
+    const r = await runSkiffInProcess(['list', '--verbose', `--dest=${dest}`]);
     assert.equal(r.code, 0);
     assert.match(
       r.stdout,
@@ -96,14 +98,14 @@ describe('list output', () => {
   });
 
   it('sessions, unattended and verbose, with tags and the final two-space line', async () => {
-    const plain = await runSkiff(['list', 'vol2.img', 'newvol.img', `--dest=${dest}`]);
+    const plain = await runSkiffInProcess(['list', 'vol2.img', 'newvol.img', `--dest=${dest}`]);
     assert.ok(
       plain.stdout.endsWith(
         "\nSessions for volume 'newvol.img':\n\nNone.\n\nSessions for volume 'vol2.img':\n\n20261128-153734  Chg\n20261128-153738  Chg\n20261128-153740  Chg\n  \n",
       ),
       plain.stdout,
     );
-    const verbose = await runSkiff(['list', 'vol2.img', '--verbose', `--dest=${dest}`]);
+    const verbose = await runSkiffInProcess(['list', 'vol2.img', '--verbose', `--dest=${dest}`]);
     assert.match(
       verbose.stdout,
       /20261128-153734 \(1100000 bytes\) Chg\n tag: base, first full backup\n20261128-153738 \(1300000 bytes\) Chg\n tag: grow\n/,
@@ -111,14 +113,14 @@ describe('list output', () => {
   });
 
   it('--session filters volumes; ^tag selects sessions', async () => {
-    const bySession = await runSkiff(['list', '--session=20261128-153734', `--dest=${dest}`]);
+    const bySession = await runSkiffInProcess(['list', '--session=20261128-153734', `--dest=${dest}`]);
     assert.match(bySession.stdout, /\nVolumes:\n vol2\.img\n$/);
-    const byTag = await runSkiff(['list', '-a', '--session=^grow', `--dest=${dest}`]);
+    const byTag = await runSkiffInProcess(['list', '-a', '--session=^grow', `--dest=${dest}`]);
     assert.equal([...byTag.stdout.matchAll(/^20261128-153738 /gm)].length, 3);
   });
 
   it('--tag lists assignments as Python tuples', async () => {
-    const r = await runSkiff(['list', '--tag=', `--dest=${dest}`]);
+    const r = await runSkiffInProcess(['list', '--tag=', `--dest=${dest}`]);
     assert.match(
       r.stdout,
       /\nTag Assignments\n\nbase:\n {2}\('vol2\.img', '20261128-153734', 'first full backup'\)\n\ngrow:\n {2}\('dup\.img', /,
@@ -126,7 +128,7 @@ describe('list output', () => {
   });
 
   it('--json: banner, blank line, then one object without a trailing newline, exact nanosecond times', async () => {
-    const r = await runSkiff(['list', '--json', `--dest=${dest}`]);
+    const r = await runSkiffInProcess(['list', '--json', `--dest=${dest}`]);
     const [banner, json] = r.stdout.split('\n\n');
     assert.match(banner as string, /^Skiff .*\nUn-encrypted archive/);
     assert.ok(!r.stdout.endsWith('\n'));

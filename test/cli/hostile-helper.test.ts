@@ -12,6 +12,7 @@ import type { RemoteStore } from '../../source-agent/store/remote/remote-store.j
 import { StoreError } from '../../source-agent/store/store.js';
 import { connectHelper } from '../../source-agent/transport/connect.js';
 import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { ATTACK_SHOWN, terminalProblem } from '../helpers/hostile-text.js';
 import { installQvmRunStandIn } from '../helpers/qvm-run.js';
 import { makeVolume } from '../helpers/volumes.js';
@@ -121,7 +122,7 @@ describe('hostile helper through the CLI (stand-in qvm-run runs the fake as the 
   for (const [behavior, args, shown] of injections) {
     it(`${behavior}: exit 5, the helper's text shown with its controls escaped`, async () => {
       const dir = join(scratch.dir, `inject-${behavior}`);
-      assert.equal((await runSkiff(['arch-init', '--encrypt=off', `--dest=file:${dir}`])).code, 0);
+      assert.equal((await runSkiffInProcess(['arch-init', '--encrypt=off', `--dest=file:${dir}`])).code, 0);
       const r = await runSkiff([`--dest=qubes://vm${dir}`, ...args], { env: env(behavior, HOSTILE) });
       assert.equal(r.code, 5, r.stderr);
       assert.equal(terminalProblem(r.bytes), null, JSON.stringify(r.stdout + r.stderr));
@@ -135,8 +136,9 @@ describe('hostile helper through the CLI (stand-in qvm-run runs the fake as the 
     const source = join(scratch.dir, 'vol.img');
     writeFileSync(source, makeVolume('hostile', 65536, 8, 1));
     const common = [`--dest=file:${dir}`, '--passcmd=echo hostile-passphrase'];
-    assert.equal((await runSkiff(['arch-init', '--chunk-factor=1', ...common])).code, 0);
-    assert.equal((await runSkiff(['send', `--import-other-from=vol.img:|:${source}`, ...common])).code, 0);
+    // Setting up on file: needs no process of its own; the runs against the helpers below are processes.
+    assert.equal((await runSkiffInProcess(['arch-init', '--chunk-factor=1', ...common])).code, 0);
+    assert.equal((await runSkiffInProcess(['send', `--import-other-from=vol.img:|:${source}`, ...common])).code, 0);
     const target = join(scratch.dir, 'restored.img');
     const honest = await runSkiff(
       ['receive', 'vol.img', `--save-to=${target}`, `--dest=qubes://vm${dir}`, '--passcmd=echo hostile-passphrase'],

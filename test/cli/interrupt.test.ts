@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { errorLines, type RunningSkiff, runSkiff, scratchDir, startSkiff } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { installQvmRunStandIn } from '../helpers/qvm-run.js';
 import { makeVolume } from '../helpers/volumes.js';
 
@@ -34,8 +35,9 @@ async function archiveWithVolume(name: string): Promise<{ dir: string; common: s
   const source = join(scratch.dir, `${name}.img`);
   writeFileSync(source, makeVolume(name, 65536, 8, 1));
   const common = [`--dest=file:${dir}`];
-  assert.equal((await runSkiff(['arch-init', '--encrypt=off', '--chunk-factor=1', ...common])).code, 0);
-  const sent = await runSkiff(['send', `--import-other-from=vol.img:|:${source}`, ...common]);
+  // Setting up needs no process of its own; the runs under test below are processes.
+  assert.equal((await runSkiffInProcess(['arch-init', '--encrypt=off', '--chunk-factor=1', ...common])).code, 0);
+  const sent = await runSkiffInProcess(['send', `--import-other-from=vol.img:|:${source}`, ...common]);
   assert.equal(sent.code, 0, sent.stderr);
   return { dir, common };
 }

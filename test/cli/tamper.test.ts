@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { copyFixture, errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { copyFixture, errorLines, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FIXTURES } from '../helpers/paths.js';
 
 const scratch = scratchDir();
@@ -35,14 +36,15 @@ async function expectDetected(fixture: string, volume: string, passphrase: strin
   c.damage(archive);
   const restoreDir = join(work, 'restore');
   const target = join(restoreDir, 'volume.img');
-  const input = passphrase ? `${passphrase}\n` : '';
-  const receive = await runSkiff([`--dest=file:${archive}`, 'receive', volume, `--save-to=${target}`], { input });
+  // In this process, so the passphrase comes from --passcmd (stdin is the process's own fd 0).
+  const given = passphrase ? [`--passcmd=echo ${passphrase}`] : [];
+  const receive = await runSkiffInProcess([`--dest=file:${archive}`, 'receive', volume, `--save-to=${target}`, ...given]);
   assert.equal(receive.code, c.code, `receive exit code for ${c.name}: ${receive.stderr}`);
   assert.match(receive.stderr, c.message, c.name);
   assert.ok(!existsSync(target), `${c.name}: a restore appeared at the target path`);
   if (existsSync(restoreDir)) assert.deepEqual(readdirSync(restoreDir), [], `${c.name}: leftovers in the target directory`);
   assert.doesNotMatch(receive.stderr, /\n\s+at /, 'no stack trace');
-  const verify = await runSkiff([`--dest=file:${archive}`, 'verify', volume], { input });
+  const verify = await runSkiffInProcess([`--dest=file:${archive}`, 'verify', volume, ...given]);
   assert.notEqual(verify.code, 0, `verify must fail for ${c.name}`);
   assert.match(verify.stderr, c.message, `verify: ${c.name}`);
 }
@@ -119,7 +121,7 @@ describe('tampered unencrypted archive (plain-zlib-64k, vol2.img)', () => {
     flipByte(join(archive, full, '000000000/x0000000000080000'), 100);
     const target = join(work, 'volume.img');
     writeFileSync(target, 'previous content');
-    const r = await runSkiff([`--dest=file:${archive}`, 'receive', 'vol2.img', `--save-to=${target}`]);
+    const r = await runSkiffInProcess([`--dest=file:${archive}`, 'receive', 'vol2.img', `--save-to=${target}`]);
     assert.equal(r.code, 2);
     assert.equal(readFileSync(target, 'utf8'), 'previous content');
     assert.deepEqual(readdirSync(work).sort(), ['plain-zlib-64k', 'volume.img']);
@@ -130,7 +132,7 @@ describe('tampered unencrypted archive (plain-zlib-64k, vol2.img)', () => {
     const archive = copyFixture('plain-zlib-64k', work);
     flipByte(join(archive, full, '000000000/x0000000000080000'), 100);
     const target = join(work, 'volume.img');
-    const r = await runSkiff([`--dest=file:${archive}`, 'receive', 'vol2.img', `--save-to=${target}`, '--skip-corrupt-chunks']);
+    const r = await runSkiffInProcess([`--dest=file:${archive}`, 'receive', 'vol2.img', `--save-to=${target}`, '--skip-corrupt-chunks']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /Skipping corrupt chunk at 524288 /);
     // The result line says what happened, not ": OK".
@@ -210,7 +212,7 @@ describe('error output', () => {
     const work = join(scratch.dir, 'lines');
     const archive = copyFixture('plain-zlib-64k', work);
     flipByte(join(archive, 'archive.ini'), 3);
-    const r = await runSkiff([`--dest=file:${archive}`, 'list']);
+    const r = await runSkiffInProcess([`--dest=file:${archive}`, 'list']);
     assert.deepEqual(errorLines(r), ['archive.ini: not a Wyng V3 archive (bad header)']);
   });
 });

@@ -13,7 +13,8 @@ import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { copyArchive, PLAIN } from '../arch-check/helpers.js';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { terminalProblem } from '../helpers/hostile-text.js';
 import { makeVolume } from '../helpers/volumes.js';
 import { writerFor } from '../helpers/write-context.js';
@@ -37,7 +38,7 @@ describe('terminal injection through a file: destination', { timeout: 120_000 },
       if (path.endsWith('/')) mkdirSync(join(root, path));
       else writeFileSync(join(root, path), 'planted');
     }
-    const r = await runSkiff([
+    const r = await runSkiffInProcess([
       `--dest=file:${root}`,
       `--meta-dir=${join(scratch.dir, 'meta-clean')}`,
       'arch-check',
@@ -57,7 +58,7 @@ describe('terminal injection through a file: destination', { timeout: 120_000 },
       .toString('utf8')
       .replace(/^uuid = .*$/m, 'uuid = \x1b]0;owned\x07\u009b2J\rVerification OK');
     writeFileSync(join(root, 'archive.ini'), Buffer.concat([file.subarray(0, 17), gzipSync(Buffer.from(text), { level: 4 })]));
-    const r = await runSkiff([`--dest=file:${root}`, `--meta-dir=${join(scratch.dir, 'meta-bad-uuid')}`, 'list']);
+    const r = await runSkiffInProcess([`--dest=file:${root}`, `--meta-dir=${join(scratch.dir, 'meta-bad-uuid')}`, 'list']);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(terminalProblem(r.bytes), null, JSON.stringify(r.stdout + r.stderr));
     assert.match(r.stderr, /bad uuid: \\x1b\]0;owned\\x07\\u009b2J\\rVerification OK/);
@@ -102,7 +103,7 @@ describe('terminal injection through a file: destination', { timeout: 120_000 },
       [['list', '--json'], '"\\u001b]0;owned\\u0007": "\\u001b[2J\\u009b31m\\u202e fake"'],
     ];
     for (const [args, shown] of runs) {
-      const r = await runSkiff([`--dest=file:${root}`, `--meta-dir=${join(scratch.dir, 'meta-tags')}`, ...args]);
+      const r = await runSkiffInProcess([`--dest=file:${root}`, `--meta-dir=${join(scratch.dir, 'meta-tags')}`, ...args]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(terminalProblem(r.bytes), null, `${args.join(' ')}: ${JSON.stringify(r.stdout + r.stderr)}`);
       assert.ok(r.stdout.includes(shown), `${args.join(' ')}: ${r.stdout}`);

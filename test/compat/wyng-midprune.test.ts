@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { PROJECT_ROOT } from '../helpers/paths.js';
 
 const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/wyng-midprune');
@@ -35,24 +36,31 @@ describe('an archive Wyng left mid-prune is completed by Skiff from the destinat
         const meta = join(scratch.dir, `meta-${state}-${command[0]}`);
         const dest = `--dest=file:${root}`;
 
-        const listed = await runSkiff(['list', 'm.img', dest, `--meta-dir=${meta}`]);
+        const listed = await runSkiffInProcess(['list', 'm.img', dest, `--meta-dir=${meta}`]);
         assert.match(listed.stderr, /Prior operation in progress: merge Vol_86f1f3/);
 
-        const run = await runSkiff([...command, dest, `--meta-dir=${meta}`, '-u']);
+        const run = await runSkiffInProcess([...command, dest, `--meta-dir=${meta}`, '-u']);
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stdout, /Completing prior operation in progress\./);
 
-        const sessions = await runSkiff(['list', 'm.img', dest, `--meta-dir=${meta}`]);
+        const sessions = await runSkiffInProcess(['list', 'm.img', dest, `--meta-dir=${meta}`]);
         assert.equal(sessions.code, 0, sessions.stderr);
         assert.doesNotMatch(sessions.stderr, /Prior operation/);
         for (const gone of PRUNED) assert.doesNotMatch(sessions.stdout, new RegExp(gone));
         for (const [session, image] of KEPT) {
           const target = join(scratch.dir, `${state}-${command[0]}-${session}.img`);
-          const r = await runSkiff(['receive', 'm.img', `--session=${session}`, `--save-to=${target}`, dest, `--meta-dir=${meta}`]);
+          const r = await runSkiffInProcess([
+            'receive',
+            'm.img',
+            `--session=${session}`,
+            `--save-to=${target}`,
+            dest,
+            `--meta-dir=${meta}`,
+          ]);
           assert.equal(r.code, 0, r.stderr);
           assert.ok(readFileSync(target).equals(readFileSync(join(FIXTURE, image))), `${session} restores byte-identical`);
         }
-        const check = await runSkiff(['arch-check', dest, `--meta-dir=${meta}`]);
+        const check = await runSkiffInProcess(['arch-check', dest, `--meta-dir=${meta}`]);
         assert.equal(check.code, 0, check.stderr);
         assert.deepEqual(
           readdirSync(join(root, VID)).filter((e) => e.startsWith('merge') || e.endsWith('.tmp')),

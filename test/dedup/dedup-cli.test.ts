@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FS_TOOLS, withLoopFs } from '../helpers/loop-fs.js';
 import { requireSystem } from '../helpers/system.js';
 import { makeVolume } from '../helpers/volumes.js';
@@ -19,7 +20,7 @@ function archive(name: string) {
   const dir = join(scratch.dir, name);
   const common = [`--dest=file:${dir}`, `--meta-dir=${join(scratch.dir, `${name}-meta`)}`, '--passcmd=echo dedup-cli-passphrase'];
   const skiff = async (args: string[], code = 0) => {
-    const r = await runSkiff([...args, ...common]);
+    const r = await runSkiffInProcess([...args, ...common]);
     assert.equal(r.code, code, `skiff ${args.join(' ')}: ${r.stdout}\n${r.stderr}`);
     return r;
   };

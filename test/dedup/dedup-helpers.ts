@@ -13,6 +13,7 @@ import { type SendEvents, send, type VolumeReport } from '../../source-agent/eng
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { type Store, StoreError, type StoreErrorCode } from '../../source-agent/store/store.js';
+import { useKdfMemoHere } from '../helpers/cli.js';
 import { inProcessStore } from '../helpers/in-process-store.js';
 import { restoreImages } from '../helpers/restore-all.js';
 import { keystream } from '../helpers/volumes.js';
@@ -23,6 +24,8 @@ export const PASSPHRASE = 'dedup-test-passphrase';
 const now = () => Date.now() / 1000;
 
 export async function newArchive(root: string, encrypted = false): Promise<void> {
+  // Not about the key derivation: the archive's scrypt comes from the test memo (helpers/cli.ts).
+  useKdfMemoHere();
   await createArchive(new LocalStore(root), {
     mode: encrypted ? CIPHER_MODES['34'] : CIPHER_MODES['00'],
     compression: 'zstd',

@@ -13,9 +13,12 @@ import { createArchive } from '../../source-agent/engine/maintain/arch-init.js';
 import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
-import { scratchDir } from '../helpers/cli.js';
+import { scratchDir, useKdfMemoHere } from '../helpers/cli.js';
 import { CHUNK } from '../helpers/session-archive.js';
 import { makeVolume } from '../helpers/volumes.js';
+
+// Not about the key derivation: the archive's scrypt comes from the test memo (helpers/cli.ts).
+useKdfMemoHere();
 
 const scratch = scratchDir('skiff-send-clock-');
 after(scratch.cleanup);

@@ -1,13 +1,14 @@
 // Runs the built skiff CLI as a subprocess, the way users and wrapper scripts do.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WYNG_SCRYPT } from '../../source-agent/archive/crypto/kdf.js';
-import { rememberDerivation } from '../../source-agent/archive/crypto/kdf-memo.js';
+import { rememberDerivation, TEST_SALTS_FILE } from '../../source-agent/archive/crypto/kdf-memo.js';
 import { parseSaltFile } from '../../source-agent/archive/salt.js';
 import { CLI, fixtureArchive, WYNG_FIXTURES } from './paths.js';
+import { TEST_PASSPHRASE_KEYS, TEST_SCRYPT_SALTS } from './test-kdf-keys.js';
 
 export interface CliResult {
   code: number;
@@ -38,14 +39,21 @@ export function hermetic(args: readonly string[]): string[] {
 // of results already computed (source-agent/archive/crypto/kdf-memo.ts, test-only), entered
 // beforehand with the Wyng fixtures' known keys (paths.ts) unless a test asks for derivations
 // from the fixtures themselves. The keys are the real ones, so archives, Wyng fixtures and
-// wrong-passphrase refusals are as without it. A test opts out by giving SKIFF_TEST_KDF_MEMO in
-// its env (empty: none).
+// wrong-passphrase refusals are as without it. The memo also gives the archives that runs create
+// two fixed scrypt salts, with the keys of the tests' passphrases entered beforehand
+// (test-kdf-keys.ts), so that a new encrypted archive costs no scrypt either. A test opts out by
+// giving SKIFF_TEST_KDF_MEMO in its env (empty: none).
 const kdfMemoDirs = new Map<boolean, string>();
 function kdfMemoDir(withFixtureKeys: boolean): string {
   let dir = kdfMemoDirs.get(withFixtureKeys);
   if (dir) return dir;
   const created = mkdtempSync(join(tmpdir(), 'skiff-test-kdf-'));
   process.on('exit', () => rmSync(created, { recursive: true, force: true }));
+  writeFileSync(join(created, TEST_SALTS_FILE), Buffer.concat(TEST_SCRYPT_SALTS), { mode: 0o600 });
+  for (const [passphrase, dataKey, metadataKey] of TEST_PASSPHRASE_KEYS) {
+    rememberDerivation(created, WYNG_SCRYPT, Buffer.from(passphrase), TEST_SCRYPT_SALTS[0], Buffer.from(dataKey, 'hex'));
+    rememberDerivation(created, WYNG_SCRYPT, Buffer.from(passphrase), TEST_SCRYPT_SALTS[1], Buffer.from(metadataKey, 'hex'));
+  }
   if (withFixtureKeys) {
     for (const fixture of WYNG_FIXTURES) {
       if (!fixture.passphrase || !fixture.rootKeys) continue;
@@ -62,6 +70,13 @@ function kdfMemoDir(withFixtureKeys: boolean): string {
 /** The variables that give a CLI run the memo (for runs started without runSkiff: terminals). */
 export function kdfMemoEnv(withFixtureKeys = true): { SKIFF_TEST: string; SKIFF_TEST_KDF_MEMO: string } {
   return { SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: kdfMemoDir(withFixtureKeys) };
+}
+/**
+ * Gives this process's own key derivations the memo and its fixed salts: for engine-level tests
+ * that make encrypted archives in the test process and are not about the key derivation.
+ */
+export function useKdfMemoHere(): void {
+  if (!('SKIFF_TEST_KDF_MEMO' in process.env)) Object.assign(process.env, kdfMemoEnv());
 }
 function withKdfMemo(env: NodeJS.ProcessEnv, withFixtureKeys = true): NodeJS.ProcessEnv {
   if ('SKIFF_TEST_KDF_MEMO' in env) return env;

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { errorLines, runSkiff, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { makeVolume } from '../helpers/volumes.js';
 import { DEST, ROWS, SOURCE } from './rows.js';
 import { installSshStandIn } from './ssh-stand-in.js';
@@ -22,8 +23,8 @@ describe('hostile helper table (fake helper over a stand-in ssh)', { timeout: 60
     bin = installSshStandIn(scratch.dir);
     writeFileSync(source, makeVolume('hostile', 65536, 8, 1));
     const local = [`--dest=file:${archive}`];
-    assert.equal((await runSkiff(['arch-init', '--encrypt=off', '--chunk-factor=1', ...local])).code, 0);
-    assert.equal((await runSkiff(['send', `--import-other-from=vol.img:|:${source}`, ...local])).code, 0);
+    assert.equal((await runSkiffInProcess(['arch-init', '--encrypt=off', '--chunk-factor=1', ...local])).code, 0);
+    assert.equal((await runSkiffInProcess(['send', `--import-other-from=vol.img:|:${source}`, ...local])).code, 0);
   });
 
   for (const row of ROWS) {
@@ -31,17 +32,19 @@ describe('hostile helper table (fake helper over a stand-in ssh)', { timeout: 60
       const args = row.command.map((arg) =>
         arg === DEST ? `--dest=ssh://hostile@example.invalid${archive}` : arg.replace(SOURCE, source),
       );
-      const r = await runSkiff(args, {
-        env: {
-          ...process.env,
-          TZ: 'UTC',
-          PATH: `${bin}:${process.env['PATH']}`,
-          HOSTILE_ROW: row.name,
-          SKIFF_DEST_TIMEOUT: String(row.timeout ?? 5),
-          // A heap limit turns unbounded growth into a crash (exit 134), not exit 5.
-          ...(row.heapMiB ? { NODE_OPTIONS: `--max-old-space-size=${row.heapMiB}` } : {}),
-        },
-      });
+      const env = {
+        ...process.env,
+        TZ: 'UTC',
+        PATH: `${bin}:${process.env['PATH']}`,
+        HOSTILE_ROW: row.name,
+        SKIFF_DEST_TIMEOUT: String(row.timeout ?? 5),
+      };
+      // A row that bounds memory runs skiff as a process of its own, with a heap limit that turns
+      // unbounded growth into a crash (exit 134), not exit 5; the others run in this process (the
+      // stand-in ssh, the fake helper and the real one behind it are processes either way).
+      const r = row.heapMiB
+        ? await runSkiff(args, { env: { ...env, NODE_OPTIONS: `--max-old-space-size=${row.heapMiB}` } })
+        : await runSkiffInProcess(args, { env });
       assert.equal(r.code, row.exit, r.stderr);
       const lines = errorLines(r);
       if (row.exit !== 0) {

@@ -20,10 +20,14 @@ import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
+import { useKdfMemoHere } from '../helpers/cli.js';
 import { FailingStore } from '../helpers/failing-store.js';
 import { restoreAll } from '../helpers/session-archive.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
 import { openArchive, openWriteContext, silentOutput, writerFor } from '../helpers/write-context.js';
+
+// Not about the key derivation: the archive's scrypt comes from the test memo (helpers/cli.ts).
+useKdfMemoHere();
 
 const CHUNK = 65536;
 const PASS = 'merge-test-passphrase';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { copyFixture, runSkiff, scratchDir } from '../helpers/cli.js';
+import { copyFixture, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FIXTURES, fixtureArchive } from '../helpers/paths.js';
 import { attachLoop, requireSystem } from '../helpers/system.js';
 
@@ -37,7 +38,7 @@ describe('receive to a block device', () => {
   it('restores byte-identical, zeroes zero chunks, leaves the rest of the device alone', async (t) => {
     if (!requireSystem(t, ['losetup'])) return;
     await withLoop('good.img', DEVICE_BYTES, async (device) => {
-      const r = await runSkiff([`--dest=file:${fixtureArchive('plain-zlib-64k')}`, 'receive', 'vol2.img', `--save-to=${device}`]);
+      const r = await runSkiffInProcess([`--dest=file:${fixtureArchive('plain-zlib-64k')}`, 'receive', 'vol2.img', `--save-to=${device}`]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`Saving to block device '${device}'`));
       const content = readDevice(device, DEVICE_BYTES);
@@ -61,7 +62,7 @@ describe('receive to a block device', () => {
     bytes[10] = (bytes[10] as number) ^ 1;
     writeFileSync(chunk, bytes);
     await withLoop('bad.img', DEVICE_BYTES, async (device) => {
-      const r = await runSkiff([`--dest=file:${archive}`, 'receive', 'vol2.img', `--save-to=${device}`]);
+      const r = await runSkiffInProcess([`--dest=file:${archive}`, 'receive', 'vol2.img', `--save-to=${device}`]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /x0000000000080000: bad hash.*the first 65536 bytes of .* were zeroed/);
       const content = readDevice(device, DEVICE_BYTES);
@@ -75,7 +76,7 @@ describe('receive to a block device', () => {
   it('refuses a device smaller than the volume', async (t) => {
     if (!requireSystem(t, ['losetup'])) return;
     await withLoop('small.img', 512 * 1024, async (device) => {
-      const r = await runSkiff([`--dest=file:${fixtureArchive('plain-zlib-64k')}`, 'receive', 'vol2.img', `--save-to=${device}`]);
+      const r = await runSkiffInProcess([`--dest=file:${fixtureArchive('plain-zlib-64k')}`, 'receive', 'vol2.img', `--save-to=${device}`]);
       assert.equal(r.code, 9, r.stderr);
       assert.match(r.stderr, /holds 524288 bytes, less than the volume's 900000/);
       assert.ok(

@@ -12,6 +12,7 @@ import { after, describe, it, type TestContext } from 'node:test';
 import { connectHelper, sshStart } from '../../source-agent/transport/connect.js';
 import { helperBundlePath } from '../../source-agent/transport/helper-upload.js';
 import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { installQvmRunStandIn } from '../helpers/qvm-run.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { requireSystem, SYSTEM_TESTS_REQUIRED } from '../helpers/system.js';
@@ -47,9 +48,14 @@ let counter = 0;
 function remoteArchive(dest: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const meta = join(scratch.dir, `meta${counter++}`);
   const skiff = async (args: string[], code = 0) => {
-    const r = await runSkiff([...args, `--dest=${dest}`, `--meta-dir=${meta}`, '--passcmd=echo remote-test-passphrase', ...extra], {
-      env: { ...process.env, TZ: 'UTC', HOME: freshHome, PATH: `${standInDir}:${process.env['PATH']}`, QVM_RUN_LOG: qvmLog, ...env },
-    });
+    // In this process (ssh, qvm-run and the helper are real processes either way); a skiff process
+    // of its own over ssh, with its exit codes, is the missing/unreachable test's.
+    const r = await runSkiffInProcess(
+      [...args, `--dest=${dest}`, `--meta-dir=${meta}`, '--passcmd=echo remote-test-passphrase', ...extra],
+      {
+        env: { ...process.env, TZ: 'UTC', HOME: freshHome, PATH: `${standInDir}:${process.env['PATH']}`, QVM_RUN_LOG: qvmLog, ...env },
+      },
+    );
     assert.equal(r.code, code, `skiff ${args.join(' ')} (${dest}): ${r.stdout}\n${r.stderr}`);
     return r;
   };

@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FS_TOOLS, withLoopFs } from '../helpers/loop-fs.js';
 import { CLI } from '../helpers/paths.js';
 import { attachLoop, requireSystem } from '../helpers/system.js';
@@ -26,7 +27,7 @@ function newArchive(encrypt = 'off') {
     '--passcmd=echo import-test-passphrase',
   ];
   const skiff = async (args: string[], code = 0) => {
-    const r = await runSkiff([...args, ...common]);
+    const r = await runSkiffInProcess([...args, ...common]);
     assert.equal(r.code, code, `skiff ${args.join(' ')}: ${r.stdout}\n${r.stderr}`);
     return r;
   };
@@ -91,19 +92,25 @@ describe('--import-other-from', () => {
 describe('send killed part-way (SIGKILL)', () => {
   it('keeps every earlier session restorable, and the next send succeeds', async (t) => {
     if (!requireSystem(t, FS_TOOLS.btrfs)) return;
-    await withLoopFs('btrfs', scratch.dir, 700, async ({ local }) => {
+    await withLoopFs('btrfs', scratch.dir, 200, async ({ local }) => {
       const archive = newArchive();
       await archive.init();
       const path = join(local, 'big.img');
       writeFileSync(path, makeVolume('crash-1', 65536, 64));
       await archive.skiff(['send', 'big.img', `--local=${local}`]);
       const firstImage = readFileSync(path);
-      // A larger change, so the next send runs long enough to be killed at several points.
-      writeFileSync(path, keystream('crash-2', 256 * 1024 * 1024));
+      // A whole new volume, read slowly (test-only SKIFF_TEST_READ_DELAY_MS: 256 chunks, 6 ms
+      // each, more than 1.5 s of reading with every chunk hashed, compressed and written in
+      // between), so that the send runs long enough to be killed at several points.
+      writeFileSync(path, keystream('crash-2', 16 * 1024 * 1024));
+      const slowly = { ...process.env, SKIFF_TEST_READ_DELAY_MS: '6' };
       const delays = [50, 150, 300, 600, 1000];
       let killedBeforeEnd = 0;
       for (const delay of delays) {
-        const child = spawn(process.execPath, [CLI, 'send', 'big.img', `--local=${local}`, ...archive.common], { stdio: 'ignore' });
+        const child = spawn(process.execPath, [CLI, 'send', 'big.img', `--local=${local}`, ...archive.common], {
+          stdio: 'ignore',
+          env: slowly,
+        });
         const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
         await sleep(delay);
         child.kill('SIGKILL');

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type CliResult, runSkiff, scratchDir } from '../helpers/cli.js';
+import { type CliResult, scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FS_TOOLS, type FsType, withLoopFs } from '../helpers/loop-fs.js';
 import { requireSystem } from '../helpers/system.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
@@ -42,7 +43,7 @@ function testArchive(local: string, fsType: FsType, config: Config) {
   const common = [`--dest=file:${dir}`, `--meta-dir=${meta}`, '--authmin=1', `--passcmd=echo ${PASSPHRASE}`];
   const vouch = fsType === 'xfs' ? ['--vouch=reflink_fs_xfs', '--vouch=fs_online_factors'] : [];
   const skiff = async (args: string[], expectCode = 0): Promise<CliResult> => {
-    const r = await runSkiff([...args, ...common]);
+    const r = await runSkiffInProcess([...args, ...common]);
     assert.equal(r.code, expectCode, `skiff ${args.join(' ')} → ${r.code}\n${r.stdout}\n${r.stderr}`);
     return r;
   };
@@ -53,7 +54,7 @@ function testArchive(local: string, fsType: FsType, config: Config) {
       skiff(['arch-init', `--encrypt=${config.encrypt}`, `--compression=${config.compression}`, `--chunk-factor=${config.chunkFactor}`]),
     send: (names: string[], extra: string[] = [], expectCode = 0) =>
       skiff(['send', ...names, `--local=${local}`, ...vouch, ...extra], expectCode),
-    stopAgent: () => runSkiff(['list', ...common, '--authmin=-1']),
+    stopAgent: () => runSkiffInProcess(['list', ...common, '--authmin=-1']),
   };
 }
 
@@ -273,17 +274,17 @@ describe('send: bad local storage and bad names', () => {
         const dir = join(small, 'archive');
         const meta = join(scratch.dir, 'meta-full');
         const common = [`--dest=file:${dir}`, `--meta-dir=${meta}`];
-        assert.equal((await runSkiff(['arch-init', '--encrypt=off', ...common])).code, 0);
+        assert.equal((await runSkiffInProcess(['arch-init', '--encrypt=off', ...common])).code, 0);
         writeFileSync(join(local, 'small.img'), makeVolume('small', 65536, 8));
-        assert.equal((await runSkiff(['send', 'small.img', `--local=${local}`, ...common])).code, 0);
+        assert.equal((await runSkiffInProcess(['send', 'small.img', `--local=${local}`, ...common])).code, 0);
         writeFileSync(join(local, 'big.img'), keystream('big', 40 * 1024 * 1024));
-        const full = await runSkiff(['send', 'big.img', `--local=${local}`, ...common]);
+        const full = await runSkiffInProcess(['send', 'big.img', `--local=${local}`, ...common]);
         assert.equal(full.code, 5, full.stderr);
         assert.match(full.stderr, /Destination error: .*(no space|ENOSPC)/i);
         const target = join(scratch.dir, 'small-restored.img');
-        assert.equal((await runSkiff(['receive', 'small.img', `--save-to=${target}`, ...common])).code, 0);
+        assert.equal((await runSkiffInProcess(['receive', 'small.img', `--save-to=${target}`, ...common])).code, 0);
         assert.ok(readFileSync(target).equals(readFileSync(join(local, 'small.img'))));
-        assert.equal((await runSkiff(['arch-check', ...common])).code, 0);
+        assert.equal((await runSkiffInProcess(['arch-check', ...common])).code, 0);
       });
     });
   });

@@ -23,9 +23,13 @@ import { renameVolume } from '../../source-agent/engine/volumes/rename.js';
 import type { WriteContext } from '../../source-agent/engine/write-context.js';
 import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
+import { useKdfMemoHere } from '../helpers/cli.js';
 import { FailingStore, InjectedFault } from '../helpers/failing-store.js';
 import { silentOutput, writeContextFor, writerFor } from '../helpers/write-context.js';
 import { openArchive, restoreAll, volumeNames, writeSources } from './archive-fixture.js';
+
+// Not about the key derivation: the archive's scrypt comes from the test memo (helpers/cli.ts).
+useKdfMemoHere();
 
 const work = mkdtempSync(join(tmpdir(), 'skiff-volume-faults-'));
 after(() => rmSync(work, { recursive: true, force: true }));

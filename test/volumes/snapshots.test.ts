@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { VolumeId } from '../../source-agent/archive/names.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
+import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FS_TOOLS, withLoopFs } from '../helpers/loop-fs.js';
 import { requireSystem } from '../helpers/system.js';
 import { makeVolume } from '../helpers/volumes.js';
@@ -24,7 +25,7 @@ describe('local snapshots on rename, delete and delete --clean (Btrfs)', () => {
     await withLoopFs('btrfs', dir, 200, async ({ local }) => {
       const archiveDir = join(dir, 'archive');
       const skiff = (...args: string[]) =>
-        runSkiff([
+        runSkiffInProcess([
           ...args,
           `--dest=file:${archiveDir}`,
           `--meta-dir=${join(dir, 'meta')}`,

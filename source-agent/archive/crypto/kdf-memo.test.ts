@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { newSaltFile } from '../salt.js';
 import { scryptKey, WYNG_SCRYPT } from './kdf.js';
-import { memoizedDerivation, testKdfMemoDir } from './kdf-memo.js';
+import { memoizedDerivation, TEST_SALTS_FILE, testKdfMemoDir } from './kdf-memo.js';
 
 const base = mkdtempSync(join(tmpdir(), 'skiff-kdf-memo-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -55,5 +56,20 @@ describe('test-only scrypt memo', () => {
     const planted = Buffer.alloc(32, 0xee);
     await memoizedDerivation(dir, WYNG_SCRYPT, passphrase, salt, async () => planted);
     assert.deepEqual(await scryptKey(passphrase, salt, { SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: dir }), planted);
+  });
+
+  it("gives new archives the memo's scrypt salts only under the test-mode guard; the other two stay random", () => {
+    const dir = privateDir();
+    const salts = Buffer.concat([Buffer.alloc(64, 0x11), Buffer.alloc(64, 0x22)]);
+    writeFileSync(join(dir, TEST_SALTS_FILE), salts);
+    const guarded = { SKIFF_TEST: '1', SKIFF_TEST_KDF_MEMO: dir };
+    const [one, two] = [newSaltFile(guarded), newSaltFile(guarded)];
+    assert.deepEqual(one.salts.slice(0, 2), [Buffer.alloc(64, 0x11), Buffer.alloc(64, 0x22)]);
+    assert.notDeepEqual(one.salts[2], two.salts[2]);
+    assert.notDeepEqual(one.salts[3], two.salts[3]);
+    const unguarded = newSaltFile({ SKIFF_TEST_KDF_MEMO: dir });
+    assert.notDeepEqual(unguarded.salts[0], Buffer.alloc(64, 0x11), 'no test-mode guard: random');
+    writeFileSync(join(dir, TEST_SALTS_FILE), salts.subarray(0, 100));
+    assert.notDeepEqual(newSaltFile(guarded).salts[0], Buffer.alloc(64, 0x11), 'a file of the wrong size is not used');
   });
 });

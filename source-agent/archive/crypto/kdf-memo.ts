@@ -8,6 +8,12 @@
 // bytes do not change, a wrong passphrase or a tampered salt misses the memo and is refused as
 // before — it only skips recomputing a result already computed.
 //
+// A new archive's salts are random, so its first opening misses the memo whatever was computed
+// before: every encrypted arch-init in the tests paid two real derivations. The memo directory
+// may therefore also hold the two scrypt salts that new archives take instead of random ones
+// (testScryptSalts, written by the test helper), so that the archives a test process makes with
+// one passphrase share their root keys and derive them once. The other two salts stay random.
+//
 // Honoured ONLY when SKIFF_TEST=1 and SKIFF_TEST_KDF_MEMO names a directory that is ours and
 // closed to everyone else (test/helpers/cli.ts makes one per test process and removes it). The
 // memo holds root keys in the clear: never set these outside the tests.
@@ -46,6 +52,23 @@ function entryName(params: ScryptParameters, passphrase: Uint8Array, salt: Uint8
     hash.update(length).update(field);
   }
   return hash.digest('hex');
+}
+
+/** The file in the memo directory that holds the two scrypt salts of new archives (64 bytes each). */
+export const TEST_SALTS_FILE = 'new-archive-scrypt-salts';
+
+/** The scrypt salts (data, metadata) a new archive takes under the test-mode guard, else null. */
+export function testScryptSalts(env: NodeJS.ProcessEnv, saltBytes: number): [Buffer, Buffer] | null {
+  const dir = testKdfMemoDir(env);
+  if (dir === null) return null;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, TEST_SALTS_FILE));
+  } catch {
+    return null;
+  }
+  if (bytes.length !== 2 * saltBytes) return null;
+  return [bytes.subarray(0, saltBytes), bytes.subarray(saltBytes)];
 }
 
 /** derive()'s result, from the memo when an earlier run in `dir` computed it already. */
