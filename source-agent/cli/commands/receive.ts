@@ -8,14 +8,14 @@ import { poolTarget, receiveIntoPool, type SnapshotUse } from '../../engine/rest
 import { receiveVolume } from '../../engine/restore/receive.js';
 import { openReceivePool } from '../../engine/restore/receive-pool.js';
 import { applyLvPermission } from '../../engine/restore/thin-target.js';
-import { chooseSession, parseSessionSpec, type SessionChoice } from '../../engine/select/session-select.js';
+import { parseSessionSpec, type SessionChoice } from '../../engine/select/session-select.js';
 import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
 import { InputError, IntegrityError, LocalStorageError, VolumeErrors, VolumeFailure } from '../../errors.js';
-import { itemAt, valueFor } from '../../lookup.js';
+import { itemAt } from '../../lookup.js';
 import { thinVolumeAt } from '../../source/lvm/thin-volumes.js';
 import { allOption, forceOption, localOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
-import { parseStrict, reportUnreadable, requireVolumes, singleSession } from './common.js';
+import { parseStrict, reportUnreadable, requireVolumes, singleSession, volumeSession } from './common.js';
 
 export class ReceiveCommand extends SkiffCommand {
   static override paths = [['receive']];
@@ -106,18 +106,10 @@ export class ReceiveCommand extends SkiffCommand {
     const snapshotAsked = this.useSnapshot || this.useSnapshotDiff;
     for (const [i, name] of names.entries()) {
       try {
-        const volume = await archive.loadVolume(valueFor(index.byName, name));
-        if (volume.sessions.length === 0) {
-          out.line(`\nVolume '${name}' has no sessions; nothing to receive.`);
-          continue;
-        }
-        const choice = chooseSession(volume, spec, strict);
-        if (typeof choice === 'string') {
-          out.warn(choice);
-          failed.push(name);
-          continue;
-        }
-        if (choice.note) out.line(choice.note);
+        const selected = await volumeSession(archive, index, name, { spec, strict, verb: 'receive' }, out);
+        if (selected === 'failed') failed.push(name);
+        if (typeof selected === 'string') continue;
+        const { volume, choice } = selected;
         if (pool) {
           const request = { archive, volume, choice, pool, state, ...this.writeOptions() };
           const result = await receiveIntoPool({ ...request, useSnapshot, snapshotAsked, requireSnapshot: this.reqSnapshot }, out);

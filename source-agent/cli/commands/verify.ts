@@ -1,13 +1,12 @@
 import { Command } from 'clipanion';
 import { verifyVolume } from '../../engine/restore/verify.js';
-import { chooseSession, parseSessionSpec } from '../../engine/select/session-select.js';
+import { parseSessionSpec } from '../../engine/select/session-select.js';
 import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { IntegrityError, VolumeErrors } from '../../errors.js';
-import { valueFor } from '../../lookup.js';
 import { allOption, sessionOption, sessionStrictOption, volexOption, volsFromOption, volumesRest } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
 import { loadVolsFrom, setVolumeNames, writeErrorFile } from '../vols-from.js';
-import { parseStrict, reportUnreadable, requireVolumes, selectOrSkip, singleSession } from './common.js';
+import { parseStrict, reportUnreadable, requireVolumes, selectOrSkip, singleSession, volumeSession } from './common.js';
 
 export class VerifyCommand extends SkiffCommand {
   static override paths = [['verify']];
@@ -41,19 +40,10 @@ export class VerifyCommand extends SkiffCommand {
     const failed = this.all ? reportUnreadable(index, out) : [];
     for (const name of names) {
       try {
-        const volume = await archive.loadVolume(valueFor(index.byName, name));
-        if (volume.sessions.length === 0) {
-          out.line(`\nVolume '${name}' has no sessions; nothing to verify.`);
-          continue;
-        }
-        const choice = chooseSession(volume, spec, strict);
-        if (typeof choice === 'string') {
-          out.warn(choice);
-          failed.push(name);
-          continue;
-        }
-        if (choice.note) out.line(choice.note);
-        await verifyVolume(archive, volume, choice, out, this.context.signal);
+        const selected = await volumeSession(archive, index, name, { spec, strict, verb: 'verify' }, out);
+        if (selected === 'failed') failed.push(name);
+        if (typeof selected === 'string') continue;
+        await verifyVolume(archive, selected.volume, selected.choice, out, this.context.signal);
       } catch (error) {
         if (!(error instanceof IntegrityError)) throw error;
         out.warn(`Error: ${error.message}`);
