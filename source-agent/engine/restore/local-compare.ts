@@ -14,7 +14,7 @@
 import type { Archive } from '../../archive/archive.js';
 import { ZERO_CHUNK } from '../../archive/merged-manifest.js';
 import { runChunkPipeline, SAME, ZERO } from '../send/chunk-pipeline.js';
-import { ChunkPool } from '../workers/chunk-pool.js';
+import { ChunkPool, workerSetupFor } from '../workers/chunk-pool.js';
 import type { ChunkList, RestorePlan } from './restore-stream.js';
 
 export interface CompareOptions {
@@ -34,19 +34,7 @@ export async function differingChunks(
   const pool = new ChunkPool();
   let kinds: Uint8Array;
   try {
-    pool.configure({
-      compression: archive.ini.compression,
-      level: archive.ini.compressionLevel,
-      chunkSize: archive.chunkSize,
-      crypto: archive.keys
-        ? {
-            style: archive.ini.mode.nonceStyle ?? 'msr',
-            dataKey: archive.keys.dataKey,
-            manifestHashKey: archive.keys.manifestHashKey,
-            dataNonceKey: archive.keys.dataNonceKey,
-          }
-        : null,
-    });
+    pool.configure(workerSetupFor(archive));
     const result = await runChunkPipeline({
       pool,
       // A dry run writes no chunk file.

@@ -30,7 +30,7 @@ import { lastOf } from '../../lookup.js';
 import type { PreparedVolume } from '../../source/volume-source.js';
 import { SendDedup, type VolumeDedup } from '../dedup/send-dedup.js';
 import { planRestore } from '../restore/restore-stream.js';
-import { ChunkPool } from '../workers/chunk-pool.js';
+import { ChunkPool, workerSetupFor } from '../workers/chunk-pool.js';
 import { DATA, runChunkPipeline, ZERO } from './chunk-pipeline.js';
 import { commitSession } from './commit.js';
 
@@ -145,19 +145,7 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
     prepared.map((p) => p.request.name),
   );
   const pool = options.pool ?? new ChunkPool();
-  pool.configure({
-    compression: archive.ini.compression,
-    level: archive.ini.compressionLevel,
-    chunkSize: archive.chunkSize,
-    crypto: archive.keys
-      ? {
-          style: archive.ini.mode.nonceStyle ?? 'msr',
-          dataKey: archive.keys.dataKey,
-          manifestHashKey: archive.keys.manifestHashKey,
-          dataNonceKey: archive.keys.dataNonceKey,
-        }
-      : null,
-  });
+  pool.configure(workerSetupFor(archive));
   try {
     for (const item of prepared) {
       const started = performance.now();

@@ -4,6 +4,7 @@
 // no chunk buffer is allocated, copied or transferred between threads.
 
 import { availableParallelism } from 'node:os';
+import type { Archive } from '../../archive/archive.js';
 import { maxChunkFileBytes } from '../../archive/chunk-file.js';
 import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup, WriteJob } from './chunk-job.js';
 import { ThreadPool } from './thread-pool.js';
@@ -13,6 +14,23 @@ export interface BufferPair {
   slot: number;
   input: Uint8Array;
   output: Uint8Array;
+}
+
+/** The workers' settings for `archive`: its compression, chunk size and data keys. */
+export function workerSetupFor(archive: Archive): WorkerSetup {
+  return {
+    compression: archive.ini.compression,
+    level: archive.ini.compressionLevel,
+    chunkSize: archive.chunkSize,
+    crypto: archive.keys
+      ? {
+          style: archive.ini.mode.nonceStyle ?? 'msr',
+          dataKey: archive.keys.dataKey,
+          manifestHashKey: archive.keys.manifestHashKey,
+          dataNonceKey: archive.keys.dataNonceKey,
+        }
+      : null,
+  };
 }
 
 export class ChunkPool {
