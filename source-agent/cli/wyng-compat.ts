@@ -55,12 +55,8 @@ export function nowhereReason(name: string): string | undefined {
 export function undeclaredOption(command: string, name: string, value: string | undefined): string {
   const long = OPTION_ALIASES[name] ?? name;
   if (long === 'save-to') throw new InputError('Receive required for save-to option.');
-  if (long === 'vols-from') {
-    if (!VOLS_FROM_COMMANDS.has(command)) throw new InputError(`vols-from cannot be used with ${command}`);
-    throw new InputError(
-      `--${name} is not supported by receive in Skiff yet; name the volume and --local or --save-to on the command line.`,
-    );
-  }
+  // The commands of VOLS_FROM_COMMANDS all declare it; any other refuses it as Wyng does.
+  if (long === 'vols-from' && !VOLS_FROM_COMMANDS.has(command)) throw new InputError(`vols-from cannot be used with ${command}`);
   if (long === 'meta-reduce' && !/^(off|on|extra):[0-9]+$/.test(value ?? '')) throw new InputError('Malformed --meta-reduce argument.');
   const reason = ON_COMMAND[command]?.[long] ?? NOWHERE[long] ?? 'Wyng ignores it there too';
   return `--${name} has no effect on ${command}: ${reason}.`;

@@ -129,7 +129,6 @@ function refusal(option: string, command: Cmd): RegExp | null {
   if (name === '--vols-from' || name === '--local-from') {
     if (!['send', 'monitor', 'receive', 'verify', 'diff'].includes(command))
       return new RegExp(`^vols-from cannot be used with ${command}$`);
-    if (command === 'receive') return /is not supported by receive in Skiff yet/;
   }
   return null;
 }

@@ -1,7 +1,8 @@
-// send --vols-from / --local-from (behavior spec §9.6): one session over volumes of two local
-// pools, an alias (the archive volume renamed to its local name first), and the `.error` file
-// Wyng writes beside the JSON file when volumes failed. The file format checks need no root;
-// the send runs on two Btrfs subvolumes of a loop file system.
+// send and receive --vols-from / --local-from (behavior spec §9.6): one session over volumes of
+// two local pools, an alias (send: the archive volume renamed to its local name first; receive:
+// the local name written), and the `.error` file Wyng writes beside the JSON file when volumes
+// failed. The file format checks need no root; send and receive run on two Btrfs subvolumes of a
+// loop file system.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -126,6 +127,62 @@ describe('send --vols-from (Btrfs, root)', () => {
       assert.equal(monitored.code, 0, monitored.stderr);
       assert.match(monitored.stdout, /Volume 'a\.img'\n {2}no change\nVolume 'new\.img'\n {2}no change\n/);
       assert.equal(existsSync(`${monitorSets}.error`), false);
+    });
+  });
+});
+
+describe('receive --local-from (Btrfs, root)', () => {
+  it('receives volumes into the local storage of their sets, an alias as the local name, and writes .error for a failing one', async (t) => {
+    if (!requireSystem(t, FS_TOOLS.btrfs)) return;
+    await withLoopFs('btrfs', dir, 200, async ({ root, local }) => {
+      const pool2 = join(root, 'pool2');
+      execFileSync('btrfs', ['subvolume', 'create', pool2], { stdio: 'ignore' });
+      const a = randomBytes(3 << 20);
+      const b = randomBytes(2 << 20);
+      writeFileSync(join(local, 'a.img'), a);
+      writeFileSync(join(local, 'b.img'), b);
+      writeFileSync(join(local, 'c.img'), randomBytes(1 << 20));
+      const archive = join(dir, 'archive-receive');
+      const common = [`--dest=file:${archive}`, `--meta-dir=${join(dir, 'meta-receive')}`];
+      const init = await runSkiff(['arch-init', '--encrypt=off', ...common]);
+      assert.equal(init.code, 0, init.stderr);
+      const first = await runSkiff(['send', 'a.img', 'b.img', `--local=${local}`, ...common]);
+      assert.equal(first.code, 0, first.stderr);
+      // c.img only exists in a later session: receiving the first session fails it alone.
+      const second = await runSkiff(['send', 'c.img', `--local=${local}`, ...common]);
+      assert.equal(second.code, 0, second.stderr);
+      const opened = await openArchive(new LocalStore(archive), null);
+      const names = await volumeNames(opened);
+      const [session] = [...(await opened.readVolInfo(names.get('a.img') as VolumeId)).sessions.keys()];
+      assert.ok(session);
+
+      // What wyng-util-qubes runs: a.img into the second pool, b.img into the first under its
+      // alias (over an older copy, --sparse-write), c.img failing.
+      writeFileSync(join(local, 'b-copy.img'), randomBytes(2 << 20));
+      const sets = jsonFile(
+        'receive.json',
+        JSON.stringify({
+          [pool2]: [['a.img', null]],
+          [local]: [
+            ['b.img', 'b-copy.img'],
+            ['c.img', null],
+          ],
+        }),
+      );
+      const got = await runSkiff(['receive', '--force', '--sparse-write', `--local-from=${sets}`, `--session=${session}`, ...common]);
+      assert.equal(got.code, 2, got.stderr);
+      assert.equal(readFileSync(`${sets}.error`, 'utf8'), '{"rc": 2, "volumes": ["c.img"]}');
+      assert.ok(readFileSync(join(pool2, 'a.img')).equals(a), 'a.img restored byte-identically into its set');
+      assert.ok(readFileSync(join(local, 'b-copy.img')).equals(b), 'b.img restored byte-identically under its alias');
+      assert.ok(readFileSync(join(local, 'b.img')).equals(b), 'the archive name in the local storage is left alone');
+      assert.equal(existsSync(join(local, 'a.img.tmp')), false);
+
+      // All of them well: no .error is left behind by a run that wrote none.
+      const good = jsonFile('receive-good.json', JSON.stringify({ [pool2]: [['c.img', 'c2.img']] }));
+      const fine = await runSkiff(['receive', '--force', `--vols-from=${good}`, ...common]);
+      assert.equal(fine.code, 0, fine.stderr);
+      assert.ok(readFileSync(join(pool2, 'c2.img')).equals(readFileSync(join(local, 'c.img'))));
+      assert.equal(existsSync(`${good}.error`), false);
     });
   });
 });

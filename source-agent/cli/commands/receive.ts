@@ -2,19 +2,29 @@ import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'clipanion';
 import type { Archive, Volume } from '../../archive/archive.js';
-import { isMetadataVolume } from '../../archive/names.js';
+import { isMetadataVolume, volumeNameProblem } from '../../archive/names.js';
 import type { Output } from '../../engine/output.js';
 import { poolTarget, receiveIntoPool, type SnapshotUse } from '../../engine/restore/pool-receive.js';
 import { receiveVolume } from '../../engine/restore/receive.js';
-import { openReceivePool } from '../../engine/restore/receive-pool.js';
+import { openReceivePool, type ReceivePool } from '../../engine/restore/receive-pool.js';
 import { applyLvPermission } from '../../engine/restore/thin-target.js';
 import { parseSessionSpec, type SessionChoice } from '../../engine/select/session-select.js';
 import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
 import { InputError, IntegrityError, LocalStorageError, VolumeErrors, VolumeFailure } from '../../errors.js';
-import { itemAt } from '../../lookup.js';
+import { itemAt, valueFor } from '../../lookup.js';
 import { thinVolumeAt } from '../../source/lvm/thin-volumes.js';
-import { allOption, forceOption, localOption, sessionOption, sessionStrictOption, volexOption, volumesRest } from '../options.js';
+import {
+  allOption,
+  forceOption,
+  localOption,
+  sessionOption,
+  sessionStrictOption,
+  volexOption,
+  volsFromOption,
+  volumesRest,
+} from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
+import { loadVolsFrom, setVolumeNames, writeErrorFile } from '../vols-from.js';
 import { parseStrict, reportUnreadable, requireVolumes, singleSession, volumeSession } from './common.js';
 
 export class ReceiveCommand extends SkiffCommand {
@@ -36,10 +46,17 @@ export class ReceiveCommand extends SkiffCommand {
       session then needs no transfer); --use-snapshot-diff reads only the chunks later sessions
       changed; --req-snapshot fails a volume that has no usable snapshot. A volume that fails is
       reported and the others are still received (exit 2 at the end).
+      --vols-from=FILE (or --local-from) takes Wyng's JSON of volume sets instead of the volumes
+      named: each set's volumes go into that set's local storage, under the set's alias for a
+      volume (the local name) when it gives one; failed volumes are listed in FILE.error.
     `,
     examples: [
       ['Restore the newest session', 'skiff --dest=file:/mnt/backup receive vm.img --save-to=/var/tmp/vm.img'],
       ['Restore into a thin pool', 'skiff --dest=file:/mnt/backup --local=qubes_dom0/vm-pool receive vm-work-private'],
+      [
+        'Restore volumes of two pools, as wyng-util-qubes does',
+        'skiff --dest=file:/mnt/backup receive --force --sparse-write --local-from=/tmp/sets.json',
+      ],
       [
         'Restore every volume into a Btrfs subvolume from its snapshots',
         'skiff --dest=file:/mnt/backup --local=/var/lib/vms receive -a --use-snapshot',
@@ -75,27 +92,47 @@ export class ReceiveCommand extends SkiffCommand {
   sparse = Option.Boolean('--sparse', false, {
     description: 'Like --sparse-write, and fetch only the chunks whose local hash differs (slow links)',
   });
+  volsFrom = volsFromOption();
   volumes = volumesRest();
 
   async run(): Promise<number> {
-    requireVolumes(this.volumes, this.all, 'receive');
+    const volsFrom = loadVolsFrom(this.volsFrom, this.context.cwd, this.volumes, this.context.stderr);
+    if (!volsFrom) requireVolumes(this.volumes, this.all, 'receive');
     const toLocal = this.saveTo === undefined || this.saveTo === '';
-    if (toLocal && (this.local === undefined || this.local === ''))
+    if (volsFrom && !toLocal) throw new InputError('--save-to cannot be used with --vols-from: each set names its --local.');
+    // --vols-from: each volume goes to its set's --local, under its alias if it has one (§9.6).
+    const placed = new Map<string, Placement>();
+    for (const set of volsFrom?.sets ?? [])
+      for (const v of set.volumes) placed.set(v.name, { local: set.local ?? this.local, localName: v.alias ?? v.name });
+    for (const { localName } of placed.values()) {
+      const problem = volumeNameProblem(localName);
+      if (problem) throw new InputError(`${problem} (${JSON.stringify(localName)})`);
+    }
+    const placementOf = (name: string): Placement => placed.get(name) ?? { local: this.local, localName: name };
+    const specs = new Set(volsFrom ? [...placed.values()].map((p) => p.local) : [this.local]);
+    if (this.all) specs.add(this.local);
+    if (toLocal && [...specs].some((spec) => spec === undefined || spec === ''))
       throw new InputError('receive needs --save-to=PATH or --local=VG/POOL|DIR.');
     if (!toLocal && (this.all || this.volumes.length !== 1)) throw new InputError('Specify one volume for receive --save-to.');
     const spec = parseSessionSpec(singleSession(this.session, 'receive'));
     const strict = parseStrict(this.sessionStrict);
     // --save-to wins over --local (as in Wyng).
-    const pool = toLocal
-      ? await openReceivePool(this.local ?? '', { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env })
-      : null;
+    const pools = new Map<string, ReceivePool>();
+    if (toLocal)
+      for (const local of specs)
+        pools.set(local ?? '', await openReceivePool(local ?? '', { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env }));
+    const poolOf = (name: string): ReceivePool | null => (toLocal ? valueFor(pools, placementOf(name).local ?? '') : null);
     const out = this.output();
     this.banner(out);
     const { archive, state } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
-    const names = selectVolumes(index, { names: this.volumes, all: this.all, exclude: this.volex });
+    const requested = volsFrom ? setVolumeNames(volsFrom) : this.volumes;
+    const names = selectVolumes(index, { names: requested, all: this.all, exclude: this.volex });
     const failed = this.all ? reportUnreadable(index, out) : [];
-    const targets = names.map((name) => (pool ? poolTarget(pool, name) : resolve(this.context.cwd, this.saveTo ?? '')));
+    const targets = names.map((name) => {
+      const pool = poolOf(name);
+      return pool ? poolTarget(pool, placementOf(name).localName) : resolve(this.context.cwd, this.saveTo ?? '');
+    });
     // Ask only when something is there to be overwritten.
     if (this.attended && !this.force && (await anyExists(targets))) {
       const yes = await this.confirm('\nWarning:  Receiving to existing volumes will overwrite them!\nAre you sure? [y/N]: ');
@@ -105,13 +142,14 @@ export class ReceiveCommand extends SkiffCommand {
     const useSnapshot: SnapshotUse = this.useSnapshotDiff ? 'diff' : this.useSnapshot || this.reqSnapshot ? 'full' : 'off';
     const snapshotAsked = this.useSnapshot || this.useSnapshotDiff;
     for (const [i, name] of names.entries()) {
+      const pool = poolOf(name);
       try {
         const selected = await volumeSession(archive, index, name, { spec, strict, verb: 'receive' }, out);
         if (selected === 'failed') failed.push(name);
         if (typeof selected === 'string') continue;
         const { volume, choice } = selected;
         if (pool) {
-          const request = { archive, volume, choice, pool, state, ...this.writeOptions() };
+          const request = { archive, volume, choice, pool, localName: placementOf(name).localName, state, ...this.writeOptions() };
           const result = await receiveIntoPool({ ...request, useSnapshot, snapshotAsked, requireSnapshot: this.reqSnapshot }, out);
           if (result.outcome === 'no-snapshot') {
             out.warn(`\nError: Snapshot not available for '${name}' ${choice.session.name}.`);
@@ -136,7 +174,10 @@ export class ReceiveCommand extends SkiffCommand {
         failed.push(name);
       }
     }
-    if (failed.length > 0) throw new VolumeErrors(failed);
+    if (failed.length > 0) {
+      if (volsFrom) writeErrorFile(volsFrom, failed);
+      throw new VolumeErrors(failed);
+    }
     return 0;
   }
 
@@ -160,6 +201,12 @@ export class ReceiveCommand extends SkiffCommand {
     if (thin) await applyLvPermission(thin.lvm, thin.row.vg, thin.row.name, choice.session.info.permissions);
     return result.skipped;
   }
+}
+
+/** Where a volume is received: the --local spec and its name there. */
+interface Placement {
+  local: string | undefined;
+  localName: string;
 }
 
 async function anyExists(paths: readonly string[]): Promise<boolean> {

@@ -11,6 +11,8 @@
 // * after the newest session arrived in a reflink or LVM pool it is paired again, so the next
 //   send is incremental. A file is always written under a temporary name and renamed over the
 //   old one only when complete (restore-target.ts).
+// * the local name is the volume's archive name, or the alias a --vols-from set gives it (§9.6):
+//   the LV or file of that name is written and paired; messages name the archive volume.
 
 import { join } from 'node:path';
 import type { Archive, Volume } from '../../archive/archive.js';
@@ -36,6 +38,8 @@ export interface PoolReceiveRequest {
   volume: Volume;
   choice: SessionChoice;
   pool: ReceivePool;
+  /** The LV or file name in the pool (a --vols-from alias); the archive name when absent. */
+  localName?: string | undefined;
   state: LocalState | null;
   signal: AbortSignal;
   skipCorrupt: boolean;
@@ -60,11 +64,12 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
   const session = choice.session;
   const newest = itemAt(volume.sessions, volume.sessions.length - 1);
   const isNewest = choice.index === volume.sessions.length - 1;
-  const target = poolTarget(pool, volume.name);
+  const localName = request.localName ?? volume.name;
+  const target = poolTarget(pool, localName);
   const reflink: ReflinkVolume | null =
     pool.kind === 'reflink' && state ? { volumePath: target, uuid: archive.ini.uuid, vid: volume.vid, state } : null;
   const thin: ThinSnapshotVolume | null =
-    pool.kind === 'lvm' && state ? { pool: pool.pool, uuid: archive.ini.uuid, vid: volume.vid, name: volume.name, state } : null;
+    pool.kind === 'lvm' && state ? { pool: pool.pool, uuid: archive.ini.uuid, vid: volume.vid, name: localName, state } : null;
   let snapshot: string | null = null;
   if (request.useSnapshot !== 'off') {
     if (reflink) snapshot = await usableSnapshot(reflink, newest);
@@ -92,22 +97,21 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
       if (isNewest) {
         out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
         out.line(`Saving to tlvm pool '${target}'`);
-        await applyLvPermission(pool.pool.lvm, pool.pool.vg, volume.name, session.info.permissions);
+        await applyLvPermission(pool.pool.lvm, pool.pool.vg, localName, session.info.permissions);
         out.line('Snapshot retrieved.');
         return { outcome: 'received', skipped: 0 };
       }
     } else {
-      await prepareThinVolume(pool.pool, volume.name, session.info.volsize, out);
+      await prepareThinVolume(pool.pool, localName, session.info.volsize, out);
     }
     const result = await receiveVolume(archive, volume, choice, target, out, {
       ...options,
       target: snapshot ? { keepContent: true, kind: 'tlvm pool' } : { discard: true, kind: 'tlvm pool' },
       ...(only ? { only, note: 'Using snapshot as baseline.' } : {}),
     });
-    await applyLvPermission(pool.pool.lvm, pool.pool.vg, volume.name, session.info.permissions);
+    await applyLvPermission(pool.pool.lvm, pool.pool.vg, localName, session.info.permissions);
     if (result.skipped === 0 && isNewest) {
-      if (state)
-        await repairThinVolume({ pool: pool.pool, uuid: archive.ini.uuid, vid: volume.vid, name: volume.name, session, state }, out);
+      if (state) await repairThinVolume({ pool: pool.pool, uuid: archive.ini.uuid, vid: volume.vid, name: localName, session, state }, out);
       else out.warn(`  Not pairing '${volume.name}': no local state this run; the next send reads it whole.`);
     }
     return { outcome: 'received', skipped: result.skipped };
