@@ -63,11 +63,18 @@ describe('send from an LVM thin pool (model)', () => {
       remember();
       const events = m.state().events.slice(eventsBefore);
       assert.equal(events.filter((e) => e.op === 'thin_delta' && e.ok).length, 3, 'one thin_delta per volume');
-      assert.equal(
-        events.filter((e) => e.op === 'reserve_metadata_snap').length,
-        events.filter((e) => e.op === 'release_metadata_snap' && e.ok).length,
-        'every reservation released',
+      // Wyng's §3.2: one reservation for the pool, thin_delta for each volume, one release.
+      assert.deepEqual(
+        events.map((e) => `${e.op}${e.ok ? '' : ' (failed)'}`),
+        ['reserve_metadata_snap', 'thin_delta', 'thin_delta', 'thin_delta', 'release_metadata_snap'],
+        'one reservation and one release for the three volumes',
       );
+      assert.match(
+        second.stdout,
+        /^Preparing snapshots in '[^']*\/'\.\.\.\nAcquiring deltas\.\n\nSending backup session /m,
+        "Wyng's placement",
+      );
+      assert.doesNotMatch(first.stdout, /Acquiring deltas/, 'no line when every volume is read whole');
 
       const counts = await bed.chunkCounts();
       assert.deepEqual(counts.get('vm-work-private'), [32, changed.size], 'exactly the chunks holding changed blocks');

@@ -18,6 +18,7 @@ import { InputError, VolumeErrors } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { type LocalPool, openLocalPool } from '../../source/local-pool.js';
+import { LvmDeltaBatch } from '../../source/lvm/delta-batch.js';
 import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
 import { prepareLvmVolume } from '../../source/lvm-source.js';
 import { prepareReflinkVolume } from '../../source/reflink-source.js';
@@ -174,6 +175,7 @@ export class SendCommand extends WriteCommand {
         if (await releaseStaleReservation(local.pool))
           out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
       }
+      const batch = new LvmDeltaBatch();
       const volumes: SendVolume[] = sendOrder([...names], importNames).map((name) => {
         const importSpec = imports.find((i) => i.volume === name);
         return {
@@ -198,6 +200,7 @@ export class SendCommand extends WriteCommand {
                 state,
                 last: lastSession,
                 remap: this.remap,
+                batch,
                 signal: this.context.signal,
                 note: (text) => out.line(text),
               });
@@ -240,6 +243,11 @@ export class SendCommand extends WriteCommand {
                 },
               }),
           pool: chunkPool,
+          // Wyng's line before the delta scan, when any volume has one (reflink volumes scanned while prepared).
+          acquireDeltas: async (prepared) => {
+            if (batch.size > 0 || prepared.some((p) => !p.unchanged && p.changed !== null)) out.line('Acquiring deltas.');
+            await batch.acquire();
+          },
         },
         display,
       );
