@@ -165,6 +165,16 @@ describe('LVM send: fault paths and bad input (model)', () => {
         },
         {
           local: bed.local,
+          env: { SKIFF_LVM_MODEL_THIN_DELTA_VERSION: '0.7.3' },
+          message: /^thin_delta 0\.7\.3 is too old: thin-provisioning-tools 0\.7\.4 or newer is needed\.$/,
+        },
+        {
+          local: bed.local,
+          env: { SKIFF_LVM_MODEL_THIN_DELTA_VERSION: 'thin_delta' },
+          message: /^Unexpected 'thin_delta -V' output: "thin_delta"$/,
+        },
+        {
+          local: bed.local,
           env: { PATH: dirname(process.execPath) },
           message: /^Required command not found: lvm \(--local=.* is not a directory, so it names an LVM thin pool VG\/POOL\)$/,
         },

@@ -45,11 +45,48 @@ export async function requireTool(name: string, env: NodeJS.ProcessEnv): Promise
   return path;
 }
 
-/** lvm, dmsetup and thin_delta, checked before anything is done to a pool. */
+/** The oldest thin_delta whose output Skiff (and Wyng) can read. */
+export const MIN_THIN_DELTA_VERSION: readonly [number, number, number] = [0, 7, 4];
+
+/**
+ * The version `thin_delta -V` prints ("0.9.0"; also accepted inside a longer line), or null.
+ * Compared part by part as numbers: Wyng compares the strings, so it would take 0.10.0 for older
+ * than 0.7.4 (a Wyng bug we do not copy).
+ */
+export function parseThinDeltaVersion(text: string): [number, number, number] | null {
+  const m = /(?:^|[^\d.])(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?![\d])/.exec(text.split('\n')[0] ?? '');
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+export function versionAtLeast(version: readonly number[], minimum: readonly number[]): boolean {
+  for (const [i, part] of minimum.entries()) {
+    const have = version[i] ?? 0;
+    if (have !== part) return have > part;
+  }
+  return true;
+}
+
+/** Refuses a thin_delta older than MIN_THIN_DELTA_VERSION (its XML is not what we parse). */
+async function checkThinDeltaVersion(thinDelta: string, env: NodeJS.ProcessEnv): Promise<void> {
+  let out: string;
+  try {
+    out = (await execFileCapture([thinDelta, '-V'], { env })).stdout.toString('utf8');
+  } catch (error) {
+    throw new LocalStorageError(`thin_delta -V failed: ${lastLine(error)}`);
+  }
+  const version = parseThinDeltaVersion(out);
+  const minimum = MIN_THIN_DELTA_VERSION.join('.');
+  if (!version) throw new LocalStorageError(`Unexpected 'thin_delta -V' output: ${JSON.stringify(out.trim().slice(0, 100))}`);
+  if (!versionAtLeast(version, MIN_THIN_DELTA_VERSION))
+    throw new LocalStorageError(`thin_delta ${version.join('.')} is too old: thin-provisioning-tools ${minimum} or newer is needed.`);
+}
+
+/** lvm, dmsetup and thin_delta (and thin_delta's version), checked before anything is done to a pool. */
 export async function findLvmTools(env: NodeJS.ProcessEnv): Promise<LvmTools> {
   const lvm = await requireTool('lvm', env);
   const dmsetup = await requireTool('dmsetup', env);
   const thinDelta = await requireTool('thin_delta', env);
+  await checkThinDeltaVersion(thinDelta, env);
   return { lvm, dmsetup, thinDelta, env };
 }
 
