@@ -6,6 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { VolumeId } from '../../source-agent/archive/names.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
@@ -57,7 +59,8 @@ describe('send from an LVM thin pool (model)', () => {
       bed.resize('data', 4 * MiB); // shrink
 
       const eventsBefore = m.state().events.length;
-      const second = await bed.send(['vm-work-private', 'vm-work-root', 'data']);
+      const callLog = join(bed.work, 'calls.log');
+      const second = await bed.send(['vm-work-private', 'vm-work-root', 'data'], [], { SKIFF_LVM_MODEL_CALL_LOG: callLog });
       assertCode(second, 0);
       assert.doesNotMatch(second.stdout, /Queuing full scan/);
       remember();
@@ -75,6 +78,11 @@ describe('send from an LVM thin pool (model)', () => {
         "Wyng's placement",
       );
       assert.doesNotMatch(first.stdout, /Acquiring deltas/, 'no line when every volume is read whole');
+      // `lvs` once to classify --local (it serves the first volume too), then once per new snapshot.
+      const lvsCalls = readFileSync(callLog, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('lvm lvs '));
+      assert.equal(lvsCalls.length, 1 + 3, 'lvs calls');
 
       const counts = await bed.chunkCounts();
       assert.deepEqual(counts.get('vm-work-private'), [32, changed.size], 'exactly the chunks holding changed blocks');

@@ -140,15 +140,30 @@ function lastLine(error: unknown): string {
   return describeError(error);
 }
 
-/** The commands on one machine's LVM, through the tools found by findLvmTools. */
+/**
+ * The commands on one machine's LVM, through the tools found by findLvmTools.
+ *
+ * `lvs VG` is read once and kept until a command through this object (or forget()) changes
+ * something: Wyng reads every volume with one `lvs`, and a run of one send prepares all its
+ * volumes in a row, so asking LVM again per volume would only repeat the same answer (each `lvm`
+ * start costs tens of milliseconds on a real system).
+ */
 export class Lvm {
   readonly tools: LvmTools;
+  private readonly rowsByVg = new Map<string, LvRow[]>();
 
   constructor(tools: LvmTools) {
     this.tools = tools;
   }
 
+  /** Drops what `lvs` said (call after changing LVs without this object). */
+  forget(): void {
+    this.rowsByVg.clear();
+  }
+
   private async run(argv: readonly string[], what: string): Promise<string> {
+    // Anything but a report may change LVs: the next lvs asks LVM again.
+    if (argv[0] === this.tools.lvm && argv[1] !== 'lvs' && argv[1] !== 'vgs' && argv[1] !== 'vgdisplay') this.forget();
     try {
       return (await execFileCapture(argv, { env: this.tools.env, maxOutput: 64 * 1024 * 1024 })).stdout.toString('utf8');
     } catch (error) {
@@ -169,8 +184,17 @@ export class Lvm {
     );
   }
 
-  /** `lvm lvs` for a VG, or "VG/LV" selectors; an unknown VG or LV is an error. */
+  /** `lvm lvs` for a VG, or "VG/LV" selectors; an unknown VG or LV is an error. One VG's rows are kept (see the class). */
   async lvs(selectors: readonly string[]): Promise<LvRow[]> {
+    const vg = selectors.length === 1 && LVM_NAME.test(selectors[0] ?? '') ? selectors[0] : undefined;
+    const kept = vg === undefined ? undefined : this.rowsByVg.get(vg);
+    if (kept) return kept;
+    const rows = await this.lvsFromLvm(selectors);
+    if (vg !== undefined) this.rowsByVg.set(vg, rows);
+    return rows;
+  }
+
+  private async lvsFromLvm(selectors: readonly string[]): Promise<LvRow[]> {
     const out = await this.lvmCommand(
       ['lvs', '--noheadings', `--separator=${SEPARATOR}`, '--units=b', '--nosuffix', `--options=${LVS_FIELDS.join(',')}`, ...selectors],
       `lvm lvs ${selectors.join(' ')}`,
