@@ -6,11 +6,16 @@
 // Order, so that a crash never leaves a pairing that hides changes: the map is written first (a
 // superset is harmless), then the new pairing is recorded, then the old snapshot removed and the
 // new one renamed; a crash in between leaves a recorded time that no .skiff1 has → a full read.
+//
+// Two steps, so that one metadata-snapshot reservation serves every volume of the pool
+// (delta-batch.ts): startLvmMonitor takes the snapshot and registers the delta; after the run's
+// batch acquired the deltas, finish() folds and rotates.
 
 import { VolumeFailure } from '../errors.js';
 import type { LocalState } from '../state/local-state.js';
 import { foldDeltamap, lostDeltamap } from './deltamap.js';
-import { changedBytes, lvmDelta } from './lvm/lvm-delta.js';
+import type { LvmDeltaBatch } from './lvm/delta-batch.js';
+import { changedBytes, type LvmDelta } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
 import { deltaTimeTag } from './lvm/snapshot-names.js';
 import { inspectLvmVolume, isPaired, lvPermissions, nsOf, removeIfPresent, takeSnapshot } from './lvm-source.js';
@@ -24,11 +29,20 @@ export interface LvmMonitorRequest {
   chunkSize: number;
   state: LocalState;
   last: { name: string; sequence: number; volsize: number; permissions: string } | null;
+  batch: LvmDeltaBatch;
   signal?: AbortSignal;
   note: (text: string) => void;
 }
 
-export async function monitorLvmVolume(request: LvmMonitorRequest): Promise<MonitorResult> {
+/** A volume whose snapshot is taken and whose delta is registered with the batch. */
+export interface PendingLvmMonitor {
+  /** After the batch's acquire(): fold the delta into the deltamap and rotate. */
+  finish(): Promise<MonitorResult>;
+  /** The run ends before finish(): remove the new snapshot. */
+  discard(): Promise<void>;
+}
+
+export async function startLvmMonitor(request: LvmMonitorRequest): Promise<MonitorResult | PendingLvmMonitor> {
   const { pool, name, vid, state, last, chunkSize } = request;
   const { lvm, vg } = pool;
   if (!last) return { outcome: 'skipped', message: `  Skipping '${name}'; No data.`, failed: false };
@@ -48,26 +62,35 @@ export async function monitorLvmVolume(request: LvmMonitorRequest): Promise<Moni
   const paired = slots.paired;
   if (!paired || paired.thinId === null) throw new Error('paired snapshot without a thin id');
   const next = await takeSnapshot(pool, slots, request.uuid, true);
-  try {
-    if (next.thinId === null) throw new Error('snapshot without a thin id');
-    const delta = await lvmDelta(pool, {
+  if (next.thinId === null) throw new Error('snapshot without a thin id');
+  let delta: LvmDelta | null = null;
+  request.batch.add(
+    pool,
+    {
       thin1: paired.thinId,
       thin2: next.thinId,
       chunkSize,
       oldSize: paired.size,
       newSize: next.size,
       ...(request.signal ? { signal: request.signal } : {}),
-    });
+    },
+    async (d) => {
+      delta = d;
+    },
+  );
+  const discard = () => removeIfPresent(pool, names.next).catch(() => {});
+  const finish = async (): Promise<MonitorResult> => {
+    if (!delta) throw new Error('monitor finished before its delta was acquired');
+    const { ranges, freedBytes } = delta;
     // Marks past a shrink are kept (the volume may grow again before the send).
-    const marks = changedBytes(delta.ranges, Math.max(paired.size, next.size, last.volsize), chunkSize);
+    const marks = changedBytes(ranges, Math.max(paired.size, next.size, last.volsize), chunkSize);
     const folded = await foldDeltamap(state, vid, marks, recorded.deltamap === true);
     if (!folded) {
       await lvm.removeLv(vg, names.next);
       return lostDeltamap(state, vid, name);
     }
     const { map, newlyMarked } = folded;
-    const changed =
-      delta.ranges.length > 0 || next.size !== paired.size || lvPermissions(slots.origin) !== last.permissions || delta.freedBytes > 0;
+    const changed = ranges.length > 0 || next.size !== paired.size || lvPermissions(slots.origin) !== last.permissions || freedBytes > 0;
     if (!changed) {
       await lvm.removeLv(vg, names.next);
       return { outcome: 'unchanged' };
@@ -89,11 +112,19 @@ export async function monitorLvmVolume(request: LvmMonitorRequest): Promise<Moni
     return {
       outcome: 'changed',
       newChunks: newlyMarked,
-      freedChunks: Math.floor(delta.freedBytes / chunkSize),
+      freedChunks: Math.floor(freedBytes / chunkSize),
       grew: next.size > paired.size,
     };
-  } catch (error) {
-    await removeIfPresent(pool, names.next).catch(() => {});
-    throw error;
-  }
+  };
+  return {
+    async finish() {
+      try {
+        return await finish();
+      } catch (error) {
+        await discard();
+        throw error;
+      }
+    },
+    discard,
+  };
 }

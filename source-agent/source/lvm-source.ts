@@ -16,8 +16,9 @@
 import { VolumeFailure } from '../errors.js';
 import type { LocalState, VolumeState } from '../state/local-state.js';
 import { withDeltamap } from './deltamap.js';
+import type { LvmDeltaBatch } from './lvm/delta-batch.js';
 import type { LvRow } from './lvm/lvm-commands.js';
-import { changedBytes, lvmDelta } from './lvm/lvm-delta.js';
+import { changedBytes } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
 import {
   DELTA_TAG,
@@ -41,6 +42,8 @@ export interface LvmVolumeRequest {
   last: { name: string; sequence: number; volsize: number; permissions: string } | null;
   /** Remove another archive's snapshots of this volume instead of skipping it. */
   remap: boolean;
+  /** The run's delta step: this volume's thin_delta runs with the others of its pool, after every volume is prepared. */
+  batch: LvmDeltaBatch;
   signal?: AbortSignal;
   note: (text: string) => void;
 }
@@ -160,33 +163,35 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
   if (slots.paired && !paired) await lvm.removeLv(vg, names.paired);
 
   const next = await takeSnapshot(pool, slots, request.uuid, false);
+  // null: read every chunk (no pairing); set by the batch's delta step otherwise.
   let changed: Uint8Array | null = null;
-  try {
-    if (paired && paired.thinId !== null && next.thinId !== null) {
-      const delta = await lvmDelta(pool, {
+  if (paired && paired.thinId !== null && next.thinId !== null) {
+    request.batch.add(
+      pool,
+      {
         thin1: paired.thinId,
         thin2: next.thinId,
         chunkSize,
         oldSize: paired.size,
         newSize: next.size,
         ...(request.signal ? { signal: request.signal } : {}),
-      });
-      changed = changedBytes(delta.ranges, next.size, chunkSize);
-      // Monitor's accumulated changes since the session; a map recorded but gone: read everything.
-      if (recorded?.deltamap) changed = await withDeltamap(state, vid, changed);
-    }
-  } catch (error) {
-    await removeIfPresent(pool, names.next).catch(() => {});
-    throw error;
-  }
-  if (!changed) request.note(`  Queuing full scan of '${name}'`);
+      },
+      async (delta) => {
+        const marks = changedBytes(delta.ranges, next.size, chunkSize);
+        // Monitor's accumulated changes since the session; a map recorded but gone: read everything.
+        changed = recorded?.deltamap ? await withDeltamap(state, vid, marks) : marks;
+      },
+    );
+  } else request.note(`  Queuing full scan of '${name}'`);
 
   return {
     path: `/dev/${vg}/${names.next}`,
     size: next.size,
     mtimeNs: nsOf(next.time),
     permissions: lvPermissions(slots.origin),
-    changed,
+    get changed() {
+      return changed;
+    },
     unchanged: false,
     alwaysSession: false,
     async commit(session, sequence) {

@@ -35,6 +35,12 @@ function standIn(run: (dir: string, state: ModelState) => string, indent: string
 }
 
 async function thinDelta(argv: string[]): Promise<void> {
+  // `-V` answers like the real tool (which it runs), or as an older/newer one for version tests.
+  const version = process.env['SKIFF_LVM_MODEL_THIN_DELTA_VERSION'];
+  if (version !== undefined && argv.length === 1 && (argv[0] === '-V' || argv[0] === '--version')) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
   const dir = process.env['SKIFF_LVM_MODEL_DIR'];
   try {
     // Without a model it is a plain pass-through to the real tool.

@@ -5,7 +5,8 @@
 //
 // Faults for tests, from SKIFF_LVM_MODEL_FAULT (comma-separated): dmsetup-reserve, dmsetup-release
 // (the message fails), thin_delta-fail (exit 1, no output), thin_delta-truncate (first half of the
-// real output, exit 0), thin_delta-hang (part of the output, then waits to be killed).
+// real output, exit 0), thin_delta-hang (part of the output, then waits to be killed),
+// thin_delta-fail-second (the second thin_delta on one reservation of a pool fails, exit 1).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { buildMetadata, findPool, findVg, SECTOR } from './pool.js';
@@ -116,7 +117,12 @@ export function planThinDelta(dir: string, state: ModelState, argv: string[]): s
   const split = m ? splitDmName(m[1] as string) : null;
   const pool = split ? state.vgs[split[0]]?.lvs[split[1]] : undefined;
   if (split && pool?.kind === 'pool') {
-    state.events.push({ op: 'thin_delta', target: `${split[0]}/${split[1]}`, ok: pool.metadataSnapHeld });
+    const target = `${split[0]}/${split[1]}`;
+    state.events.push({ op: 'thin_delta', target, ok: pool.metadataSnapHeld });
+    if (faults().has('thin_delta-fail-second') && deltasSinceReserve(state, target) === 2) {
+      process.stderr.write('thin_delta: (model fault) metadata read error on the second volume\n');
+      return 1;
+    }
     // The real tool reads the held root from the superblock; without one it says exactly this.
     if (metadataSnap && !pool.metadataSnapHeld) {
       process.stderr.write('no current metadata snap\n');
@@ -127,10 +133,23 @@ export function planThinDelta(dir: string, state: ModelState, argv: string[]): s
   return args;
 }
 
+/** thin_delta runs on `target` since its last reserve_metadata_snap (this one included). */
+function deltasSinceReserve(state: ModelState, target: string): number {
+  let n = 0;
+  for (let i = state.events.length - 1; i >= 0; i--) {
+    const e = state.events[i];
+    if (e?.target !== target) continue;
+    if (e.op === 'reserve_metadata_snap') break;
+    if (e.op === 'thin_delta') n++;
+  }
+  return n;
+}
+
 /** Step 2 (without the lock, so a hung thin_delta cannot block the release): run the real tool. */
 export async function execThinDelta(args: string[]): Promise<number> {
   const real = process.env['SKIFF_REAL_THIN_DELTA'] ?? '/usr/sbin/thin_delta';
-  const f = faults();
+  // Faults are for the delta runs: `thin_delta -V` (the version check) always answers.
+  const f = args.length === 1 && (args[0] === '-V' || args[0] === '--version') ? new Set<string>() : faults();
   if (f.has('thin_delta-fail')) {
     process.stderr.write('thin_delta: (model fault) metadata read error\n');
     return 1;

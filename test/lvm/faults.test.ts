@@ -69,6 +69,50 @@ describe('LVM send: fault paths and bad input (model)', () => {
       await bed.assertSessions(new Map([['vm-work-private', [first, second, bed.expected.get('vm-work-private') as Buffer]]]));
     }));
 
+  it('two volumes: one reservation; thin_delta failing on the second volume still releases it, nothing is sent', (t) =>
+    withLvmSendBed(t, async (bed) => {
+      const { m } = bed;
+      bed.createVolume('vm-a-private', 4 * MiB);
+      bed.createVolume('vm-b-private', 4 * MiB);
+      assertCode(await bed.send(['vm-a-private', 'vm-b-private']), 0);
+      bed.write('vm-a-private', 3 * BLOCK, randomBytes(100));
+      bed.write('vm-b-private', 5 * BLOCK, randomBytes(100));
+
+      const before = m.state().events.length;
+      const failed = await bed.send(['vm-a-private', 'vm-b-private'], [], { SKIFF_LVM_MODEL_FAULT: 'thin_delta-fail-second' });
+      assertCode(failed, 7);
+      assert.match(failed.stderr.trim(), /^ERROR running thin_delta process: .*second volume$/);
+      assert.deepEqual(
+        m
+          .state()
+          .events.slice(before)
+          .map((e) => `${e.op}${e.ok ? '' : ' (failed)'}`),
+        ['reserve_metadata_snap', 'thin_delta', 'thin_delta', 'release_metadata_snap'],
+        'one reservation, released after the failure',
+      );
+      for (const name of ['vm-a-private', 'vm-b-private']) assert.equal(bed.lv(`${name}.skiff2`), undefined, `${name}: no .skiff2 left`);
+      const counts = await bed.chunkCounts();
+      assert.deepEqual([counts.get('vm-a-private'), counts.get('vm-b-private')], [[32], [32]], 'no session');
+
+      const next = await bed.send(['vm-a-private', 'vm-b-private']);
+      assertCode(next, 0);
+      assert.deepEqual(
+        m
+          .state()
+          .events.slice(before + 4)
+          .map((e) => e.op),
+        ['reserve_metadata_snap', 'thin_delta', 'thin_delta', 'release_metadata_snap'],
+      );
+      const after = await bed.chunkCounts();
+      assert.deepEqual(
+        [after.get('vm-a-private'), after.get('vm-b-private')],
+        [
+          [32, 1],
+          [32, 1],
+        ],
+      );
+    }));
+
   it('SIGINT while thin_delta runs: exit 8, the reservation released, no session; the next send works', (t) =>
     withLvmSendBed(t, async (bed) => {
       const { m, vg } = bed;
@@ -118,6 +162,16 @@ describe('LVM send: fault paths and bad input (model)', () => {
           local: bed.local,
           env: { PATH: `${bin}:${dirname(process.execPath)}` },
           message: /^Required command not found: thin_delta$/,
+        },
+        {
+          local: bed.local,
+          env: { SKIFF_LVM_MODEL_THIN_DELTA_VERSION: '0.7.3' },
+          message: /^thin_delta 0\.7\.3 is too old: thin-provisioning-tools 0\.7\.4 or newer is needed\.$/,
+        },
+        {
+          local: bed.local,
+          env: { SKIFF_LVM_MODEL_THIN_DELTA_VERSION: 'thin_delta' },
+          message: /^Unexpected 'thin_delta -V' output: "thin_delta"$/,
         },
         {
           local: bed.local,

@@ -46,6 +46,9 @@ describe('LVM command layer on the model', () => {
       await refused('novg/vm-pool', /Local path not found: 'novg\/vm-pool'/);
       await refused(`${vg}/vm-work-private`, /is a thin volume, not a thin pool; use --local=.*\/vm-pool/);
       await assert.rejects(findLvmTools({ ...m.env, PATH: '/nonexistent' }), /Required command not found: lvm/);
+      // thin_delta's version, compared as numbers (the stand-in answers -V as told).
+      await assert.rejects(findLvmTools({ ...m.env, SKIFF_LVM_MODEL_THIN_DELTA_VERSION: '0.7.3' }), /thin_delta 0\.7\.3 is too old/);
+      assert.ok(await findLvmTools({ ...m.env, SKIFF_LVM_MODEL_THIN_DELTA_VERSION: '0.10.0' }));
     }));
 
   it('snapshots, tags, renames, removes; reserves and releases the metadata snapshot; runs thin_delta', (t) =>

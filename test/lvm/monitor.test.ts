@@ -22,16 +22,29 @@ describe('monitor', () => {
       const { m, vg } = bed;
       bed.createVolume('vm-work-private', 4 * MiB);
       bed.createVolume('vm-new', 4 * MiB);
+      bed.createVolume('vm-other', 4 * MiB);
       const monitor = (names: string[]) => bed.skiff(['monitor', ...names, `--local=${bed.local}`]);
-      assertCode(await bed.send(['vm-work-private']), 0);
+      assertCode(await bed.send(['vm-work-private', 'vm-other']), 0);
       const first = Buffer.from(bed.expected.get('vm-work-private') as Buffer);
       const sessionTag = bed.lv('vm-work-private.skiff1')?.tags.find((tag) => tag.startsWith('S_'));
       const firstSnapshotId = bed.lv('vm-work-private.skiff1')?.thinId;
 
       bed.write('vm-work-private', 2 * BLOCK, randomBytes(100)); // chunk 1
-      const one = await monitor(['vm-work-private', 'vm-new']);
+      const eventsBefore = m.state().events.length;
+      const one = await monitor(['vm-work-private', 'vm-other', 'vm-new']);
       assertCode(one, 0);
-      assert.match(one.stdout, /\nMonitor at \d{8}-\d{6}:\n—{50}\nVolume 'vm-work-private'\n {2}1 ch, 0 dis\n\n$/);
+      assert.match(
+        one.stdout,
+        /'\.\.\.\nAcquiring deltas\.\n\nMonitor at \d{8}-\d{6}:\n—{50}\nVolume 'vm-work-private'\n {2}1 ch, 0 dis\nVolume 'vm-other'\n {2}no change\n\n$/,
+      );
+      assert.deepEqual(
+        m
+          .state()
+          .events.slice(eventsBefore)
+          .map((e) => `${e.op}${e.ok ? '' : ' (failed)'}`),
+        ['reserve_metadata_snap', 'thin_delta', 'thin_delta', 'release_metadata_snap'],
+        'one reservation and one release for the two paired volumes',
+      );
       assert.match(one.stderr, /^ {2}Skipping 'vm-new'; No data\.$/m);
       const snap = bed.lv('vm-work-private.skiff1');
       assert.ok(snap?.tags.includes('delta') && snap.tags.includes(sessionTag ?? '?') && snap.tags.some((tag) => /^delta-\d+$/.test(tag)));

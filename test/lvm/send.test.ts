@@ -6,6 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { VolumeId } from '../../source-agent/archive/names.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
@@ -57,17 +59,30 @@ describe('send from an LVM thin pool (model)', () => {
       bed.resize('data', 4 * MiB); // shrink
 
       const eventsBefore = m.state().events.length;
-      const second = await bed.send(['vm-work-private', 'vm-work-root', 'data']);
+      const callLog = join(bed.work, 'calls.log');
+      const second = await bed.send(['vm-work-private', 'vm-work-root', 'data'], [], { SKIFF_LVM_MODEL_CALL_LOG: callLog });
       assertCode(second, 0);
       assert.doesNotMatch(second.stdout, /Queuing full scan/);
       remember();
       const events = m.state().events.slice(eventsBefore);
       assert.equal(events.filter((e) => e.op === 'thin_delta' && e.ok).length, 3, 'one thin_delta per volume');
-      assert.equal(
-        events.filter((e) => e.op === 'reserve_metadata_snap').length,
-        events.filter((e) => e.op === 'release_metadata_snap' && e.ok).length,
-        'every reservation released',
+      // Wyng's §3.2: one reservation for the pool, thin_delta for each volume, one release.
+      assert.deepEqual(
+        events.map((e) => `${e.op}${e.ok ? '' : ' (failed)'}`),
+        ['reserve_metadata_snap', 'thin_delta', 'thin_delta', 'thin_delta', 'release_metadata_snap'],
+        'one reservation and one release for the three volumes',
       );
+      assert.match(
+        second.stdout,
+        /^Preparing snapshots in '[^']*\/'\.\.\.\nAcquiring deltas\.\n\nSending backup session /m,
+        "Wyng's placement",
+      );
+      assert.doesNotMatch(first.stdout, /Acquiring deltas/, 'no line when every volume is read whole');
+      // `lvs` once to classify --local (it serves the first volume too), then once per new snapshot.
+      const lvsCalls = readFileSync(callLog, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('lvm lvs '));
+      assert.equal(lvsCalls.length, 1 + 3, 'lvs calls');
 
       const counts = await bed.chunkCounts();
       assert.deepEqual(counts.get('vm-work-private'), [32, changed.size], 'exactly the chunks holding changed blocks');

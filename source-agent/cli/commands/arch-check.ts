@@ -13,11 +13,11 @@ import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-inde
 import { cleanSnapshots } from '../../engine/volumes/local-snapshots.js';
 import { cleanLvmSnapshots } from '../../engine/volumes/lvm-snapshots.js';
 import { FatalError, InputError, LocalStorageError, VolumeErrors } from '../../errors.js';
+import { type LocalStorage, localLabel, openLocalStorage } from '../../source/local-pool.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
 import { anchorFor } from '../../state/dest-anchor.js';
 import { LocalState } from '../../state/local-state.js';
 import { destIdentity } from '../dest-url.js';
-import { type LocalStorage, localLabel, openLocalStorage } from '../local-storage.js';
 import { allOption, forceOption, localOption, sessionOption, volexOption, volumesRest } from '../options.js';
 import type { OpenedArchive } from '../skiff-command.js';
 import { type WriteAccess, WriteCommand } from '../write-command.js';

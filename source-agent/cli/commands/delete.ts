@@ -8,8 +8,8 @@ import { cleanSnapshots, removeVolumeSnapshots } from '../../engine/volumes/loca
 import { cleanLvmSnapshots, removeLvmVolumeSnapshots } from '../../engine/volumes/lvm-snapshots.js';
 import { FatalError, InputError, LocalStorageError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
+import { localLabel, openLocalStorage } from '../../source/local-pool.js';
 import { snapshotPaths } from '../../source/reflink-source.js';
-import { localLabel, openLocalStorage } from '../local-storage.js';
 import { allOption, forceOption, localOption, volumesRest } from '../options.js';
 import { WriteCommand } from '../write-command.js';
 

@@ -12,8 +12,9 @@ import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { sessionNameAt } from '../../engine/send/send.js';
 import { InputError, VolumeErrors } from '../../errors.js';
 import { type LocalPool, openLocalPool } from '../../source/local-pool.js';
+import { LvmDeltaBatch } from '../../source/lvm/delta-batch.js';
 import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
-import { monitorLvmVolume } from '../../source/lvm-monitor.js';
+import { type PendingLvmMonitor, startLvmMonitor } from '../../source/lvm-monitor.js';
 import type { MonitorResult } from '../../source/monitor-result.js';
 import { monitorReflinkVolume } from '../../source/reflink-monitor.js';
 import { allOption, localOption, volexOption, volsFromOption, volumesRest } from '../options.js';
@@ -75,27 +76,53 @@ export class MonitorCommand extends WriteCommand {
     const index = await buildVolumeIndex(archive);
     const names = this.all ? [...index.byName.keys()].filter((n) => !this.volex.includes(n)).sort() : [...new Set(requested)];
 
-    const results: { name: string; result: MonitorResult }[] = [];
-    for (const name of names) {
-      const vid = index.byName.get(name);
-      const volume = vid ? await archive.loadVolume(vid) : null;
-      const session = volume?.sessions.at(-1);
-      const last = session
-        ? { name: session.name, sequence: session.info.sequence, volsize: session.info.volsize, permissions: session.info.permissions }
-        : null;
-      const where = localOf.get(name);
-      const local = pools.get((where ? where.local : this.local) ?? '') ?? null;
-      const result =
-        vid && local
-          ? await this.monitorOne(
-              local,
-              { name: where?.localName ?? name, vid, uuid: archive.ini.uuid, chunkSize: archive.chunkSize, state, last },
-              out,
-            )
+    // Step 1: snapshots (and reflink volumes whole); step 2: every LVM delta under one
+    // reservation per pool (Wyng's "Acquiring deltas."); step 3: fold and rotate.
+    const batch = new LvmDeltaBatch();
+    const started: { name: string; result: MonitorResult | PendingLvmMonitor }[] = [];
+    try {
+      for (const name of names) {
+        const vid = index.byName.get(name);
+        const volume = vid ? await archive.loadVolume(vid) : null;
+        const session = volume?.sessions.at(-1);
+        const last = session
+          ? { name: session.name, sequence: session.info.sequence, volsize: session.info.volsize, permissions: session.info.permissions }
           : null;
-      const final: MonitorResult = result ?? { outcome: 'skipped', message: `  Skipping '${name}'; No data.`, failed: false };
-      if (final.outcome === 'skipped') out.warn(final.message);
-      results.push({ name, result: final });
+        const where = localOf.get(name);
+        const local = pools.get((where ? where.local : this.local) ?? '') ?? null;
+        const result =
+          vid && local
+            ? await this.monitorOne(
+                local,
+                batch,
+                { name: where?.localName ?? name, vid, uuid: archive.ini.uuid, chunkSize: archive.chunkSize, state, last },
+                out,
+              )
+            : null;
+        const final: MonitorResult | PendingLvmMonitor = result ?? {
+          outcome: 'skipped',
+          message: `  Skipping '${name}'; No data.`,
+          failed: false,
+        };
+        if ('outcome' in final && final.outcome === 'skipped') out.warn(final.message);
+        started.push({ name, result: final });
+      }
+      if (batch.size > 0) {
+        out.line('Acquiring deltas.');
+        await batch.acquire();
+      }
+    } catch (error) {
+      for (const { result } of started) if ('discard' in result) await result.discard();
+      throw error;
+    }
+    const results: { name: string; result: MonitorResult }[] = [];
+    for (const [i, { name, result }] of started.entries()) {
+      try {
+        results.push({ name, result: 'finish' in result ? await result.finish() : result });
+      } catch (error) {
+        for (const later of started.slice(i + 1)) if ('discard' in later.result) await later.result.discard();
+        throw error;
+      }
     }
 
     const monitored = results.filter((r) => r.result.outcome !== 'skipped');
@@ -123,11 +150,12 @@ export class MonitorCommand extends WriteCommand {
 
   private monitorOne(
     local: LocalPool,
+    batch: LvmDeltaBatch,
     request: Omit<Parameters<typeof monitorReflinkVolume>[0], 'pool'>,
     out: { line: (text: string) => void },
-  ): Promise<MonitorResult> {
+  ): Promise<MonitorResult | PendingLvmMonitor> {
     if (local.kind === 'lvm')
-      return monitorLvmVolume({ ...request, pool: local.pool, signal: this.context.signal, note: (text) => out.line(text) });
+      return startLvmMonitor({ ...request, pool: local.pool, batch, signal: this.context.signal, note: (text: string) => out.line(text) });
     return monitorReflinkVolume({ ...request, pool: local.pool });
   }
 }

@@ -23,6 +23,7 @@ import { InputError, VolumeErrors } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { type ImportSpec, parseImportSpec, prepareImport } from '../../source/import-source.js';
 import { type LocalPool, openLocalPool } from '../../source/local-pool.js';
+import { LvmDeltaBatch } from '../../source/lvm/delta-batch.js';
 import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
 import { prepareLvmVolume } from '../../source/lvm-source.js';
 import { prepareReflinkVolume } from '../../source/reflink-source.js';
@@ -204,6 +205,7 @@ export class SendCommand extends WriteCommand {
         }
       }
       const poolFor = (name: string) => pools.get((poolOf.has(name) ? poolOf.get(name) : this.local) ?? '');
+      const batch = new LvmDeltaBatch();
       const volumes: SendVolume[] = sendOrder([...names], importNames).map((name) => {
         const importSpec = imports.find((i) => i.volume === name);
         return {
@@ -229,6 +231,7 @@ export class SendCommand extends WriteCommand {
                 state,
                 last: lastSession,
                 remap: this.remap,
+                batch,
                 signal: this.context.signal,
                 note: (text) => out.line(text),
               });
@@ -272,6 +275,11 @@ export class SendCommand extends WriteCommand {
                 },
               }),
           pool: chunkPool,
+          // Wyng's line before the delta scan, when any volume has one (reflink volumes scanned while prepared).
+          acquireDeltas: async (prepared) => {
+            if (batch.size > 0 || prepared.some((p) => !p.unchanged && p.changed !== null)) out.line('Acquiring deltas.');
+            await batch.acquire();
+          },
         },
         display,
       );

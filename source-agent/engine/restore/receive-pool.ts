@@ -6,8 +6,9 @@
 // (--use-snapshot) and is paired again after a receive of its newest session. Any other
 // directory is a plain file pool: files are written, nothing is snapshotted.
 
+import { resolve } from 'node:path';
 import { LocalStorageError } from '../../errors.js';
-import { classifyLocal, openNamedLvmPool } from '../../source/local-pool.js';
+import { classifyLocal } from '../../source/local-pool.js';
 import type { LvmPool } from '../../source/lvm/lvm-pool.js';
 import { openReflinkPool, type ReflinkPool } from '../../source/reflink-source.js';
 
@@ -20,9 +21,9 @@ export async function openReceivePool(
   local: string,
   options: { cwd: string; vouch: readonly string[]; env: NodeJS.ProcessEnv },
 ): Promise<ReceivePool> {
-  const classified = await classifyLocal(local, options.cwd);
-  if (classified.kind === 'lvm') return { kind: 'lvm', pool: await openNamedLvmPool(local, options.env) };
-  if (classified.kind === 'missing') throw new LocalStorageError(`Local path not found: '${classified.path}'`);
+  const classified = await classifyLocal(local, { cwd: options.cwd, env: options.env, missing: 'error' });
+  if (classified === null) throw new LocalStorageError(`Local path not found: '${resolve(options.cwd, local)}'`);
+  if (classified.kind === 'lvm') return classified;
   const { path } = classified;
   try {
     return { kind: 'reflink', pool: await openReflinkPool(path, options.vouch), path };

@@ -64,6 +64,12 @@ export interface SendOptions {
   verbose?: boolean;
   /** --volume-desc: the description of volumes this send adds to the archive (checked). */
   newVolumeDesc?: string;
+  /**
+   * Called once after every volume is prepared and before any is read: sources that find their
+   * changes for all volumes in one step (LVM: one metadata-snapshot reservation per pool) do it
+   * now. A failure ends the run like a failing prepare.
+   */
+  acquireDeltas?: (prepared: readonly PreparedVolume[]) => Promise<void>;
 }
 
 export interface VolumeReport {
@@ -132,6 +138,15 @@ export async function send(options: SendOptions, events: SendEvents): Promise<Vo
       }
       events.warn(`  ${error.message}`);
       reports.push({ name: request.name, outcome: 'failed', sizeBytes: 0, storedBytes: 0, seconds: 0 });
+    }
+  }
+
+  if (options.acquireDeltas && prepared.length > 0) {
+    try {
+      await options.acquireDeltas(prepared.map((p) => p.source));
+    } catch (error) {
+      for (const p of prepared) await p.source.discard().catch(() => {});
+      throw error;
     }
   }
 

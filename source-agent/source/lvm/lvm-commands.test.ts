@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LocalStorageError } from '../../errors.js';
-import { dmName, parseLvs, parseLvTime } from './lvm-commands.js';
+import { dmName, MIN_THIN_DELTA_VERSION, parseLvs, parseLvTime, parseThinDeltaVersion, versionAtLeast } from './lvm-commands.js';
 import { lvmSnapshotNames, parseSnapshotLvName, sessionTags, snapshotMembership } from './snapshot-names.js';
 
 describe('LVM command output', () => {
@@ -48,5 +48,20 @@ describe('LVM snapshot names', () => {
     assert.equal(snapshotMembership({ name: 'a.skiff1', tags: ['arch-u1'] }, 'u1'), 'none');
     assert.equal(snapshotMembership({ name: 'a.tick', tags: ['wyng', 'skiff', 'arch-u1'] }, 'u1'), 'none');
     assert.deepEqual(sessionTags(['skiff', 'S_20261204-225757', 'delta']), ['S_20261204-225757']);
+  });
+});
+
+describe('thin_delta version', () => {
+  it('reads thin_delta -V and compares versions as numbers (0.10.0 is newer than 0.7.4)', () => {
+    assert.deepEqual(parseThinDeltaVersion('0.9.0\n'), [0, 9, 0]);
+    assert.deepEqual(parseThinDeltaVersion('thin_delta 1.0.12\n'), [1, 0, 12]);
+    assert.equal(parseThinDeltaVersion('unknown\n'), null);
+    assert.equal(parseThinDeltaVersion(''), null);
+    const ok = (text: string) => versionAtLeast(parseThinDeltaVersion(text) ?? [], MIN_THIN_DELTA_VERSION);
+    assert.equal(ok('0.7.4'), true);
+    assert.equal(ok('0.7.3'), false);
+    assert.equal(ok('0.6.10'), false);
+    assert.equal(ok('0.10.0'), true, 'Wyng compares strings and would refuse this one');
+    assert.equal(ok('1.0.0'), true);
   });
 });

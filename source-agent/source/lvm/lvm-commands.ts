@@ -45,11 +45,48 @@ export async function requireTool(name: string, env: NodeJS.ProcessEnv): Promise
   return path;
 }
 
-/** lvm, dmsetup and thin_delta, checked before anything is done to a pool. */
+/** The oldest thin_delta whose output Skiff (and Wyng) can read. */
+export const MIN_THIN_DELTA_VERSION: readonly [number, number, number] = [0, 7, 4];
+
+/**
+ * The version `thin_delta -V` prints ("0.9.0"; also accepted inside a longer line), or null.
+ * Compared part by part as numbers: Wyng compares the strings, so it would take 0.10.0 for older
+ * than 0.7.4 (a Wyng bug we do not copy).
+ */
+export function parseThinDeltaVersion(text: string): [number, number, number] | null {
+  const m = /(?:^|[^\d.])(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?![\d])/.exec(text.split('\n')[0] ?? '');
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+export function versionAtLeast(version: readonly number[], minimum: readonly number[]): boolean {
+  for (const [i, part] of minimum.entries()) {
+    const have = version[i] ?? 0;
+    if (have !== part) return have > part;
+  }
+  return true;
+}
+
+/** Refuses a thin_delta older than MIN_THIN_DELTA_VERSION (its XML is not what we parse). */
+async function checkThinDeltaVersion(thinDelta: string, env: NodeJS.ProcessEnv): Promise<void> {
+  let out: string;
+  try {
+    out = (await execFileCapture([thinDelta, '-V'], { env })).stdout.toString('utf8');
+  } catch (error) {
+    throw new LocalStorageError(`thin_delta -V failed: ${lastLine(error)}`);
+  }
+  const version = parseThinDeltaVersion(out);
+  const minimum = MIN_THIN_DELTA_VERSION.join('.');
+  if (!version) throw new LocalStorageError(`Unexpected 'thin_delta -V' output: ${JSON.stringify(out.trim().slice(0, 100))}`);
+  if (!versionAtLeast(version, MIN_THIN_DELTA_VERSION))
+    throw new LocalStorageError(`thin_delta ${version.join('.')} is too old: thin-provisioning-tools ${minimum} or newer is needed.`);
+}
+
+/** lvm, dmsetup and thin_delta (and thin_delta's version), checked before anything is done to a pool. */
 export async function findLvmTools(env: NodeJS.ProcessEnv): Promise<LvmTools> {
   const lvm = await requireTool('lvm', env);
   const dmsetup = await requireTool('dmsetup', env);
   const thinDelta = await requireTool('thin_delta', env);
+  await checkThinDeltaVersion(thinDelta, env);
   return { lvm, dmsetup, thinDelta, env };
 }
 
@@ -103,15 +140,30 @@ function lastLine(error: unknown): string {
   return describeError(error);
 }
 
-/** The commands on one machine's LVM, through the tools found by findLvmTools. */
+/**
+ * The commands on one machine's LVM, through the tools found by findLvmTools.
+ *
+ * `lvs VG` is read once and kept until a command through this object (or forget()) changes
+ * something: Wyng reads every volume with one `lvs`, and a run of one send prepares all its
+ * volumes in a row, so asking LVM again per volume would only repeat the same answer (each `lvm`
+ * start costs tens of milliseconds on a real system).
+ */
 export class Lvm {
   readonly tools: LvmTools;
+  private readonly rowsByVg = new Map<string, LvRow[]>();
 
   constructor(tools: LvmTools) {
     this.tools = tools;
   }
 
+  /** Drops what `lvs` said (call after changing LVs without this object). */
+  forget(): void {
+    this.rowsByVg.clear();
+  }
+
   private async run(argv: readonly string[], what: string): Promise<string> {
+    // Anything but a report may change LVs: the next lvs asks LVM again.
+    if (argv[0] === this.tools.lvm && argv[1] !== 'lvs' && argv[1] !== 'vgs' && argv[1] !== 'vgdisplay') this.forget();
     try {
       return (await execFileCapture(argv, { env: this.tools.env, maxOutput: 64 * 1024 * 1024 })).stdout.toString('utf8');
     } catch (error) {
@@ -132,8 +184,17 @@ export class Lvm {
     );
   }
 
-  /** `lvm lvs` for a VG, or "VG/LV" selectors; an unknown VG or LV is an error. */
+  /** `lvm lvs` for a VG, or "VG/LV" selectors; an unknown VG or LV is an error. One VG's rows are kept (see the class). */
   async lvs(selectors: readonly string[]): Promise<LvRow[]> {
+    const vg = selectors.length === 1 && LVM_NAME.test(selectors[0] ?? '') ? selectors[0] : undefined;
+    const kept = vg === undefined ? undefined : this.rowsByVg.get(vg);
+    if (kept) return kept;
+    const rows = await this.lvsFromLvm(selectors);
+    if (vg !== undefined) this.rowsByVg.set(vg, rows);
+    return rows;
+  }
+
+  private async lvsFromLvm(selectors: readonly string[]): Promise<LvRow[]> {
     const out = await this.lvmCommand(
       ['lvs', '--noheadings', `--separator=${SEPARATOR}`, '--units=b', '--nosuffix', `--options=${LVS_FIELDS.join(',')}`, ...selectors],
       `lvm lvs ${selectors.join(' ')}`,

@@ -8,6 +8,7 @@ import { ExternalCommandError, execFileCapture, findOnPath } from '../../sys/exe
 import { LVM_NAME, Lvm, type LvRow } from './lvm-commands.js';
 
 async function runLvm(lvm: Lvm, args: readonly string[], what: string): Promise<string> {
+  if (args[0] !== 'vgs') lvm.forget(); // it changes LVs behind the object's back
   try {
     return (await execFileCapture([lvm.tools.lvm, ...args], { env: lvm.tools.env })).stdout.toString('utf8');
   } catch (error) {
