@@ -148,7 +148,10 @@ describe('receive --local-from (Btrfs, root)', () => {
       assert.equal(init.code, 0, init.stderr);
       const first = await runSkiff(['send', 'a.img', 'b.img', `--local=${local}`, ...common]);
       assert.equal(first.code, 0, first.stderr);
-      // c.img only exists in a later session: receiving the first session fails it alone.
+      // c.img only exists in a later session: receiving the first session fails it alone. Session
+      // names have whole seconds, and a send in the same second would give c.img the same name.
+      const sentAt = Math.floor(Date.now() / 1000);
+      while (Math.floor(Date.now() / 1000) === sentAt) await new Promise((done) => setTimeout(done, 50));
       const second = await runSkiff(['send', 'c.img', `--local=${local}`, ...common]);
       assert.equal(second.code, 0, second.stderr);
       const opened = await openArchive(new LocalStore(archive), null);
