@@ -12,7 +12,6 @@
 // batch acquired the deltas, finish() folds and rotates.
 
 import { VolumeFailure } from '../errors.js';
-import type { LocalState } from '../state/local-state.js';
 import { foldDeltamap, lostDeltamap } from './deltamap.js';
 import type { LvmDeltaBatch } from './lvm/delta-batch.js';
 import { changedBytes, type LvmDelta } from './lvm/lvm-delta.js';
@@ -20,15 +19,9 @@ import type { LvmPool } from './lvm/lvm-pool.js';
 import { deltaTimeTag } from './lvm/snapshot-names.js';
 import { inspectLvmVolume, isPaired, lvPermissions, nsOf, removeIfPresent, takeSnapshot } from './lvm-source.js';
 import type { MonitorResult } from './monitor-result.js';
+import type { VolumeRequest } from './volume-source.js';
 
-export interface LvmMonitorRequest {
-  pool: LvmPool;
-  name: string;
-  vid: string;
-  uuid: string;
-  chunkSize: number;
-  state: LocalState;
-  last: { name: string; sequence: number; volsize: number; permissions: string } | null;
+export interface LvmMonitorRequest extends VolumeRequest<LvmPool> {
   batch: LvmDeltaBatch;
   signal?: AbortSignal;
   note: (text: string) => void;

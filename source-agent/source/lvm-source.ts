@@ -14,7 +14,7 @@
 // next run ("Recovered interrupted snapshot rotation"), as Wyng does.
 
 import { VolumeFailure } from '../errors.js';
-import type { LocalState, VolumeState } from '../state/local-state.js';
+import type { VolumeState } from '../state/local-state.js';
 import { withDeltamap } from './deltamap.js';
 import type { LvmDeltaBatch } from './lvm/delta-batch.js';
 import type { LvRow } from './lvm/lvm-commands.js';
@@ -29,17 +29,9 @@ import {
   type SnapshotNames,
   snapshotMembership,
 } from './lvm/snapshot-names.js';
-import type { PreparedVolume } from './volume-source.js';
+import type { PreparedVolume, VolumeRequest } from './volume-source.js';
 
-export interface LvmVolumeRequest {
-  pool: LvmPool;
-  name: string;
-  vid: string;
-  uuid: string;
-  chunkSize: number;
-  state: LocalState;
-  /** The archive's newest session of this volume, or null for a new volume. */
-  last: { name: string; sequence: number; volsize: number; permissions: string } | null;
+export interface LvmVolumeRequest extends VolumeRequest<LvmPool> {
   /** Remove another archive's snapshots of this volume instead of skipping it. */
   remap: boolean;
   /** The run's delta step: this volume's thin_delta runs with the others of its pool, after every volume is prepared. */

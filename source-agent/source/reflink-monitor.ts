@@ -6,21 +6,12 @@
 
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LocalState } from '../state/local-state.js';
 import { foldDeltamap, lostDeltamap, markResize } from './deltamap.js';
 import type { MonitorResult } from './monitor-result.js';
 import { type ReflinkPool, snapshotPaths, stableDelta, takeReflinkSnapshot } from './reflink-source.js';
-import { permissionsOf } from './volume-source.js';
+import { permissionsOf, type VolumeRequest } from './volume-source.js';
 
-export interface ReflinkMonitorRequest {
-  pool: ReflinkPool;
-  name: string;
-  vid: string;
-  uuid: string;
-  chunkSize: number;
-  state: LocalState;
-  last: { name: string; sequence: number; volsize: number; permissions: string } | null;
-}
+export type ReflinkMonitorRequest = VolumeRequest<ReflinkPool>;
 
 export async function monitorReflinkVolume(request: ReflinkMonitorRequest): Promise<MonitorResult> {
   const { pool, name, vid, state, last, chunkSize } = request;

@@ -12,13 +12,13 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, LocalStorageError, VolumeFailure } from '../errors.js';
 import { itemAt } from '../lookup.js';
-import type { LocalState, VolumeState } from '../state/local-state.js';
+import type { VolumeState } from '../state/local-state.js';
 import { execFileCapture } from '../sys/exec.js';
 import { frozenDelta } from './btrfs-frozen-scan.js';
 import { markResize, withDeltamap } from './deltamap.js';
 import { changedChunks, type ExtentMap, parseFilefrag } from './extent-map.js';
 import { isNocow, prepareNocowVolume } from './nocow-source.js';
-import { type PreparedVolume, permissionsOf } from './volume-source.js';
+import { type PreparedVolume, permissionsOf, type VolumeRequest } from './volume-source.js';
 
 const BTRFS_MAGIC = 0x9123683e;
 const FS_NAMES: Record<number, string> = { [BTRFS_MAGIC]: 'btrfs', [0x58465342]: 'xfs', [0xef53]: 'ext4', [0x01021994]: 'tmpfs' };
@@ -118,15 +118,7 @@ export async function takeReflinkSnapshot(volumePath: string, snapshot: string, 
   return fs.stat(snapshot, { bigint: true });
 }
 
-export interface ReflinkVolumeRequest {
-  pool: ReflinkPool;
-  name: string;
-  vid: string;
-  uuid: string;
-  chunkSize: number;
-  state: LocalState;
-  /** The archive's newest session of this volume, or null for a new volume. */
-  last: { name: string; sequence: number; volsize: number; permissions: string } | null;
+export interface ReflinkVolumeRequest extends VolumeRequest<ReflinkPool> {
   /** Note for the user ("Queuing full scan of …"). */
   note: (text: string) => void;
 }

@@ -2,7 +2,28 @@
 // session. Implementations: reflink snapshots on Btrfs/XFS (reflink-source.ts) and plain files or
 // block devices read whole (import-source.ts).
 
+import type { LocalState } from '../state/local-state.js';
 import { groupName, userName } from '../sys/accounts.js';
+
+/** The newest session of a volume, as the sources need it. */
+export interface LastSession {
+  name: string;
+  sequence: number;
+  volsize: number;
+  permissions: string;
+}
+
+/** What every source is asked about a volume (send and monitor, reflink and LVM). */
+export interface VolumeRequest<Pool> {
+  pool: Pool;
+  name: string;
+  vid: string;
+  uuid: string;
+  chunkSize: number;
+  state: LocalState;
+  /** The archive's newest session of this volume, or null for a new volume. */
+  last: LastSession | null;
+}
 
 export interface PreparedVolume {
   /** The bytes to send: a snapshot, or the import path. */
