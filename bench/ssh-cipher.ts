@@ -61,14 +61,27 @@ try {
       `send over ssh, ${name}: ${s.toFixed(2)} s (${((size * MiB) / s / 1e6).toFixed(0)} MB/s; ${times.map((t) => t.toFixed(2)).join(' ')}) (load ${load()})`,
     );
   }
+  // The ssh client's own CPU seconds (user + system, from bash's `time`): what the cipher takes
+  // from the send's workers on the same cores, less noisy than wall time on a loaded machine.
+  const [host, port] = sshd.authority.split(':') as [string, string];
+  const quoted = [...sshd.sshOptions, '-p', port].map((o) => `'${o}'`).join(' ');
   for (const cipher of CIPHERS) {
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let run = 0; run < runs; run++) {
-      const [host, port] = sshd.authority.split(':') as [string, string];
-      times.push(timed('ssh', [...sshd.sshOptions, '-p', port, '-c', cipher, host, 'cat > /dev/null'], env, data));
+      const start = performance.now();
+      const r = spawnSync('bash', ['-c', `TIMEFORMAT='%U %S'; time ssh ${quoted} -c ${cipher} ${host} 'cat > /dev/null' < ${volume}`], {
+        env,
+        encoding: 'utf8',
+      });
+      times.push((performance.now() - start) / 1000);
+      const [user, system] = r.stderr.trim().split('\n').at(-1)?.split(' ').map(Number) ?? [Number.NaN, Number.NaN];
+      cpu.push((user ?? Number.NaN) + (system ?? Number.NaN));
     }
     const s = median(times);
-    console.log(`raw ssh cat, ${cipher}: ${s.toFixed(2)} s (${((size * MiB) / s / 1e6).toFixed(0)} MB/s) (load ${load()})`);
+    console.log(
+      `raw ssh cat, ${cipher}: ${s.toFixed(2)} s (${((size * MiB) / s / 1e6).toFixed(0)} MB/s), client CPU ${median(cpu).toFixed(2)} s (load ${load()})`,
+    );
   }
 } finally {
   await sshd.stop();
