@@ -20,6 +20,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from 'node:path';
 import { CLI, PROJECT_ROOT } from '../test/helpers/paths.js';
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
 const MiB = 1024 * 1024;
 const CHANGED_BLOCKS = 40;
 const sizes = process.argv.slice(2).map(Number);
@@ -84,7 +85,7 @@ execFileSync('mount', ['-o', 'loop', image, mount]);
 try {
   const local = join(mount, 'pool');
   execFileSync('btrfs', ['-q', 'subvolume', 'create', local]);
-  console.log(`incremental send after changing the same ${CHANGED_BLOCKS} MiB (load ${load()})`);
+  say(`incremental send after changing the same ${CHANGED_BLOCKS} MiB (load ${load()})`);
   // Every volume is set up first; the timed incrementals then alternate between the sizes, so
   // that the shared machine's load weighs on each size alike.
   const setups = sizes.map((size) => {
@@ -95,21 +96,21 @@ try {
     fill(join(local, volume), size * MiB);
     skiff(['arch-init', '--encrypt=xchacha20-dgr'], common);
     const full = skiff(send, common);
-    console.log(`${size} MiB: full send ${full.seconds.toFixed(2)} s, rchar ${mb(full.rchar)} MiB (load ${load()})`);
+    say(`${size} MiB: full send ${full.seconds.toFixed(2)} s, rchar ${mb(full.rchar)} MiB (load ${load()})`);
     return { size, volume, common, send };
   });
   const fixed = new Map<number, number>();
   for (const { size, common, send } of setups) {
     const unchanged = skiff(send, common);
     fixed.set(size, unchanged.rchar);
-    console.log(`${size} MiB: no change   ${unchanged.seconds.toFixed(2)} s, rchar ${mb(unchanged.rchar)} MiB (load ${load()})`);
+    say(`${size} MiB: no change   ${unchanged.seconds.toFixed(2)} s, rchar ${mb(unchanged.rchar)} MiB (load ${load()})`);
   }
   for (let run = 1; run <= 3; run++) {
     for (const { size, volume, common, send } of setups) {
       change(join(local, volume));
       execFileSync('sync');
       const r = skiff(send, common);
-      console.log(
+      say(
         `${size} MiB: incremental #${run} ${r.seconds.toFixed(2)} s, rchar ${mb(r.rchar)} MiB ` +
           `(${mb(r.rchar - (fixed.get(size) ?? 0))} MiB over no-change; read_bytes ${mb(r.readBytes)} MiB) (load ${load()})`,
       );

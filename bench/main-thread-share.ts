@@ -14,6 +14,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writ
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
 const MiB = 1024 * 1024;
 const size = Number(process.argv[2] ?? 1024);
 const work = process.env['SKIFF_BENCH_DIR'] ?? '/dev/shm/skiff-main-share';
@@ -75,7 +76,7 @@ function profiled(what: string, args: string[]): void {
     all += busy;
     if (file.split('.')[4] === '0') main += busy;
   }
-  console.log(
+  say(
     `${what}: ${seconds.toFixed(2)} s, ${((size * MiB) / seconds / 1e6).toFixed(0)} MB/s; main thread busy ${(main / 1e6).toFixed(2)} s ` +
       `of ${(all / 1e6).toFixed(2)} s busy in all threads = ${((100 * main) / all).toFixed(0)}% (load ${load()})`,
   );
@@ -89,7 +90,7 @@ try {
   const common = [`--dest=file:${join(work, 'archive')}`, `--meta-dir=${join(work, 'meta')}`, '--passcmd=echo bench-passphrase'];
   const init = spawnSync(process.execPath, [CLI, 'arch-init', '--encrypt=xchacha20-dgr', ...common], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`arch-init: ${init.stderr}`);
-  console.log(`${size} MiB on tmpfs (load ${load()})`);
+  say(`${size} MiB on tmpfs (load ${load()})`);
   profiled('send', ['send', `--import-other-from=vol.img:|:${volume}`, ...common]);
   profiled('receive', ['receive', 'vol.img', `--save-to=${join(work, 'out.img')}`, ...common]);
 } finally {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
 import { startSshd } from '../test/helpers/sshd.js';
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
 const MiB = 1024 * 1024;
 const size = Number(process.argv[2] ?? 256);
 const runs = Number(process.argv[3] ?? 3);
@@ -40,7 +41,7 @@ try {
   const data = randomFillSync(Buffer.allocUnsafe(size * MiB));
   writeFileSync(volume, data);
   const env = { ...process.env, TZ: 'UTC', PATH: `${sshd.clientBin}:${process.env['PATH']}` };
-  console.log(`${size} MiB, ${runs} runs each, median (load ${load()})`);
+  say(`${size} MiB, ${runs} runs each, median (load ${load()})`);
   const variants: [string, string[]][] = [
     ['built-in options (default cipher)', []],
     ...CIPHERS.map((c): [string, string[]] => [c, [...sshd.sshOptions, '-c', c].map((o) => `--opt-ssh=${o}`)]),
@@ -57,7 +58,7 @@ try {
       rmSync(`${dir}-meta`, { recursive: true, force: true });
     }
     const s = median(times);
-    console.log(
+    say(
       `send over ssh, ${name}: ${s.toFixed(2)} s (${((size * MiB) / s / 1e6).toFixed(0)} MB/s; ${times.map((t) => t.toFixed(2)).join(' ')}) (load ${load()})`,
     );
   }
@@ -79,7 +80,7 @@ try {
       cpu.push((user ?? Number.NaN) + (system ?? Number.NaN));
     }
     const s = median(times);
-    console.log(
+    say(
       `raw ssh cat, ${cipher}: ${s.toFixed(2)} s (${((size * MiB) / s / 1e6).toFixed(0)} MB/s), client CPU ${median(cpu).toFixed(2)} s (load ${load()})`,
     );
   }
