@@ -108,6 +108,12 @@ export class FatalError extends SkiffError {
 }
 
 /**
+ * A worker thread (send's chunk workers, receive's decode workers) exited or threw outside a
+ * job: its chunks are lost, so the run stops before committing anything.
+ */
+export class WorkerDiedError extends FatalError {}
+
+/**
  * The key agent's directory or socket is not ours alone (another owner, open mode, not a
  * directory or socket): keys could be served by a stranger, so the run stops.
  */

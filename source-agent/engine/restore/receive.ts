@@ -4,7 +4,7 @@
 import type { Archive, Volume } from '../../archive/archive.js';
 import { sessionLabel } from '../../archive/names.js';
 import { localtimeNs } from '../../archive/session-info.js';
-import { IntegrityError } from '../../errors.js';
+import { IntegrityError, WorkerDiedError } from '../../errors.js';
 import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
 import { differingChunks } from './local-compare.js';
@@ -94,6 +94,7 @@ export async function receiveVolume(
     progress.abandon();
     const note = await target.abort();
     if (error instanceof IntegrityError) throw new IntegrityError(error.object, `${error.detail}; ${note}`);
+    if (error instanceof WorkerDiedError) throw new WorkerDiedError(`${error.message}; ${note}`);
     throw error;
   }
   // The result says what was restored: not ": OK" when chunks were replaced by zeros.

@@ -72,8 +72,9 @@ export async function openRestoreTarget(
     throw new InputError(`Cannot use --save-to '${path}': ${describeError(error)}`);
   });
   if (existing?.isBlockDevice()) return openBlockTarget(path, volsize, chunkSize, options);
-  // A missing /dev path is a device that is not there (an LV not yet created), not a file to make.
-  if (!existing && /^\/dev\//.test(path))
+  // A missing /dev path is a device that is not there (an LV not yet created), not a file to make;
+  // /dev/shm is the exception, a tmpfs of ordinary files.
+  if (!existing && /^\/dev\/(?!shm\/)/.test(path))
     throw new InputError(`'${path}' does not exist: create the volume first, or receive into an LVM thin pool with --local=VG/POOL.`);
   if (options.discard) throw new InputError(`'${path}' is not a block device.`);
   if (existing && !existing.isFile()) throw new InputError(`--save-to '${path}' is not a regular file or block device.`);

@@ -14,6 +14,7 @@ import { CHUNK_OVERHEAD } from '../../archive/envelope.js';
 import { type DataHasher, dataHasherFor, hashesEqual, initHashing } from '../../archive/hash.js';
 import { dataNonce } from '../../archive/nonces.js';
 import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup, WriteJob } from './chunk-job.js';
+import { testWorkerExit } from './test-worker-exit.js';
 
 // The pool starts its workers before the archive is open (module loading overlaps the main
 // thread's start-up); the archive's settings arrive as the first message.
@@ -125,6 +126,7 @@ async function handle(message: WorkerMessage): Promise<void> {
     });
     return;
   }
+  testWorkerExit();
   const job = message;
   let result: Outcome;
   try {

@@ -8,6 +8,7 @@ import { makeCodec } from '../../archive/compression/index.js';
 import { dataHasherFor, initHashing } from '../../archive/hash.js';
 import { IntegrityError } from '../../errors.js';
 import type { DecodeJob, DecodeMessage, DecodeResult, DecodeSetup } from './decode-job.js';
+import { testWorkerExit } from './test-worker-exit.js';
 
 interface Ready {
   setup: DecodeSetup;
@@ -54,6 +55,7 @@ async function handle(message: DecodeMessage): Promise<void> {
     });
     return;
   }
+  testWorkerExit();
   let result: DecodeResult;
   try {
     if (!ready) throw new Error(setupFailure ?? 'decode worker: a job came before its set-up');

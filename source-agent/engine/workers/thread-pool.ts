@@ -4,6 +4,8 @@
 // restore stream (decode-pool.ts), which add their shared-memory slots on top.
 
 import { Worker } from 'node:worker_threads';
+import { messageOf } from '../../../protocol/thrown.js';
+import { WorkerDiedError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 
 export class ThreadPool<Job extends { id: number }, Result extends { id: number }> {
@@ -19,9 +21,10 @@ export class ThreadPool<Job extends { id: number }, Result extends { id: number 
     for (let i = 0; i < Math.max(1, count); i++) {
       const worker = new Worker(script);
       worker.on('message', (result: Result) => this.settle(result));
-      worker.on('error', (error) => this.fail(error));
+      // Typed, so the run ends with one line (exit 1), not as an internal error with a stack.
+      worker.on('error', (error) => this.fail(new WorkerDiedError(`A ${what} worker thread failed: ${messageOf(error)}`)));
       worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`${what} worker exited with code ${code}`));
+        if (!this.closed) this.fail(new WorkerDiedError(`A ${what} worker thread exited unexpectedly (code ${code}); the run was stopped`));
       });
       this.workers.push(worker);
       this.busy.push(0);
