@@ -15,7 +15,9 @@
 # Each tool pairs a volume with its own snapshot (Skiff `sk<uuid>_<vid>.skiff1`, Wyng
 # `sn<uuid>_<vid>.wyng1`) and its own --meta-dir: neither sees the other's pairing, so the first
 # send by one tool after the other's receive (or send) is a full scan, which stores only what
-# differs. The script checks that each tool's receive leaves its own snapshot and not the other's.
+# differs. (c) Skiff receives into the pool Wyng paired: Wyng's snapshot stays, Skiff adds its own,
+# and Wyng's next send from it is reported (Wyng 0.8: a full scan, its pairing being older than
+# the newest session); Wyng restores that session byte-identical.
 set -eu
 : "${WYNG:?set WYNG to the path of Wyng's src/wyng}"
 cd "$(dirname "$0")/../.."
@@ -139,6 +141,19 @@ for mode in xchacha20-dgr off; do
   wyng receive "$vol" --dest="$dest" --save-to="$work/w4.img" >/dev/null
   cmp "$work/w4.img" "$skpool/$vol"
   echo "   Wyng verifies the archive and restores that session byte-identical"
-  rm -f "$wypool/$vol" "$skpool/$vol" "$work"/s?.img "$work/w4.img"
+
+  # (c) Switching tools in one pool: Skiff receives the newest session into Wyng's pool.
+  skiff receive "$vol" --dest="$dest" --local="$wypool" --force >/dev/null 2>&1
+  cmp "$wypool/$vol" "$skpool/$vol"
+  echo "   Skiff receive --local into Wyng's pool: byte-identical; snapshots now: $(snaps "$wypool")"
+  ls "$wypool"/sn*.wyng1 >/dev/null
+  change "$wypool/$vol" "$mode-5" 1048576
+  sleep 1
+  wyng send "$vol" --dest="$dest" --local="$wypool" >"$work/out" 2>&1 || { cat "$work/out"; exit 1; }
+  if grep -q 'full scan' "$work/out"; then wyng_send="a full scan"; else wyng_send="incremental"; fi
+  wyng receive "$vol" --dest="$dest" --save-to="$work/w5.img" >/dev/null
+  cmp "$work/w5.img" "$wypool/$vol"
+  echo "   Wyng's next send from that pool (its snapshot older than Skiff's session): $wyng_send; restores byte-identical"
+  rm -f "$wypool/$vol" "$skpool/$vol" "$wypool"/s[kn]*.* "$skpool"/s[kn]*.* "$work"/s?.img "$work"/w?.img
 done
 echo "Wyng and Skiff receive --local each other's sessions; each re-pairs with its own snapshot."
