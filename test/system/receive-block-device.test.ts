@@ -3,7 +3,7 @@
 // failed receive zeroes the first chunk, so a partial restore never looks like a good one.
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { copyFixture, scratchDir } from '../helpers/cli.js';
@@ -27,11 +27,11 @@ function readDevice(device: string, length: number): Buffer {
   return buffer;
 }
 
-function withLoop(name: string, bytes: number, fn: (device: string) => Promise<void>): Promise<void> {
+function withLoop(name: string, bytes: number, fn: (device: string, backing: string) => Promise<void>): Promise<void> {
   const backing = join(scratch.dir, name);
   writeFileSync(backing, Buffer.alloc(bytes, 0xaa));
   const loop = attachLoop(backing);
-  return fn(loop.device).finally(loop.detach);
+  return fn(loop.device, backing).finally(loop.detach);
 }
 
 describe('receive to a block device', () => {
@@ -47,6 +47,23 @@ describe('receive to a block device', () => {
         content.subarray(0x20000, 0x30000).every((b) => b === 0),
         'the zero chunk was zeroed',
       );
+      assert.ok(
+        content.subarray(image.length).every((b) => b === 0xaa),
+        'bytes past the volume were touched',
+      );
+    });
+  });
+
+  it("does not write zero chunks: their ranges are discarded (the loop's backing file gets holes) and read as zeros", async (t) => {
+    if (!requireSystem(t, ['losetup', 'blkdiscard'])) return;
+    await withLoop('holes.img', DEVICE_BYTES, async (device, backing) => {
+      const before = statSync(backing).blocks;
+      const r = await runSkiffInProcess([`--dest=file:${fixtureArchive('plain-zlib-64k')}`, 'receive', 'vol2.img', `--save-to=${device}`]);
+      assert.equal(r.code, 0, r.stderr);
+      const content = readDevice(device, DEVICE_BYTES);
+      assert.ok(content.subarray(0, image.length).equals(image), 'volume bytes differ');
+      // The zero chunk at 0x20000 (64 KiB = 128 sectors) was freed, not written.
+      assert.ok(statSync(backing).blocks <= before - 128, `backing file blocks ${before} → ${statSync(backing).blocks}: no hole`);
       assert.ok(
         content.subarray(image.length).every((b) => b === 0xaa),
         'bytes past the volume were touched',

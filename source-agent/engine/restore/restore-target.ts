@@ -5,8 +5,9 @@
 //   left exactly as it was. All-zero chunks are never written, so they stay holes.
 // * a block device cannot be renamed, so its first chunk (partition table, superblock) is held
 //   back and written last; a failure zeroes that first chunk instead, so a partial restore never
-//   mounts as a good one. Zero chunks are written as zeros, and bytes past the volume are left
-//   alone — unless the caller asks for discard mode:
+//   mounts as a good one. Zero chunks are not written: their ranges are discarded and read back
+//   before the first chunk goes in (zero-runs.ts), and bytes past the volume are left alone —
+//   unless the caller asks for discard mode:
 // * discard mode (an LVM thin LV: behavior spec §5.2–5.3): the whole device is discarded first,
 //   after which dm-thin reads every block as zeros, so all-zero chunks are not written at all
 //   (a restored 1 TB volume of mostly zeros allocates only its data). The first chunk is still
@@ -29,6 +30,7 @@ import { onInterrupt } from '../../sys/interrupt.js';
 import { makeDirs } from '../../sys/make-dirs.js';
 import { baselineWriter } from './baseline-writes.js';
 import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
+import { ZeroRuns } from './zero-runs.js';
 
 export interface TargetMetadata {
   /** "mode:user:group" from the session info ('' or 'r'/'w' for LVM-sourced sessions). */
@@ -188,6 +190,8 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
   }
   const discard = options.discard === true && options.keepContent !== true;
   const over = options.keepContent ? baselineWriter(handle) : null;
+  // Any other block device: zero chunks are not written but freed at the end (zero-runs.ts).
+  const zeroRuns = discard || over ? null : new ZeroRuns(path, handle);
   if (discard) {
     try {
       await discardBlockDevice(path);
@@ -208,6 +212,7 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
     if (over) return over.write(address, data);
     // After a discard the device reads as zeros: a chunk of zeros is already there.
     if (discard && isAllZero(data)) return;
+    if (zeroRuns && isAllZero(data)) return zeroRuns.add(address, data.length);
     let done = 0;
     while (done < data.length) done += (await handle.write(data, done, data.length - done, address + done)).bytesWritten;
   };
@@ -223,9 +228,12 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
       if (over && address > 0) return over.zero(address, size);
       if (over) return void firstChunk.fill(0);
       if (discard) return;
+      if (zeroRuns && address > 0) return zeroRuns.add(address, size);
       for (let at = 0; at < size; at += ZEROS.length) await writeAt(address + at, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)));
     },
     async commit() {
+      // Before the first chunk: until it is written, a failure leaves a device that cannot pass for a restore.
+      await zeroRuns?.finish();
       if (over) await over.write(0, firstChunk);
       else if (!discard || !isAllZero(firstChunk)) await handle.write(firstChunk, 0, firstChunk.length, 0);
       await handle.sync();
