@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -89,11 +89,14 @@ describe('monitor', () => {
           writeAt(volume, offset, data);
           data.copy(expected, offset);
         };
+        const pairedInode = statSync(join(local, snapshot as string)).ino;
         change(CHUNK + 10, 100);
         const one = await skiff('monitor', 'vol.img', `--local=${local}`);
         assertCode(one, 0);
         assert.match(one.stdout, /Volume 'vol\.img'\n {2}1 ch, 0 dis\n/);
         assert.deepEqual(snapshots(), [snapshot as string], 'rotated under the same name');
+        // The old snapshot file is gone (its extents released): the name now holds the new one.
+        assert.notEqual(statSync(join(local, snapshot as string)).ino, pairedInode, 'the old snapshot was replaced');
         change(9 * CHUNK, 100);
         assert.match((await skiff('monitor', 'vol.img', `--local=${local}`)).stdout, /1 ch, 0 dis/);
         assert.match((await skiff('monitor', 'vol.img', `--local=${local}`)).stdout, /no change/);
