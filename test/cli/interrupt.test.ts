@@ -87,10 +87,11 @@ describe('one SIGTERM is enough', { timeout: 120_000 }, () => {
     };
     // Until the receive is waiting on a chunk (or it refused the FIFO by itself: LocalStore may check).
     await until(() => temporaries().length > 0, run).catch(() => {});
-    const refusedByItself = run.child.exitCode !== null;
     run.child.kill('SIGTERM');
     const result = await run.exited;
-    if (refusedByItself) assert.notEqual(result.code, 0, result.stderr);
+    // Either the signal ended it, or it refused the FIFO by itself (before or just after the
+    // signal was sent: the two race), never by blocking and never with exit 0.
+    if (/not a regular file/.test(result.stderr)) assert.notEqual(result.code, 0, result.stderr);
     else assertInterrupted(result);
     assert.deepEqual(temporaries(), []);
   });
