@@ -5,7 +5,7 @@
 // "used by" column: where Wyng gives an option an effect, a Skiff note must give a real reason.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -38,6 +38,7 @@ const COMMANDS = [
 type Cmd = (typeof COMMANDS)[number];
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-parity-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const emptyIni = join(dir, 'empty.ini');
 writeFileSync(emptyIni, '[var-global-default]\n');
 
