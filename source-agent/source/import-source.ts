@@ -30,13 +30,13 @@ export async function prepareImport(path: string): Promise<PreparedVolume> {
   };
 }
 
-/** Parses one --import-other-from value: VOL:|:PATH (split at the first ":|:"). */
 /** One --import-other-from=VOLUME:|:PATH. */
 export interface ImportSpec {
   volume: string;
   path: string;
 }
 
+/** Parses one --import-other-from value: VOL:|:PATH (split at the first ":|:"). */
 export function parseImportSpec(spec: string, cwd: string): ImportSpec {
   const at = spec.indexOf(':|:');
   if (at <= 0 || at + 3 >= spec.length) throw new InputError(`--import-other-from needs VOLUME:|:PATH, not '${spec}'.`);
