@@ -120,7 +120,7 @@ async function openFileTarget(path: string, volsize: number, baseline?: string):
     async write(address, data) {
       if (over) return over.write(address, data);
       if (isAllZero(data)) return;
-      await handle.write(data, 0, data.length, address);
+      await writeFully(handle, data, address);
     },
     async zero(address, size) {
       if (over) await over.zero(address, size);
