@@ -10,6 +10,7 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { execFileCapture } from '../../sys/exec.js';
+import { isAllZero, readPadded, writeFully } from './positional-io.js';
 
 export interface BaselineWriter {
   write(address: number, data: Buffer): Promise<void>;
@@ -26,20 +27,11 @@ export function baselineWriter(handle: FileHandle): BaselineWriter {
   let zerosWritten = false;
   const current = async (address: number, size: number): Promise<Buffer> => {
     if (scratch.length < size) scratch = Buffer.alloc(size);
-    const view = scratch.subarray(0, size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(view, done, size - done, address + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
     // Past the end of the baseline (the file was grown by truncate) reads as zeros.
-    view.fill(0, done);
-    return view;
+    return readPadded(handle, scratch.subarray(0, size), address);
   };
   const put = async (address: number, data: Buffer) => {
-    let done = 0;
-    while (done < data.length) done += (await handle.write(data, done, data.length - done, address + done)).bytesWritten;
+    await writeFully(handle, data, address);
     diffBytes += data.length;
   };
   return {
@@ -47,8 +39,7 @@ export function baselineWriter(handle: FileHandle): BaselineWriter {
       if (!(await current(address, data.length)).equals(data)) await put(address, data);
     },
     async zero(address, size) {
-      const held = await current(address, size);
-      if (held.equals(Buffer.alloc(size))) return;
+      if (isAllZero(await current(address, size))) return;
       await put(address, Buffer.alloc(size));
       zerosWritten = true;
     },

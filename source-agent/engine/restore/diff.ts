@@ -17,6 +17,7 @@ import { InterruptedError, VolumeFailure } from '../../errors.js';
 import { lastOf } from '../../lookup.js';
 import type { LocalVolumeView } from '../../source/local-volume.js';
 import type { Output } from '../output.js';
+import { isAllZero, readFully } from './positional-io.js';
 import { warnMfcs } from './receive.js';
 import { type ChunkList, planRestore, readChunks } from './restore-stream.js';
 
@@ -36,20 +37,9 @@ export interface DiffResult {
   compared: number;
 }
 
-function allZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}
-
 /** Reads `size` bytes at `address`; a short read (the file shrank) leaves the rest as read: fewer bytes. */
 async function readLocal(file: FileHandle, buffer: Buffer, address: number, size: number): Promise<Buffer> {
-  let done = 0;
-  while (done < size) {
-    const { bytesRead } = await file.read(buffer, done, size - done, address + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return buffer.subarray(0, done);
+  return buffer.subarray(0, await readFully(file, buffer.subarray(0, size), address));
 }
 
 /** Compares `volume`'s newest session with `local`; the caller has checked the sizes are equal. */
@@ -91,7 +81,7 @@ export async function diffVolume(
       for await (const chunk of readChunks(archive, chunks, { signal: options.signal })) {
         const mine = await readLocal(file, localBuffer, chunk.address, chunk.size);
         fileBytes += chunk.fileBytes;
-        const same = mine.length === chunk.size && (chunk.data ? chunk.data.equals(mine) : allZero(mine));
+        const same = mine.length === chunk.size && (chunk.data ? chunk.data.equals(mine) : isAllZero(mine));
         if (!record(chunk.index, same, chunk.data ? chunk.size : archive.chunkSize)) break;
       }
     }
@@ -122,7 +112,7 @@ async function compareHashes(
     const size = chunks.size(i);
     const mine = await readLocal(file, localBuffer, chunks.address(i), size);
     let same = mine.length === size;
-    if (same && chunks.path(i) === null) same = allZero(mine);
+    if (same && chunks.path(i) === null) same = isAllZero(mine);
     else if (same) {
       const compressed = scratch.subarray(0, archive.codec.compressInto(mine, scratch));
       same = hashesEqual(archive.dataHasher.digest(compressed), chunks.hash(i));

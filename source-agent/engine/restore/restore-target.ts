@@ -29,6 +29,7 @@ import { lockingProcess } from '../../sys/file-locks.js';
 import { onInterrupt } from '../../sys/interrupt.js';
 import { makeDirs } from '../../sys/make-dirs.js';
 import { baselineWriter } from './baseline-writes.js';
+import { isAllZero, writeFully, ZERO_PIECE, zeros } from './positional-io.js';
 import { removeAbandonedTemporaries, temporaryName } from './receive-temporaries.js';
 import { ZeroRuns } from './zero-runs.js';
 
@@ -87,16 +88,6 @@ export async function openRestoreTarget(
   return openFileTarget(path, volsize, options.baseline);
 }
 
-const ZEROS = Buffer.alloc(2 * 1024 * 1024);
-
-function isAllZero(data: Buffer): boolean {
-  for (let at = 0; at < data.length; at += ZEROS.length) {
-    const part = data.subarray(at, at + ZEROS.length);
-    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
-  }
-  return true;
-}
-
 async function openFileTarget(path: string, volsize: number, baseline?: string): Promise<RestoreTarget> {
   const dir = dirname(path);
   try {
@@ -129,7 +120,7 @@ async function openFileTarget(path: string, volsize: number, baseline?: string):
     async write(address, data) {
       if (over) return over.write(address, data);
       if (isAllZero(data)) return;
-      await handle.write(data, 0, data.length, address);
+      await writeFully(handle, data, address);
     },
     async zero(address, size) {
       if (over) await over.zero(address, size);
@@ -213,8 +204,7 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
     // After a discard the device reads as zeros: a chunk of zeros is already there.
     if (discard && isAllZero(data)) return;
     if (zeroRuns && isAllZero(data)) return zeroRuns.add(address, data.length);
-    let done = 0;
-    while (done < data.length) done += (await handle.write(data, done, data.length - done, address + done)).bytesWritten;
+    await writeFully(handle, data, address);
   };
   const zeroFirstChunk = async () => {
     await handle.write(Buffer.alloc(firstChunkBytes), 0, firstChunkBytes, 0);
@@ -229,7 +219,7 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
       if (over) return void firstChunk.fill(0);
       if (discard) return;
       if (zeroRuns && address > 0) return zeroRuns.add(address, size);
-      for (let at = 0; at < size; at += ZEROS.length) await writeAt(address + at, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)));
+      for (let at = 0; at < size; at += ZERO_PIECE) await writeAt(address + at, zeros(Math.min(ZERO_PIECE, size - at)));
     },
     async commit() {
       // Before the first chunk: until it is written, a failure leaves a device that cannot pass for a restore.

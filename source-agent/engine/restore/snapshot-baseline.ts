@@ -6,6 +6,7 @@
 
 import type { Archive, Volume } from '../../archive/archive.js';
 import { itemAt } from '../../lookup.js';
+import { subsetOf } from './local-compare.js';
 import type { ChunkList } from './restore-stream.js';
 
 /** One byte per chunk of session `index`'s size: 1 where a later session changed it. */
@@ -33,12 +34,5 @@ export async function changedAfter(archive: Archive, volume: Volume, index: numb
 export function chunksMarked(list: ChunkList, wanted: Uint8Array): ChunkList {
   const picked: number[] = [];
   for (let i = 0; i < list.length; i++) if (wanted[i]) picked.push(i);
-  const at = (i: number) => itemAt(picked, i);
-  return {
-    length: picked.length,
-    address: (i) => list.address(at(i)),
-    path: (i) => list.path(at(i)),
-    hash: (i) => list.hash(at(i)),
-    size: (i) => list.size(at(i)),
-  };
+  return subsetOf(list, picked);
 }

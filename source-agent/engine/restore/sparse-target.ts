@@ -25,6 +25,7 @@ import { discardBlockDevice } from '../../sys/discard.js';
 import { findOnPath } from '../../sys/exec.js';
 import { onInterrupt } from '../../sys/interrupt.js';
 import { punchHole } from '../../sys/punch-hole.js';
+import { isAllZero, readPadded, writeFully, zeros } from './positional-io.js';
 import { applyMetadata, type RestoreTarget } from './restore-target.js';
 
 export interface SparseTarget extends RestoreTarget {
@@ -45,16 +46,6 @@ export interface SparseOptions {
 
 /** Why sparse mode cannot be used: 'missing' (no target to compare with) or 'no-tool'. */
 export type SparseUnavailable = 'missing' | 'no-tool';
-
-const ZEROS = Buffer.alloc(2 * 1024 * 1024);
-
-function isAllZero(data: Buffer): boolean {
-  for (let at = 0; at < data.length; at += ZEROS.length) {
-    const part = data.subarray(at, at + ZEROS.length);
-    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
-  }
-  return true;
-}
 
 /**
  * Opens `path` for a sparse receive, or says why it cannot be: a missing target is an error
@@ -124,21 +115,10 @@ function sparseTarget(handle: fs.FileHandle, t: Opened): SparseTarget {
   /** A run of adjacent chunks to deallocate, not yet done. */
   let run: { start: number; end: number } | null = null;
 
-  const readLocal = async (address: number, size: number): Promise<Buffer> => {
-    const view = local.subarray(0, size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(view, done, size - done, address + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    view.fill(0, done);
-    return view;
-  };
+  const readLocal = (address: number, size: number): Promise<Buffer> => readPadded(handle, local.subarray(0, size), address);
   const writeAll = async (data: Buffer, address: number) => {
     changed = true;
-    let done = 0;
-    while (done < data.length) done += (await handle.write(data, done, data.length - done, address + done)).bytesWritten;
+    await writeFully(handle, data, address);
   };
   /** Deallocates [start, end), then makes sure it reads as zeros. */
   const deallocate = async (start: number, end: number) => {
@@ -154,7 +134,7 @@ function sparseTarget(handle: fs.FileHandle, t: Opened): SparseTarget {
     for (let at = start; at < end; at += t.chunkSize) {
       const size = Math.min(t.chunkSize, end - at);
       if (freed && isAllZero(await readLocal(at, size))) continue;
-      await writeAll(ZEROS.subarray(0, size), at);
+      await writeAll(zeros(size), at);
     }
   };
   const flushRun = async () => {

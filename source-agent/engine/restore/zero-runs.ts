@@ -9,9 +9,8 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { discardBlockDevice } from '../../sys/discard.js';
+import { isAllZero, readFully, writeFully, ZERO_PIECE, zeros } from './positional-io.js';
 
-const PIECE = 2 * 1024 * 1024;
-const ZEROS = Buffer.alloc(PIECE);
 /** Beyond this many runs, the rest are written as zeros rather than one `blkdiscard` each. */
 const MAX_DISCARDS = 4096;
 
@@ -52,14 +51,12 @@ export class ZeroRuns {
   }
 
   private async zeroWhereNot(run: Run): Promise<void> {
-    const piece = Buffer.alloc(Math.min(PIECE, run.length));
+    const piece = Buffer.alloc(Math.min(ZERO_PIECE, run.length));
     for (let at = run.offset; at < run.offset + run.length; at += piece.length) {
       const length = Math.min(piece.length, run.offset + run.length - at);
       const view = piece.subarray(0, length);
-      const { bytesRead } = await this.handle.read(view, 0, length, at);
-      if (bytesRead === length && view.equals(ZEROS.subarray(0, length))) continue;
-      let done = 0;
-      while (done < length) done += (await this.handle.write(ZEROS, done, length - done, at + done)).bytesWritten;
+      if ((await readFully(this.handle, view, at)) === length && isAllZero(view)) continue;
+      await writeFully(this.handle, zeros(length), at);
     }
   }
 }
