@@ -75,6 +75,8 @@ describe('LVM send: fault paths and bad input (model)', () => {
       bed.createVolume('vm-a-private', 4 * MiB);
       bed.createVolume('vm-b-private', 4 * MiB);
       assertCode(await bed.send(['vm-a-private', 'vm-b-private']), 0);
+      const firstA = Buffer.from(bed.expected.get('vm-a-private') as Buffer);
+      const firstB = Buffer.from(bed.expected.get('vm-b-private') as Buffer);
       bed.write('vm-a-private', 3 * BLOCK, randomBytes(100));
       bed.write('vm-b-private', 5 * BLOCK, randomBytes(100));
 
@@ -111,6 +113,13 @@ describe('LVM send: fault paths and bad input (model)', () => {
           [32, 1],
         ],
       );
+      // The send after the failure stored the right bytes, not just the right number of chunks.
+      await bed.assertSessions(
+        new Map([
+          ['vm-a-private', [firstA, bed.expected.get('vm-a-private') as Buffer]],
+          ['vm-b-private', [firstB, bed.expected.get('vm-b-private') as Buffer]],
+        ]),
+      );
     }));
 
   it('SIGINT while thin_delta runs: exit 8, the reservation released, no session; the next send works', (t) =>
@@ -118,6 +127,7 @@ describe('LVM send: fault paths and bad input (model)', () => {
       const { m, vg } = bed;
       bed.createVolume('vm-work-private', 4 * MiB);
       assertCode(await bed.send(['vm-work-private']), 0);
+      const first = Buffer.from(bed.expected.get('vm-work-private') as Buffer);
       bed.write('vm-work-private', 9 * BLOCK, randomBytes(300));
       const run = startSkiff(
         ['send', 'vm-work-private', `--local=${bed.local}`, `--dest=file:${bed.archiveDir}`, `--meta-dir=${join(bed.work, 'meta')}`],
@@ -140,6 +150,7 @@ describe('LVM send: fault paths and bad input (model)', () => {
       assertCode(next, 0);
       assert.doesNotMatch(next.stdout, /Queuing full scan/);
       assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32, 1]);
+      await bed.assertSessions(new Map([['vm-work-private', [first, bed.expected.get('vm-work-private') as Buffer]]]));
     }));
 
   it('bad --local values and a missing thin_delta: one line, exit 7', (t) =>

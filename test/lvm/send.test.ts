@@ -183,5 +183,9 @@ describe('send from an LVM thin pool (model)', () => {
         ['w', 'w', 'r'],
       );
       assert.deepEqual((await bed.chunkCounts()).get('vm-work-private'), [32, 1, 0]);
+      // The session without chunks still restores the volume as it is.
+      const restored = join(bed.work, 'permissions-only.img');
+      assertCode(await bed.skiff(['receive', 'vm-work-private', `--save-to=${restored}`]), 0);
+      assert.ok(readFileSync(restored).equals(bed.expected.get('vm-work-private') as Buffer), 'the newest session restores byte-identical');
     }));
 });

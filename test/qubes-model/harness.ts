@@ -3,10 +3,16 @@
 // work directory, and the environment skiff-qubes needs to use them (SKIFF_QUBESD_SOCKET,
 // SKIFF_QUBES_DIR, the LVM stand-ins first on PATH). Qubes is modelled: see README.md.
 
-import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../../source-agent/qubes/admin-client.js';
+import { runQubesCli } from '../../source-agent/qubes/run.js';
+import { hermetic } from '../helpers/cli.js';
+import { requireSystem } from '../helpers/system.js';
 import { LVM_MODEL_TOOLS, type LvmModel, startLvmModel, uniqueVgName } from '../lvm-model/harness.js';
 import { QubesModel } from './model.js';
 
@@ -69,4 +75,58 @@ export async function startQubesModel(workDir: string, sizes: QubesModelSizes = 
       }
     },
   };
+}
+
+/** The started model for a test, or null (test skipped) when its tools or root are missing. */
+export function modelReady(t: TestContext, host: QubesHostModel | null): QubesHostModel | null {
+  if (!requireSystem(t, QUBES_MODEL_TOOLS)) return null;
+  assert.ok(host, 'the model started');
+  return host;
+}
+
+export interface QubesCliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs skiff-qubes in this process against the model, unencrypted archive at `dest`, TZ=UTC. */
+export async function runSkiffQubes(
+  args: readonly string[],
+  at: { dest: string; host: QubesHostModel | null; cwd: string },
+): Promise<QubesCliResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const sink = (into: Buffer[]) =>
+    new Writable({
+      write(chunk: Buffer | string, _e, done) {
+        into.push(Buffer.from(chunk));
+        done();
+      },
+    });
+  const stdin = new PassThrough();
+  stdin.end();
+  const code = await runQubesCli(hermetic([...args, `--dest=file:${at.dest}`, '-u']), {
+    stdin,
+    stdout: sink(out),
+    stderr: sink(err),
+    env: { ...process.env, ...at.host?.env, TZ: 'UTC' },
+    colorDepth: 1,
+    cwd: at.cwd,
+    signal: new AbortController().signal,
+    now: () => Date.now() / 1000,
+  });
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+/** The first `length` bytes of a thin LV of the model. */
+export function readLv(h: QubesHostModel, lv: string, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(h.lvPath(lv), 'r');
+  try {
+    readSync(fd, buffer, 0, length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer;
 }

@@ -9,62 +9,33 @@
 // skiff-qubes and skiff run in this process; the archive is unencrypted (no passphrase).
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { readTarGz } from '../../source-agent/qubes/metadata-tar.js';
 import { parseQubesXml } from '../../source-agent/qubes/qubes-xml.js';
-import { runQubesCli } from '../../source-agent/qubes/run.js';
-import { hermetic, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
-import { requireSystem } from '../helpers/system.js';
-import { QUBES_MODEL_TOOLS, type QubesHostModel, startQubesModel } from '../qubes-model/harness.js';
+import {
+  modelReady,
+  type QubesCliResult,
+  type QubesHostModel,
+  readLv as readModelLv,
+  runSkiffQubes,
+  startQubesModel,
+} from '../qubes-model/harness.js';
 
 const SIZE = 4 * 1024 * 1024;
 const scratch = scratchDir('skiff-qubes-');
 let host: QubesHostModel | null = null;
 let dest = '';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function skiffQubes(...args: string[]): Promise<Result> {
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  const sink = (into: Buffer[]) =>
-    new Writable({
-      write(chunk: Buffer | string, _e, done) {
-        into.push(Buffer.from(chunk));
-        done();
-      },
-    });
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await runQubesCli(hermetic([...args, `--dest=file:${dest}`, '-u']), {
-    stdin,
-    stdout: sink(chunks.out),
-    stderr: sink(chunks.err),
-    env: { ...process.env, ...host?.env, TZ: 'UTC' },
-    colorDepth: 1,
-    cwd: scratch.dir,
-    signal: new AbortController().signal,
-    now: () => Date.now() / 1000,
-  });
-  return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
+function skiffQubes(...args: string[]): Promise<QubesCliResult> {
+  return runSkiffQubes(args, { dest, host, cwd: scratch.dir });
 }
 
 function readLv(h: QubesHostModel, lv: string, length = SIZE): Buffer {
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(h.lvPath(lv), 'r');
-  try {
-    readSync(fd, buffer, 0, length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer;
+  return readModelLv(h, lv, length);
 }
 
 /** Data at a few places of a 4 MiB volume, zeros elsewhere. */
@@ -96,9 +67,7 @@ async function settings(h: QubesHostModel, vm: string) {
 }
 
 function ready(t: TestContext): QubesHostModel | null {
-  if (!requireSystem(t, QUBES_MODEL_TOOLS)) return null;
-  assert.ok(host, 'the model started');
-  return host;
+  return modelReady(t, host);
 }
 
 let before_: Record<string, Awaited<ReturnType<typeof settings>>> = {};

@@ -56,6 +56,8 @@ describe('wyng-qubes-metadata tar', () => {
     const files = readTarGz(readFileSync(tarPath));
     assert.equal(files.get('qubes.xml')?.toString(), '<qubes version="3.0"><domains/></qubes>\n');
     assert.equal(files.get('appvms/work/firewall.xml')?.toString(), '<firewall version="2"/>\n');
+    // A name over tar's 100 bytes (GNU's long-name member) is read by its full name.
+    assert.equal(files.get(`vm-templates/fedora-41-xfce/${'x'.repeat(120)}.xml`)?.toString(), 'long name\n');
     assert.equal(files.size, 3);
   });
 

@@ -4,55 +4,19 @@
 // --pool for VMs that must be created, --session, --pref=NAME::x, and list.
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { runQubesCli } from '../../source-agent/qubes/run.js';
-import { hermetic, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
-import { requireSystem } from '../helpers/system.js';
-import { QUBES_MODEL_TOOLS, type QubesHostModel, startQubesModel } from '../qubes-model/harness.js';
+import { modelReady, type QubesCliResult, type QubesHostModel, readLv, runSkiffQubes, startQubesModel } from '../qubes-model/harness.js';
 
 const SIZE = 2 * 1024 * 1024;
 const scratch = scratchDir('skiff-qubes-select-');
 let host: QubesHostModel | null = null;
 let dest = '';
 
-async function skiffQubes(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const sink = (into: Buffer[]) =>
-    new Writable({
-      write(chunk: Buffer | string, _e, done) {
-        into.push(Buffer.from(chunk));
-        done();
-      },
-    });
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await runQubesCli(hermetic([...args, `--dest=file:${dest}`, '-u']), {
-    stdin,
-    stdout: sink(out),
-    stderr: sink(err),
-    env: { ...process.env, ...host?.env, TZ: 'UTC' },
-    colorDepth: 1,
-    cwd: scratch.dir,
-    signal: new AbortController().signal,
-    now: () => Date.now() / 1000,
-  });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
-function readLv(h: QubesHostModel, lv: string, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(h.lvPath(lv), 'r');
-  try {
-    readSync(fd, buffer, 0, length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer;
+function skiffQubes(...args: string[]): Promise<QubesCliResult> {
+  return runSkiffQubes(args, { dest, host, cwd: scratch.dir });
 }
 
 async function archiveVolumes(): Promise<string[]> {
@@ -61,9 +25,7 @@ async function archiveVolumes(): Promise<string[]> {
 }
 
 function ready(t: TestContext): QubesHostModel | null {
-  if (!requireSystem(t, QUBES_MODEL_TOOLS)) return null;
-  assert.ok(host, 'the model started');
-  return host;
+  return modelReady(t, host);
 }
 
 const templateRoot = Buffer.alloc(300_000, 0x5a);

@@ -8,13 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { runQubesCli } from '../../source-agent/qubes/run.js';
-import { hermetic, scratchDir } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/cli.js';
 import { PROJECT_ROOT } from '../helpers/paths.js';
-import { requireSystem } from '../helpers/system.js';
-import { QUBES_MODEL_TOOLS, type QubesHostModel, startQubesModel } from '../qubes-model/harness.js';
+import { modelReady, type QubesCliResult, type QubesHostModel, runSkiffQubes, startQubesModel } from '../qubes-model/harness.js';
 
 const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/wyng-qubes');
 const SUMS = new Map(
@@ -27,35 +24,12 @@ const scratch = scratchDir('skiff-qubes-wyng-');
 let host: QubesHostModel | null = null;
 let dest = '';
 
-async function skiffQubes(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const sink = (into: Buffer[]) =>
-    new Writable({
-      write(chunk: Buffer | string, _e, done) {
-        into.push(Buffer.from(chunk));
-        done();
-      },
-    });
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await runQubesCli(hermetic([...args, `--dest=file:${dest}`, '-u']), {
-    stdin,
-    stdout: sink(out),
-    stderr: sink(err),
-    env: { ...process.env, ...host?.env, TZ: 'UTC' },
-    colorDepth: 1,
-    cwd: scratch.dir,
-    signal: new AbortController().signal,
-    now: () => Date.now() / 1000,
-  });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+function skiffQubes(...args: string[]): Promise<QubesCliResult> {
+  return runSkiffQubes(args, { dest, host, cwd: scratch.dir });
 }
 
 function ready(t: TestContext): QubesHostModel | null {
-  if (!requireSystem(t, QUBES_MODEL_TOOLS)) return null;
-  assert.ok(host, 'the model started');
-  return host;
+  return modelReady(t, host);
 }
 
 before(async () => {

@@ -89,9 +89,12 @@ describe('reflink delta safety on Btrfs', () => {
         vol,
       ]);
       await archive.sendAndCheck('vm.img');
+      const mapBefore = await readExtentMap(vol);
       // Now its first half is the extent's second half too: filefrag prints exactly what it
       // printed before (the extent's start, no offset), but chunk 0 holds other data.
       execFileSync('xfs_io', ['-c', `reflink ${source} ${64 * KiB} 0 ${64 * KiB}`, vol]);
+      // The hazard's premise: without it this test would pass on a scan that trusts the maps.
+      assert.deepEqual(await readExtentMap(vol), mapBefore, 'the extent map did not stay the same');
       await archive.sendAndCheck('vm.img');
     });
   });
