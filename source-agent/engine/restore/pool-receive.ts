@@ -78,9 +78,15 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
   // --req-snapshot: served from the snapshot means the newest session, or an older one over it
   // when --use-snapshot(-diff) asked for that (Wyng refuses `--req-snapshot --session=<older>`).
   const served = snapshot !== null && (isNewest || request.snapshotAsked);
+  // Wyng's two lines, for the paths that do not go through receiveVolume (which prints its own).
+  const heading = () => out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
+  const announce = (savingTo: string) => {
+    heading();
+    out.line(`Saving to ${savingTo}`);
+  };
+  const notPairing = () => out.warn(`  Not pairing '${volume.name}': no local state this run; the next send reads it whole.`);
   if (!served && request.requireSnapshot && !isMetadataVolume(volume.name)) {
-    out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
-    out.line(`Saving to ${pool.kind === 'lvm' ? 'tlvm pool' : 'file'} '${target}'`);
+    announce(`${pool.kind === 'lvm' ? 'tlvm pool' : 'file'} '${target}'`);
     return { outcome: 'no-snapshot' };
   }
   const options = {
@@ -95,8 +101,7 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
     if (snapshot && thin) {
       await thinVolumeFromSnapshot(thin, snapshot, session.info.volsize);
       if (isNewest) {
-        out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
-        out.line(`Saving to tlvm pool '${target}'`);
+        announce(`tlvm pool '${target}'`);
         await applyLvPermission(pool.pool.lvm, pool.pool.vg, localName, session.info.permissions);
         out.line('Snapshot retrieved.');
         return { outcome: 'received', skipped: 0 };
@@ -112,13 +117,13 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
     await applyLvPermission(pool.pool.lvm, pool.pool.vg, localName, session.info.permissions);
     if (result.skipped === 0 && isNewest) {
       if (state) await repairThinVolume({ pool: pool.pool, uuid: archive.ini.uuid, vid: volume.vid, name: localName, session, state }, out);
-      else out.warn(`  Not pairing '${volume.name}': no local state this run; the next send reads it whole.`);
+      else notPairing();
     }
     return { outcome: 'received', skipped: result.skipped };
   }
 
   if (snapshot && reflink && isNewest) {
-    out.line(`\nReceiving volume '${volume.name}' ${sessionLabel(session.name)}`);
+    heading();
     const copy = await openRestoreTarget(target, session.info.volsize, archive.chunkSize, { baseline: snapshot });
     out.line(`Saving to ${copy.description}`);
     await copy.commit({ permissions: session.info.permissions, mtimeNs: localtimeNs(session.info) });
@@ -133,7 +138,7 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
   });
   if (result.skipped === 0 && isNewest && pool.kind === 'reflink') {
     if (reflink) await repairReflinkVolume(reflink, session);
-    else out.warn(`  Not pairing '${volume.name}': no local state this run; the next send reads it whole.`);
+    else notPairing();
   }
   return { outcome: 'received', skipped: result.skipped };
 }
