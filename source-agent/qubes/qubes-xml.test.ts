@@ -75,6 +75,7 @@ describe('qubes.xml', () => {
     ]) {
       assert.throws(() => parseXml(bad), QubesMetadataError, bad);
     }
+    assert.throws(() => parseXml(`<a>${' '.repeat(64 * 1024 * 1024)}</a>`), /larger than 67108864 characters/);
     assert.throws(() => parseQubesXml('<other/>'), /not <qubes>/);
     assert.throws(
       () =>

@@ -41,8 +41,12 @@ export function encodeXmlText(text: string): string {
 const NAME = /^[A-Za-z_][\w.:-]*/;
 const ATTRIBUTE = /^\s+([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/;
 
+/** Far more than any qubes.xml or firewall.xml: a larger document from the archive is refused, not parsed. */
+export const MAX_XML_CHARS = 64 * 1024 * 1024;
+
 /** Parses a document and returns its root element. */
 export function parseXml(untrustedText: string): XmlElement {
+  if (untrustedText.length > MAX_XML_CHARS) throw new QubesMetadataError(`the XML document is larger than ${MAX_XML_CHARS} characters`);
   let at = 0;
   const text = untrustedText;
   const stack: XmlElement[] = [];
