@@ -10,8 +10,20 @@ import { QubesAdminError } from '../errors.js';
 
 export const QUBESD_SOCKET = '/var/run/qubesd.sock';
 
+/**
+ * How long one call may go without a byte from qubesd before it fails (qubesd stuck must be a
+ * clear error, not a wait for ever). Idle time, not total: starting a qube or cloning a volume
+ * can take minutes, and qubesd is silent until it answers.
+ */
+export const ADMIN_CALL_IDLE_MS = 10 * 60 * 1000;
+/** More than any Admin API answer Skiff asks for (qubes.xml-sized lists): a larger one is refused. */
+export const MAX_ADMIN_REPLY_BYTES = 64 * 1024 * 1024;
+
 export class AdminClient {
-  constructor(readonly socketPath: string) {}
+  constructor(
+    readonly socketPath: string,
+    readonly idleMs = ADMIN_CALL_IDLE_MS,
+  ) {}
 
   static fromEnv(env: NodeJS.ProcessEnv): AdminClient {
     return new AdminClient(env['SKIFF_QUBESD_SOCKET'] || QUBESD_SOCKET);
@@ -21,9 +33,20 @@ export class AdminClient {
   call(method: string, dest = 'dom0', arg = '', payload: string | Buffer = ''): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
+      let bytes = 0;
       const socket = connect(this.socketPath);
+      socket.setTimeout(this.idleMs, () => {
+        socket.destroy();
+        reject(new QubesAdminError(`${method} ${dest}: no answer from qubesd within ${this.idleMs / 1000} s`));
+      });
       socket.on('error', (error) => reject(new QubesAdminError(`cannot reach qubesd at ${this.socketPath}: ${error.message}`)));
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_ADMIN_REPLY_BYTES) {
+          socket.destroy();
+          reject(new QubesAdminError(`${method} ${dest}: qubesd's answer is larger than ${MAX_ADMIN_REPLY_BYTES} bytes`));
+        } else chunks.push(chunk);
+      });
       socket.on('end', () => {
         const reply = Buffer.concat(chunks);
         if (reply[0] === 0x30 && reply[1] === 0) resolve(reply.subarray(2).toString('utf8'));

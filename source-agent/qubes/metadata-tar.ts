@@ -92,9 +92,15 @@ function field(block: Buffer, at: number, length: number): string {
   return raw.subarray(0, end === -1 ? length : end).toString('utf8');
 }
 
-/** A member name that stays inside the directory it would be extracted to. */
+/** Bounds on the untrusted tar: a long name or a member count past these is no Qubes metadata. */
+export const MAX_MEMBER_NAME_BYTES = 4096;
+export const MAX_MEMBERS = 100_000;
+
+/** A member name that stays inside the directory it would be extracted to, and holds no control characters (it may be printed). */
 function safeName(untrustedName: string): string | null {
   const name = untrustedName.replace(/^(\.\/)+/, '');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (Buffer.byteLength(name) > MAX_MEMBER_NAME_BYTES || /[\u0000-\u001f\u007f-\u009f\\]/.test(name)) return null;
   if (name === '' || name.startsWith('/') || name.split('/').some((part) => part === '..' || part === '')) return null;
   return name;
 }
@@ -111,7 +117,9 @@ export function readTarGz(untrustedBytes: Buffer): Map<string, Buffer> {
   let at = 0;
   /** The name a GNU long-name entry ('L') gave the next member. */
   let longName: string | null = null;
+  let members = 0;
   while (at + BLOCK <= tar.length) {
+    if (++members > MAX_MEMBERS) throw new QubesMetadataError(`the Qubes metadata tar holds more than ${MAX_MEMBERS} members`);
     const block = tar.subarray(at, at + BLOCK);
     if (block.every((byte) => byte === 0)) break;
     const size = Number.parseInt(field(block, 124, 12).trim() || '0', 8);
@@ -124,7 +132,8 @@ export function readTarGz(untrustedBytes: Buffer): Map<string, Buffer> {
     longName = null;
     if (type === 'L') {
       const end = data.indexOf(0);
-      longName = data.subarray(0, end === -1 ? data.length : end).toString('utf8');
+      // A name past the bound is not decoded: '' makes safeName drop the member it names.
+      longName = size > MAX_MEMBER_NAME_BYTES + 1 ? '' : data.subarray(0, end === -1 ? data.length : end).toString('utf8');
     } else {
       const safe = safeName(name);
       if ((type === '0' || type === '\0') && safe !== null) files.set(safe, Buffer.from(data));

@@ -61,9 +61,21 @@ describe('qubes.xml', () => {
   });
 
   it('refuses what it cannot read rather than guessing', () => {
-    for (const bad of ['<qubes>', '<qubes></domains>', '<!DOCTYPE x><qubes/>', '<qubes>&bogus;</qubes>', 'text', '<a/><b/>']) {
+    for (const bad of [
+      '<qubes>',
+      '<qubes></domains>',
+      '<!DOCTYPE x><qubes/>',
+      '<qubes>&bogus;</qubes>',
+      'text',
+      '<a/><b/>',
+      '<a>&#x110000;</a>',
+      '<a x="&#99999999999;"/>',
+      '<a>&#xD800;</a>',
+      `${'<a>'.repeat(300)}${'</a>'.repeat(300)}`,
+    ]) {
       assert.throws(() => parseXml(bad), QubesMetadataError, bad);
     }
+    assert.throws(() => parseXml(`<a>${' '.repeat(64 * 1024 * 1024)}</a>`), /larger than 67108864 characters/);
     assert.throws(() => parseQubesXml('<other/>'), /not <qubes>/);
     assert.throws(
       () =>

@@ -5,7 +5,7 @@
 // (and those not in it reset or removed), and the firewall rules of its firewall.xml. A VM that is running is never touched: the whole restore
 // is refused before anything changes. A VM is tagged `restore_incomplete` until it is done.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitCode } from '../errors.js';
 import { QubesAdminError, QubesMetadataError, QubesRefusal, QubesUsageError, QubesVmErrors, SkiffStepError } from '../errors.js';
@@ -52,6 +52,9 @@ export interface SessionMetadata {
 }
 
 /** The session's qubes.xml and the other files of the metadata volume's tar. */
+/** The compressed metadata tar's limit (its uncompressed limit is readTarGz's). */
+const MAX_METADATA_TAR_BYTES = 256 * 1024 * 1024;
+
 export async function sessionMetadata(run: QubesRun, session: string): Promise<SessionMetadata> {
   const tarPath = join(run.scratch, `qmeta-${session}.tgz`);
   const received = await run.skiff([
@@ -63,6 +66,9 @@ export async function sessionMetadata(run: QubesRun, session: string): Promise<S
     METADATA_VOLUME,
   ]);
   if (received.code !== 0) throw new SkiffStepError(`cannot receive ${METADATA_VOLUME} of session ${session}.`, received.code as ExitCode);
+  // The volume's size is the archive's word: a file far past any Qubes metadata is refused before it is read into memory.
+  if (statSync(tarPath).size > MAX_METADATA_TAR_BYTES)
+    throw new QubesMetadataError(`session ${session}: ${METADATA_VOLUME} is larger than ${MAX_METADATA_TAR_BYTES} bytes`);
   const files = readTarGz(readFileSync(tarPath));
   const xml = files.get('qubes.xml');
   if (!xml) throw new QubesMetadataError(`session ${session}: ${METADATA_VOLUME} holds no qubes.xml`);

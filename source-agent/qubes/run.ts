@@ -26,7 +26,8 @@ export async function runQubesCli(
   context: SkiffContext & { env: NodeJS.ProcessEnv },
   skiff?: SkiffBackend,
 ): Promise<number> {
-  const out = (line: string) => context.stdout.write(`${line}\n`);
+  // Lines name qubes, sessions and volumes read from the archive (untrusted): inert, keeping only our own line breaks.
+  const out = (line: string) => context.stdout.write(`${inert(line, '\n')}\n`);
   const err = (line: string) => context.stderr.write(`${inert(line)}\n`);
   let scratch: string | null = null;
   try {

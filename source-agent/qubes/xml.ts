@@ -14,10 +14,20 @@ export interface XmlElement {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
+/** The character a numeric reference names; a code point outside Unicode (or a lone surrogate) is refused, not a RangeError. */
+function codePoint(whole: string, value: number): string {
+  if (!Number.isSafeInteger(value) || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
+    throw new QubesMetadataError(`bad XML character reference ${whole.slice(0, 20)}`);
+  return String.fromCodePoint(value);
+}
+
+/** Deeper nesting than Qubes ever writes (qubes.xml is about 5 deep): refused, so no reader of the tree recurses without bound. */
+export const MAX_XML_DEPTH = 64;
+
 function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, name: string) => {
-    if (name.startsWith('#x')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
-    if (name.startsWith('#')) return String.fromCodePoint(Number.parseInt(name.slice(1), 10));
+    if (name.startsWith('#x')) return codePoint(whole, Number.parseInt(name.slice(2), 16));
+    if (name.startsWith('#')) return codePoint(whole, Number.parseInt(name.slice(1), 10));
     const known = ENTITIES[name];
     if (known === undefined) throw new QubesMetadataError(`unknown XML entity ${whole}`);
     return known;
@@ -31,8 +41,12 @@ export function encodeXmlText(text: string): string {
 const NAME = /^[A-Za-z_][\w.:-]*/;
 const ATTRIBUTE = /^\s+([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/;
 
+/** Far more than any qubes.xml or firewall.xml: a larger document from the archive is refused, not parsed. */
+export const MAX_XML_CHARS = 64 * 1024 * 1024;
+
 /** Parses a document and returns its root element. */
 export function parseXml(untrustedText: string): XmlElement {
+  if (untrustedText.length > MAX_XML_CHARS) throw new QubesMetadataError(`the XML document is larger than ${MAX_XML_CHARS} characters`);
   let at = 0;
   const text = untrustedText;
   const stack: XmlElement[] = [];
@@ -83,6 +97,7 @@ export function parseXml(untrustedText: string): XmlElement {
       if (text.startsWith('/>', at)) at += 2;
       else if (text[at] === '>') {
         at += 1;
+        if (stack.length >= MAX_XML_DEPTH) fail(`elements nested deeper than ${MAX_XML_DEPTH}`);
         stack.push(element);
       } else fail(`bad tag <${name}`);
     }

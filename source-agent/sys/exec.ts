@@ -42,15 +42,24 @@ export interface ExecResult {
 /**
  * Runs argv[0] with arguments (no shell unless argv asks for one), with stdin closed, and
  * collects at most `maxOutput` bytes of stdout. Rejects with ExternalCommandError on a non-zero
- * exit, a signal, or too much output.
+ * exit, a signal, too much output, or (with `deadlineMs`) running longer than that: the process is
+ * then killed (SIGKILL), so a hung tool is a clear error, not a wait for ever.
  */
 export function execFileCapture(
   argv: readonly string[],
-  options: { maxOutput?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { maxOutput?: number; env?: NodeJS.ProcessEnv; deadlineMs?: number } = {},
 ): Promise<ExecResult> {
   const maxOutput = options.maxOutput ?? 1024 * 1024;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(itemAt(argv, 0), argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    let timedOut = false;
+    const timer =
+      options.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.deadlineMs);
     const out: Buffer[] = [];
     let outBytes = 0;
     let err = '';
@@ -62,9 +71,14 @@ export function execFileCapture(
     child.stderr.on('data', (chunk: Buffer) => {
       err = (err + chunk.toString('utf8')).slice(-4096);
     });
-    child.on('error', (error) => reject(new ExternalCommandError(argv, null, null, error.message)));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new ExternalCommandError(argv, null, null, error.message));
+    });
     child.on('close', (code, signal) => {
-      if (outBytes > maxOutput) reject(new ExternalCommandError(argv, code, signal, `more than ${maxOutput} bytes of output`));
+      clearTimeout(timer);
+      if (timedOut) reject(new ExternalCommandError(argv, null, null, `no result within ${(options.deadlineMs ?? 0) / 1000} s`));
+      else if (outBytes > maxOutput) reject(new ExternalCommandError(argv, code, signal, `more than ${maxOutput} bytes of output`));
       else if (code === 0) resolvePromise({ stdout: Buffer.concat(out), stderr: err });
       else reject(new ExternalCommandError(argv, code, signal, err));
     });

@@ -66,6 +66,8 @@ describe('wyng-qubes-metadata tar', () => {
       { name: '../etc/passwd', data: Buffer.from('x'), mode: 0o644, mtime: 0 },
       { name: '/abs.xml', data: Buffer.from('x'), mode: 0o644, mtime: 0 },
       { name: './qubes.xml', data: Buffer.from('ok'), mode: 0o644, mtime: 0 },
+      { name: './appvms/a\u001b[2Jb/firewall.xml', data: Buffer.from('x'), mode: 0o644, mtime: 0 },
+      { name: `./${'d/'.repeat(3000)}x.xml`, data: Buffer.from('x'), mode: 0o644, mtime: 0 },
     ]);
     assert.deepEqual([...readTarGz(evil).keys()], ['qubes.xml']);
     assert.throws(() => readTarGz(Buffer.from('plain')), QubesMetadataError);
@@ -73,5 +75,7 @@ describe('wyng-qubes-metadata tar', () => {
     header.write('qubes.xml', 0);
     header.write('77777777777\0', 124);
     assert.throws(() => readTarGz(gzipSync(header)), /damaged/);
+    const many = writeTarGz(Array.from({ length: 100_001 }, () => ({ name: './x.xml', data: Buffer.alloc(0), mode: 0o644, mtime: 0 })));
+    assert.throws(() => readTarGz(many), /more than 100000 members/);
   });
 });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalStorageError } from '../../errors.js';
-import { dmName, MIN_THIN_DELTA_VERSION, parseLvs, parseLvTime, parseThinDeltaVersion, versionAtLeast } from './lvm-commands.js';
+import { dmName, Lvm, MIN_THIN_DELTA_VERSION, parseLvs, parseLvTime, parseThinDeltaVersion, versionAtLeast } from './lvm-commands.js';
 import { lvmSnapshotNames, parseSnapshotLvName, sessionTags, snapshotMembership } from './snapshot-names.js';
 
 describe('LVM command output', () => {
@@ -63,5 +66,26 @@ describe('thin_delta version', () => {
     assert.equal(ok('0.6.10'), false);
     assert.equal(ok('0.10.0'), true, 'Wyng compares strings and would refuse this one');
     assert.equal(ok('1.0.0'), true);
+  });
+});
+
+describe('LVM commands that cannot be trusted to finish', () => {
+  it('fails an lvm that hangs after the deadline, and never passes a name starting with "-"', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-lvm-hang-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const lvmPath = join(dir, 'lvm');
+    const ran = join(dir, 'ran');
+    writeFileSync(lvmPath, `#!/bin/sh\necho "$@" >> ${ran}\nexec sleep 30\n`);
+    chmodSync(lvmPath, 0o755);
+    const lvm = new Lvm({ lvm: lvmPath, dmsetup: lvmPath, thinDelta: lvmPath, env: process.env, deadlineMs: 200 });
+    await assert.rejects(lvm.lvs(['vg0']), /lvm lvs vg0 failed: .*no result within 0\.2 s/);
+    await assert.rejects(lvm.rename('vg0', 'a', '-ffy'), LocalStorageError);
+    await assert.rejects(lvm.createSnapshot('vg0', 'a', '--help', []), /Not a valid LVM volume name: "--help"/);
+    assert.equal(
+      readFileSync(ran, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '').length,
+      1,
+    );
   });
 });

@@ -14,7 +14,15 @@ export interface LvmTools {
   dmsetup: string;
   thinDelta: string;
   env: NodeJS.ProcessEnv;
+  /** How long one lvm or dmsetup command may run before it is killed and fails (default LVM_COMMAND_DEADLINE_MS). */
+  deadlineMs?: number;
 }
+
+/**
+ * One lvm/dmsetup command past this is taken as hung (a suspended device, a lock held elsewhere):
+ * killed, and a clear error instead of a wait for ever. Far above what any of them takes when well.
+ */
+export const LVM_COMMAND_DEADLINE_MS = 10 * 60 * 1000;
 
 /** One `lvs` row. */
 export interface LvRow {
@@ -37,6 +45,15 @@ const LVS_FIELDS = ['lv_name', 'vg_name', 'lv_attr', 'lv_size', 'lv_time', 'pool
 
 /** LV and VG names as LVM allows them (no leading '-'). */
 export const LVM_NAME = /^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$/;
+
+/**
+ * Refuses a VG or LV name LVM would not accept before it reaches an lvm command line, where one
+ * starting with '-' would be read as an option.
+ */
+export function checkLvmNames(...names: readonly string[]): void {
+  for (const name of names)
+    if (!LVM_NAME.test(name)) throw new LocalStorageError(`Not a valid LVM volume name: ${JSON.stringify(name.slice(0, 200))}`);
+}
 
 /** Finds `name` on PATH or fails with "Required command not found: <name>". */
 export async function requireTool(name: string, env: NodeJS.ProcessEnv): Promise<string> {
@@ -70,7 +87,7 @@ export function versionAtLeast(version: readonly number[], minimum: readonly num
 async function checkThinDeltaVersion(thinDelta: string, env: NodeJS.ProcessEnv): Promise<void> {
   let out: string;
   try {
-    out = (await execFileCapture([thinDelta, '-V'], { env })).stdout.toString('utf8');
+    out = (await execFileCapture([thinDelta, '-V'], { env, deadlineMs: LVM_COMMAND_DEADLINE_MS })).stdout.toString('utf8');
   } catch (error) {
     throw new LocalStorageError(`thin_delta -V failed: ${lastLine(error)}`);
   }
@@ -156,6 +173,11 @@ export class Lvm {
     this.tools = tools;
   }
 
+  /** The deadline of each lvm/dmsetup command (see LVM_COMMAND_DEADLINE_MS). */
+  get deadlineMs(): number {
+    return this.tools.deadlineMs ?? LVM_COMMAND_DEADLINE_MS;
+  }
+
   /** Drops what `lvs` said (call after changing LVs without this object). */
   forget(): void {
     this.rowsByVg.clear();
@@ -165,7 +187,9 @@ export class Lvm {
     // Anything but a report may change LVs: the next lvs asks LVM again.
     if (argv[0] === this.tools.lvm && argv[1] !== 'lvs' && argv[1] !== 'vgs' && argv[1] !== 'vgdisplay') this.forget();
     try {
-      return (await execFileCapture(argv, { env: this.tools.env, maxOutput: 64 * 1024 * 1024 })).stdout.toString('utf8');
+      return (
+        await execFileCapture(argv, { env: this.tools.env, maxOutput: 64 * 1024 * 1024, deadlineMs: this.deadlineMs })
+      ).stdout.toString('utf8');
     } catch (error) {
       throw new LocalStorageError(`${what} failed: ${lastLine(error)}`);
     }
@@ -178,7 +202,7 @@ export class Lvm {
   /** Whether `lvm vgdisplay VG` knows the volume group. */
   async vgExists(vg: string): Promise<boolean> {
     if (!LVM_NAME.test(vg)) return false;
-    return execFileCapture([this.tools.lvm, 'vgdisplay', vg], { env: this.tools.env }).then(
+    return execFileCapture([this.tools.lvm, 'vgdisplay', vg], { env: this.tools.env, deadlineMs: this.deadlineMs }).then(
       () => true,
       () => false,
     );
@@ -209,6 +233,7 @@ export class Lvm {
 
   /** A read-only, active thin snapshot of VG/origin named `name` (as Wyng: -kn -ay -pr). */
   async createSnapshot(vg: string, origin: string, name: string, tags: readonly string[]): Promise<void> {
+    checkLvmNames(vg, origin, name);
     await this.lvmCommand(
       ['lvcreate', '-kn', '-ay', '-pr', ...tags.map((t) => `--addtag=${t}`), '-s', `${vg}/${origin}`, '-n', name],
       `Snapshot of ${vg}/${origin}`,
@@ -216,6 +241,7 @@ export class Lvm {
   }
 
   async rename(vg: string, from: string, to: string): Promise<void> {
+    checkLvmNames(vg, from, to);
     await this.lvmCommand(['lvrename', `${vg}/${from}`, to], `Renaming ${vg}/${from} to ${to}`);
   }
 

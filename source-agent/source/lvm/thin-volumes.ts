@@ -5,12 +5,12 @@
 
 import { describeError, LocalStorageError } from '../../errors.js';
 import { ExternalCommandError, execFileCapture, findOnPath } from '../../sys/exec.js';
-import { LVM_NAME, Lvm, type LvRow } from './lvm-commands.js';
+import { checkLvmNames, LVM_NAME, Lvm, type LvRow } from './lvm-commands.js';
 
 async function runLvm(lvm: Lvm, args: readonly string[], what: string): Promise<string> {
   if (args[0] !== 'vgs') lvm.forget(); // it changes LVs behind the object's back
   try {
-    return (await execFileCapture([lvm.tools.lvm, ...args], { env: lvm.tools.env })).stdout.toString('utf8');
+    return (await execFileCapture([lvm.tools.lvm, ...args], { env: lvm.tools.env, deadlineMs: lvm.deadlineMs })).stdout.toString('utf8');
   } catch (error) {
     const said = error instanceof ExternalCommandError ? error.stderrTail.trim().split('\n').at(-1)?.trim() : '';
     throw new LocalStorageError(`${what} failed: ${said || describeError(error)}`);
@@ -19,6 +19,7 @@ async function runLvm(lvm: Lvm, args: readonly string[], what: string): Promise<
 
 /** `lvcreate -kn -ay -V <size>b -prw --thin -n <lv> <vg>/<pool>` (as Wyng). */
 export async function createThinVolume(lvm: Lvm, vg: string, pool: string, name: string, size: number): Promise<void> {
+  checkLvmNames(vg, pool, name);
   await runLvm(lvm, ['lvcreate', '-kn', '-ay', '-V', `${size}b`, '-prw', '--thin', '-n', name, `${vg}/${pool}`], `Creating ${vg}/${name}`);
 }
 
