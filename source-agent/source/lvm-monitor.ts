@@ -17,7 +17,7 @@ import type { LvmDeltaBatch } from './lvm/delta-batch.js';
 import { changedBytes, type LvmDelta } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
 import { deltaTimeTag } from './lvm/snapshot-names.js';
-import { inspectLvmVolume, isPaired, lvPermissions, nsOf, removeIfPresent, takeSnapshot } from './lvm-source.js';
+import { deltaBetween, inspectLvmVolume, isPaired, lvPermissions, nsOf, removeIfPresent, takeSnapshot } from './lvm-source.js';
 import type { MonitorResult } from './monitor-result.js';
 import type { VolumeRequest } from './volume-source.js';
 
@@ -55,22 +55,10 @@ export async function startLvmMonitor(request: LvmMonitorRequest): Promise<Monit
   const paired = slots.paired;
   if (!paired || paired.thinId === null) throw new Error('paired snapshot without a thin id');
   const next = await takeSnapshot(pool, slots, request.uuid, true);
-  if (next.thinId === null) throw new Error('snapshot without a thin id');
   let delta: LvmDelta | null = null;
-  request.batch.add(
-    pool,
-    {
-      thin1: paired.thinId,
-      thin2: next.thinId,
-      chunkSize,
-      oldSize: paired.size,
-      newSize: next.size,
-      ...(request.signal ? { signal: request.signal } : {}),
-    },
-    async (d) => {
-      delta = d;
-    },
-  );
+  request.batch.add(pool, deltaBetween(paired, next, chunkSize, request.signal), async (d) => {
+    delta = d;
+  });
   const discard = () => removeIfPresent(pool, names.next).catch(() => {});
   const finish = async (): Promise<MonitorResult> => {
     if (!delta) throw new Error('monitor finished before its delta was acquired');

@@ -18,7 +18,7 @@ import type { VolumeState } from '../state/local-state.js';
 import { withDeltamap } from './deltamap.js';
 import type { LvmDeltaBatch } from './lvm/delta-batch.js';
 import type { LvRow } from './lvm/lvm-commands.js';
-import { changedBytes } from './lvm/lvm-delta.js';
+import { changedBytes, type DeltaRequest } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
 import {
   DELTA_TAG,
@@ -139,6 +139,12 @@ export async function takeSnapshot(pool: LvmPool, slots: LvmVolumeSlots, uuid: s
   return row;
 }
 
+/** The thin_delta request between the paired snapshot and the one just taken (both have thin ids). */
+export function deltaBetween(paired: LvRow, next: LvRow, chunkSize: number, signal?: AbortSignal): DeltaRequest {
+  if (paired.thinId === null || next.thinId === null) throw new Error('a snapshot without a thin id');
+  return { thin1: paired.thinId, thin2: next.thinId, chunkSize, oldSize: paired.size, newSize: next.size, ...(signal ? { signal } : {}) };
+}
+
 /** Removes an LV if it is there (a discard after a failure must not fail on what is gone). */
 export async function removeIfPresent(pool: LvmPool, lv: string): Promise<void> {
   if (await pool.lvm.lv(pool.vg, lv)) await pool.lvm.removeLv(pool.vg, lv);
@@ -158,22 +164,11 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
   // null: read every chunk (no pairing); set by the batch's delta step otherwise.
   let changed: Uint8Array | null = null;
   if (paired && paired.thinId !== null && next.thinId !== null) {
-    request.batch.add(
-      pool,
-      {
-        thin1: paired.thinId,
-        thin2: next.thinId,
-        chunkSize,
-        oldSize: paired.size,
-        newSize: next.size,
-        ...(request.signal ? { signal: request.signal } : {}),
-      },
-      async (delta) => {
-        const marks = changedBytes(delta.ranges, next.size, chunkSize);
-        // Monitor's accumulated changes since the session; a map recorded but gone: read everything.
-        changed = recorded?.deltamap ? await withDeltamap(state, vid, marks) : marks;
-      },
-    );
+    request.batch.add(pool, deltaBetween(paired, next, chunkSize, request.signal), async (delta) => {
+      const marks = changedBytes(delta.ranges, next.size, chunkSize);
+      // Monitor's accumulated changes since the session; a map recorded but gone: read everything.
+      changed = recorded?.deltamap ? await withDeltamap(state, vid, marks) : marks;
+    });
   } else request.note(`  Queuing full scan of '${name}'`);
 
   return {
