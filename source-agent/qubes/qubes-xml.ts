@@ -54,7 +54,9 @@ function parseDevices(element: XmlElement): Record<string, QubesXmlDevice[]> {
           : TRUE_WORDS.has((device.attributes['required'] ?? 'yes').toLowerCase())
             ? 'required'
             : 'auto-attach';
-      (devices[klass] ??= []).push({ backend: device.attributes['backend-domain'] ?? '', port: device.attributes['id'] ?? '', mode, options });
+      const list = devices[klass] ?? [];
+      list.push({ backend: device.attributes['backend-domain'] ?? '', port: device.attributes['id'] ?? '', mode, options });
+      devices[klass] = list;
     }
   }
   return devices;
@@ -71,7 +73,8 @@ export function parseQubesXml(untrustedText: string): Map<string, QubesXmlDomain
   const root = parseXml(untrustedText);
   if (root.name !== 'qubes') throw new QubesMetadataError('qubes.xml: the root element is not <qubes>');
   const labels = new Map<string, string>();
-  for (const label of childrenNamed(child(root, 'labels'), 'label')) if (label.attributes['id']) labels.set(label.attributes['id'], label.text);
+  for (const label of childrenNamed(child(root, 'labels'), 'label'))
+    if (label.attributes['id']) labels.set(label.attributes['id'], label.text);
   const domains = new Map<string, QubesXmlDomain>();
   for (const element of childrenNamed(child(root, 'domains'), 'domain')) {
     const klass = element.attributes['class'] ?? '';
