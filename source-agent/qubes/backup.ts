@@ -100,6 +100,15 @@ export async function backup(run: QubesRun): Promise<void> {
     throw new SkiffStepError('skiff send failed; no VM was backed up.', sent.code as ExitCode);
   }
   const timestamp = String(Math.floor(run.now()));
-  for (const name of backedUp) if (!failed.includes(name)) await host.setProperty(name, 'backup_timestamp', timestamp);
+  for (const name of backedUp) {
+    if (failed.includes(name)) continue;
+    // A disposable made by dom0 is not the user's to keep (wyng-util-qubes leaves it alone too).
+    if ((await host.tags(name)).includes('disp-created-by-dom0')) continue;
+    await host.setProperty(name, 'backup_timestamp', timestamp);
+  }
+  if (options.checkAfterSend) {
+    const checked = await run.skiff([...skiffBaseArgs(options), '--session=newest', 'arch-check']);
+    if (checked.code !== 0) throw new SkiffStepError('skiff arch-check of the new session failed.', checked.code as ExitCode);
+  }
   if (failed.length > 0) throw new QubesVmErrors(failed);
 }

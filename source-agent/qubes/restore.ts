@@ -1,9 +1,13 @@
 // skiff-qubes restore: VMs as they were in one Qubes backup session. The session's qubes.xml
 // (from the wyng-qubes-metadata tar) says what each VM was; a missing VM is created (templates
-// and netvms first: restore-order.ts), volumes are received into the VM's pool with
-// `skiff receive --local=POOL --force`, then prefs, features and tags are set as in the backup
-// (and those not in it reset or removed), and the firewall rules of its firewall.xml. A VM that is running is never touched: the whole restore
-// is refused before anything changes. A VM is tagged `restore_incomplete` until it is done.
+// and netvms first: restore-order.ts; in --pool, else Qubes' default pool). On a terminal without
+// -u, restoring over existing VMs is asked first ("Continue [y/N]?", prompt.ts). Every VM's
+// volumes come in ONE `skiff receive --force --sparse-write --use-snapshot --local-from=FILE`, each
+// into the pool its VM's volume is in; then prefs, features, notes, device assignments
+// (devices.ts) and tags are set as in the backup (those not in it reset or removed), and the
+// firewall rules of its firewall.xml; last the app menus (dom0-tools.ts). A VM that is running is
+// never touched: the whole restore is refused before anything changes. A VM is tagged
+// `backup-restore-in-progress` until it is done.
 
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

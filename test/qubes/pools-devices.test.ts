@@ -98,8 +98,9 @@ describe('skiff-qubes across pools, with devices, app menus and questions (on th
     if (!h) return;
     assert.deepEqual(devicesOf(h, 'work'), WORK_DEVICES);
     const skiffCalls: string[][] = [];
-    const r = await skiffQubes(['backup', 'work', 'notes', 'debian-12-xfce'], { skiffCalls });
+    const r = await skiffQubes(['backup', '--check-after-send', 'work', 'notes', 'debian-12-xfce'], { skiffCalls });
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(skiffCalls.at(-1)?.slice(-2), ['--session=newest', 'arch-check'], 'checked after the send');
     const sends = skiffCalls.filter((c) => c.includes('send'));
     assert.equal(sends.length, 1, JSON.stringify(skiffCalls));
     assert.ok(
