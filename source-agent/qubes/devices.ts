@@ -49,7 +49,14 @@ export interface DeviceRestore {
 export async function restoreDevices(how: DeviceRestore, vm: string, wanted: Record<string, QubesXmlDevice[]>): Promise<boolean> {
   const { host, legacy, warn, debug } = how;
   let failed = false;
-  const classes = await host.deviceClasses();
+  let classes: string[] = [];
+  try {
+    classes = await host.deviceClasses();
+  } catch (error) {
+    if (!(error instanceof QubesAdminError)) throw error;
+    warn(`Error listing device classes: ${error.message}`);
+    failed = true;
+  }
   for (const devclass of classes) {
     try {
       for (const device of await host.assignedDevices(vm, devclass, legacy)) {
