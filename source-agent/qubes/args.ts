@@ -30,6 +30,12 @@ export interface QubesOptions {
   debug: boolean;
   metaDir?: string;
   noSnapshotRestore: boolean;
+  /** restore: no qvm-sync-appmenus for templates and standalones. */
+  noQubesPost: boolean;
+  /** restore: a template or standalone with a volume missing from the session is restored from what there is. */
+  forceIncomplete: boolean;
+  /** backup: `skiff --session=newest arch-check` after the send. */
+  checkAfterSend: boolean;
   remap: boolean;
   help: boolean;
 }
@@ -64,15 +70,20 @@ actions: backup, restore, list, verify, prune, delete
   -d, --dedup             backup: deduplicate chunks
   --autoprune=off|on|full backup: prune to make room
   --remap                 backup: take over volumes whose snapshot is another archive's
+  --check-after-send      backup: check the new session (skiff arch-check)
   -p, --pool=POOL         restore: the Qubes pool for VMs that must be created
   --pref=PROP::x          restore: leave this property as it is (repeatable)
-  --no-snapshot-restore   restore: write volumes whole (skiff always does)
+  --no-snapshot-restore   restore: do not start from the volumes' local snapshots
+  --no-qubes-post         restore: no qvm-sync-appmenus for templates/standalones
+  --force-incomplete      restore: a template/standalone with a volume missing too
   --all                   list: every VM and session; prune: passed on
   --all-before            prune: every session before --session
   --pool-info             list: the local storage pools
   --include-disposable=on|off
   -w OPT                  pass --OPT to skiff
-  --meta-dir=DIR, --authmin=N, -u/--unattended, --verbose, --debug
+  -u, --unattended        ask nothing (restore over existing VMs, delete);
+                          also when stdin is not a terminal
+  --meta-dir=DIR, --authmin=N, --verbose, --debug
 `;
 
 export function parseQubesArgs(argv: readonly string[]): QubesOptions {
@@ -93,6 +104,9 @@ export function parseQubesArgs(argv: readonly string[]): QubesOptions {
     verbose: false,
     debug: false,
     noSnapshotRestore: false,
+    noQubesPost: false,
+    forceIncomplete: false,
+    checkAfterSend: false,
     remap: false,
     help: false,
   };
@@ -180,6 +194,15 @@ export function parseQubesArgs(argv: readonly string[]): QubesOptions {
         break;
       case '--remap':
         options.remap = true;
+        break;
+      case '--no-qubes-post':
+        options.noQubesPost = true;
+        break;
+      case '--force-incomplete':
+        options.forceIncomplete = true;
+        break;
+      case '--check-after-send':
+        options.checkAfterSend = true;
         break;
       case '--help':
       case '-h':

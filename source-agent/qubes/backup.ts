@@ -1,16 +1,34 @@
 // skiff-qubes backup: the selected VMs' volumes (private; root too for templates and standalones)
-// and the Qubes metadata as one skiff send: `--tag=qubes --send-unchanged`, the volumes of the
-// VMs' pool by their archive names, and `wyng-qubes-metadata` imported from a tar.gz of every
-// *.xml under /var/lib/qubes (wyng-util-qubes' layout). Then each VM that was backed up gets
-// its `backup_timestamp`.
+// and the Qubes metadata as one skiff send, one session, whatever pools the VMs are in:
+// `--tag=qubes --send-unchanged`, a --local-from file naming each pool's volumes by their archive
+// names, and `wyng-qubes-metadata` imported from a tar.gz of every *.xml and notes.txt under
+// /var/lib/qubes (wyng-util-qubes' layout). Then each VM that was backed up gets its
+// `backup_timestamp`; a VM whose volume failed (the `.error` file skiff leaves) does not.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitCode } from '../errors.js';
 import { QubesUsageError, QubesVmErrors, SkiffStepError } from '../errors.js';
 import { collectQubesXml, writeTarGz } from './metadata-tar.js';
 import { type QubesRun, skiffBaseArgs } from './qubes-run.js';
-import { archiveVolumeName, backedUpVolumes, METADATA_VOLUME } from './volume-names.js';
+import { archiveVolumeName, backedUpVolumes, METADATA_VOLUME, qubeOfVolume } from './volume-names.js';
+
+/**
+ * The qubes whose volumes failed, from the `<sets file>.error` skiff writes after a run with exit 2
+ * (`{"rc": 2, "volumes": [...]}`); "(unknown)" when there is no such file, as wyng-util-qubes says.
+ */
+export function qubesOfFailedVolumes(errorFile: string): string[] {
+  let untrusted: unknown;
+  try {
+    untrusted = JSON.parse(readFileSync(errorFile, 'utf8'));
+  } catch {
+    return ['(unknown)'];
+  }
+  const volumes = (untrusted as { volumes?: unknown }).volumes;
+  if (!Array.isArray(volumes)) return ['(unknown)'];
+  const qubes = volumes.flatMap((v) => (typeof v === 'string' && qubeOfVolume(v) ? [qubeOfVolume(v)!.qube] : []));
+  return qubes.length > 0 ? [...new Set(qubes)] : ['(unknown)'];
+}
 
 const NEVER_BACKED_UP = new Set(['dom0', 'default-mgmt-dvm']);
 
@@ -33,7 +51,7 @@ export async function backup(run: QubesRun): Promise<void> {
   run.print(`\nSelected for backup:\n ${selected.join(', ')}\n`);
 
   const pools = await host.pools();
-  /** Pool path → volumes (local name = archive name here). */
+  /** Pool path (skiff's --local) → its volumes (local name = archive name here). */
   const byPool = new Map<string, string[]>();
   const backedUp: string[] = [];
   const failed: string[] = [];
@@ -62,33 +80,35 @@ export async function backup(run: QubesRun): Promise<void> {
     backedUp.push(name);
   }
   if (byPool.size === 0) throw new QubesUsageError('Please supply a list of Qubes VMs to backup.');
-  if (byPool.size > 1) {
-    // One skiff session per send; several pools in one session need --local-from (not in skiff yet).
-    throw new QubesUsageError(
-      `skiff-qubes: the VMs are in ${byPool.size} pools (${[...byPool.keys()].join(', ')}); back up each pool's VMs in its own run.`,
-    );
-  }
-  const [[poolPath, volumes]] = [...byPool] as [[string, string[]]];
 
   const tarPath = join(run.scratch, 'qmeta.tgz');
   writeFileSync(tarPath, writeTarGz(collectQubesXml(run.qubesDir)), { mode: 0o600 });
-  const args = [...skiffBaseArgs(options), `--local=${poolPath}`, '--tag=qubes', '--send-unchanged'];
+  // One send for every pool: Wyng's --local-from file `{POOL PATH: [[ARCHIVE NAME, LOCAL NAME]]}`.
+  const setsPath = join(run.scratch, 'vols.json');
+  writeFileSync(setsPath, JSON.stringify(Object.fromEntries([...byPool].map(([pool, names]) => [pool, names.map((n) => [n, n])]))), {
+    mode: 0o600,
+  });
+  const args = [...skiffBaseArgs(options), `--local-from=${setsPath}`, '--tag=qubes', '--send-unchanged'];
   if (options.autoprune) args.push(`--autoprune=${options.autoprune}`);
-  if (options.dedup) args.push('--dedup');
   if (options.remap) args.push('--remap');
-  args.push(`--import-other-from=${METADATA_VOLUME}:|:${tarPath}`, 'send', ...volumes);
+  if (options.dedup) args.push('--dedup');
+  args.push(`--import-other-from=${METADATA_VOLUME}:|:${tarPath}`, 'send');
   const sent = await run.skiff(args);
   if (sent.code === 2) {
-    const line = sent.stderr.split('\n').find((l) => l.startsWith('Error on volumes:')) ?? '';
-    const badVolumes = line
-      .slice(line.indexOf(':') + 1)
-      .split(',')
-      .map((v) => v.trim());
-    for (const name of backedUp) if (badVolumes.some((v) => v === `vm-${name}-private` || v === `vm-${name}-root`)) failed.push(name);
+    for (const name of qubesOfFailedVolumes(`${setsPath}.error`)) if (backedUp.includes(name)) failed.push(name);
   } else if (sent.code !== 0) {
     throw new SkiffStepError('skiff send failed; no VM was backed up.', sent.code as ExitCode);
   }
   const timestamp = String(Math.floor(run.now()));
-  for (const name of backedUp) if (!failed.includes(name)) await host.setProperty(name, 'backup_timestamp', timestamp);
+  for (const name of backedUp) {
+    if (failed.includes(name)) continue;
+    // A disposable made by dom0 is not the user's to keep (wyng-util-qubes leaves it alone too).
+    if ((await host.tags(name)).includes('disp-created-by-dom0')) continue;
+    await host.setProperty(name, 'backup_timestamp', timestamp);
+  }
+  if (options.checkAfterSend) {
+    const checked = await run.skiff([...skiffBaseArgs(options), '--session=newest', 'arch-check']);
+    if (checked.code !== 0) throw new SkiffStepError('skiff arch-check of the new session failed.', checked.code as ExitCode);
+  }
   if (failed.length > 0) throw new QubesVmErrors(failed);
 }

@@ -3,6 +3,7 @@
 
 import type { ExitCode } from '../errors.js';
 import { QubesUsageError, QubesVmErrors, SkiffStepError } from '../errors.js';
+import { Declined } from './prompt.js';
 import { type QubesRun, skiffBaseArgs } from './qubes-run.js';
 import { chooseSession, readDirectory, selectQubes, sessionMetadata } from './restore.js';
 
@@ -56,11 +57,21 @@ export async function prune(run: QubesRun): Promise<void> {
 /** delete: every archive volume of one VM. */
 export async function deleteQube(run: QubesRun): Promise<void> {
   if (run.options.qubes.length !== 1) throw new QubesUsageError('Please specify a single qube name to delete.');
-  if (!run.options.unattended)
-    throw new QubesUsageError('Data cannot be recovered after deleting it from the archive: run again with -u to delete.');
   const directory = await readDirectory(run);
+  if (!run.options.unattended) {
+    run.print('Warning:  Data cannot be recovered after deleting it from the archive.');
+    if (!(await run.ask('Continue [y/N]? '))) throw new Declined();
+  }
   for (const volume of volumesOf(directory, run.options.qubes)) {
-    const deleted = await run.skiff([...skiffBaseArgs(run.options), 'delete', volume]);
+    // Asked once above (or -u): skiff is not to ask again per volume, as wyng-util-qubes runs it.
+    const base = skiffBaseArgs(run.options);
+    const deleted = await run.skiff([
+      ...base,
+      ...(base.includes('-u') ? [] : ['-u']),
+      run.options.verbose ? '--verbose' : '--quiet',
+      'delete',
+      volume,
+    ]);
     if (deleted.code !== 0) throw new SkiffStepError(`skiff delete ${volume} failed.`, deleted.code as ExitCode);
   }
 }

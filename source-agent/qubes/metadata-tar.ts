@@ -1,6 +1,7 @@
-// The `wyng-qubes-metadata` volume: a gzip-compressed tar of every `*.xml` under /var/lib/qubes
-// (qubes.xml, and per VM e.g. appvms/NAME/firewall.xml), member names relative and starting `./`,
-// as `find . -name '*.xml' | tar -cz -T -` run in that directory writes them. That is the layout
+// The `wyng-qubes-metadata` volume: a gzip-compressed tar of every `*.xml` and `notes.txt` under
+// /var/lib/qubes (qubes.xml, and per VM e.g. appvms/NAME/firewall.xml and appvms/NAME/notes.txt),
+// member names relative and starting `./`, as `find . -name '*.xml' -o -name notes.txt | tar -cz
+// -T -` run in that directory writes them. That is the layout
 // wyng-util-qubes writes and reads. Written and read here (ustar, regular files only, GNU long names) so that no
 // tar process is needed; the tar received back from the archive is untrusted: members other than
 // regular files are skipped and names are checked before anyone uses them as paths.
@@ -19,14 +20,14 @@ export interface TarMember {
   mtime: number;
 }
 
-/** Every *.xml below dir, as `./relative/path`, in directory order sorted by name. */
+/** Every *.xml and notes.txt below dir, as `./relative/path`, in directory order sorted by name. */
 export function collectQubesXml(dir: string): TarMember[] {
   const members: TarMember[] = [];
   const walk = (relative: string) => {
     for (const entry of readdirSync(join(dir, relative), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && entry.name.endsWith('.xml')) {
+      else if (entry.isFile() && (entry.name.endsWith('.xml') || entry.name === 'notes.txt')) {
         const full = join(dir, path);
         const stat = statSync(full);
         members.push({ name: `./${path}`, data: readFileSync(full), mode: stat.mode & 0o7777, mtime: Math.floor(stat.mtimeMs / 1000) });

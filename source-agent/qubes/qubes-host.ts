@@ -1,5 +1,6 @@
 // What skiff-qubes asks of Qubes, in the domain's words, over the Admin API (admin-client.ts):
-// domains and their power state, pools, volumes, properties, tags, features, creating VMs.
+// domains and their power state, pools, volumes, properties, tags, features, notes, firewall,
+// device assignments, creating, starting and shutting down VMs.
 
 import { QubesAdminError } from '../errors.js';
 import { AdminClient } from './admin-client.js';
@@ -109,6 +110,53 @@ export class QubesHost {
   async setFirewall(vm: string, rules: readonly string[]): Promise<void> {
     await this.admin.call('admin.vm.firewall.Set', vm, '', rules.map((rule) => `${rule}\n`).join(''));
     await this.admin.call('admin.vm.firewall.Reload', vm);
+  }
+
+  async notes(vm: string): Promise<string> {
+    return this.admin.call('admin.vm.notes.Get', vm);
+  }
+
+  setNotes(vm: string, text: string): Promise<string> {
+    return this.admin.call('admin.vm.notes.Set', vm, '', text);
+  }
+
+  /** The device classes qubesd knows (pci, usb, block, mic, …). */
+  async deviceClasses(): Promise<string[]> {
+    return AdminClient.lines(await this.admin.call('admin.deviceclass.List'));
+  }
+
+  /** The VM's assignments of a class, each as the call arg that names it (`BACKEND+PORT:DEVID`; before 4.3 `BACKEND+PORT`). */
+  async assignedDevices(vm: string, devclass: string, legacy: boolean): Promise<string[]> {
+    const listed = await this.admin.call(`admin.vm.device.${devclass}.${legacy ? 'List' : 'Assigned'}`, vm);
+    return AdminClient.lines(listed).map((line) => line.split(' ')[0]!);
+  }
+
+  unassignDevice(vm: string, devclass: string, device: string): Promise<string> {
+    return this.admin.call(`admin.vm.device.${devclass}.Unassign`, vm, device);
+  }
+
+  assignDevice(vm: string, devclass: string, device: string, payload: string): Promise<string> {
+    return this.admin.call(`admin.vm.device.${devclass}.Assign`, vm, device, payload);
+  }
+
+  setDevicePersistent(vm: string, devclass: string, device: string, persistent: boolean): Promise<string> {
+    return this.admin.call(`admin.vm.device.${devclass}.Set.persistent`, vm, device, persistent ? 'True' : 'False');
+  }
+
+  detachDevice(vm: string, devclass: string, device: string): Promise<string> {
+    return this.admin.call(`admin.vm.device.${devclass}.Detach`, vm, device);
+  }
+
+  attachDevice(vm: string, devclass: string, device: string, payload: string): Promise<string> {
+    return this.admin.call(`admin.vm.device.${devclass}.Attach`, vm, device, payload);
+  }
+
+  start(vm: string): Promise<string> {
+    return this.admin.call('admin.vm.Start', vm);
+  }
+
+  shutdown(vm: string): Promise<string> {
+    return this.admin.call('admin.vm.Shutdown', vm);
   }
 
   /** admin.vm.CreateInPool.CLASS+TEMPLATE (or admin.vm.Create when no pool is asked for). */

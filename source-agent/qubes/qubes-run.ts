@@ -1,7 +1,9 @@
-// What every skiff-qubes action gets: its options, Qubes (the Admin API), skiff (the CLI, in
-// this process), where to print, the clock and a private scratch directory.
+// What every skiff-qubes action gets: its options, Qubes (the Admin API) and its release, skiff
+// (the CLI, in this process), where to print, how to ask, the clock, the environment and a
+// private scratch directory.
 
 import type { QubesOptions } from './args.js';
+import type { Asker } from './prompt.js';
 import type { QubesHost } from './qubes-host.js';
 import type { SkiffBackend } from './skiff-backend.js';
 
@@ -16,6 +18,12 @@ export interface QubesRun {
   /** A directory of this run's own (0700), removed at the end. */
   scratch: string;
   now: () => number;
+  /** The environment the dom0 tools run with (PATH). */
+  env: NodeJS.ProcessEnv;
+  /** Asks a yes/no question on the terminal (only where options.unattended is false). */
+  ask: Asker;
+  /** Dom0's Qubes release (major, minor). */
+  qubesVersion: [number, number];
 }
 
 /** The options every skiff run gets: the archive, the state, the agent, -w pass-throughs. */

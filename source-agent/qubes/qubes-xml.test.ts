@@ -86,4 +86,24 @@ describe('qubes.xml', () => {
     );
     assert.equal(parseXml('<a x="&lt;&amp;&#65;&#x42;">t&gt;</a>').attributes['x'], '<&AB');
   });
+
+  it("reads labels saved as their id through <labels>, and each domain's device assignments as Qubes' restore reads them", () => {
+    const xml = `<qubes><labels><label id="label-1" color="0xcc0000">red</label><label id="label-8" color="0x0">black</label></labels>
+      <domains><domain class="AppVM"><properties><property name="name">work</property><property name="label">label-8</property></properties>
+        <devices class="pci"><device backend-domain="dom0" id="00_1f.6"><option name="no-strict-reset">True</option></device></devices>
+        <devices class="usb"><device backend-domain="sys-usb" id="2-1" required="no"/><device backend-domain="sys-usb" id="3-1" mode="ask-to-attach"/></devices>
+      </domain><domain class="AppVM"><properties><property name="name">other</property><property name="label">green</property></properties></domain></domains></qubes>`;
+    const domains = parseQubesXml(xml);
+    assert.equal(domains.get('work')!.properties['label'], 'black');
+    assert.equal(domains.get('other')!.properties['label'], 'green');
+    assert.deepEqual(domains.get('work')!.devices, {
+      pci: [{ backend: 'dom0', port: '00_1f.6', mode: 'required', options: { 'no-strict-reset': 'True' } }],
+      usb: [
+        { backend: 'sys-usb', port: '2-1', mode: 'auto-attach', options: {} },
+        { backend: 'sys-usb', port: '3-1', mode: 'ask-to-attach', options: {} },
+      ],
+    });
+    assert.deepEqual(domains.get('other')!.devices, {});
+    assert.throws(() => parseQubesXml(xml.replace('class="usb"', 'class="../x"')), /bad device class/);
+  });
 });

@@ -1,15 +1,26 @@
 // The domains of a qubes.xml (Qubes 4.x, `<qubes version="3.0">`): class, properties, features,
-// tags and volume configuration per domain, as restore needs them. A VM reference (template,
-// netvm) is stored as the VM's name; both the text form and a `ref` attribute are accepted.
+// tags, device assignments and volume configuration per domain, as restore needs them. A VM
+// reference (template, netvm) is stored as the VM's name; both the text form and a `ref`
+// attribute are accepted. Qubes saves a label as its id (`label-8`): it is read back as the
+// label's name through the file's <labels> table (a name is kept as it is).
 
 import { QubesMetadataError } from '../errors.js';
-import { child, childrenNamed, parseXml } from './xml.js';
+import { child, childrenNamed, parseXml, type XmlElement } from './xml.js';
 
 export interface QubesXmlVolume {
   name: string;
   pool: string;
   vid: string;
   size: number;
+}
+
+/** One assigned device: `<devices class=C><device backend-domain=B id=P [required=yes|no] [mode=M]><option name=N>V</option>`. */
+export interface QubesXmlDevice {
+  backend: string;
+  port: string;
+  /** 'required' or 'auto-attach' (from `required`, default yes, as Qubes' own restore reads it); `mode` when the file has one. */
+  mode: string;
+  options: Record<string, string>;
 }
 
 export interface QubesXmlDomain {
@@ -20,6 +31,35 @@ export interface QubesXmlDomain {
   features: Record<string, string>;
   tags: string[];
   volumes: Record<string, QubesXmlVolume>;
+  /** Device class (pci, usb, block, …) → its assignments, in file order. */
+  devices: Record<string, QubesXmlDevice[]>;
+}
+
+const TRUE_WORDS = new Set(['yes', 'true', 'on', '1']);
+const DEVICE_MODES = new Set(['required', 'auto-attach', 'ask-to-attach', 'manual']);
+const DEVICE_CLASS = /^[a-z][a-z0-9_-]{0,30}$/;
+
+function parseDevices(element: XmlElement): Record<string, QubesXmlDevice[]> {
+  const devices: Record<string, QubesXmlDevice[]> = {};
+  for (const bus of childrenNamed(element, 'devices')) {
+    const klass = bus.attributes['class'] ?? '';
+    if (!DEVICE_CLASS.test(klass)) throw new QubesMetadataError(`qubes.xml: bad device class ${JSON.stringify(klass.slice(0, 40))}`);
+    for (const device of childrenNamed(bus, 'device')) {
+      const options: Record<string, string> = {};
+      for (const option of childrenNamed(device, 'option')) if (option.attributes['name']) options[option.attributes['name']] = option.text;
+      const declared = device.attributes['mode'];
+      const mode =
+        declared && DEVICE_MODES.has(declared)
+          ? declared
+          : TRUE_WORDS.has((device.attributes['required'] ?? 'yes').toLowerCase())
+            ? 'required'
+            : 'auto-attach';
+      const list = devices[klass] ?? [];
+      list.push({ backend: device.attributes['backend-domain'] ?? '', port: device.attributes['id'] ?? '', mode, options });
+      devices[klass] = list;
+    }
+  }
+  return devices;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
@@ -32,6 +72,9 @@ export function isQubeName(name: string): boolean {
 export function parseQubesXml(untrustedText: string): Map<string, QubesXmlDomain> {
   const root = parseXml(untrustedText);
   if (root.name !== 'qubes') throw new QubesMetadataError('qubes.xml: the root element is not <qubes>');
+  const labels = new Map<string, string>();
+  for (const label of childrenNamed(child(root, 'labels'), 'label'))
+    if (label.attributes['id']) labels.set(label.attributes['id'], label.text);
   const domains = new Map<string, QubesXmlDomain>();
   for (const element of childrenNamed(child(root, 'domains'), 'domain')) {
     const klass = element.attributes['class'] ?? '';
@@ -57,10 +100,11 @@ export function parseQubesXml(untrustedText: string): Map<string, QubesXmlDomain
         size: Number(volume.attributes['size'] ?? 0),
       };
     }
+    if (properties['label'] !== undefined) properties['label'] = labels.get(properties['label']) ?? properties['label'];
     const name = klass === 'AdminVM' ? 'dom0' : (properties['name'] ?? '');
     if (!isQubeName(name) && name !== 'dom0')
       throw new QubesMetadataError(`qubes.xml: bad domain name ${JSON.stringify(name.slice(0, 40))}`);
-    domains.set(name, { name, klass, properties, features, tags, volumes });
+    domains.set(name, { name, klass, properties, features, tags, volumes, devices: parseDevices(element) });
   }
   return domains;
 }

@@ -1,19 +1,28 @@
 // skiff-qubes restore: VMs as they were in one Qubes backup session. The session's qubes.xml
 // (from the wyng-qubes-metadata tar) says what each VM was; a missing VM is created (templates
-// and netvms first: restore-order.ts), volumes are received into the VM's pool with
-// `skiff receive --local=POOL --force`, then prefs, features and tags are set as in the backup
-// (and those not in it reset or removed), and the firewall rules of its firewall.xml. A VM that is running is never touched: the whole restore
-// is refused before anything changes. A VM is tagged `restore_incomplete` until it is done.
+// and netvms first: restore-order.ts; in --pool, else Qubes' default pool). On a terminal without
+// -u, restoring over existing VMs is asked first ("Continue [y/N]?", prompt.ts). Every VM's
+// volumes come in ONE `skiff receive --force --sparse-write --use-snapshot --local-from=FILE`, each
+// into the pool its VM's volume is in; then prefs, features, notes, device assignments
+// (devices.ts) and tags are set as in the backup (those not in it reset or removed), and the
+// firewall rules of its firewall.xml; last the app menus (dom0-tools.ts). A VM that is running is
+// never touched: the whole restore is refused before anything changes. A VM is tagged
+// `backup-restore-in-progress` until it is done.
 
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitCode } from '../errors.js';
 import { QubesAdminError, QubesMetadataError, QubesRefusal, QubesUsageError, QubesVmErrors, SkiffStepError } from '../errors.js';
 import { type ArchiveDirectory, latestCommonSession, parseArchiveDirectory } from './archive-directory.js';
+import { qubesOfFailedVolumes } from './backup.js';
+import { type DeviceRestore, restoreDevices } from './devices.js';
+import { asDesktopUser, runSoftly } from './dom0-tools.js';
 import { DEFAULT_FIREWALL, firewallPath, firewallRules } from './firewall.js';
 import { readTarGz } from './metadata-tar.js';
+import { Declined } from './prompt.js';
 import type { LiveDomain } from './qubes-host.js';
 import { type QubesRun, skiffBaseArgs } from './qubes-run.js';
+import { beforeQubes43 } from './qubes-version.js';
 import { parseQubesXml, type QubesXmlDomain } from './qubes-xml.js';
 import { restoreOrder } from './restore-order.js';
 import { backedUpVolumes, METADATA_VOLUME } from './volume-names.js';
@@ -35,7 +44,13 @@ const NOT_RESTORED = new Set([
   'stubdom_xid',
 ]);
 
-const INCOMPLETE = 'restore_incomplete';
+/** The tag a VM carries while it is being restored (wyng-util-qubes' name). */
+const INCOMPLETE = 'backup-restore-in-progress';
+
+/** Where qubesd keeps a VM's notes, relative to /var/lib/qubes (as its firewall.xml). */
+function notesPath(klass: string, name: string): string {
+  return `${klass === 'TemplateVM' ? 'vm-templates' : 'appvms'}/${name}/notes.txt`;
+}
 
 export async function readDirectory(run: QubesRun): Promise<ArchiveDirectory> {
   const listed = await run.skiff([...skiffBaseArgs(run.options), '--json', 'list'], { capture: true });
@@ -119,6 +134,12 @@ export async function restore(run: QubesRun): Promise<void> {
   if (running.length > 0) {
     throw new QubesRefusal(`Refusing to restore over running VMs: ${running.map((d) => d.name).join(', ')}. Shut them down first.`);
   }
+  const existing = selected.filter((d) => live.has(d.name)).map((d) => d.name);
+  if (!options.unattended && existing.length > 0) {
+    run.print('\nWarning:  Restoring to existing VMs will overwrite them...');
+    run.print(` ${existing.join(', ')}`);
+    if (!(await run.ask('Continue [y/N]? '))) throw new Declined();
+  }
   const mismatched = selected.filter((d) => live.has(d.name) && live.get(d.name)!.klass !== d.klass);
   for (const d of mismatched) run.warn(`Class mismatch ${live.get(d.name)!.klass} vs ${d.klass} for qube named '${d.name}'.`);
   errors.push(...mismatched.map((d) => d.name));
@@ -140,47 +161,111 @@ export async function restore(run: QubesRun): Promise<void> {
   }
   live = await host.domains();
 
-  run.print('\nRestoring VM data volumes:');
-  const pools = await host.pools();
-  for (const backup of toRestore) {
-    if (!live.has(backup.name) || backup.klass === 'DispVM') continue;
-    await host.addTag(backup.name, INCOMPLETE);
-    for (const kind of backedUpVolumes(backup.klass)) {
-      const archived = directory.qubeVolumes.get(backup.name)?.get(session)?.get(kind);
-      if (!archived) {
-        run.warn(`Error: No ${kind} volume available for ${backup.klass} '${backup.name}'.`);
-        errors.push(backup.name);
-        continue;
-      }
-      const volume = await host.volume(backup.name, kind);
-      const pool = pools.get(volume.pool);
-      const local = pool?.driver === 'lvm_thin' ? volume.vid.slice(volume.vid.indexOf('/') + 1) : `${volume.vid}.img`;
-      if (!pool || local !== archived) {
-        run.warn(`Error: ${backup.name}'s ${kind} volume (${volume.vid} in ${volume.pool}) cannot be restored from ${archived} yet.`);
-        errors.push(backup.name);
-        continue;
-      }
-      const received = await run.skiff([
-        ...skiffBaseArgs(options),
-        '--force',
-        `--session=${session}`,
-        `--local=${pool.path}`,
-        'receive',
-        archived,
-      ]);
-      if (received.code !== 0) errors.push(backup.name);
-    }
-  }
+  await receiveVolumes(run, directory, session, toRestore, live, errors);
 
-  run.print('\nRestoring VM settings:');
-  for (const backup of toRestore) {
-    if (!live.has(backup.name)) continue;
+  const restored = toRestore.filter((d) => live.has(d.name) && !errors.includes(d.name));
+  if (restored.length > 0) run.print('\nRestoring VM settings:');
+  const devices: DeviceRestore = {
+    host,
+    legacy: beforeQubes43(run.qubesVersion),
+    warn: run.warn,
+    debug: (line) => options.debug && run.print(line),
+  };
+  for (const backup of restored) {
     run.print(` ${backup.name}`);
-    const failed = await restoreSettings(run, backup, live.get(backup.name)!, metadata.files);
+    const failed = await restoreSettings(run, backup, live.get(backup.name)!, metadata.files, devices);
     if (failed) errors.push(backup.name);
     if (!errors.includes(backup.name)) await host.removeTag(backup.name, INCOMPLETE);
+    await updateAppMenus(run, backup);
   }
   if (errors.length > 0) throw new QubesVmErrors(errors);
+}
+
+/** The local name skiff receives a Qubes volume into: the LV (lvm_thin) or VID.img under the pool's directory. */
+function localVolumeName(driver: string, vid: string): string {
+  return driver === 'lvm_thin' ? vid.slice(vid.indexOf('/') + 1) : `${vid}.img`;
+}
+
+/**
+ * Every selected VM's volumes in ONE skiff receive: a --local-from file
+ * `{POOL PATH: [[ARCHIVE NAME, LOCAL NAME]]}` puts each volume into the pool the VM's volume is
+ * in now (a VM created by this restore: --pool, or Qubes' default pool), under its local name
+ * there (an lvm_thin archive name restored into a file-reflink pool, or the reverse, is an alias).
+ * A VM with a volume missing from the session, or whose volume failed (skiff's `.error` file),
+ * joins `errors` and gets no settings.
+ */
+async function receiveVolumes(
+  run: QubesRun,
+  directory: ArchiveDirectory,
+  session: string,
+  toRestore: readonly QubesXmlDomain[],
+  live: Map<string, LiveDomain>,
+  errors: string[],
+): Promise<void> {
+  const { host, options } = run;
+  const pools = await host.pools();
+  const sets = new Map<string, [string, string][]>();
+  for (const backup of toRestore) {
+    if (!live.has(backup.name) || backup.klass === 'DispVM' || errors.includes(backup.name)) continue;
+    const archived = directory.qubeVolumes.get(backup.name)?.get(session);
+    const kinds = backedUpVolumes(backup.klass);
+    const hasRoot = backup.klass === 'TemplateVM' || backup.klass === 'StandaloneVM';
+    if (kinds.some((kind) => !archived?.get(kind))) {
+      run.warn(`Incomplete volume list for ${backup.klass} '${backup.name}' in session ${session}.`);
+      if (!hasRoot || !options.forceIncomplete) {
+        run.print(`Skipping ${backup.name}`);
+        errors.push(backup.name);
+        continue;
+      }
+    }
+    await host.addTag(backup.name, INCOMPLETE);
+    for (const kind of kinds.filter((k) => archived?.get(k))) {
+      const volume = await host.volume(backup.name, kind);
+      const pool = pools.get(volume.pool);
+      if (!pool) {
+        run.warn(`Error: ${backup.name}'s ${kind} volume is in pool '${volume.pool}', which is neither lvm_thin nor file-reflink.`);
+        errors.push(backup.name);
+        continue;
+      }
+      if (!sets.has(pool.path)) sets.set(pool.path, []);
+      sets.get(pool.path)!.push([archived!.get(kind)!, localVolumeName(pool.driver, volume.vid)]);
+    }
+  }
+  if (sets.size === 0) return;
+  run.print('\nRestoring VM data volumes:');
+  const setsPath = join(run.scratch, 'vols.json');
+  writeFileSync(setsPath, JSON.stringify(Object.fromEntries(sets)), { mode: 0o600 });
+  const args = [...skiffBaseArgs(options), '--force', '--sparse-write', `--local-from=${setsPath}`, `--session=${session}`];
+  if (options.verbose || !options.unattended) args.push('--verbose');
+  if (!options.noSnapshotRestore) args.push('--use-snapshot');
+  const received = await run.skiff([...args, 'receive']);
+  if (received.code === 2) errors.push(...qubesOfFailedVolumes(`${setsPath}.error`));
+  else if (received.code !== 0) throw new SkiffStepError('skiff receive failed.', received.code as ExitCode);
+}
+
+/**
+ * App menus after a restore, as wyng-util-qubes: a template or standalone is started, its menus
+ * synced (`qvm-sync-appmenus`) and shut down again (unless --no-qubes-post); then every VM's
+ * menus are updated (`qvm-appmenus --update`). Never fails the restore (dom0-tools.ts).
+ */
+async function updateAppMenus(run: QubesRun, backup: QubesXmlDomain): Promise<void> {
+  const { host } = run;
+  const soft = async (argv: string[]) => {
+    const why = await runSoftly(argv, run.env);
+    if (why) run.warn(`Warning: ${why}`);
+  };
+  if ((backup.klass === 'TemplateVM' || backup.klass === 'StandaloneVM') && !run.options.noQubesPost) {
+    run.print(` Running qvm-sync-appmenus for ${backup.name}`);
+    try {
+      await host.start(backup.name);
+      await soft(asDesktopUser('qvm-sync-appmenus', backup.name));
+      await host.shutdown(backup.name);
+    } catch (error) {
+      if (!(error instanceof QubesAdminError)) throw error;
+      run.warn(`Warning: qvm-sync-appmenus for ${backup.name}: ${error.message}`);
+    }
+  }
+  await soft(asDesktopUser('qvm-appmenus', '--update', backup.name));
 }
 
 /** --pref=NAME::x leaves NAME as it is. */
@@ -189,7 +274,13 @@ function prefExcludes(prefs: readonly string[]): Set<string> {
 }
 
 /** Prefs, features and tags as in the backup; returns true when something could not be set. */
-async function restoreSettings(run: QubesRun, backup: QubesXmlDomain, live: LiveDomain, files: Map<string, Buffer>): Promise<boolean> {
+async function restoreSettings(
+  run: QubesRun,
+  backup: QubesXmlDomain,
+  live: LiveDomain,
+  files: Map<string, Buffer>,
+  devices: DeviceRestore,
+): Promise<boolean> {
   const { host } = run;
   const skip = prefExcludes(run.options.pref);
   let failed = false;
@@ -226,6 +317,10 @@ async function restoreSettings(run: QubesRun, backup: QubesXmlDomain, live: Live
   const firewallXml = files.get(firewallPath(backup.klass, backup.name));
   const rules = firewallXml ? firewallRules(firewallXml.toString('utf8')) : DEFAULT_FIREWALL;
   if ((await host.firewall(live.name)).join('\n') !== rules.join('\n')) await attempt('firewall', () => host.setFirewall(live.name, rules));
+  // notes.txt as in the backup (none: no notes), Qubes >= 4.2's admin.vm.notes.Set.
+  const notes = files.get(notesPath(backup.klass, backup.name))?.toString('utf8') ?? '';
+  if ((await host.notes(live.name).catch(() => notes)) !== notes) await attempt('notes', () => host.setNotes(live.name, notes));
+  if (await restoreDevices(devices, live.name, backup.devices)) failed = true;
   const tags = await host.tags(live.name);
   for (const tag of backup.tags) if (!tags.includes(tag)) await attempt(`tag ${tag}`, () => host.addTag(live.name, tag));
   for (const tag of tags) {

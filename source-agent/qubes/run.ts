@@ -14,8 +14,10 @@ import { parseQubesArgs, USAGE } from './args.js';
 import { backup } from './backup.js';
 import { list } from './list.js';
 import { deleteQube, prune, verify } from './maintain.js';
+import { Declined, terminalAsker } from './prompt.js';
 import { QubesHost } from './qubes-host.js';
 import type { QubesRun } from './qubes-run.js';
+import { qubesVersion } from './qubes-version.js';
 import { restore } from './restore.js';
 import { inProcessSkiff, type SkiffBackend } from './skiff-backend.js';
 
@@ -32,7 +34,7 @@ export async function runQubesCli(
   let scratch: string | null = null;
   try {
     const options = parseQubesArgs(argv);
-    // As wyng-util-qubes: no questions when stdin is not a terminal.
+    // As wyng-util-qubes: no questions when stdin is not a terminal (nothing waits on a pipe or /dev/null).
     options.unattended ||= !(context.stdin as { isTTY?: boolean }).isTTY;
     if (options.help) {
       context.stdout.write(USAGE);
@@ -49,6 +51,9 @@ export async function runQubesCli(
       qubesDir: context.env['SKIFF_QUBES_DIR'] || QUBES_DIR,
       scratch,
       now: context.now,
+      env: context.env,
+      ask: terminalAsker(context.stdin, (text) => context.stdout.write(inert(text)), out),
+      qubesVersion: qubesVersion(context.env),
     };
     switch (options.action) {
       case 'backup':
@@ -73,6 +78,7 @@ export async function runQubesCli(
     out('\nDone.');
     return ExitCode.ok;
   } catch (error) {
+    if (error instanceof Declined) return ExitCode.ok;
     if (error instanceof SkiffError) {
       err(error.message);
       return error.exitCode;

@@ -1,16 +1,19 @@
 // Starts the Qubes model for a test: an LVM thin-pool model with one VG and pool `vm-pool`, the
 // seed qubes.xml (qubes.xml here) with that VG, the model's qubesd listening on a socket in the
 // work directory, and the environment skiff-qubes needs to use them (SKIFF_QUBESD_SOCKET,
-// SKIFF_QUBES_DIR, the LVM stand-ins first on PATH). Qubes is modelled: see README.md.
+// SKIFF_QUBES_DIR, SKIFF_QUBES_OS_RELEASE, the LVM stand-ins first on PATH, and stand-ins for
+// `sudo`, `qvm-appmenus` and `qvm-sync-appmenus` that record their command lines in
+// `toolLog`). Qubes is modelled: see README.md.
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../../source-agent/qubes/admin-client.js';
 import { runQubesCli } from '../../source-agent/qubes/run.js';
+import { inProcessSkiff } from '../../source-agent/qubes/skiff-backend.js';
 import { hermetic } from '../helpers/cli.js';
 import { requireSystem } from '../helpers/system.js';
 import { LVM_MODEL_TOOLS, type LvmModel, startLvmModel, uniqueVgName } from '../lvm-model/harness.js';
@@ -28,6 +31,8 @@ export interface QubesHostModel {
   /** For skiff-qubes: the socket, /var/lib/qubes, and the LVM stand-ins on PATH. */
   env: NodeJS.ProcessEnv;
   lvPath(lv: string): string;
+  /** The command lines the dom0 tool stand-ins were run with, one a line (`sudo -u #1000 qvm-appmenus --update work`). */
+  toolLog: string;
   close(): Promise<void>;
 }
 
@@ -38,6 +43,22 @@ export interface QubesModelSizes {
   rootSize?: number;
   /** VMs whose volumes get thin LVs (default: work, personal and their templates). */
   withVolumes?: readonly string[];
+  /** The Qubes release modelled (its /etc/os-release and device API); default 4.3. */
+  qubesVersion?: '4.2' | '4.3';
+}
+
+/**
+ * Stand-ins for the dom0 tools restore runs after a VM is restored: `sudo` (records its words,
+ * drops `-u USER`, runs the rest with this PATH) and the two appmenus tools (record, then exit 1,
+ * as the real ones do where a VM has no menu: skiff-qubes must carry on).
+ */
+function writeToolStandIns(dir: string, log: string): void {
+  mkdirSync(dir, { recursive: true });
+  const record = `printf '%s\\n' "$(basename "$0") $*" >> '${log}'`;
+  writeFileSync(join(dir, 'sudo'), `#!/bin/sh\n${record}\n[ "$1" = -u ] && shift 2\nexec "$@"\n`, { mode: 0o755 });
+  for (const tool of ['qvm-appmenus', 'qvm-sync-appmenus'])
+    writeFileSync(join(dir, tool), `#!/bin/sh\n${record}\nexit 1\n`, { mode: 0o755 });
+  writeFileSync(log, '');
 }
 
 export async function startQubesModel(workDir: string, sizes: QubesModelSizes = {}): Promise<QubesHostModel> {
@@ -57,18 +78,34 @@ export async function startQubesModel(workDir: string, sizes: QubesModelSizes = 
     varDir,
     socketPath,
     withVolumes: sizes.withVolumes ?? ['work', 'personal', 'fedora-41-xfce', 'debian-12-xfce'],
+    qubesVersion: sizes.qubesVersion ?? '4.3',
   });
   await model.listen();
+  const toolDir = join(workDir, 'dom0-tools');
+  const toolLog = join(workDir, 'dom0-tools.log');
+  writeToolStandIns(toolDir, toolLog);
+  const osRelease = join(workDir, 'os-release');
+  writeFileSync(osRelease, `NAME=Qubes\nVERSION_ID=${sizes.qubesVersion ?? '4.3'}\n`);
   return {
     model,
     lvm,
     vg,
     admin: new AdminClient(socketPath),
-    env: { ...lvm.env, SKIFF_QUBESD_SOCKET: socketPath, SKIFF_QUBES_DIR: varDir },
+    env: {
+      ...lvm.env,
+      PATH: `${toolDir}:${lvm.env['PATH']}`,
+      SKIFF_QUBESD_SOCKET: socketPath,
+      SKIFF_QUBES_DIR: varDir,
+      SKIFF_QUBES_OS_RELEASE: osRelease,
+    },
     lvPath: (lv) => `/dev/${vg}/${lv}`,
+    get toolLog() {
+      return readFileSync(toolLog, 'utf8');
+    },
     close: async () => {
       await model.close();
       try {
+        for (const extra of model.extraVgs) lvm.run('lvm', ['vgremove', '-f', extra]);
         lvm.run('lvm', ['vgremove', '-f', vg]);
       } finally {
         lvm.close();
@@ -90,11 +127,18 @@ export interface QubesCliResult {
   stderr: string;
 }
 
-/** Runs skiff-qubes in this process against the model, unencrypted archive at `dest`, TZ=UTC. */
-export async function runSkiffQubes(
-  args: readonly string[],
-  at: { dest: string; host: QubesHostModel | null; cwd: string },
-): Promise<QubesCliResult> {
+export interface QubesCliAt {
+  dest: string;
+  host: QubesHostModel | null;
+  cwd: string;
+  /** Run without -u, stdin a terminal (isTTY) that reads this text then ends: skiff-qubes asks its questions. */
+  answers?: string;
+  /** Every skiff command line skiff-qubes runs is appended here. */
+  skiffCalls?: string[][];
+}
+
+/** Runs skiff-qubes in this process against the model, unencrypted archive at `dest`, TZ=UTC; `-u` unless `answers`. */
+export async function runSkiffQubes(args: readonly string[], at: QubesCliAt): Promise<QubesCliResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const sink = (into: Buffer[]) =>
@@ -105,8 +149,9 @@ export async function runSkiffQubes(
       },
     });
   const stdin = new PassThrough();
-  stdin.end();
-  const code = await runQubesCli(hermetic([...args, `--dest=file:${at.dest}`, '-u']), {
+  if (at.answers !== undefined) Object.assign(stdin, { isTTY: true });
+  stdin.end(at.answers ?? '');
+  const context = {
     stdin,
     stdout: sink(out),
     stderr: sink(err),
@@ -115,7 +160,11 @@ export async function runSkiffQubes(
     cwd: at.cwd,
     signal: new AbortController().signal,
     now: () => Date.now() / 1000,
-  });
+  };
+  const calls = at.skiffCalls;
+  const skiff = calls ? inProcessSkiff(context, (skiffArgs) => calls.push([...skiffArgs])) : undefined;
+  const words = [...args, `--dest=file:${at.dest}`, ...(at.answers === undefined ? ['-u'] : [])];
+  const code = await runQubesCli(hermetic(words), context, skiff);
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 

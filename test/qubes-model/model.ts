@@ -12,7 +12,7 @@ import { parseQubesXml } from '../../source-agent/qubes/qubes-xml.js';
 import { child, childrenNamed, parseXml } from '../../source-agent/qubes/xml.js';
 import type { LvmModel } from '../lvm-model/harness.js';
 import { LABELS, PROPERTIES } from './properties.js';
-import type { ModelDomain, ModelPool, ModelVolume } from './state.js';
+import type { ModelDevice, ModelDomain, ModelPool, ModelVolume } from './state.js';
 import { writeFirewallXml, writeQubesXml } from './xml-writer.js';
 
 /** A qubesd exception: its class name travels to the client with the message. */
@@ -34,6 +34,41 @@ export interface QubesModelOptions {
   socketPath: string;
   /** VMs whose volumes get real thin LVs; the others' volumes are configuration only. */
   withVolumes: readonly string[];
+  /** The Qubes release whose device API is served: 4.3 (Assign/Unassign/Assigned) or 4.2 (Attach/Detach/List, Set.persistent). */
+  qubesVersion?: '4.2' | '4.3';
+}
+
+/** The device classes qubesd serves (admin.deviceclass.List). */
+export const DEVICE_CLASSES = ['block', 'mic', 'pci', 'usb'];
+
+/** `key='value'` pairs of a 4.3 device-assignment payload (values quoted, `\'` inside). */
+function unpackAssignment(payload: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  const pair = /([A-Za-z0-9_.-]+)='((?:[^'\\]|\\')*)'(?: |$)/y;
+  let at = 0;
+  const text = payload.trim();
+  while (at < text.length) {
+    pair.lastIndex = at;
+    const match = pair.exec(text);
+    if (!match) throw new QubesException('ProtocolError', `bad device assignment: ${text.slice(at, at + 40)}`);
+    fields[match[1]!] = match[2]!.replaceAll("\\'", "'");
+    at = pair.lastIndex;
+  }
+  return fields;
+}
+
+function packAssignment(device: ModelDevice, devclass: string, frontend: string): string {
+  const quoted = (value: string) => `'${value.replaceAll("'", "\\'")}'`;
+  const fields = [
+    ['device_id', '*'],
+    ['port_id', device.port],
+    ['devclass', devclass],
+    ['backend_domain', device.backend],
+    ['mode', device.mode],
+    ['frontend_domain', frontend],
+    ...Object.entries(device.options).map(([name, value]) => [`_${name}`, value]),
+  ];
+  return fields.map(([key, value]) => `${key}=${quoted(value!)}`).join(' ');
 }
 
 export class QubesModel {
@@ -65,6 +100,10 @@ export class QubesModel {
         volumes: {},
         firewall: null,
         power: seeded.klass === 'AdminVM' ? 'Running' : 'Halted',
+        devices: Object.fromEntries(
+          Object.entries(seeded.devices).map(([klass, list]) => [klass, list.map((d) => ({ ...d, options: { ...d.options } }))]),
+        ),
+        notes: '',
       };
       qid = Math.max(qid, domain.qid) + 1;
       for (const volume of Object.values(seeded.volumes)) domain.volumes[volume.name] = this.volumeFromSeed(seeded.name, volume);
@@ -132,12 +171,25 @@ export class QubesModel {
     this.save();
   }
 
-  /** A second lvm_thin pool (test side, as `qvm-pool add` would): its thin pool in the model's VG. */
-  addLvmPool(name: string, thinPool: string, size = '256m'): void {
-    const vg = this.pools.find((p) => p.driver === 'lvm_thin')?.config['volume_group'] ?? '';
+  /** Volume groups made by addLvmPool(…, ownVg), for the harness to remove. */
+  readonly extraVgs: string[] = [];
+
+  /**
+   * A second lvm_thin pool (test side, as `qvm-pool add` would): its thin pool in the model's VG,
+   * or with `ownVg` in a volume group of its own (a second disk; also where the LVM model keeps
+   * two pools' thin volumes apart: it names their files by thin id per VG). Returns the VG.
+   */
+  addLvmPool(name: string, thinPool: string, size = '256m', ownVg = false): string {
+    const mainVg = this.pools.find((p) => p.driver === 'lvm_thin')?.config['volume_group'] ?? '';
+    const vg = ownVg ? `${mainVg}p${this.pools.length}` : mainVg;
+    if (ownVg) {
+      this.options.lvm.run('lvm', ['vgcreate', vg, '/dev/model-pv']);
+      this.extraVgs.push(vg);
+    }
     this.options.lvm.run('lvm', ['lvcreate', '--type', 'thin-pool', '-L', size, '-n', thinPool, vg]);
     this.pools.push({ name, driver: 'lvm_thin', config: { revisions_to_keep: '1', thin_pool: thinPool, volume_group: vg } });
     this.save();
+    return vg;
   }
 
   save(): void {
@@ -145,6 +197,10 @@ export class QubesModel {
     // As qubesd: each VM's firewall in <class dir>/NAME/firewall.xml once it has been set.
     for (const domain of this.domains.values()) {
       const dir = join(this.options.varDir, domain.klass === 'TemplateVM' ? 'vm-templates' : 'appvms', domain.name);
+      if (domain.notes !== '') {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'notes.txt'), domain.notes);
+      } else rmSync(join(dir, 'notes.txt'), { force: true });
       if (domain.firewall === null) continue;
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'firewall.xml'), writeFirewallXml(domain.firewall));
@@ -267,6 +323,8 @@ export class QubesModel {
       },
       firewall: null,
       power: 'Halted',
+      devices: {},
+      notes: '',
     };
     this.domains.set(name, domain);
     for (const v of Object.values(domain.volumes)) if (v.vid) this.makeLv(v);
@@ -295,10 +353,82 @@ export class QubesModel {
       'admin.vm.Start',
       'admin.vm.Kill',
       'admin.vm.Shutdown',
+      '.Assign',
+      '.Unassign',
+      '.Attach',
+      '.Detach',
     ];
     const result = this.dispatch(method, dest, arg, payload);
     if (changes.some((c) => method.includes(c))) this.save();
     return result;
+  }
+
+  /**
+   * The device API of the release modelled. 4.3: `Assigned` lists `BACKEND+PORT:DEVID PAYLOAD`,
+   * `Assign` (arg `BACKEND+PORT:DEVID`, payload `key='value' …`), `Unassign`. 4.2: `List` lists
+   * `BACKEND+PORT opt=value … persistent=yes`, `Attach` (arg `BACKEND+PORT`, payload
+   * `opt=value … persistent=True`), `Set.persistent` (payload True/False), `Detach`.
+   */
+  private device(domain: ModelDomain, klass: string, call: string, arg: string, payload: string): string {
+    if (!DEVICE_CLASSES.includes(klass)) throw new QubesException('PermissionDenied', `no device class ${klass}`);
+    const list = domain.devices[klass] ?? [];
+    domain.devices[klass] = list;
+    const legacy = this.options.qubesVersion === '4.2';
+    const plus = arg.indexOf('+');
+    const backend = arg.slice(0, plus);
+    const port = legacy ? arg.slice(plus + 1) : arg.slice(plus + 1).replace(/:[^:]*$/, '');
+    const find = () => list.findIndex((d) => d.backend === backend && d.port === port);
+    if (legacy !== ['List', 'Attach', 'Detach', 'Set.persistent'].includes(call))
+      throw new QubesException(
+        'PermissionDenied',
+        `the model of Qubes ${this.options.qubesVersion ?? '4.3'} does not serve admin.vm.device.${klass}.${call}`,
+      );
+    switch (call) {
+      case 'Assigned':
+        return list.map((d) => `${d.backend}+${d.port}:* ${packAssignment(d, klass, domain.name)}\n`).join('');
+      case 'List':
+        return list
+          .map((d) => `${d.backend}+${d.port} ${[...Object.entries(d.options).map(([k, v]) => `${k}=${v}`), 'persistent=yes'].join(' ')}\n`)
+          .join('');
+      case 'Assign': {
+        if (plus <= 0 || !this.domains.has(backend)) throw new QubesException('QubesVMNotFoundError', `No such domain: '${backend}'`);
+        const fields = unpackAssignment(payload);
+        if (fields['port_id'] !== port || fields['backend_domain'] !== backend || fields['devclass'] !== klass)
+          throw new QubesException('ProtocolError', 'assignment does not match the device');
+        if (!['required', 'auto-attach', 'ask-to-attach'].includes(fields['mode'] ?? ''))
+          throw new QubesException('QubesValueError', `bad mode ${fields['mode']}`);
+        if (find() !== -1)
+          throw new QubesException('DeviceAlreadyAssigned', `device ${arg} of class ${klass} already assigned to ${domain.name}`);
+        const options = Object.fromEntries(Object.entries(fields).flatMap(([k, v]) => (k.startsWith('_') ? [[k.slice(1), v]] : [])));
+        list.push({ backend, port, mode: fields['mode']!, options });
+        return '';
+      }
+      case 'Attach': {
+        if (plus <= 0 || !this.domains.has(backend)) throw new QubesException('QubesVMNotFoundError', `No such domain: '${backend}'`);
+        const options: Record<string, string> = {};
+        for (const word of payload.split(' ').filter(Boolean)) {
+          const eq = word.indexOf('=');
+          options[word.slice(0, eq)] = word.slice(eq + 1);
+        }
+        if (options['persistent'] !== 'True') throw new QubesException('QubesValueError', 'the model keeps only persistent attachments');
+        delete options['persistent'];
+        if (find() !== -1) throw new QubesException('DeviceAlreadyAttached', `device ${arg} already attached to ${domain.name}`);
+        list.push({ backend, port, mode: 'required', options });
+        return '';
+      }
+      case 'Set.persistent':
+        if (find() === -1) throw new QubesException('DeviceNotAttached', `device ${arg} not attached`);
+        return '';
+      case 'Unassign':
+      case 'Detach': {
+        const at = find();
+        if (at === -1) throw new QubesException('DeviceNotAssigned', `device ${arg} of class ${klass} not assigned to ${domain.name}`);
+        list.splice(at, 1);
+        return '';
+      }
+      default:
+        throw new QubesException('PermissionDenied', `the model does not serve admin.vm.device.${klass}.${call}`);
+    }
   }
 
   private dispatch(method: string, dest: string, arg: string, payload: string): string {
@@ -320,7 +450,10 @@ export class QubesModel {
       this.create(createMatch[2]!, arg, payload);
       return '';
     }
+    if (method === 'admin.deviceclass.List') return DEVICE_CLASSES.map((c) => `${c}\n`).join('');
     const domain = this.vm(dest);
+    const deviceMatch = /^admin\.vm\.device\.([a-z]+)\.(.+)$/.exec(method);
+    if (deviceMatch) return this.device(domain, deviceMatch[1]!, deviceMatch[2]!, arg, payload);
     switch (method) {
       case 'admin.vm.Remove':
         this.remove(domain);
@@ -388,6 +521,11 @@ export class QubesModel {
         return '';
       }
       case 'admin.vm.firewall.Reload':
+        return '';
+      case 'admin.vm.notes.Get':
+        return domain.notes;
+      case 'admin.vm.notes.Set':
+        domain.notes = payload;
         return '';
       case 'admin.vm.volume.List':
         return Object.keys(domain.volumes)

@@ -20,6 +20,15 @@ export interface ModelVolume {
   source: string;
 }
 
+/** A device assignment as qubesd keeps it (qubes.xml `<devices class=…><device …>`). */
+export interface ModelDevice {
+  backend: string;
+  port: string;
+  /** Qubes 4.3: 'required' | 'auto-attach' | 'ask-to-attach'. Before 4.3: persistent attachments are 'required'. */
+  mode: string;
+  options: Record<string, string>;
+}
+
 export interface ModelDomain {
   qid: number;
   name: string;
@@ -32,4 +41,8 @@ export interface ModelDomain {
   /** Firewall rules as admin.vm.firewall.Get gives them (`action=accept dsthost=…`); null: never set (accept all). */
   firewall: string[] | null;
   power: 'Halted' | 'Running';
+  /** Device class → assignments. */
+  devices: Record<string, ModelDevice[]>;
+  /** admin.vm.notes.Get/Set (Qubes ≥ 4.2), kept in <class dir>/NAME/notes.txt. */
+  notes: string;
 }

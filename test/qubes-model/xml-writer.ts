@@ -33,7 +33,20 @@ export function writeQubesXml(pools: readonly ModelPool[], globals: Record<strin
       out.push(`        <feature name="${name}">${encodeXmlText(value)}</feature>`);
     out.push('      </features>', '      <tags>');
     for (const tag of domain.tags) out.push(`        <tag name="${encodeXmlText(tag)}"/>`);
-    out.push('      </tags>', '      <volume-config>');
+    out.push('      </tags>');
+    for (const [klass, devices] of Object.entries(domain.devices)) {
+      out.push(`      <devices class="${klass}">`);
+      for (const device of devices) {
+        // Both spellings: `required` (what Qubes' backup restore reads) and the 4.3 `mode`.
+        const required = device.mode === 'required' ? 'yes' : 'no';
+        out.push(`        <device${attributes({ 'backend-domain': device.backend, id: device.port, mode: device.mode, required })}>`);
+        for (const [name, value] of Object.entries(device.options))
+          out.push(`          <option name="${encodeXmlText(name)}">${encodeXmlText(value)}</option>`);
+        out.push('        </device>');
+      }
+      out.push('      </devices>');
+    }
+    out.push('      <volume-config>');
     for (const volume of Object.values(domain.volumes)) {
       out.push(
         `        <volume${attributes({

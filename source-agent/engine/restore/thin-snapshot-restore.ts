@@ -32,6 +32,8 @@ export async function usableThinSnapshot(volume: ThinSnapshotVolume, newest: Ses
   const row = await pool.lvm.lv(pool.vg, names.paired);
   const recorded = await volume.state.volume(volume.vid);
   if (!row || snapshotMembership(row, volume.uuid) !== 'this' || recorded?.deltamap) return null;
+  // A thin snapshot lives in its origin's pool: one in another pool than --local's would put the volume there.
+  if (pool.pool && row.pool !== pool.pool) return null;
   const last = { name: newest.name, sequence: newest.info.sequence, volsize: newest.info.volsize, permissions: newest.info.permissions };
   return isPaired(pool.vg, names, row, recorded, last) ? names.paired : null;
 }
