@@ -24,6 +24,9 @@
 #   SKIFF_NEW=<dir>   the Skiff to measure (default: this repository)
 #   BENCH_DIR=/var/tmp/skiff-wyng-ab   where the loop images and the local state go (removed at the end)
 #   VERIFY=first|all|none              compare the restores byte for byte (default: in the first run)
+#   NICE=-10          run every timed command under `nice -n -10` (all tools alike): on a shared
+#                     machine the measured tool then gets most of the CPU (not the disk)
+#   PASSCMD_EVERY=1   give --passcmd to every command (see argv_of below)
 #   WYNG_PRIVATE_LOCK=1                run Wyng in its own mount namespace with a private tmpfs on
 #                                      /var/lock, so that another user's Wyng run neither blocks nor
 #                                      is blocked by this one (0: use the machine's lock)
@@ -48,7 +51,9 @@
 # unmounted and the loop devices detached at the end, also after a failure or Ctrl-C.
 #
 # Output: per step and tool, median and min–max seconds, MB/s, CPU seconds (user+sys of the
-# tool and its children) and peak RSS; then speed ratios per step, each the median and min–max of
+# tool and its children), peak RSS, and the CPU seconds the rest of the machine was busy meanwhile
+# (other users, and kernel threads: on a shared 2-core machine a step whose "rest" approaches
+# 2 × its seconds was starved, and a single-threaded Wyng loses more to that than Skiff); then speed ratios per step, each the median and min–max of
 # the per-run ratios (Wyng/new: how many times faster the new Skiff is than Wyng), next to
 # issue 17's targets. The load average is printed before and after every run: the machine is shared.
 set -euo pipefail
@@ -66,6 +71,7 @@ BENCH_DIR=${BENCH_DIR:-/var/tmp/skiff-wyng-ab}
 VERIFY=${VERIFY:-first}
 WYNG_PRIVATE_LOCK=${WYNG_PRIVATE_LOCK:-1}
 PASSCMD_EVERY=${PASSCMD_EVERY:-0}
+NICE=${NICE:-}
 PASS=bench-passphrase-1234
 NODE=$(command -v node)
 
@@ -216,25 +222,32 @@ sync_ours() { sync -f "$W/src" "$W/dst"; }
 drop_caches() { sync_ours && echo 3 >/proc/sys/vm/drop_caches; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 now() { date +%s.%N; }
+# busy: CPU seconds the whole machine has been busy (user, nice, system, irq, softirq, steal)
+busy() { awk '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100 }' /proc/stat; }
 
-# timed RUN TOOL STEP ARGS...: runs the tool; appends "run tool step wall cpu rss_kib" to
-# $W/results (wall: until a sync of our file systems after it has returned; cpu: user+sys of the tool and its
-# children; rss: GNU time's peak resident size of the largest process).
+# timed RUN TOOL STEP ARGS...: runs the tool; appends "run tool step wall cpu rss_kib rest" to
+# $W/results (wall: until a sync of our file systems after it has returned; cpu: user+sys of the
+# tool and its children; rss: GNU time's peak resident size of the largest process; rest: CPU
+# seconds the rest of the machine was busy meanwhile: other users' processes, and kernel threads,
+# including those that write our data to the loop devices).
 timed() {
-  local run=$1 t=$2 step=$3 a b
+  local run=$1 t=$2 step=$3 a b c0 c1
   shift 3
   local log="$W/logs/$run-$t-${step// /-}.log"
   sync_ours
+  c0=$(busy)
   a=$(now)
   argv_of "$t" "$@"
+  [ -z "$NICE" ] || argv=(nice -n "$NICE" "${argv[@]}")
   if ! /usr/bin/time -o "$W/time.out" -f '%U %S %M' "${argv[@]}" </dev/null >"$log" 2>&1; then
     tail -n 8 "$log" >&2
     die "$t: $step failed (run $run; log above)"
   fi
   sync_ours
   b=$(now)
+  c1=$(busy)
   read -r u s m <"$W/time.out"
-  echo "$run $t ${step// /_} $(python3 -c "print(round($b - $a, 3), round($u + $s, 2))") $m" >>"$W/results"
+  echo "$run $t ${step// /_} $(python3 -c "print(round($b - $a, 3), round($u + $s, 2), $m, round(max(0, $c1 - $c0 - $u - $s), 2))")" >>"$W/results"
 }
 # verify RUN TOOL FILE REFERENCE
 verify() {
@@ -244,12 +257,13 @@ verify() {
   fi
 }
 
-git_of() { git -C "$1" log -1 --format='%h %cs %s' 2>/dev/null | cut -c1-70 || echo "(no git: $1)"; }
+git_of() { git -C "$1" log -1 --format='commit %h of %cs' 2>/dev/null || echo "not a git checkout"; }
 echo "# wyng-ab $MODE on $(hostname), $(date -u '+%F %T') UTC, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# kernel $(uname -r), node $($NODE --version), python $($WYNG_PY -c 'import sys; print(sys.version.split()[0])')"
 echo "# new: $SKIFF_NEW  ($(git_of "$SKIFF_NEW"))"
 [ -n "$SKIFF_OLD" ] && echo "# old: $SKIFF_OLD  ($(git_of "$SKIFF_OLD"))"
 [ " ${tools[*]} " != *" wyng "* ] || echo "# wyng: $WYNG  ($($WYNG_PY "$WYNG" --version 2>/dev/null | head -n 1))"
+[ -z "$NICE" ] || echo "# timed commands run under nice -n $NICE"
 echo "# source: Btrfs on $(findmnt -no SOURCE "$W/src"), archives: XFS on $(findmnt -no SOURCE "$W/dst"), backing files on $(findmnt -no FSTYPE -T "$W") ($W)"
 
 # --- MODE=rss: peak resident size of send and receive against volume size ---------------------
@@ -276,7 +290,7 @@ import sys
 rows = [l.split() for l in open(sys.argv[1])]
 print(f"\n{'MiB':>6} {'tool':5} {'step':8} {'seconds':>8} {'MB/s':>6} {'peak RSS MiB':>13}")
 peaks = {}
-for size, tool, step, wall, cpu, rss in rows:
+for size, tool, step, wall, cpu, rss, rest in rows:
     mib = int(rss) / 1024
     peaks.setdefault((tool, step), []).append(mib)
     print(f"{size:>6} {tool:5} {step:8} {float(wall):8.2f} {int(size) * 1.048576 / float(wall):6.0f} {mib:13.0f}")
@@ -348,19 +362,20 @@ mib = int(sys.argv[2])
 steps = list(dict.fromkeys(r[2] for r in rows))
 tools = list(dict.fromkeys(r[1] for r in rows))
 wall = {}  # (step, tool) -> {run: seconds}
-cpu, rss = {}, {}
-for run, tool, step, w, c, m in rows:
+cpu, rss, rest = {}, {}, {}
+for run, tool, step, w, c, m, o in rows:
     wall.setdefault((step, tool), {})[run] = float(w)
     cpu.setdefault((step, tool), []).append(float(c))
     rss.setdefault((step, tool), []).append(int(m) / 1024)
+    rest.setdefault((step, tool), []).append(float(o))
 med = statistics.median
-print(f"\n{'step':18} {'tool':5} {'median s':>9} {'min–max s':>15} {'MB/s':>6} {'CPU s':>6} {'RSS MiB':>8}")
+print(f"\n{'step':18} {'tool':5} {'median s':>9} {'min–max s':>15} {'MB/s':>6} {'CPU s':>6} {'RSS MiB':>8} {'rest CPU s':>10}")
 for step in steps:
     for tool in tools:
         v = list(wall.get((step, tool), {}).values())
         if not v: continue
         rate = f"{mib * 1.048576 / med(v):6.0f}" if ("full" in step or "receive" in step) else " " * 6
-        print(f"{step.replace('_', ' '):18} {tool:5} {med(v):9.3f} {min(v):7.3f}–{max(v):<7.3f} {rate} {med(cpu[step, tool]):6.2f} {med(rss[step, tool]):8.0f}")
+        print(f"{step.replace('_', ' '):18} {tool:5} {med(v):9.3f} {min(v):7.3f}–{max(v):<7.3f} {rate} {med(cpu[step, tool]):6.2f} {med(rss[step, tool]):8.0f} {med(rest[step, tool]):10.2f}")
 targets = {"cold_full_send": 2, "cold_receive": 2, "warm_full_send": 5, "warm_incremental": 4, "warm_receive": 4}
 print("\nspeed ratios (slower tool's seconds / faster tool's, per run: median [min–max]); target from issue 17")
 pairs = [("wyng", "new"), ("wyng", "old"), ("old", "new")]
