@@ -90,18 +90,52 @@ mkdir -p "$W/logs" "$W/src" "$W/dst"
 loops=()
 mounts=()
 agents=() # "tool dest" of each archive whose agent may hold keys
+child=    # the tool command running now (in_bg)
+# A trap runs with the redirections of the command it interrupts (a step's log): fd 3 is the
+# script's own stderr, for the cleanup's messages.
+exec 3>&2
 cleanup() {
   set +e
   trap '' INT TERM
-  echo "wyng-ab: cleaning up $W" >&2
+  echo "wyng-ab: cleaning up $W" >&3
+  [ -z "$child" ] || stop_child
   for a in "${agents[@]}"; do stop_agent $a; done
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[$i]}"; done
+  local kept=0
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[$i]}" || kept=1; done
+  if [ $kept = 1 ]; then
+    echo "wyng-ab: a file system under $W stayed mounted: unmount it, detach ${loops[*]}, remove $W" >&3
+    return
+  fi
   for l in "${loops[@]}"; do losetup -d "$l"; done
   rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# in_bg CMD...: runs CMD and waits for it. Run in the foreground, a tool that survives a Ctrl-C
+# (Skiff finishes an arch-init it has begun) would swallow it: bash acts on a SIGINT only if its
+# foreground child died of it. From `wait` the trap runs at once. `env --default-signal` undoes
+# the SIGINT that bash ignores in background commands, so the tool still gets the Ctrl-C itself.
+in_bg() {
+  env --default-signal=INT,QUIT "$@" &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=
+  return $rc
+}
+# stop_child: interrupts the running tool (and, under GNU time, its child) by their ids, gives it
+# 30 s to end cleanly, then kills it.
+stop_child() {
+  local kids i
+  kids=$(ps -o pid= --ppid "$child" | xargs)
+  kill -INT $kids "$child" 2>/dev/null
+  for ((i = 0; i < 30; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 1; done
+  kill -KILL $kids "$child" 2>/dev/null
+  wait "$child" 2>/dev/null
+  child=
+}
 
 # mkloopfs IMAGE MIB MKFS MOUNTPOINT: a sparse file on $W's file system, attached with direct I/O
 # (no second copy of every page in the cache through the backing file), formatted and mounted.
@@ -155,7 +189,7 @@ argv_of() {
 }
 tool() {
   argv_of "$@"
-  "${argv[@]}" </dev/null
+  in_bg "${argv[@]}" </dev/null
 }
 # stop_agent TOOL DEST. Wyng's agent leaves its fifo, /tmp/wyng-agent-<uid><blake2b-160 of uid and
 # --dest>, behind when it is stopped: removed here (the name is this archive's alone).
@@ -174,8 +208,8 @@ new_archive() {
   d=$(dest_of "$t")
   rm -rf "$W/dst/arch-$t" "$W/src/meta-$t"
   mkdir -p "$W/src/meta-$t"
+  agents+=("$t $d") # before arch-init: Skiff's starts the agent, also when interrupted
   tool "$t" arch-init --dest="$d" --passcmd="echo $PASS" >"$W/logs/init-$t.log" 2>&1 || { tail -n 5 "$W/logs/init-$t.log"; die "$t arch-init failed"; }
-  agents+=("$t $d")
   tool "$t" list --dest="$d" --passcmd="echo $PASS" >>"$W/logs/init-$t.log" 2>&1 || { tail -n 5 "$W/logs/init-$t.log"; die "$t unlock failed"; }
 }
 # drop_archive TOOL: stops its agent and removes the archive and its local state.
@@ -239,7 +273,7 @@ timed() {
   a=$(now)
   argv_of "$t" "$@"
   [ -z "$NICE" ] || argv=(nice -n "$NICE" "${argv[@]}")
-  if ! /usr/bin/time -o "$W/time.out" -f '%U %S %M' "${argv[@]}" </dev/null >"$log" 2>&1; then
+  if ! in_bg /usr/bin/time -o "$W/time.out" -f '%U %S %M' "${argv[@]}" </dev/null >"$log" 2>&1; then
     tail -n 8 "$log" >&2
     die "$t: $step failed (run $run; log above)"
   fi
