@@ -26,6 +26,7 @@
 #   VERIFY=first|all|none              compare the restores byte for byte (default: in the first run)
 #   NICE=-10          run every timed command under `nice -n -10` (all tools alike): on a shared
 #                     machine the measured tool then gets most of the CPU (not the disk)
+#   LOGS=<dir>        keep every command's output there (else it goes with $BENCH_DIR)
 #   PASSCMD_EVERY=1   give --passcmd to every command (see argv_of below)
 #   WYNG_PRIVATE_LOCK=1                run Wyng in its own mount namespace with a private tmpfs on
 #                                      /var/lock, so that another user's Wyng run neither blocks nor
@@ -42,20 +43,23 @@
 #   warm incremental the same 1% rewritten (just written, so still cached), then send
 #   warm receive     the newest session of warm.img, just after reading the tool's archive files
 # Sends read the volume from a Btrfs subvolume (--local: reflink snapshots, and incrementals from
-# the extent maps, as both tools do it in dom0); the archives are on XFS (file: destination); the
-# restores go to the Btrfs file system. Each step is timed from the start of the command to the
-# end of a `sync -f` of both file systems after it (Skiff syncs before it commits; Wyng leaves writes to the page cache).
-# Each tool has its own fresh archive per run (default settings: xchacha20-dgr, zstd:3, 256 KiB)
-# and unlocks it once before the timed steps, keeping its keys in its agent (--authmin=60), so the
-# passphrase's key derivation (scrypt) is never timed. The agents are stopped, the file systems
-# unmounted and the loop devices detached at the end, also after a failure or Ctrl-C.
+# the extent maps, as both tools do it in dom0; --import-other-from would make every "incremental"
+# read and hash the whole volume again); the archives are on XFS (file: destination); the restores
+# go to the Btrfs file system. Each step is timed from the start of the command to the end of a
+# `sync -f` of both file systems after it (Skiff syncs before it commits; Wyng leaves its writes
+# to the page cache). Each tool has its own fresh archive per run (default settings:
+# xchacha20-dgr, zstd:3, 256 KiB) and unlocks it once before the timed steps, keeping its keys in
+# its agent (--authmin=60), so the passphrase's key derivation (scrypt) is never timed. The agents
+# are stopped, the file systems unmounted and the loop devices detached at the end, also after a
+# failure or Ctrl-C.
 #
-# Output: per step and tool, median and min–max seconds, MB/s, CPU seconds (user+sys of the
-# tool and its children), peak RSS, and the CPU seconds the rest of the machine was busy meanwhile
-# (other users, and kernel threads: on a shared 2-core machine a step whose "rest" approaches
-# 2 × its seconds was starved, and a single-threaded Wyng loses more to that than Skiff); then speed ratios per step, each the median and min–max of
-# the per-run ratios (Wyng/new: how many times faster the new Skiff is than Wyng), next to
-# issue 17's targets. The load average is printed before and after every run: the machine is shared.
+# Output: per step and tool, median and min–max seconds, MB/s, CPU seconds (user+sys of the tool
+# and its children), peak RSS, the seconds of the sync after it, and the CPU seconds the rest of
+# the machine was busy meanwhile (other users, and kernel threads: on a shared 2-core machine a
+# step whose "rest" approaches 2 × its seconds was starved, and a single-threaded Wyng loses more
+# to that than a multi-threaded Skiff); then speed ratios per step, each the median and min–max of
+# the per-run ratios (Wyng/new: how many times faster the new Skiff is than Wyng), next to issue
+# 17's targets. The load average is printed before every run: the machine is shared.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +76,7 @@ VERIFY=${VERIFY:-first}
 WYNG_PRIVATE_LOCK=${WYNG_PRIVATE_LOCK:-1}
 PASSCMD_EVERY=${PASSCMD_EVERY:-0}
 NICE=${NICE:-}
+LOGS=${LOGS:-}
 PASS=bench-passphrase-1234
 NODE=$(command -v node)
 
@@ -99,6 +104,7 @@ cleanup() {
   trap '' INT TERM
   echo "wyng-ab: cleaning up $W" >&3
   [ -z "$child" ] || stop_child
+  [ -z "$LOGS" ] || { mkdir -p "$LOGS" && cp -r "$W/logs/." "$LOGS/" && echo "wyng-ab: the tools' output is in $LOGS" >&3; }
   for a in "${agents[@]}"; do stop_agent $a; done
   local kept=0
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[$i]}" || kept=1; done
@@ -259,29 +265,31 @@ now() { date +%s.%N; }
 # busy: CPU seconds the whole machine has been busy (user, nice, system, irq, softirq, steal)
 busy() { awk '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100 }' /proc/stat; }
 
-# timed RUN TOOL STEP ARGS...: runs the tool; appends "run tool step wall cpu rss_kib rest" to
-# $W/results (wall: until a sync of our file systems after it has returned; cpu: user+sys of the
+# timed RUN TOOL STEP ARGS...: runs the tool; appends "run tool step wall cpu rss_kib rest sync"
+# to $W/results (wall: until a sync of our file systems after it has returned; sync: the part of
+# wall that sync took, the writes the tool left to the page cache; cpu: user+sys of the
 # tool and its children; rss: GNU time's peak resident size of the largest process; rest: CPU
 # seconds the rest of the machine was busy meanwhile: other users' processes, and kernel threads,
 # including those that write our data to the loop devices).
 timed() {
-  local run=$1 t=$2 step=$3 a b c0 c1
+  local run=$1 t=$2 step=$3 a b c0 c1 e
   shift 3
   local log="$W/logs/$run-$t-${step// /-}.log"
+  argv_of "$t" "$@"
+  [ -z "$NICE" ] || argv=(nice -n "$NICE" "${argv[@]}")
   sync_ours
   c0=$(busy)
   a=$(now)
-  argv_of "$t" "$@"
-  [ -z "$NICE" ] || argv=(nice -n "$NICE" "${argv[@]}")
   if ! in_bg /usr/bin/time -o "$W/time.out" -f '%U %S %M' "${argv[@]}" </dev/null >"$log" 2>&1; then
     tail -n 8 "$log" >&2
     die "$t: $step failed (run $run; log above)"
   fi
+  e=$(now)
   sync_ours
   b=$(now)
   c1=$(busy)
   read -r u s m <"$W/time.out"
-  echo "$run $t ${step// /_} $(python3 -c "print(round($b - $a, 3), round($u + $s, 2), $m, round(max(0, $c1 - $c0 - $u - $s), 2))")" >>"$W/results"
+  echo "$run $t ${step// /_} $(python3 -c "print(round($b - $a, 3), round($u + $s, 2), $m, round(max(0, $c1 - $c0 - $u - $s), 2), round($b - $e, 3))")" >>"$W/results"
 }
 # verify RUN TOOL FILE REFERENCE
 verify() {
@@ -324,7 +332,7 @@ import sys
 rows = [l.split() for l in open(sys.argv[1])]
 print(f"\n{'MiB':>6} {'tool':5} {'step':8} {'seconds':>8} {'MB/s':>6} {'peak RSS MiB':>13}")
 peaks = {}
-for size, tool, step, wall, cpu, rss, rest in rows:
+for size, tool, step, wall, cpu, rss, rest, synced in rows:
     mib = int(rss) / 1024
     peaks.setdefault((tool, step), []).append(mib)
     print(f"{size:>6} {tool:5} {step:8} {float(wall):8.2f} {int(size) * 1.048576 / float(wall):6.0f} {mib:13.0f}")
@@ -396,20 +404,21 @@ mib = int(sys.argv[2])
 steps = list(dict.fromkeys(r[2] for r in rows))
 tools = list(dict.fromkeys(r[1] for r in rows))
 wall = {}  # (step, tool) -> {run: seconds}
-cpu, rss, rest = {}, {}, {}
-for run, tool, step, w, c, m, o in rows:
+cpu, rss, rest, synced = {}, {}, {}, {}
+for run, tool, step, w, c, m, o, y in rows:
+    synced.setdefault((step, tool), []).append(float(y))
     wall.setdefault((step, tool), {})[run] = float(w)
     cpu.setdefault((step, tool), []).append(float(c))
     rss.setdefault((step, tool), []).append(int(m) / 1024)
     rest.setdefault((step, tool), []).append(float(o))
 med = statistics.median
-print(f"\n{'step':18} {'tool':5} {'median s':>9} {'min–max s':>15} {'MB/s':>6} {'CPU s':>6} {'RSS MiB':>8} {'rest CPU s':>10}")
+print(f"\n{'step':18} {'tool':5} {'median s':>9} {'min–max s':>15} {'MB/s':>6} {'CPU s':>6} {'RSS MiB':>8} {'rest CPU s':>10} {'sync s':>7}")
 for step in steps:
     for tool in tools:
         v = list(wall.get((step, tool), {}).values())
         if not v: continue
         rate = f"{mib * 1.048576 / med(v):6.0f}" if ("full" in step or "receive" in step) else " " * 6
-        print(f"{step.replace('_', ' '):18} {tool:5} {med(v):9.3f} {min(v):7.3f}–{max(v):<7.3f} {rate} {med(cpu[step, tool]):6.2f} {med(rss[step, tool]):8.0f} {med(rest[step, tool]):10.2f}")
+        print(f"{step.replace('_', ' '):18} {tool:5} {med(v):9.3f} {min(v):7.3f}–{max(v):<7.3f} {rate} {med(cpu[step, tool]):6.2f} {med(rss[step, tool]):8.0f} {med(rest[step, tool]):10.2f} {med(synced[step, tool]):7.3f}")
 targets = {"cold_full_send": 2, "cold_receive": 2, "warm_full_send": 5, "warm_incremental": 4, "warm_receive": 4}
 print("\nspeed ratios (slower tool's seconds / faster tool's, per run: median [min–max]); target from issue 17")
 pairs = [("wyng", "new"), ("wyng", "old"), ("old", "new")]
