@@ -143,22 +143,25 @@ stop_child() {
   child=
 }
 
-# mkloopfs IMAGE MIB MKFS MOUNTPOINT: a sparse file on $W's file system, attached with direct I/O
-# (no second copy of every page in the cache through the backing file), formatted and mounted.
+# mkloopfs IMAGE MIB MKFS MOUNTPOINT OPTIONS: a sparse file on $W's file system, attached with
+# direct I/O (no second copy of every page in the cache through the backing file), formatted and
+# mounted with OPTIONS.
 mkloopfs() {
-  local image=$1 mib=$2 mkfs=$3 mnt=$4 dev
+  local image=$1 mib=$2 mkfs=$3 mnt=$4 options=$5 dev
   truncate -s "${mib}M" "$image"
   dev=$(losetup --find --show --direct-io=on "$image" 2>/dev/null || losetup --find --show "$image")
   loops+=("$dev")
   $mkfs -q -f "$dev" >/dev/null
-  mount "$dev" "$mnt"
+  mount -o "$options" "$dev" "$mnt"
   mounts+=("$mnt")
 }
 
 max_mib=$SIZE_MIB
 [ "$MODE" = rss ] && max_mib=$(printf '%s\n' $SIZES_MIB | sort -n | tail -n 1)
-mkloopfs "$W/src.img" $((max_mib * 3 + 1024)) mkfs.btrfs "$W/src"
-mkloopfs "$W/dst.img" $((max_mib * 4 + 1024)) mkfs.xfs "$W/dst"
+# nodiscard: Btrfs would otherwise discard the extents of every removed restore in the background
+# (the loop device punches holes in its file), during the steps that follow.
+mkloopfs "$W/src.img" $((max_mib * 3 + 1024)) mkfs.btrfs "$W/src" nodiscard
+mkloopfs "$W/dst.img" $((max_mib * 4 + 1024)) mkfs.xfs "$W/dst" nodiscard
 POOL=$W/src/pool
 btrfs subvolume create "$POOL" >/dev/null
 
