@@ -5,7 +5,7 @@
 
 import { writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { readWholeBeneath } from '../../../confined-fs/read-beneath.js';
+import { BeneathReader } from '../../../confined-fs/read-beneath.js';
 import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import { type ChunkOpener, openChunkFile } from '../../archive/chunk-file.js';
 import { makeCodec } from '../../archive/compression/index.js';
@@ -66,10 +66,6 @@ function decode(job: DecodeJob, { setup, opener, scratch }: Ready): DecodeResult
  * the batch (the main thread fails the run and removes or zeroes what was written).
  */
 function placeBatch(batch: DecodeBatch, ready: Ready): DecodeBatchResult {
-  const { setup, opener, scratch } = ready;
-  ready.file ??= Buffer.allocUnsafe(setup.fileBytes);
-  ready.chunk ??= Buffer.allocUnsafe(setup.chunkBytes);
-  const { file, chunk } = ready;
   const count = batch.paths.length;
   const result: DecodeBatchResult = {
     id: batch.id,
@@ -80,13 +76,26 @@ function placeBatch(batch: DecodeBatch, ready: Ready): DecodeBatchResult {
     writeFailure: null,
     error: null,
   };
-  for (let i = 0; i < count; i++) {
+  const reader = new BeneathReader(batch.rootFd);
+  try {
+    return placeEach(batch, ready, reader, result);
+  } finally {
+    reader.release();
+  }
+}
+
+function placeEach(batch: DecodeBatch, ready: Ready, reader: BeneathReader, result: DecodeBatchResult): DecodeBatchResult {
+  const { setup, opener, scratch } = ready;
+  ready.file ??= Buffer.allocUnsafe(setup.fileBytes);
+  ready.chunk ??= Buffer.allocUnsafe(setup.chunkBytes);
+  const { file, chunk } = ready;
+  for (let i = 0; i < batch.paths.length; i++) {
     testWorkerExit();
     const path = itemAt(batch.paths, i);
     const address = itemAt(batch.addresses, i);
     let fileLength: number;
     try {
-      fileLength = readWholeBeneath(batch.rootFd, path, file);
+      fileLength = reader.read(path, file);
     } catch (error) {
       result.readFailure = { at: i, code: errnoOf(error), message: messageOf(error) };
       return result;
