@@ -2,11 +2,13 @@
 // goes direct: worker threads read, check and write the chunks (engine/restore/direct-receive.ts).
 // Through the CLI: the restore is byte-identical; a chunk that fails its checks in the middle of
 // a worker's batch leaves an existing target file as it was and no temporary behind;
-// --skip-corrupt-chunks restores the rest with zeros in its place; on a block device, the bytes
-// past the volume are left alone and a failure zeroes the first chunk.
+// --skip-corrupt-chunks restores the rest with zeros in its place; a worker's write failing (a
+// full file system) is one clear line (exit 7) and leaves no temporary; on a block device, the
+// bytes past the volume are left alone and a failure zeroes the first chunk.
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runSkiff, scratchDir } from '../helpers/cli.js';
@@ -108,6 +110,21 @@ describe('receive through worker threads that write the target', () => {
     const expected = Buffer.from(volume);
     expected.fill(0, BAD * CHUNK, (BAD + 1) * CHUNK);
     assert.ok(readFileSync(target).equals(expected));
+  });
+
+  it('a full file system under the target: one clear line, exit 7, no temporary left', async (t) => {
+    if (!requireSystem(t, ['mount', 'umount'])) return;
+    const mountPoint = join(scratch.dir, 'small');
+    mkdirSync(mountPoint);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint]);
+    try {
+      const r = await skiff(['receive', 'v.img', `--save-to=${join(mountPoint, 'v.img')}`], 7);
+      assert.match(r.stderr, /Writing the restored volume at offset [0-9]+ failed: ENOSPC/);
+      assert.doesNotMatch(r.stderr, /Internal error|\n\s+at /);
+      assert.deepEqual(readdirSync(mountPoint), []);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
   });
 
   it('a block device: byte-identical, bytes past the volume kept; a failure zeroes the first chunk', async (t) => {
