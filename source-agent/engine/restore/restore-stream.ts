@@ -4,7 +4,9 @@
 // decoded into its read slot. Memory is bounded by the read-ahead window, not by the volume size.
 //
 // Two lists of chunks are read this way: a volume as it was at one session (the merged manifest:
-// receive, verify) and the chunks one session stored itself (arch-check).
+// receive, verify) and the chunks one session stored itself (arch-check). The common receive (a
+// `file:` archive into a plain file or block device) does not come through here: its workers
+// read and write the chunks themselves (direct-receive.ts), with the same checks.
 
 import { availableParallelism } from 'node:os';
 import { type Archive, objectReadError, type SessionRecord, type Volume } from '../../archive/archive.js';
