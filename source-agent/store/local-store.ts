@@ -17,7 +17,6 @@ import {
   StoreError,
   type StoreLock,
   type StoreStat,
-  storeErrorCode,
   uncleanPathError,
 } from './store.js';
 
