@@ -8,17 +8,19 @@
 import { join } from 'node:path';
 import { ArchiveDirectory, type FailureReporting } from '../../confined-fs/archive-directory.js';
 import { LOCK_FILE } from '../../protocol/paths.js';
-import { errnoOf, messageOf } from '../../protocol/thrown.js';
+import { messageOf } from '../../protocol/thrown.js';
 import { execFileCapture } from '../sys/exec.js';
-import { checkArchivePath, type Store, StoreError, type StoreLock, type StoreStat, storeErrorCode, uncleanPathError } from './store.js';
+import {
+  checkArchivePath,
+  fileSystemStoreError,
+  type Store,
+  StoreError,
+  type StoreLock,
+  type StoreStat,
+  uncleanPathError,
+} from './store.js';
 
-function storeError(error: unknown, path: string): StoreError {
-  if (error instanceof StoreError) return error;
-  let message = messageOf(error).replace(/^[A-Z]+: /, '');
-  // confined-fs names the path itself; StoreError adds it again.
-  if (message.startsWith(`${path}: `)) message = message.slice(path.length + 2);
-  return new StoreError(storeErrorCode(errnoOf(error)), path, message);
-}
+const storeError = fileSystemStoreError;
 
 const reporting: FailureReporting = {
   refusePath: (path, why) => (why === 'unclean' ? uncleanPathError(path) : new StoreError('EINVAL', path, 'not a file path')),

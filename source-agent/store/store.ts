@@ -33,6 +33,7 @@ import { errorCodeOf } from '../../protocol/error-codes.js';
 import { inert } from '../../protocol/inert-text.js';
 import type { ErrorCode } from '../../protocol/messages.js';
 import { isArchivePath } from '../../protocol/paths.js';
+import { errnoOf, messageOf } from '../../protocol/thrown.js';
 
 /** The error codes of the contract (shared with the remote protocol, whose replies carry them). */
 export type StoreErrorCode = ErrorCode;
@@ -49,6 +50,18 @@ export class StoreError extends Error {
 
 /** The StoreErrorCode for an errno code: permission-like and quota errors fold into their kind. */
 export const storeErrorCode: (errno: string | undefined) => StoreErrorCode = errorCodeOf;
+
+/**
+ * A file-system failure on `path` (an errno error, or confined-fs's ConfinementError) as a
+ * StoreError: LocalStore's failures, and the receive workers' reads of a `file:` archive.
+ */
+export function fileSystemStoreError(error: unknown, path: string): StoreError {
+  if (error instanceof StoreError) return error;
+  let message = messageOf(error).replace(/^[A-Z]+: /, '');
+  // confined-fs names the path itself; StoreError adds it again.
+  if (message.startsWith(`${path}: `)) message = message.slice(path.length + 2);
+  return new StoreError(storeErrorCode(errnoOf(error)), path, message);
+}
 
 export function isNotFound(error: unknown): boolean {
   return error instanceof StoreError && error.code === 'ENOENT';

@@ -1,5 +1,6 @@
 // receive: restore one session of one volume to a file or block device (behavior spec
-// §5.2–5.5), streaming chunk by chunk; see restore-target.ts for what a failure leaves behind.
+// §5.2–5.5), streaming chunk by chunk; see restore-target.ts for what a failure leaves behind,
+// and direct-receive.ts for the common case, where worker threads write the chunks.
 
 import type { Archive, Volume } from '../../archive/archive.js';
 import { sessionLabel } from '../../archive/names.js';
@@ -7,8 +8,9 @@ import { localtimeNs } from '../../archive/session-info.js';
 import { IntegrityError, WorkerDiedError } from '../../errors.js';
 import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
+import { directRoot, placeChunks } from './direct-receive.js';
 import { differingChunks } from './local-compare.js';
-import { type ChunkList, planRestore, readChunks } from './restore-stream.js';
+import { type ChunkList, planRestore, readChunks, WORKERS_FROM_CHUNKS } from './restore-stream.js';
 import { openRestoreTarget, type RestoreTarget, type TargetOptions } from './restore-target.js';
 import { chunksMarked } from './snapshot-baseline.js';
 import { openSparseTarget } from './sparse-target.js';
@@ -79,12 +81,22 @@ export async function receiveVolume(
       const fetching = list.length;
       shown = (done) => plan.chunks.length + Math.floor((done * plan.chunks.length) / Math.max(1, fetching));
     }
-    for await (const chunk of readChunks(archive, list, options)) {
+    // The common case (a local archive into a plain file or device) goes direct: the workers
+    // read, check and write the chunks themselves (direct-receive.ts). The other modes need
+    // every chunk here: sparse comparisons, baselines, remote reads, short lists.
+    const direct =
+      target.positional && !sparseTarget && !options.only && directRoot(archive) !== null && list.length >= WORKERS_FROM_CHUNKS
+        ? target.positional
+        : null;
+    const chunks = direct ? placeChunks(archive, list, direct, options) : readChunks(archive, list, options);
+    for await (const chunk of chunks) {
       if (chunk.corrupt) {
         skipped++;
         out.warn(`Skipping corrupt chunk at ${chunk.address} (${chunk.corrupt.message})`);
       }
-      if (chunk.data) await target.write(chunk.address, chunk.data);
+      if ('placed' in chunk && chunk.placed) {
+        // Already written by a worker.
+      } else if (chunk.data) await target.write(chunk.address, chunk.data);
       else await target.zero(chunk.address, chunk.size);
       fileBytes += chunk.fileBytes;
       progress.update(shown(chunk.index + 1));

@@ -4,7 +4,9 @@
 // decoded into its read slot. Memory is bounded by the read-ahead window, not by the volume size.
 //
 // Two lists of chunks are read this way: a volume as it was at one session (the merged manifest:
-// receive, verify) and the chunks one session stored itself (arch-check).
+// receive, verify) and the chunks one session stored itself (arch-check). The common receive (a
+// `file:` archive into a plain file or block device) does not come through here: its workers
+// read and write the chunks themselves (direct-receive.ts), with the same checks.
 
 import { availableParallelism } from 'node:os';
 import { type Archive, objectReadError, type SessionRecord, type Volume } from '../../archive/archive.js';
@@ -15,7 +17,7 @@ import { MergedManifest, ZERO_CHUNK } from '../../archive/merged-manifest.js';
 import { chunkFileName } from '../../archive/names.js';
 import { IntegrityError, InterruptedError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
-import { DecodePool } from '../workers/decode-pool.js';
+import { DecodePool, type DecodeSettings } from '../workers/decode-pool.js';
 import { testReadDelay } from '../workers/test-read-delay.js';
 
 /** The chunks to read, in ascending address order. */
@@ -149,19 +151,20 @@ function threadDecoder(archive: Archive, slotCount: number): ChunkDecoder {
   };
 }
 
+/** What a decode worker needs to know of the archive. */
+export function decodeSettingsOf(archive: Archive): DecodeSettings {
+  return {
+    compression: archive.ini.compression,
+    level: archive.ini.compressionLevel,
+    dataKey: archive.keys?.dataKey ?? null,
+    manifestHashKey: archive.keys?.manifestHashKey ?? null,
+    fileBytes: archive.maxChunkFileBytes,
+    chunkBytes: archive.chunkSize,
+  };
+}
+
 function workerDecoder(archive: Archive, slotCount: number, workers: number): ChunkDecoder {
-  const pool = new DecodePool(
-    {
-      compression: archive.ini.compression,
-      level: archive.ini.compressionLevel,
-      dataKey: archive.keys?.dataKey ?? null,
-      manifestHashKey: archive.keys?.manifestHashKey ?? null,
-      fileBytes: archive.maxChunkFileBytes,
-      chunkBytes: archive.chunkSize,
-    },
-    slotCount,
-    workers,
-  );
+  const pool = new DecodePool(decodeSettingsOf(archive), slotCount, workers);
   return {
     slotCount,
     fileView: (slot) => pool.fileView(slot),

@@ -16,6 +16,9 @@
 //   copy of the paired snapshot and chunks are written only where they differ
 //   (baseline-writes.ts); it is renamed into place as any file is. An LV re-made as a snapshot
 //   (keepContent) is written the same way, its first chunk still last.
+// A plain file or block device (no baseline) also offers its descriptor (`positional`), so that
+// a direct receive's workers write checked chunks at their addresses themselves: the same rules,
+// applied by them (an all-zero chunk is handed back to `zero`, a held first chunk to `write`).
 
 import { constants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -51,6 +54,13 @@ export interface RestoreTarget {
   abort(): Promise<string>;
   /** Bytes that differed from the baseline (files with a baseline only). */
   diffBytes?(): number;
+  /**
+   * For writers on other threads (direct-receive.ts), where writing a chunk at its address is
+   * all `write` would do: they write a chunk that is not all zeros with pwrite to `fd` (open
+   * until commit or abort), except the first chunk when `holdsFirstChunk`, which goes to `write`;
+   * an all-zero chunk goes to `zero`. Absent where every chunk must pass through `write`.
+   */
+  readonly positional?: { readonly fd: number; readonly holdsFirstChunk: boolean };
 }
 
 export interface TargetOptions {
@@ -125,7 +135,7 @@ async function openFileTarget(path: string, volsize: number, baseline?: string):
     async zero(address, size) {
       if (over) await over.zero(address, size);
     },
-    ...(over ? { diffBytes: () => over.diffBytes } : {}),
+    ...(over ? { diffBytes: () => over.diffBytes } : { positional: { fd: handle.fd, holdsFirstChunk: false } }),
     async commit(metadata) {
       await over?.finish(tmp);
       await handle.sync();
@@ -213,7 +223,7 @@ async function openBlockTarget(path: string, volsize: number, chunkSize: number,
   return {
     description: `${options.kind ?? 'block device'} '${path}'`,
     write: writeAt,
-    ...(over ? { diffBytes: () => over.diffBytes } : {}),
+    ...(over ? { diffBytes: () => over.diffBytes } : { positional: { fd: handle.fd, holdsFirstChunk: true } }),
     async zero(address, size) {
       if (over && address > 0) return over.zero(address, size);
       if (over) return void firstChunk.fill(0);

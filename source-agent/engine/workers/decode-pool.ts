@@ -1,11 +1,13 @@
 // The restore stream's decode workers (one per core) and their slots: one SharedArrayBuffer of
 // (chunk file, decompressed chunk) pairs, so that reading, decoding and writing out take turns on
 // the same memory and nothing is copied or transferred between threads. The caller owns the
-// slots' order (restore-stream.ts keeps them in a ring); the pool only runs jobs on them.
+// slots' order (restore-stream.ts keeps them in a ring); the pool only runs jobs on them. A
+// direct receive (direct-receive.ts) needs no slots: its workers read and write through their own
+// buffers, one batch of chunks per message.
 
 import { availableParallelism } from 'node:os';
 import type { CompressionName } from '../../archive/compression/index.js';
-import type { DecodeJob, DecodeResult, DecodeSetup } from './decode-job.js';
+import type { DecodeBatch, DecodeBatchResult, DecodeJob, DecodeResult, DecodeSetup } from './decode-job.js';
 import { ThreadPool } from './thread-pool.js';
 
 export interface DecodeSettings {
@@ -19,7 +21,7 @@ export interface DecodeSettings {
 }
 
 export class DecodePool {
-  private readonly threads: ThreadPool<DecodeJob, DecodeResult>;
+  private readonly threads: ThreadPool<DecodeJob | DecodeBatch, DecodeResult | DecodeBatchResult>;
   private readonly memory: SharedArrayBuffer;
 
   constructor(
@@ -51,8 +53,21 @@ export class DecodePool {
   }
 
   /** Decodes the chunk file at the start of the slot into the slot's chunk part. */
-  decode(job: Omit<DecodeJob, 'id'>): Promise<DecodeResult> {
-    return this.threads.run(job);
+  async decode(job: Omit<DecodeJob, 'id'>): Promise<DecodeResult> {
+    const result = await this.threads.run(job);
+    if ('placed' in result) throw new Error('decode worker: a batch result for a decode job');
+    return result;
+  }
+
+  /** Reads, checks and places a batch of chunks (a direct receive; see DecodeBatch). */
+  async place(batch: Omit<DecodeBatch, 'id'>): Promise<DecodeBatchResult> {
+    const result = await this.threads.run(batch);
+    if (!('placed' in result)) throw new Error('decode worker: a decode result for a batch');
+    return result;
+  }
+
+  get workers(): number {
+    return this.threads.size;
   }
 
   close(): Promise<void> {
