@@ -78,7 +78,7 @@ export function readVolsFrom(file: string, cwd: string): VolsFrom | null {
 /**
  * --vols-from as a command starts: the file read (null when not given, or absent: then the
  * command goes on with --local and the volumes named, and says so), its notes and the note that
- * volume names on the command line are not used written to `stderr`.
+ * volume names on the command line that the file does not list are not used written to `stderr`.
  */
 export function loadVolsFrom(
   file: string | undefined,
@@ -93,7 +93,12 @@ export function loadVolsFrom(
     return null;
   }
   for (const note of volsFrom.notes) stderr.write(`${note}\n`);
-  if (named.length > 0) stderr.write(`Volume names on the command line are ignored with --vols-from (as in Wyng): ${named.join(' ')}\n`);
+  // Only the names the file does not list are left out: wyng-util-qubes names its set on the
+  // command line again, and saying those are ignored would be noise on every run.
+  const listed = new Set(setVolumeNames(volsFrom));
+  const ignored = named.filter((name) => !listed.has(name));
+  if (ignored.length > 0)
+    stderr.write(`Volume names on the command line are ignored with --vols-from (as in Wyng): ${ignored.join(' ')}\n`);
   return volsFrom;
 }
 

@@ -11,7 +11,7 @@ import { closeSync, existsSync, openSync, readFileSync, renameSync, utimesSync, 
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { VolumeId } from '../../source-agent/archive/names.js';
-import { errorFileText, readVolsFrom } from '../../source-agent/cli/vols-from.js';
+import { errorFileText, loadVolsFrom, readVolsFrom } from '../../source-agent/cli/vols-from.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { runSkiff, scratchDir } from '../helpers/cli.js';
 import { FS_TOOLS, withLoopFs } from '../helpers/loop-fs.js';
@@ -53,6 +53,16 @@ describe('--vols-from file', () => {
       () => readVolsFrom(jsonFile('dup.json', '{"/a": [["x", null]], "/b": [["x", null]]}'), '/'),
       /^Error: Duplicate volume name: x$/,
     );
+  });
+
+  it('says which volume names on the command line it ignores: only those the file does not list (wyng-util-qubes verify names its set again)', () => {
+    const path = jsonFile('named.json', '{"null": [["vm-work-private", ""], ["vm-personal-private", ""]]}');
+    const said: string[] = [];
+    const stderr = { write: (text: string) => said.push(text) };
+    assert.ok(loadVolsFrom(path, '/', ['vm-personal-private', 'vm-work-private'], stderr));
+    assert.deepEqual(said, []);
+    assert.ok(loadVolsFrom(path, '/', ['vm-work-private', 'other.img'], stderr));
+    assert.deepEqual(said, ['Volume names on the command line are ignored with --vols-from (as in Wyng): other.img\n']);
   });
 
   it('.error is Python json.dump of rc 2 and the sorted failed names', () => {

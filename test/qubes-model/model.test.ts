@@ -97,6 +97,18 @@ describe('Qubes model (Admin API over a Unix socket; Qubes is modelled)', () => 
     );
   });
 
+  it('creates an AppVM without a template argument on the default template, as qubesd does (wyng-util-qubes restore)', async (t) => {
+    const h = ready(t);
+    if (!h) return;
+    await h.admin.call('admin.vm.Create.AppVM', 'dom0', '', 'name=notemplate label=red');
+    assert.equal(await h.admin.call('admin.vm.property.Get', 'notemplate', 'template'), 'default=False type=vm fedora-41-xfce');
+    assert.equal(
+      await h.admin.call('admin.vm.volume.Info', 'notemplate', 'root').then((i) => /source=(.*)/.exec(i)?.[1]),
+      `${h.vg}/vm-fedora-41-xfce-root`,
+    );
+    await h.admin.call('admin.vm.Remove', 'notemplate');
+  });
+
   it('creates a VM in a pool with its LVs, refuses to remove a VM in use or running, and rewrites qubes.xml', async (t) => {
     const h = ready(t);
     if (!h) return;

@@ -278,7 +278,7 @@ export class QubesModel {
       throw new QubesException('QubesVMNotHaltedError', `Domain is not powered off: ${domain.name}`);
   }
 
-  private create(klass: string, template: string, payload: string): void {
+  private create(klass: string, templateArg: string, payload: string): void {
     const fields = Object.fromEntries(payload.split(' ').map((word) => word.split('=', 2) as [string, string]));
     const name = fields['name'] ?? '';
     if (this.domains.has(name)) throw new QubesException('QubesValueError', `VM ${name} already exists`);
@@ -286,8 +286,11 @@ export class QubesModel {
     if (!LABELS.includes(fields['label'] ?? ''))
       throw new QubesException('QubesLabelNotFoundError', `Label does not exist: ${fields['label']}`);
     const needsTemplate = klass === 'AppVM' || klass === 'DispVM';
-    if (needsTemplate !== (template !== ''))
-      throw new QubesException('QubesValueError', `${klass} ${needsTemplate ? 'needs' : 'takes no'} template`);
+    if (!needsTemplate && templateArg !== '') throw new QubesException('QubesValueError', `${klass} takes no template`);
+    // As qubesd's add_new_vm: without a template argument, the default one (set explicitly).
+    const template =
+      needsTemplate && templateArg === '' ? (this.globals[klass === 'DispVM' ? 'default_dispvm' : 'default_template'] ?? '') : templateArg;
+    if (needsTemplate && template === '') throw new QubesException('QubesValueError', `${klass} needs template`);
     const base = template ? this.vm(template) : null;
     const poolName = fields['pool'] ?? this.globals['default_pool'] ?? '';
     const pool = this.pools.find((p) => p.name === poolName);
