@@ -1,10 +1,11 @@
-// A send worker thread: for each chunk of a batch, read it from the source (a positional read on
-// the descriptor the main thread opened), detect zeros, compress, hash, compare with the
-// archive's hash, and encrypt. In direct mode it also writes the chunk file, with the code
-// LocalStore and the destination helper write new files with (confined-fs/new-file.ts: beneath
-// the archive's descriptor, never through a link, never over an existing file; no fsync: the
-// commit makes the destination durable once, before publishing). Otherwise the chunk file is
-// left in the batch's output slot for the main thread. One reply per batch.
+// A send worker thread: for each batch, read its chunks from the source (one positional read per
+// run of consecutive chunks, on the descriptor the main thread opened); for each chunk detect
+// zeros, compress, hash, compare with the archive's hash, and encrypt. In direct mode it also
+// writes the chunk file, with the code LocalStore and the destination helper write new files
+// with (confined-fs/new-file.ts: beneath the archive's descriptor, never through a link, never
+// over an existing file; no fsync: the commit makes the destination durable once, before
+// publishing). Otherwise the chunk file is left in the batch's output slot for the main thread.
+// One reply per batch.
 
 import { readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -38,7 +39,7 @@ interface Setup {
   hasher: DataHasher;
   zeros: Buffer;
   maxFile: number;
-  /** Reused for every chunk: fresh buffers cost page faults on each use. */
+  /** Reused for every batch (fresh buffers cost page faults on each use): one run of chunks read at once. */
   input: Buffer;
   scratch: Buffer;
   ownOutput: Buffer;
@@ -79,29 +80,35 @@ class ChunkStop extends Error {
   }
 }
 
-/** Reads `length` bytes of the source at `position` into the worker's input buffer. */
-function readChunk(fd: number, input: Buffer, length: number, position: number, index: number): Buffer {
+/**
+ * Reads the consecutive chunks `indexes[from..to)` with one positional read (a batch covers
+ * about 1 MiB: large reads, as a disk likes them) into the worker's input buffer, grown to fit.
+ * Returns how many bytes were read: less than asked when the source ended early.
+ */
+function readRun(job: ChunkBatch, from: number, to: number, setup: Setup): number {
+  const chunkSize = setup.settings.chunkSize;
+  const position = (job.indexes[from] as number) * chunkSize;
+  const length = Math.min((to - from) * chunkSize, job.volsize - position);
+  if (setup.input.length < length) setup.input = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     let got: number;
     try {
-      got = readSync(fd, input, done, length - done, position + done);
+      got = readSync(job.sourceFd, setup.input, done, length - done, position + done);
     } catch (error) {
       throw new ChunkStop('read', `reading the source volume at byte ${position + done}: ${messageOf(error)}`, errnoOf(error) ?? 'EIO');
     }
-    if (got === 0) throw new ChunkStop('read', `source volume shrank while being read (chunk ${index})`, null);
+    if (got === 0) break;
     done += got;
   }
-  return input.subarray(0, length);
+  return done;
 }
 
-/** One chunk of a batch: its kind, hash and chunk file size go to the reply at position `n`. */
-function processChunk(job: ChunkBatch, n: number, setup: Setup, reply: WorkerReply): void {
+/** One chunk of a batch, read as `data`: its kind, hash and chunk file size go to the reply at position `n`. */
+function processChunk(job: ChunkBatch, n: number, data: Buffer, setup: Setup, reply: WorkerReply): void {
   const { settings, codec, hasher, zeros, maxFile, scratch } = setup;
-  const index = job.indexes[n] as number;
+  const length = data.length;
   const chunkSize = settings.chunkSize;
-  const length = Math.min(chunkSize, job.volsize - index * chunkSize);
-  const data = readChunk(job.sourceFd, setup.input, length, index * chunkSize, index);
   // Only a full-size chunk of zeros becomes a "0" line; a short last chunk is always data.
   if (length === chunkSize && data.equals(zeros)) {
     reply.kinds[n] = KIND_ZERO;
@@ -151,17 +158,27 @@ function runBatch(job: ChunkBatch, setup: Setup): WorkerReply {
     outLengths: new Uint32Array(count),
     failure: null,
   };
-  for (let n = 0; n < count; n++) {
-    testWorkerExit();
-    try {
-      processChunk(job, n, setup, reply);
-    } catch (error) {
-      reply.failure =
-        error instanceof ChunkStop
-          ? { at: n, stage: error.stage, error: error.message, errorCode: error.errorCode }
-          : { at: n, stage: 'chunk', error: messageOf(error), errorCode: null };
-      break;
+  const chunkSize = setup.settings.chunkSize;
+  let n = 0;
+  try {
+    while (n < count) {
+      // A run of consecutive indexes, read at once.
+      let end = n + 1;
+      while (end < count && job.indexes[end] === (job.indexes[end - 1] as number) + 1) end++;
+      const got = readRun(job, n, end, setup);
+      for (let offset = 0; n < end; n++, offset += chunkSize) {
+        testWorkerExit();
+        const index = job.indexes[n] as number;
+        const length = Math.min(chunkSize, job.volsize - index * chunkSize);
+        if (offset + length > got) throw new ChunkStop('read', `source volume shrank while being read (chunk ${index})`, null);
+        processChunk(job, n, setup.input.subarray(offset, offset + length), setup, reply);
+      }
     }
+  } catch (error) {
+    reply.failure =
+      error instanceof ChunkStop
+        ? { at: n, stage: error.stage, error: error.message, errorCode: error.errorCode }
+        : { at: n, stage: 'chunk', error: messageOf(error), errorCode: null };
   }
   return reply;
 }
