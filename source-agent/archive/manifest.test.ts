@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { initHashing } from './hash.js';
-import { formatManifest, ManifestError, parseManifest } from './manifest.js';
+import { formatManifest, ManifestError, manifestBytes, manifestLine, parseManifest, writeManifestLine } from './manifest.js';
 import { MergedManifest, ZERO_CHUNK } from './merged-manifest.js';
 
 const H1 = 'JG8ADDSWPP7EFJjDboqxZbyUS-CTdMbG6qzLf0xCEQc=';
@@ -40,6 +41,30 @@ describe('manifest', () => {
   });
 });
 
+describe('manifest lines as bytes', () => {
+  it('writeManifestLine writes exactly manifestLine, for any hash and address', () => {
+    const hashes = [Buffer.alloc(32), Buffer.alloc(32, 0xff), ...Array.from({ length: 200 }, () => randomBytes(32))];
+    const addresses = [0, CS, 0xffffffff + 1, 2 ** 40 + 5 * CS, 2 ** 52 - CS, 0x12345678 * CS];
+    const out = Buffer.alloc(80, 0xee);
+    for (const [i, hash] of hashes.entries()) {
+      const address = addresses[i % addresses.length] as number;
+      for (const h of [hash, null]) {
+        const line = manifestLine(h, address);
+        assert.equal(writeManifestLine(out, 5, h, address), line.length);
+        assert.equal(out.subarray(5, 5 + line.length).toString('latin1'), line);
+      }
+    }
+  });
+  it('manifestBytes is the formatted manifest', () => {
+    const m = parseManifest(
+      text([`${H1} x0000000000000000`, '0 x0000000000040000', `${H2} x0000000000080000`, `${H3} x00000010000c0000`]),
+      CS,
+      2 ** 40,
+    );
+    assert.equal(manifestBytes(m, CS).toString('latin1'), formatManifest(m, CS));
+  });
+});
+
 describe('merged manifest and mfcs', () => {
   it('crc32 of one zero line is the spec value', () => {
     assert.equal(crc32('0 x0000000000000000\n'), 3155656439);
@@ -63,6 +88,19 @@ describe('merged manifest and mfcs', () => {
     const merged = new MergedManifest(3 * CS, CS);
     merged.addOlder(parseManifest(text([`${H1} x0000000000000000`, `${H2} x0000000000080000`]), CS, 3 * CS), 0);
     assert.equal(merged.firstUncovered(), 1);
+  });
+  it('CRC of a merged manifest longer than one 64 KiB batch of lines', () => {
+    const count = 3000;
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++)
+      lines.push(
+        i % 7 === 3
+          ? `0 x${(i * CS).toString(16).padStart(16, '0')}`
+          : `${[H1, H2, H3][i % 3]} x${(i * CS).toString(16).padStart(16, '0')}`,
+      );
+    const merged = new MergedManifest(count * CS, CS);
+    merged.addOlder(parseManifest(text(lines), CS, count * CS), 0);
+    assert.equal(merged.crc(), crc32(text(lines)));
   });
   it('has CRC 0 for an empty volume and counts a short last chunk', () => {
     assert.equal(new MergedManifest(0, CS).crc(), 0);

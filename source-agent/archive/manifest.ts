@@ -95,15 +95,59 @@ export function formatManifest(manifest: SessionManifest, chunkSize: number): st
   return out;
 }
 
+/** Bytes of one manifest line: a hash line, and a zero chunk's line. */
+export const HASH_LINE_BYTES = 63;
+export const ZERO_LINE_BYTES = 20;
+
+const BASE64URL = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', 'latin1');
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * Writes manifestLine(hash, address) into `out` at `at`, byte for byte, and returns its length:
+ * the send's commit writes one line per chunk of the volume (the manifest, and the merged
+ * manifest's CRC), so this makes no string on the way.
+ */
+export function writeManifestLine(out: Uint8Array, at: number, hash: Uint8Array | null, address: number): number {
+  let p = at;
+  if (hash) {
+    if (hash.length !== HASH_BYTES) throw new RangeError('hash must be 32 bytes');
+    // Base64url of 32 bytes: ten groups of three, then two bytes in three characters, and '='.
+    let i = 0;
+    for (; i < 30; i += 3) {
+      const n = (hash[i]! << 16) | (hash[i + 1]! << 8) | hash[i + 2]!;
+      out[p++] = BASE64URL[n >> 18]!;
+      out[p++] = BASE64URL[(n >> 12) & 63]!;
+      out[p++] = BASE64URL[(n >> 6) & 63]!;
+      out[p++] = BASE64URL[n & 63]!;
+    }
+    const n = (hash[30]! << 8) | hash[31]!;
+    out[p++] = BASE64URL[n >> 10]!;
+    out[p++] = BASE64URL[(n >> 4) & 63]!;
+    out[p++] = BASE64URL[(n << 2) & 63]!;
+    out[p++] = 0x3d; // =
+  } else {
+    out[p++] = 0x30; // 0
+  }
+  out[p++] = 0x20;
+  out[p++] = 0x78; // x
+  // Sixteen hex digits: the high and the low 32 bits (addresses stay below 2^53).
+  const high = Math.floor(address / 2 ** 32);
+  const low = address >>> 0;
+  for (let shift = 28; shift >= 0; shift -= 4) out[p++] = HEX[(high >>> shift) & 15]!;
+  for (let shift = 28; shift >= 0; shift -= 4) out[p++] = HEX[(low >>> shift) & 15]!;
+  out[p++] = 0x0a;
+  return p - at;
+}
+
 /** Manifest text as bytes (63 bytes per hash line, 20 per zero line): what parseManifest reads. */
 export function manifestBytes(manifest: SessionManifest, chunkSize: number): Buffer {
   let size = 0;
-  for (let n = 0; n < manifest.count; n++) size += manifest.isZero[n] ? 20 : 63;
+  for (let n = 0; n < manifest.count; n++) size += manifest.isZero[n] ? ZERO_LINE_BYTES : HASH_LINE_BYTES;
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let n = 0; n < manifest.count; n++) {
-    const hash = manifest.isZero[n] ? '0' : encodeHash(manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES));
-    at += out.write(`${hash} ${chunkFileName(manifest.chunkIndexes[n]! * chunkSize)}\n`, at, 'latin1');
+    const hash = manifest.isZero[n] ? null : manifest.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES);
+    at += writeManifestLine(out, at, hash, manifest.chunkIndexes[n]! * chunkSize);
   }
   return out;
 }

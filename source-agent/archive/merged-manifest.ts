@@ -4,9 +4,8 @@
 // (36 bytes per chunk), so the per-session manifests need not all be in memory at once.
 
 import { crc32 } from 'node:zlib';
-import { encodeHash, HASH_BYTES } from './hash.js';
-import type { SessionManifest } from './manifest.js';
-import { chunkFileName } from './names.js';
+import { HASH_BYTES } from './hash.js';
+import { HASH_LINE_BYTES, type SessionManifest, writeManifestLine } from './manifest.js';
 
 export const ZERO_CHUNK = -1;
 const UNCOVERED = -2;
@@ -88,15 +87,15 @@ export class MergedManifest {
   /** `mfcs`: CRC-32 of the merged manifest text, computed in 64 KiB batches of lines. */
   crc(): number {
     let crc = 0;
-    let batch = '';
+    const batch = Buffer.allocUnsafe(65536 + HASH_LINE_BYTES);
+    let at = 0;
     for (let i = 0; i < this.chunkCount; i++) {
-      const zero = this.source[i] === ZERO_CHUNK;
-      batch += `${zero ? '0' : encodeHash(this.hashAt(i))} ${chunkFileName(i * this.chunkSize)}\n`;
-      if (batch.length >= 65536) {
-        crc = crc32(batch, crc);
-        batch = '';
+      at += writeManifestLine(batch, at, this.source[i] === ZERO_CHUNK ? null : this.hashAt(i), i * this.chunkSize);
+      if (at >= 65536) {
+        crc = crc32(batch.subarray(0, at), crc);
+        at = 0;
       }
     }
-    return batch.length > 0 ? crc32(batch, crc) : crc;
+    return at > 0 ? crc32(batch.subarray(0, at), crc) : crc;
   }
 }

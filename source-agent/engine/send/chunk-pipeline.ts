@@ -1,26 +1,31 @@
 // The data path of send (design: "reader → worker pool → ordered writer"):
-//   reader    reads each chunk to send, in address order;
-//   workers   zero-check, compress, hash, compare with the archive, encrypt (one per core);
-//   writer    takes results in address order, stores new chunk files in the session's
+//   planner   cuts the chunks to send, in address order, into batches (about 1 MiB of source
+//             each) and reserves each batch's nonce counters;
+//   workers   read their batch's chunks from the source themselves (positional reads on the
+//             descriptor opened here), zero-check, compress, hash, compare with the archive,
+//             encrypt (one worker per core), and answer once per batch;
+//   writer    takes the answers in address order, stores new chunk files in the session's
 //             temporary directory, and records the manifest entries.
-// The main thread reads chunks into pooled buffers, many reads in flight. For a file: destination
-// the workers write the chunk files themselves ("direct"), which keeps the main thread from
-// becoming the bottleneck on a two-core dom0; otherwise the encrypted chunks come back to the
-// main thread, which writes them through the Store. Memory in flight is bounded by the
-// pool either way; what grows with the volume is only the result arrays (33 bytes a chunk).
+// The main thread touches no chunk's bytes on the way in: it only keeps the order and the
+// accounting. For a file: destination the workers also write the chunk files ("direct");
+// otherwise the encrypted chunks come back in the pool's output slots and the main thread writes
+// them through the Store. Memory in flight is bounded either way: a window of batches (a few per
+// worker; each worker reads into a buffer of its own) and the output slots (about 32 MiB); what
+// grows with the volume is only the result arrays (33 bytes a chunk).
 // With --dedup (dedup/send-dedup.ts) the writer first asks the dedup index about each new
 // chunk, in address order: a hit becomes a hard link; a miss is written (on file:, by a worker
-// again, from the slot the chunk job left it in). Without --dedup nothing of this runs.
+// again, from the slot the batch left it in). Without --dedup nothing of this runs.
 
+import { open } from 'node:fs/promises';
 import { BeneathRoot } from '../../../confined-fs/beneath-root.js';
 import { asError, errnoOf, messageOf } from '../../../protocol/thrown.js';
 import { HASH_BYTES } from '../../archive/hash.js';
 import type { ChunkSink } from '../../archive/session-staging.js';
 import { FatalError, InterruptedError } from '../../errors.js';
-import { itemAt, lastOf } from '../../lookup.js';
+import { itemAt } from '../../lookup.js';
 import { StoreError, storeErrorCode } from '../../store/store.js';
-import type { ChunkResult } from '../workers/chunk-job.js';
-import type { BufferPair, ChunkPool } from '../workers/chunk-pool.js';
+import type { ChunkFailure, WorkerReply } from '../workers/chunk-job.js';
+import type { ChunkPool, OutputSlot } from '../workers/chunk-pool.js';
 import { testReadDelay } from '../workers/test-read-delay.js';
 
 export const NOT_READ = 0;
@@ -42,13 +47,13 @@ export interface PipelineOptions {
   previousHash: (index: number) => Uint8Array | null;
   /** Where a new chunk file goes (in the session's temporary directory), archive-relative. */
   chunkPath: (index: number) => string;
-  /** ct mode: reserves a nonce counter for one chunk. */
-  ctCounter: () => bigint;
+  /** ct mode: reserves `count` consecutive nonce counters (one a chunk); returns the first. */
+  ctCounter: (count: number) => bigint;
   now: () => number;
   /** Count and estimate only; write nothing. */
   dryRun: boolean;
   signal?: AbortSignal | undefined;
-  /** After each chunk: chunks done, and bytes of chunk files stored so far. */
+  /** After each batch: chunks done, and bytes of chunk files stored so far. */
   onProgress?: (doneChunks: number, storedBytes: number) => void;
   /** send --dedup: link new chunks the archive already has. */
   dedup?: ChunkDedup | undefined;
@@ -90,26 +95,68 @@ export interface PipelineResult {
   linkedBytes: number;
 }
 
-/** Chunks read with one call, at most. */
-const READ_RUN = 8;
+/** Source bytes a batch covers, about: one message and one reply for all its chunks. */
+const BATCH_BYTES = 1024 * 1024;
+/** Batches in flight per worker: one being worked on, more queued so it never waits for the main thread. */
+const BATCHES_PER_WORKER = 4;
 
-/** Splits ascending indexes into runs of consecutive ones, each at most `max` long. */
-function* consecutiveRuns(indexes: Iterable<number>, max: number): Generator<number[]> {
-  let run: number[] = [];
-  for (const index of indexes) {
-    if (run.length > 0 && (index !== lastOf(run) + 1 || run.length >= max)) {
-      yield run;
-      run = [];
-    }
-    run.push(index);
-  }
-  if (run.length > 0) yield run;
+/** Chunks per batch for this chunk size; with output slots, few enough that a batch always finds its slots. */
+export function batchChunks(chunkSize: number, slotCount: number | null): number {
+  const wanted = Math.max(1, Math.floor(BATCH_BYTES / chunkSize));
+  return slotCount === null ? wanted : Math.max(1, Math.min(wanted, Math.floor(slotCount / 4)));
 }
 
-interface Pending {
+/** Splits ascending indexes into batches of at most `max` (consecutive or not: each chunk is read on its own). */
+export function* batchesOf(indexes: Iterable<number>, max: number): Generator<number[]> {
+  let batch: number[] = [];
+  for (const index of indexes) {
+    batch.push(index);
+    if (batch.length >= max) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+interface Batch {
+  indexes: number[];
+  /** Archive path per chunk (null in a dry run). */
+  paths: string[] | null;
+  /** Output slot per chunk (buffers mode), released as each chunk file is stored or not needed. */
+  slots: OutputSlot[] | null;
+  reply: Promise<WorkerReply>;
+}
+
+/** One new chunk of a batch, on its way to the store. */
+interface NewChunk {
   index: number;
-  result: Promise<ChunkResult>;
-  pair: BufferPair;
+  path: string;
+  slot: OutputSlot | null;
+}
+
+/** Counts batches in flight; the planner waits while the window is full. */
+class Window {
+  private inFlight = 0;
+  private waiter: (() => void) | null = null;
+  constructor(private readonly size: number) {}
+
+  async enter(): Promise<void> {
+    while (this.inFlight >= this.size) await new Promise<void>((resolve) => (this.waiter = resolve));
+    this.inFlight++;
+  }
+
+  leave(): void {
+    this.inFlight--;
+    this.wake();
+  }
+
+  /** Lets a waiting planner look again (it checks whether to stop). */
+  wake(): void {
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.();
+  }
 }
 
 export async function runChunkPipeline(options: PipelineOptions): Promise<PipelineResult> {
@@ -137,93 +184,109 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
   }
   const rootFd = beneath?.rootFd ?? -1;
+  // The source stays open here until no worker can read through its descriptor any more.
+  let source: Awaited<ReturnType<typeof open>>;
+  try {
+    source = await open(options.sourcePath, 'r');
+  } catch (error) {
+    beneath?.close();
+    throw error;
+  }
   const dedup = options.dedup;
   dedup?.begin(result.hashes);
-  // With dedup the chunk file stays in the slot until the writer knows whether to write it.
+  // With dedup the chunk file stays in its slot until the writer knows whether to write it.
   const workersWrite = direct && !dedup;
-  const queue: Pending[] = [];
+  const outputs = !workersWrite && !options.dryRun;
+  const perBatch = batchChunks(chunkSize, outputs ? pool.slotCount : null);
+  const window = new Window(BATCHES_PER_WORKER * pool.workers);
+  const queue: Batch[] = [];
+  /** Every batch's reply until it settles: the source is closed only after all of them. */
+  const unsettled = new Set<Promise<WorkerReply>>();
   let wake: (() => void) | null = null;
   let producing = true;
   let stop: Error | null = null;
+  const halt = (error: unknown) => {
+    stop ??= asError(error);
+    window.wake();
+  };
   const notify = () => {
     wake?.();
     wake = null;
   };
 
   const produce = async () => {
-    const handle = await (await import('node:fs/promises')).open(options.sourcePath, 'r').catch((error: unknown) => {
-      stop ??= asError(error);
-      return null;
-    });
     try {
-      if (!handle) return;
-      for (const run of consecutiveRuns(options.indexes, READ_RUN)) {
+      for (const indexes of batchesOf(options.indexes, perBatch)) {
+        await window.enter();
         if (stop) return;
-        await testReadDelay(run.length, options.signal);
+        await testReadDelay(indexes.length, options.signal);
         if (options.signal?.aborted) throw new InterruptedError();
-        // One read for a run of consecutive chunks (up to 2 MiB with 256 KiB chunks): large
-        // sequential reads, several in flight, so read latency overlaps the work on earlier chunks.
-        const pairs: BufferPair[] = [];
-        for (let i = 0; i < run.length; i++) pairs.push(await pool.acquire());
-        const lengths = run.map((index) => Math.min(chunkSize, volsize - index * chunkSize));
-        const views = pairs.map((pair, i) => pair.input.subarray(0, lengths[i]));
-        const total = lengths.reduce((a, b) => a + b, 0);
-        const reading = handle.readv(views, itemAt(run, 0) * chunkSize).then(({ bytesRead }) => {
-          if (bytesRead !== total) throw new FatalError(`source volume shrank while being read (chunk ${run[0]})`);
+        const slots: OutputSlot[] | null = outputs ? [] : null;
+        if (slots) for (let i = 0; i < indexes.length; i++) slots.push(await pool.acquire());
+        if (stop) {
+          for (const slot of slots ?? []) pool.release(slot);
+          return;
+        }
+        const previousHashes = new Uint8Array(indexes.length * HASH_BYTES);
+        const hasPrevious = new Uint8Array(indexes.length);
+        indexes.forEach((index, n) => {
+          const hash = options.previousHash(index);
+          if (!hash) return;
+          previousHashes.set(hash, n * HASH_BYTES);
+          hasPrevious[n] = 1;
         });
-        run.forEach((index, i) => {
-          const pair = itemAt(pairs, i);
-          const path = options.chunkPath(index);
-          // Direct mode: the worker writes the chunk file itself.
-          const writePath = workersWrite && !options.dryRun ? path : null;
-          const job = {
-            length: itemAt(lengths, i),
-            writePath,
-            writeRootFd: rootFd,
-            previousHash: options.previousHash(index),
-            ctCounter: String(options.ctCounter()),
-            nowSeconds: options.now(),
-          };
-          const submitted = reading.then(() => pool.submit({ ...job, slot: pair.slot, output: !workersWrite && !options.dryRun }));
-          submitted.catch(() => {}); // consumed in order below; this only avoids an unhandled rejection meanwhile
-          queue.push({ index, result: submitted, pair });
+        const paths = options.dryRun ? null : indexes.map((index) => options.chunkPath(index));
+        const reply = pool.runBatch({
+          sourceFd: source.fd,
+          volsize,
+          indexes,
+          previousHashes,
+          hasPrevious,
+          outputSlots: slots ? slots.map((s) => s.slot) : null,
+          // Direct mode: the worker writes the chunk files itself.
+          writePaths: workersWrite ? paths : null,
+          writeRootFd: rootFd,
+          ctFirst: String(options.ctCounter(indexes.length)),
+          nowSeconds: options.now(),
         });
+        unsettled.add(reply);
+        void reply.then(
+          () => unsettled.delete(reply),
+          () => unsettled.delete(reply), // consumed in order below; this only avoids an unhandled rejection meanwhile
+        );
+        queue.push({ indexes, paths, slots, reply });
         notify();
       }
     } catch (error) {
-      stop ??= asError(error);
+      halt(error);
     } finally {
       producing = false;
       notify();
-      // Wait for reads in flight before closing the file they read from.
-      await Promise.allSettled(queue.map((p) => p.result));
-      await handle?.close();
     }
   };
 
   const writes = new Set<Promise<void>>();
   let done = 0;
-  const finish = (entry: Pending) => pool.release(entry.pair);
+  const release = (slot: OutputSlot | null) => {
+    if (slot) pool.release(slot);
+  };
   /** The slot is released when `work` ends; a failure stops the pipeline. */
-  const track = (entry: Pending, work: Promise<void>) => {
-    const write = work
-      .catch((error: unknown) => {
-        stop ??= asError(error);
-      })
-      .finally(() => {
-        finish(entry);
-        writes.delete(write);
-      });
+  const track = (chunk: NewChunk, work: Promise<void>) => {
+    const write = work.catch(halt).finally(() => {
+      release(chunk.slot);
+      writes.delete(write);
+    });
     writes.add(write);
   };
   /** Dedup: chunk files being written, which a link must wait for. */
   const pendingWrites = new Map<string, Promise<void>>();
-  const writeChunk = (path: string, entry: Pending, length: number): Promise<void> => {
+  const writeChunk = (chunk: NewChunk, length: number): Promise<void> => {
+    const { path, slot } = chunk;
     const written = (async () => {
-      if (!direct) return sink.writeChunk(path, entry.pair.output.subarray(0, length));
-      const r = await pool.submit({ slot: entry.pair.slot, write: { path, rootFd, length } });
-      if (r.errorCode) throw new StoreError(storeErrorCode(r.errorCode), path, r.error ?? r.errorCode);
-      if (r.error) throw new FatalError(`chunk at ${entry.index * chunkSize}: ${r.error}`);
+      if (!slot) throw new Error(`chunk at ${chunk.index * chunkSize}: no slot holds its file`);
+      if (!direct) return sink.writeChunk(path, slot.output.subarray(0, length));
+      const r = await pool.write({ slot: slot.slot, write: { path, rootFd, length } });
+      if (r.failure) throw failureError(r.failure, chunk.index, path);
     })();
     if (dedup) {
       pendingWrites.set(path, written);
@@ -234,9 +297,14 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
     return written;
   };
-  const linkOrWrite = async (deduper: ChunkDedup, entry: Pending, hash: Uint8Array, hit: DedupHit, path: string, length: number) => {
+  const failureError = (failure: ChunkFailure, index: number, path: string | null): Error => {
+    if (failure.stage === 'write') return new StoreError(storeErrorCode(failure.errorCode ?? 'EIO'), path ?? '.', failure.error);
+    if (failure.stage === 'read') return new FatalError(failure.error);
+    return new FatalError(`chunk at ${index * chunkSize}: ${failure.error}`);
+  };
+  const linkOrWrite = async (deduper: ChunkDedup, chunk: NewChunk, hash: Uint8Array, hit: DedupHit, length: number) => {
     await pendingWrites.get(hit.path)?.catch(() => {});
-    const outcome = await deduper.linkTo(hit, path, length);
+    const outcome = await deduper.linkTo(hit, chunk.path, length);
     if (outcome === 'linked') {
       result.linkedChunks++;
       result.linkedBytes += length;
@@ -244,10 +312,88 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     }
     result.storedChunks++;
     result.storedBytes += length;
-    const written = writeChunk(path, entry, length);
-    if (outcome === 'write-and-use') deduper.use(hash, hit, entry.index);
+    const written = writeChunk(chunk, length);
+    if (outcome === 'write-and-use') deduper.use(hash, hit, chunk.index);
     await written;
   };
+
+  /** A new chunk with --dedup: link it to a stored copy, or write it (and index it). */
+  const dedupChunk = async (deduper: ChunkDedup, chunk: NewChunk, hash: Uint8Array, length: number) => {
+    let hit: DedupHit | null;
+    try {
+      hit = await deduper.find(hash, chunk.index);
+    } catch (error) {
+      halt(error);
+      release(chunk.slot);
+      return;
+    }
+    if (options.dryRun) {
+      if (hit) {
+        result.linkedChunks++;
+        result.linkedBytes += length;
+      } else {
+        result.storedChunks++;
+        result.storedBytes += length;
+      }
+      release(chunk.slot);
+      return;
+    }
+    result.chunkDirs.add(chunk.path.slice(0, chunk.path.lastIndexOf('/')));
+    if (hit) {
+      track(chunk, linkOrWrite(deduper, chunk, hash, hit, length));
+    } else {
+      result.storedChunks++;
+      result.storedBytes += length;
+      track(chunk, writeChunk(chunk, length));
+    }
+  };
+
+  /** The answer to one batch, in address order: record each chunk, store or link the new ones. */
+  const settle = async (batch: Batch, reply: WorkerReply) => {
+    const { indexes, paths, slots } = batch;
+    const count = reply.failure ? reply.failure.at : indexes.length;
+    let n = 0;
+    for (; n < count && !stop; n++) {
+      const index = itemAt(indexes, n);
+      const kind = reply.kinds[n] as number;
+      const slot = slots?.[n] ?? null;
+      result.kinds[index] = kind;
+      if (kind === ZERO) {
+        release(slot);
+        continue;
+      }
+      const hash = reply.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES);
+      result.hashes.set(hash, index * HASH_BYTES);
+      if (kind !== DATA) {
+        release(slot);
+        continue;
+      }
+      const length = reply.outLengths[n] as number;
+      const path = paths ? itemAt(paths, n) : '';
+      if (dedup) {
+        await dedupChunk(dedup, { index, path, slot }, hash, length);
+        continue;
+      }
+      result.storedChunks++;
+      result.storedBytes += length;
+      if (!paths) {
+        release(slot);
+        continue;
+      }
+      result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
+      // The slot stays taken until the store has the bytes (a remote store sends this view).
+      if (!direct) track({ index, path, slot }, sink.writeChunk(path, (slot as OutputSlot).output.subarray(0, length)));
+      else release(slot);
+    }
+    // What was not recorded (after a failure, or once the pipeline stops) frees its slots.
+    for (; n < indexes.length; n++) release(slots?.[n] ?? null);
+    done += count;
+    if (reply.failure) {
+      const at = reply.failure.at;
+      halt(failureError(reply.failure, itemAt(indexes, at), paths?.[at] ?? null));
+    }
+  };
+
   const consume = async () => {
     while (true) {
       const next = queue.shift();
@@ -258,85 +404,22 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         });
         continue;
       }
-      let r: ChunkResult;
       try {
-        r = await next.result;
-      } catch (error) {
-        stop ??= asError(error);
-        if (!pool.isInFlight(next.pair)) finish(next);
-        continue;
-      }
-      if (stop || r.error) {
-        if (r.errorCode) stop ??= new StoreError(storeErrorCode(r.errorCode), options.chunkPath(next.index), r.error ?? r.errorCode);
-        stop ??= new FatalError(`chunk at ${next.index * chunkSize}: ${r.error}`);
-        finish(next);
-        continue;
-      }
-      result.kinds[next.index] = r.kind === 'zero' ? ZERO : r.kind === 'same' ? SAME : DATA;
-      if (r.hash) result.hashes.set(r.hash, next.index * HASH_BYTES);
-      if (r.kind === 'data' && dedup) {
-        await dedupChunk(dedup, next, r);
-        options.onProgress?.(++done, result.storedBytes);
-        continue;
-      }
-      if (r.kind === 'data') {
-        result.storedChunks++;
-        result.storedBytes += r.outLength;
-        if (!options.dryRun) {
-          const path = options.chunkPath(next.index);
-          result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
+        const reply = await next.reply;
+        if (stop) {
+          for (const slot of next.slots ?? []) pool.release(slot);
+        } else {
+          await settle(next, reply);
+          options.onProgress?.(done, result.storedBytes);
         }
+      } catch (error) {
+        // The pool failed the batch (a worker died). Its slots are not given out again: the
+        // planner stops before it submits anything more.
+        halt(error);
+        for (const slot of next.slots ?? []) pool.release(slot);
+      } finally {
+        window.leave();
       }
-      if (r.kind === 'data' && !direct && !options.dryRun) {
-        // The slot stays taken until the store has the bytes (a remote store sends this view).
-        const write = sink
-          .writeChunk(options.chunkPath(next.index), next.pair.output.subarray(0, r.outLength))
-          .catch((error: unknown) => {
-            stop ??= asError(error);
-          })
-          .finally(() => {
-            finish(next);
-            writes.delete(write);
-          });
-        writes.add(write);
-      } else {
-        finish(next);
-      }
-      options.onProgress?.(++done, result.storedBytes);
-    }
-  };
-
-  /** A new chunk with --dedup: link it to a stored copy, or write it (and index it). */
-  const dedupChunk = async (deduper: ChunkDedup, entry: Pending, r: ChunkResult) => {
-    const path = options.chunkPath(entry.index);
-    const hash = r.hash;
-    let hit: DedupHit | null;
-    try {
-      if (!hash) throw new Error(`chunk at ${entry.index * chunkSize}: a data chunk without a hash`);
-      hit = await deduper.find(hash, entry.index);
-    } catch (error) {
-      stop ??= asError(error);
-      finish(entry);
-      return;
-    }
-    if (options.dryRun) {
-      if (hit) {
-        result.linkedChunks++;
-        result.linkedBytes += r.outLength;
-      } else {
-        result.storedChunks++;
-        result.storedBytes += r.outLength;
-      }
-      finish(entry);
-      return;
-    }
-    result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
-    if (hit) {
-      track(entry, linkOrWrite(deduper, entry, hash, hit, path, r.outLength));
-    } else {
-      result.storedChunks++;
-      result.storedBytes += r.outLength;
-      track(entry, writeChunk(path, entry, r.outLength));
     }
   };
 
@@ -345,9 +428,13 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     await Promise.all(running);
     await Promise.all(writes);
   } finally {
-    // No worker may still use the descriptor (a reused number would be another directory).
+    // No worker may still use a descriptor closed here (a reused number would be another file).
     await Promise.allSettled(running);
     await Promise.allSettled([...writes]);
+    await Promise.allSettled([...unsettled]);
+    // A dead worker failed every job at once, while the others may still be working on theirs.
+    if (pool.broken) await pool.stopWorkers();
+    await source.close();
     beneath?.close();
   }
   if (stop) throw stop;

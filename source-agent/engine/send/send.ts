@@ -288,7 +288,8 @@ async function sendChunks(
     sourcePath: source.path,
     previousHash: (index) => (previous && index < previous.chunkCount && !previous.isZero(index) ? previous.hashAt(index) : null),
     chunkPath: (index) => staging.chunkPath(index * chunkSize),
-    ctCounter: () => writer.counters?.reserveData(1) ?? 0n,
+    // One counter a chunk read, reserved a batch at a time (each batch's are consecutive).
+    ctCounter: (count) => writer.counters?.reserveData(count) ?? 0n,
     now: writer.now,
     dryRun: options.dryRun,
     signal: options.signal,

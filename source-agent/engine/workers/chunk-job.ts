@@ -1,9 +1,12 @@
-// The messages between the send pipeline and its worker threads. The chunk buffers live in one
-// SharedArrayBuffer of slots (input chunk, output chunk file) that the workers receive once;
-// a job names its slot, so no buffer is allocated, copied or transferred per chunk. The main
-// thread reads a chunk into its slot's input; the worker leaves the chunk file in the slot's
-// output, or (file: destinations, "direct") writes it itself, so the main thread does no
-// per-chunk file I/O.
+// The messages between the send pipeline and its worker threads. A job is a batch: several
+// chunk indexes of one volume, answered by one reply, so the messages per chunk stay far below
+// one. The worker reads each chunk itself (a positional read on the source's descriptor, which
+// the main thread opened), so no chunk's bytes pass through the main thread on the way in.
+// Chunk files leave in one of two ways: the worker writes them itself (file: destinations,
+// "direct"), or it leaves each in an output slot of one SharedArrayBuffer that the workers
+// receive once, for the main thread to hand to the Store (remote destinations, and --dedup,
+// which decides per chunk). Nothing is allocated, copied or transferred per chunk but the
+// 32-byte hashes and a few numbers.
 
 import type { CompressionName } from '../../archive/compression/index.js';
 import type { NonceStyle } from '../../archive/crypto/cipher-modes.js';
@@ -16,37 +19,48 @@ export interface WorkerSetup {
   crypto: { style: NonceStyle; dataKey: Uint8Array; manifestHashKey: Uint8Array; dataNonceKey: Uint8Array | null } | null;
 }
 
-/** The first message a worker gets: the archive's settings and the shared slots. */
+/** The first message a worker gets: the archive's settings and the shared output slots. */
 export interface SetupMessage {
   settings: WorkerSetup;
   slots: SharedArrayBuffer;
-  /** Bytes of one slot's input part (the chunk size) and output part (the largest chunk file). */
-  inputBytes: number;
+  /** Bytes of one output slot (the largest chunk file, and a margin). */
   outputBytes: number;
 }
 
-export type WorkerMessage = SetupMessage | ChunkJob | WriteJob;
+export type WorkerMessage = SetupMessage | ChunkBatch | WriteJob;
 
-export interface ChunkJob {
+/** Per chunk of a reply: what the chunk turned out to be. */
+export const KIND_ZERO = 1;
+export const KIND_SAME = 2;
+export const KIND_DATA = 3;
+
+export interface ChunkBatch {
   id: number;
-  /** The slot holding the chunk's bytes (and, when `output`, receiving the chunk file). */
-  slot: number;
-  length: number;
-  /** Leave the chunk file in the slot's output (buffers mode); else write it to `writePath` (or nowhere, in a dry run). */
-  output: boolean;
-  /** An archive path, written confined beneath the archive directory open as `writeRootFd`. */
-  writePath: string | null;
+  /** The source volume's descriptor (open on the main thread until every batch has answered). */
+  sourceFd: number;
+  /** The source's size: the last chunk may be short. */
+  volsize: number;
+  /** Chunk indexes, ascending (not necessarily consecutive). */
+  indexes: number[];
+  /** 32 bytes a chunk: the hash the archive holds for that address, compared where `hasPrevious`. */
+  previousHashes: Uint8Array;
+  hasPrevious: Uint8Array;
+  /** Output slot per chunk: the chunk file is left there (buffers mode); null: it is not kept. */
+  outputSlots: number[] | null;
+  /**
+   * Archive path per chunk, written confined beneath the archive directory open as `writeRootFd`
+   * (direct mode); null: not written here (buffers mode, or a dry run when `outputSlots` is null too).
+   */
+  writePaths: string[] | null;
   writeRootFd: number;
-  /** The hash the archive holds for this address (32 bytes), or null. */
-  previousHash: Uint8Array | null;
-  /** ct mode: the counter value for this chunk's nonce (decimal). */
-  ctCounter: string;
+  /** ct mode: the first of `indexes.length` consecutive counters reserved for this batch (decimal). */
+  ctFirst: string;
   nowSeconds: number;
 }
 
 /**
- * Dedup sends to a file: destination: the chunk job left the chunk file in the slot's output,
- * the main thread found no identical chunk in the archive, and a worker writes the file.
+ * Dedup sends to a file: destination: the batch left the chunk file in an output slot, the main
+ * thread found no identical chunk in the archive, and a worker writes the file.
  */
 export interface WriteJob {
   id: number;
@@ -54,17 +68,26 @@ export interface WriteJob {
   write: { path: string; rootFd: number; length: number };
 }
 
-/** zero: a full chunk of zeros; same: hash equals previousHash; data: a chunk file was made. */
-export type ChunkKind = 'zero' | 'same' | 'data';
-
-export interface ChunkResult {
-  id: number;
-  slot: number;
-  kind: ChunkKind;
-  hash: Uint8Array | null;
-  /** Size of the chunk file. */
-  outLength: number;
-  error: string | null;
-  /** The errno code when writing the chunk file failed (ENOSPC, EACCES…). */
+/** Why a batch stopped at one of its chunks (the chunks after it were not done). */
+export interface ChunkFailure {
+  /** Position in the batch. */
+  at: number;
+  /** read: the source; chunk: making the chunk file; write: storing it (with `errorCode`). */
+  stage: 'read' | 'chunk' | 'write';
+  error: string;
+  /** The errno code of a failed read or write (ENOSPC, EACCES, EIO…), when there is one. */
   errorCode: string | null;
+}
+
+/**
+ * The answer to a batch (or to a write job: no chunks, `failure` or not). The chunks before
+ * `failure.at` (all of them without a failure) are done: kind, hash (DATA and SAME) and the
+ * chunk file's size (DATA).
+ */
+export interface WorkerReply {
+  id: number;
+  kinds: Uint8Array;
+  hashes: Uint8Array;
+  outLengths: Uint32Array;
+  failure: ChunkFailure | null;
 }

@@ -1,20 +1,23 @@
-// The send pipeline's worker pool: one worker thread per core, and a fixed set of slots (input
-// chunk, output chunk file; about 32 MiB in all) in one SharedArrayBuffer that the reader, the
-// workers and the writer take turns on, so memory in flight does not grow with the volume and
-// no chunk buffer is allocated, copied or transferred between threads.
+// The send pipeline's worker pool: one worker thread per core, and a fixed set of output slots
+// (about 32 MiB, one SharedArrayBuffer) that hold chunk files on their way to the main thread
+// when the workers do not write them themselves. The workers read the source themselves into
+// buffers of their own, so memory in flight does not grow with the volume, and no chunk buffer
+// is allocated, copied or transferred between threads.
 
 import { availableParallelism } from 'node:os';
 import type { Archive } from '../../archive/archive.js';
 import { maxChunkFileBytes } from '../../archive/chunk-file.js';
-import type { ChunkJob, ChunkResult, SetupMessage, WorkerSetup, WriteJob } from './chunk-job.js';
+import type { ChunkBatch, SetupMessage, WorkerReply, WorkerSetup, WriteJob } from './chunk-job.js';
 import { ThreadPool } from './thread-pool.js';
 
-/** One slot: its number, the chunk's bytes, and the chunk file's bytes (views on shared memory). */
-export interface BufferPair {
+/** One output slot: its number, and the chunk file's bytes (a view on shared memory). */
+export interface OutputSlot {
   slot: number;
-  input: Uint8Array;
   output: Uint8Array;
 }
+
+/** Memory for chunk files in flight to the main thread. */
+const SLOT_BUDGET_BYTES = 32 * 1024 * 1024;
 
 /** The workers' settings for `archive`: its compression, chunk size and data keys. */
 export function workerSetupFor(archive: Archive): WorkerSetup {
@@ -34,12 +37,13 @@ export function workerSetupFor(archive: Archive): WorkerSetup {
 }
 
 export class ChunkPool {
-  private readonly threads: ThreadPool<ChunkJob | WriteJob, ChunkResult>;
-  private readonly freePairs: BufferPair[] = [];
+  private readonly threads: ThreadPool<ChunkBatch | WriteJob, WorkerReply>;
+  private readonly freeSlots: OutputSlot[] = [];
   private readonly waiting: (() => void)[] = [];
-  /** Slots a worker is working on. */
-  private readonly inFlight = new Set<number>();
   private configured = false;
+  private slotTotal = 0;
+  /** A job was failed by the pool itself (a worker died): other workers may still be running theirs. */
+  private brokenBy: Error | null = null;
 
   /**
    * Starts the workers now; they load their modules while the caller opens the archive.
@@ -49,52 +53,78 @@ export class ChunkPool {
     this.threads = new ThreadPool(new URL('./chunk-worker.js', import.meta.url), options.workers ?? availableParallelism(), 'send');
   }
 
-  /** Gives the workers the archive's settings and the shared slots. */
+  /** The number of worker threads. */
+  get workers(): number {
+    return this.threads.size;
+  }
+
+  /** The number of output slots. */
+  get slotCount(): number {
+    return this.slotTotal;
+  }
+
+  /** Whether a worker died: jobs were failed while others may still be running. */
+  get broken(): boolean {
+    return this.brokenBy !== null;
+  }
+
+  /** Gives the workers the archive's settings and the shared output slots. */
   configure(settings: WorkerSetup): void {
     if (this.configured) throw new Error('ChunkPool.configure: already configured');
     this.configured = true;
-    const inputBytes = settings.chunkSize;
     const outputBytes = maxChunkFileBytes(settings.chunkSize) + 64;
-    const count = Math.max(4 * this.threads.size, Math.floor((32 * 1024 * 1024) / (inputBytes + outputBytes)));
-    const slots = new SharedArrayBuffer(count * (inputBytes + outputBytes));
-    this.threads.broadcast({ settings, slots, inputBytes, outputBytes } satisfies SetupMessage);
-    for (let slot = count - 1; slot >= 0; slot--) {
-      const base = slot * (inputBytes + outputBytes);
-      this.freePairs.push({
-        slot,
-        input: new Uint8Array(slots, base, inputBytes),
-        output: new Uint8Array(slots, base + inputBytes, outputBytes),
-      });
-    }
+    const count = Math.max(4 * this.threads.size, Math.floor(SLOT_BUDGET_BYTES / outputBytes));
+    // Pages are touched only when used: a send that never hands chunk files back costs nothing here.
+    const slots = new SharedArrayBuffer(count * outputBytes);
+    this.threads.broadcast({ settings, slots, outputBytes } satisfies SetupMessage);
+    this.slotTotal = count;
+    for (let slot = count - 1; slot >= 0; slot--)
+      this.freeSlots.push({ slot, output: new Uint8Array(slots, slot * outputBytes, outputBytes) });
   }
 
-  /** Waits for a free slot (this is what bounds the work in flight). */
-  async acquire(): Promise<BufferPair> {
+  /** Waits for a free output slot (this is what bounds the chunk files in flight). */
+  async acquire(): Promise<OutputSlot> {
     for (;;) {
-      const pair = this.freePairs.pop();
-      if (pair) return pair;
+      const slot = this.freeSlots.pop();
+      if (slot) return slot;
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
-  release(pair: BufferPair): void {
-    this.freePairs.push(pair);
+  release(slot: OutputSlot): void {
+    this.freeSlots.push(slot);
     this.waiting.shift()?.();
   }
 
-  /** Whether a worker is working on the slot right now (it must not be reused yet). */
-  isInFlight(pair: BufferPair): boolean {
-    return this.inFlight.has(pair.slot);
+  /** Sends a batch of chunks to the least busy worker. */
+  runBatch(job: Omit<ChunkBatch, 'id'>): Promise<WorkerReply> {
+    return this.submit(job);
   }
 
-  /** Sends a job to the least busy worker. */
-  submit(job: Omit<ChunkJob, 'id'> | Omit<WriteJob, 'id'>): Promise<ChunkResult> {
-    if (!this.configured) return Promise.reject(new Error('ChunkPool.submit: not configured'));
-    this.inFlight.add(job.slot);
-    return this.threads.run(job).finally(() => this.inFlight.delete(job.slot));
+  /** Sends the write of a chunk file left in an output slot to the least busy worker. */
+  write(job: Omit<WriteJob, 'id'>): Promise<WorkerReply> {
+    return this.submit(job);
+  }
+
+  /**
+   * After a worker died: ends every worker, so that none still reads or writes through a
+   * descriptor the caller is about to close (its number could be reused by another file).
+   */
+  async stopWorkers(): Promise<void> {
+    await this.threads.close();
   }
 
   close(): Promise<void> {
     return this.threads.close();
+  }
+
+  private submit(job: Omit<ChunkBatch, 'id'> | Omit<WriteJob, 'id'>): Promise<WorkerReply> {
+    if (!this.configured) return Promise.reject(new Error('ChunkPool: not configured'));
+    const running = this.threads.run(job);
+    // The thread pool fails a job only when a worker failed or the pool was closed.
+    running.catch((error: unknown) => {
+      this.brokenBy ??= error instanceof Error ? error : new Error(String(error));
+    });
+    return running;
   }
 }

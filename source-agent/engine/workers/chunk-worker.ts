@@ -1,9 +1,13 @@
-// A send worker thread: for each chunk, detect zeros, compress, hash, compare with the archive's
-// hash, and encrypt. In direct mode it also writes the chunk file, with the code LocalStore and
-// the destination helper write new files with (confined-fs/new-file.ts: beneath the archive's
-// descriptor, never through a link, never over an existing file; no fsync: the commit makes
-// the destination durable once, before publishing).
+// A send worker thread: for each batch, read its chunks from the source (one positional read per
+// run of consecutive chunks, on the descriptor the main thread opened); for each chunk detect
+// zeros, compress, hash, compare with the archive's hash, and encrypt. In direct mode it also
+// writes the chunk file, with the code LocalStore and the destination helper write new files
+// with (confined-fs/new-file.ts: beneath the archive's descriptor, never through a link, never
+// over an existing file; no fsync: the commit makes the destination durable once, before
+// publishing). Otherwise the chunk file is left in the batch's output slot for the main thread.
+// One reply per batch.
 
+import { readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { writeNewFileBeneath } from '../../../confined-fs/new-file.js';
 import { errnoOf, messageOf } from '../../../protocol/thrown.js';
@@ -11,9 +15,20 @@ import { maxChunkFileBytes } from '../../archive/chunk-file.js';
 import { makeCodec } from '../../archive/compression/index.js';
 import { xchacha20Xor } from '../../archive/crypto/xchacha20.js';
 import { CHUNK_OVERHEAD } from '../../archive/envelope.js';
-import { type DataHasher, dataHasherFor, hashesEqual, initHashing } from '../../archive/hash.js';
+import { type DataHasher, dataHasherFor, HASH_BYTES, hashesEqual, initHashing } from '../../archive/hash.js';
 import { dataNonce } from '../../archive/nonces.js';
-import type { ChunkJob, ChunkResult, SetupMessage, WorkerMessage, WorkerSetup, WriteJob } from './chunk-job.js';
+import {
+  type ChunkBatch,
+  type ChunkFailure,
+  KIND_DATA,
+  KIND_SAME,
+  KIND_ZERO,
+  type SetupMessage,
+  type WorkerMessage,
+  type WorkerReply,
+  type WorkerSetup,
+  type WriteJob,
+} from './chunk-job.js';
 import { testWorkerExit } from './test-worker-exit.js';
 
 // The pool starts its workers before the archive is open (module loading overlaps the main
@@ -24,18 +39,18 @@ interface Setup {
   hasher: DataHasher;
   zeros: Buffer;
   maxFile: number;
-  /** Reused for every chunk: fresh buffers cost page faults on each use. */
+  /** Reused for every batch (fresh buffers cost page faults on each use): one run of chunks read at once. */
+  input: Buffer;
   scratch: Buffer;
   ownOutput: Buffer;
-  /** The pool's shared slots. */
+  /** The pool's shared output slots. */
   slots: SharedArrayBuffer;
-  inputBytes: number;
   outputBytes: number;
 }
 let setup: Setup | null = null;
 let setupFailure: string | null = null;
 
-async function configure({ settings, slots, inputBytes, outputBytes }: SetupMessage): Promise<Setup> {
+async function configure({ settings, slots, outputBytes }: SetupMessage): Promise<Setup> {
   // Encrypted archives hash chunks with HMAC-SHA256; only unencrypted ones need BLAKE2b.
   if (!settings.crypto) await initHashing();
   const codec = makeCodec(settings.compression, settings.level);
@@ -46,69 +61,142 @@ async function configure({ settings, slots, inputBytes, outputBytes }: SetupMess
     hasher: dataHasherFor(settings.crypto?.manifestHashKey ?? null),
     zeros: Buffer.alloc(settings.chunkSize),
     maxFile,
+    input: Buffer.allocUnsafe(settings.chunkSize),
     scratch: Buffer.allocUnsafe(codec.maxCompressedBytes(settings.chunkSize)),
     ownOutput: Buffer.allocUnsafe(maxFile + 64),
     slots,
-    inputBytes,
     outputBytes,
   };
 }
 
-type Outcome = Pick<ChunkResult, 'kind' | 'hash' | 'outLength' | 'error' | 'errorCode'>;
+/** A chunk that could not be done; the batch stops there. */
+class ChunkStop extends Error {
+  constructor(
+    readonly stage: ChunkFailure['stage'],
+    message: string,
+    readonly errorCode: string | null,
+  ) {
+    super(message);
+  }
+}
 
-function processChunk(job: ChunkJob, setup: Setup): Outcome {
-  const { settings, codec, hasher, zeros, maxFile, scratch, ownOutput } = setup;
-  const base = job.slot * (setup.inputBytes + setup.outputBytes);
-  const data = Buffer.from(setup.slots, base, job.length);
+/**
+ * Reads the consecutive chunks `indexes[from..to)` with one positional read (a batch covers
+ * about 1 MiB: large reads, as a disk likes them) into the worker's input buffer, grown to fit.
+ * Returns how many bytes were read: less than asked when the source ended early.
+ */
+function readRun(job: ChunkBatch, from: number, to: number, setup: Setup): number {
+  const chunkSize = setup.settings.chunkSize;
+  const position = (job.indexes[from] as number) * chunkSize;
+  const length = Math.min((to - from) * chunkSize, job.volsize - position);
+  if (setup.input.length < length) setup.input = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    let got: number;
+    try {
+      got = readSync(job.sourceFd, setup.input, done, length - done, position + done);
+    } catch (error) {
+      throw new ChunkStop('read', `reading the source volume at byte ${position + done}: ${messageOf(error)}`, errnoOf(error) ?? 'EIO');
+    }
+    if (got === 0) break;
+    done += got;
+  }
+  return done;
+}
+
+/** One chunk of a batch, read as `data`: its kind, hash and chunk file size go to the reply at position `n`. */
+function processChunk(job: ChunkBatch, n: number, data: Buffer, setup: Setup, reply: WorkerReply): void {
+  const { settings, codec, hasher, zeros, maxFile, scratch } = setup;
+  const length = data.length;
+  const chunkSize = settings.chunkSize;
   // Only a full-size chunk of zeros becomes a "0" line; a short last chunk is always data.
-  if (job.length === settings.chunkSize && data.equals(zeros))
-    return { kind: 'zero', hash: null, outLength: 0, error: null, errorCode: null };
+  if (length === chunkSize && data.equals(zeros)) {
+    reply.kinds[n] = KIND_ZERO;
+    return;
+  }
   const compressed = scratch.subarray(0, codec.compressInto(data, scratch));
   const hash = hasher.digest(compressed);
-  if (job.previousHash && hashesEqual(hash, job.previousHash)) return { kind: 'same', hash, outLength: 0, error: null, errorCode: null };
-  const out = job.output ? Buffer.from(setup.slots, base + setup.inputBytes, setup.outputBytes) : ownOutput;
+  reply.hashes.set(hash, n * HASH_BYTES);
+  if (job.hasPrevious[n] && hashesEqual(hash, job.previousHashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES))) {
+    reply.kinds[n] = KIND_SAME;
+    return;
+  }
+  reply.kinds[n] = KIND_DATA;
+  const slot = job.outputSlots?.[n];
+  const out = slot === undefined ? setup.ownOutput : Buffer.from(setup.slots, slot * setup.outputBytes, setup.outputBytes);
   const crypto = settings.crypto;
   const outLength = compressed.length + (crypto ? CHUNK_OVERHEAD : 0);
-  if (outLength > maxFile || outLength > out.length) {
-    return {
-      kind: 'data',
-      hash,
-      outLength: 0,
-      error: `compressed chunk of ${outLength} bytes exceeds the format's ${maxFile}`,
-      errorCode: null,
-    };
-  }
+  if (outLength > maxFile || outLength > out.length)
+    throw new ChunkStop('chunk', `compressed chunk of ${outLength} bytes exceeds the format's ${maxFile}`, null);
+  reply.outLengths[n] = outLength;
+  const path = job.writePaths?.[n];
   // A dry run (send --dry-run, receive --sparse's local compare) keeps no chunk file: no nonce,
   // no encryption (a ct nonce would also need a real clock).
-  if (!job.output && !job.writePath) return { kind: 'data', hash, outLength, error: null, errorCode: null };
+  if (slot === undefined && path === undefined) return;
   if (crypto) {
-    const nonce = dataNonce(crypto.style, crypto.dataNonceKey, compressed, hash, BigInt(job.ctCounter), job.nowSeconds);
+    const nonce = dataNonce(crypto.style, crypto.dataNonceKey, compressed, hash, BigInt(job.ctFirst) + BigInt(n), job.nowSeconds);
     out.set(nonce, 0);
     xchacha20Xor(crypto.dataKey, nonce, compressed, out.subarray(CHUNK_OVERHEAD));
   } else {
     compressed.copy(out);
   }
-  if (job.writePath) {
+  if (path !== undefined) {
     try {
-      writeNewFileBeneath(job.writeRootFd, job.writePath, out.subarray(0, outLength));
+      writeNewFileBeneath(job.writeRootFd, path, out.subarray(0, outLength));
     } catch (error) {
-      const code = errnoOf(error) ?? 'EIO';
-      return { kind: 'data', hash, outLength: 0, error: messageOf(error), errorCode: code };
+      throw new ChunkStop('write', messageOf(error), errnoOf(error) ?? 'EIO');
     }
   }
-  return { kind: 'data', hash, outLength, error: null, errorCode: null };
 }
 
-/** A dedup send's write of a chunk file already in the slot's output (WriteJob). */
-function writeFromSlot(job: WriteJob, setup: Setup): Outcome {
-  const base = job.slot * (setup.inputBytes + setup.outputBytes) + setup.inputBytes;
+function runBatch(job: ChunkBatch, setup: Setup): WorkerReply {
+  const count = job.indexes.length;
+  const reply: WorkerReply = {
+    id: job.id,
+    kinds: new Uint8Array(count),
+    hashes: new Uint8Array(count * HASH_BYTES),
+    outLengths: new Uint32Array(count),
+    failure: null,
+  };
+  const chunkSize = setup.settings.chunkSize;
+  let n = 0;
   try {
-    writeNewFileBeneath(job.write.rootFd, job.write.path, Buffer.from(setup.slots, base, job.write.length));
+    while (n < count) {
+      // A run of consecutive indexes, read at once.
+      let end = n + 1;
+      while (end < count && job.indexes[end] === (job.indexes[end - 1] as number) + 1) end++;
+      const got = readRun(job, n, end, setup);
+      for (let offset = 0; n < end; n++, offset += chunkSize) {
+        testWorkerExit();
+        const index = job.indexes[n] as number;
+        const length = Math.min(chunkSize, job.volsize - index * chunkSize);
+        if (offset + length > got) throw new ChunkStop('read', `source volume shrank while being read (chunk ${index})`, null);
+        processChunk(job, n, setup.input.subarray(offset, offset + length), setup, reply);
+      }
+    }
   } catch (error) {
-    const code = errnoOf(error) ?? 'EIO';
-    return { kind: 'data', hash: null, outLength: 0, error: messageOf(error), errorCode: code };
+    reply.failure =
+      error instanceof ChunkStop
+        ? { at: n, stage: error.stage, error: error.message, errorCode: error.errorCode }
+        : { at: n, stage: 'chunk', error: messageOf(error), errorCode: null };
   }
-  return { kind: 'data', hash: null, outLength: job.write.length, error: null, errorCode: null };
+  return reply;
+}
+
+/** A reply with no chunks done (a write job's, or a batch's that could not start). */
+function chunklessReply(id: number, failure: ChunkFailure | null): WorkerReply {
+  return { id, kinds: new Uint8Array(0), hashes: new Uint8Array(0), outLengths: new Uint32Array(0), failure };
+}
+
+/** A dedup send's write of a chunk file already in an output slot (WriteJob). */
+function writeFromSlot(job: WriteJob, setup: Setup): WorkerReply {
+  const reply = chunklessReply(job.id, null);
+  try {
+    writeNewFileBeneath(job.write.rootFd, job.write.path, Buffer.from(setup.slots, job.slot * setup.outputBytes, job.write.length));
+  } catch (error) {
+    reply.failure = { at: 0, stage: 'write', error: messageOf(error), errorCode: errnoOf(error) ?? 'EIO' };
+  }
+  return reply;
 }
 
 // Messages are handled one at a time, in order: the setup, then jobs.
@@ -126,15 +214,17 @@ async function handle(message: WorkerMessage): Promise<void> {
     });
     return;
   }
-  testWorkerExit();
   const job = message;
-  let result: Outcome;
-  try {
-    if (!setup) throw new Error(setupFailure ?? 'send worker: a job came before its setup');
-    result = 'write' in job ? writeFromSlot(job, setup) : processChunk(job, setup);
-  } catch (error) {
-    result = { kind: 'data', hash: null, outLength: 0, error: messageOf(error), errorCode: null };
+  let reply: WorkerReply;
+  if (!setup) {
+    const error = setupFailure ?? 'send worker: a job came before its setup';
+    reply = chunklessReply(job.id, { at: 0, stage: 'chunk', error, errorCode: null });
+  } else if ('write' in job) {
+    testWorkerExit();
+    reply = writeFromSlot(job, setup);
+  } else {
+    reply = runBatch(job, setup);
   }
-  const reply: ChunkResult = { id: job.id, slot: job.slot, ...result };
+  // A few hundred bytes a batch: copied, not transferred.
   parentPort?.postMessage(reply);
 }

@@ -1,0 +1,149 @@
+// The send workers take their chunks in batches (engine/send/chunk-pipeline.ts) and read them
+// from the source themselves. What batching must not change: a ct-nonce archive's counters are
+// never used twice (each batch reserves one a chunk, consecutive), a batch that ends past the
+// volume's end (a short last chunk) sends its bytes exactly, an incremental finds the unchanged
+// chunks at every position of a batch, on file: (the workers write the chunk files) and on any
+// other store (the chunk files come back to the main thread). And a source that cannot be read
+// ends the pipeline with one clean error, not an internal one.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
+import { createArchive } from '../../source-agent/engine/maintain/arch-init.js';
+import { runChunkPipeline } from '../../source-agent/engine/send/chunk-pipeline.js';
+import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
+import { ChunkPool } from '../../source-agent/engine/workers/chunk-pool.js';
+import { FatalError } from '../../source-agent/errors.js';
+import { prepareImport } from '../../source-agent/source/import-source.js';
+import { LocalStore } from '../../source-agent/store/local-store.js';
+import type { Store } from '../../source-agent/store/store.js';
+import { scratchDir, useKdfMemoHere } from '../helpers/cli.js';
+import { FailingStore } from '../helpers/failing-store.js';
+import { restoreAll } from '../helpers/session-archive.js';
+import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
+import { openArchive, writerFor } from '../helpers/write-context.js';
+
+// Not about the key derivation: the archive's scrypt comes from the test memo (helpers/cli.ts).
+useKdfMemoHere();
+
+const scratch = scratchDir('skiff-send-batches-');
+after(scratch.cleanup);
+const quiet: SendEvents = { note() {}, warn() {}, sending() {}, volumeStart: () => ({ update() {} }), volumeEnd() {} };
+/** 64 KiB chunks: 16 to a batch; 45 chunks and a short one make three batches, the last one short. */
+const CHUNK = 65536;
+const PASSPHRASE = 'batches';
+
+/** Chunk files (x + 16 hex digits) under `root`, by session directory (S_…). */
+function chunkFilesBySession(root: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const path of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    if (!/(^|\/)x[0-9a-f]{16}$/.test(path)) continue;
+    const session = path.split('/').find((part) => part.startsWith('S_')) ?? '?';
+    out.set(session, [...(out.get(session) ?? []), join(root, path)]);
+  }
+  return out;
+}
+
+async function sendAt(store: Store, source: string, at: Date): Promise<void> {
+  // The archive is opened again for each send, as each run of the command opens it.
+  const archive = await openArchive(store, PASSPHRASE);
+  const reports = await send(
+    {
+      writer: writerFor(archive),
+      volumes: [{ name: 'v.img', prepare: () => prepareImport(source) }],
+      tags: new Map(),
+      sendUnchanged: false,
+      dryRun: false,
+      startedAt: at,
+    },
+    quiet,
+  );
+  assert.equal(reports[0]?.outcome, 'sent');
+}
+
+describe('send in batches', () => {
+  const stores: Record<string, (root: string) => Store> = {
+    'file: (the workers write the chunk files)': (root) => new LocalStore(root),
+    'another store (the chunk files come back to the main thread)': (root) => new FailingStore(new LocalStore(root)),
+  };
+  for (const [title, storeAt] of Object.entries(stores)) {
+    it(`ct counters stay unique, a short last batch is exact, unchanged chunks are found: ${title}`, async () => {
+      const dir = join(scratch.dir, title.startsWith('file') ? 'direct' : 'buffers');
+      const root = join(dir, 'archive');
+      mkdirSync(root, { recursive: true });
+      await createArchive(storeAt(root), {
+        mode: CIPHER_MODES['32'],
+        compression: 'zstd',
+        level: 3,
+        chunkSize: CHUNK,
+        passphrase: async () => Buffer.from(PASSPHRASE),
+        now: () => Date.now() / 1000,
+      });
+      const source = join(dir, 'v.img');
+      const first = makeVolume('batches', CHUNK, 45, 1000);
+      writeFileSync(source, first);
+      await sendAt(storeAt(root), source, new Date(Date.UTC(2026, 11, 1, 12)));
+
+      // Change one chunk in each batch, at different positions, and the short last chunk.
+      const changed = [1, 17, 34, 45];
+      for (const index of changed) writeAt(source, index * CHUNK, keystream(`change ${index}`, index === 45 ? 1000 : CHUNK));
+      const second = readFileSync(source);
+      await sendAt(storeAt(root), source, new Date(Date.UTC(2026, 11, 2, 12)));
+
+      const files = chunkFilesBySession(root);
+      const sessions = [...files.keys()].sort();
+      assert.equal(sessions.length, 2, `sessions: ${sessions.join(', ')}`);
+      // The incremental stored the changed chunks and nothing else.
+      const incremental = (files.get(sessions[1] as string) ?? [])
+        .map((path) => Number.parseInt(path.slice(-16), 16) / CHUNK)
+        .sort((a, b) => a - b);
+      assert.deepEqual(incremental, changed);
+      // ct nonce: 4 bytes of time, 10 random, then the 80-bit counter.
+      const counters = [...files.values()].flat().map((path) => readFileSync(path).subarray(14, 24).toString('hex'));
+      assert.equal(new Set(counters).size, counters.length, 'a nonce counter was used twice');
+
+      const restored = await restoreAll(storeAt(root), PASSPHRASE);
+      const images = [...restored.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, bytes]) => bytes);
+      assert.equal(images.length, 2);
+      assert.ok(images[0]?.equals(first), 'the first session restores as the source was');
+      assert.ok(images[1]?.equals(second), 'the incremental restores as the source is');
+    });
+  }
+
+  it('a source that cannot be read ends the pipeline with a clean error', async () => {
+    const pool = new ChunkPool({ workers: 2 });
+    try {
+      pool.configure({ compression: 'zlib', level: 4, chunkSize: CHUNK, crypto: null });
+      const options = {
+        pool,
+        sink: { localRoot: null, writeChunk: () => Promise.reject(new Error('a dry run writes nothing')) },
+        chunkSize: CHUNK,
+        volsize: 40 * CHUNK,
+        indexes: Array.from({ length: 40 }, (_, i) => i),
+        previousHash: () => null,
+        chunkPath: () => '',
+        ctCounter: () => 0n,
+        now: () => 0,
+        dryRun: true,
+      };
+      // A directory opens for reading, but reading it fails (EISDIR).
+      const unreadable = join(scratch.dir, 'a-directory');
+      mkdirSync(unreadable);
+      await assert.rejects(
+        runChunkPipeline({ ...options, sourcePath: unreadable }),
+        (error: Error) => error instanceof FatalError && /reading the source volume at byte 0: .*EISDIR/.test(error.message),
+      );
+      // Shorter than the volume it claims to be: it shrank while being read.
+      const short = join(scratch.dir, 'short.img');
+      writeFileSync(short, makeVolume('short', CHUNK, 30));
+      await assert.rejects(
+        runChunkPipeline({ ...options, sourcePath: short }),
+        (error: Error) => error instanceof FatalError && /source volume shrank while being read \(chunk 30\)/.test(error.message),
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+});
