@@ -52,7 +52,7 @@ compat_start() {
     exec unshare -m -- sh -c 'mount --make-rprivate / && mount -t tmpfs compat-lock /run/lock && exec "$@"' \
       compat "$@"
   fi
-  : "${WYNG:?set WYNG to the path of Wyng 0.8's src/wyng}"
+  : "${WYNG:?set WYNG to the path of src/wyng in a Wyng 0.8 checkout}"
   WYNG=$(realpath "$WYNG")
   WYNG_RUN=$WYNG
   cd "$(dirname "$0")/../.." || exit 1
