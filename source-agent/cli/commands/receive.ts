@@ -45,7 +45,10 @@ export class ReceiveCommand extends SkiffCommand {
       the next send is incremental. --use-snapshot starts from the paired snapshot (the newest
       session then needs no transfer); --use-snapshot-diff reads only the chunks later sessions
       changed; --req-snapshot fails a volume that has no usable snapshot. A volume that fails is
-      reported and the others are still received (exit 2 at the end).
+      reported and the others are still received (exit 2 at the end). A name the archive lacks
+      is skipped with a line, as in Wyng. In DIR, a directory or a symbolic link where the
+      volume's file goes fails that volume: a link is neither followed nor replaced (--save-to
+      names the file it points to).
       --vols-from=FILE (or --local-from) takes Wyng's JSON of volume sets instead of the volumes
       named: each set's volumes go into that set's local storage, under the set's alias for a
       volume (the local name) when it gives one; failed volumes are listed in FILE.error.
