@@ -386,6 +386,19 @@ describe('Wyng options in real runs (file: archive, no root)', () => {
     assert.equal(unknownOnly.stderr, '');
   });
 
+  it('arch-init takes volume names as Wyng does: the new archive has none, so each is skipped with its line', async () => {
+    const dest = `--dest=file:${join(scratch.dir, 'archive-init-names')}`;
+    const result = await runSkiffInProcess(
+      ['arch-init', 'nope', 'b.img', dest, '--encrypt=off', `--meta-dir=${join(scratch.dir, 'meta')}`],
+      {
+        env,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\nLast updated [^\n]*\nVolume 'b\.img' not found; Skipping\.\nVolume 'nope' not found; Skipping\.\n$/);
+    assert.ok(existsSync(join(scratch.dir, 'archive-init-names', 'archive.ini')));
+  });
+
   it('reads /etc/wyng/wyng.ini when /etc/skiff/skiff.ini does not exist, and says which file with --verbose', async () => {
     const skiffIni = join(scratch.dir, 'skiff.ini');
     const wyngIni = join(scratch.dir, 'wyng.ini');
