@@ -14,6 +14,7 @@
 import { VolumeFailure } from '../errors.js';
 import { foldDeltamap, lostDeltamap } from './deltamap.js';
 import type { LvmDeltaBatch } from './lvm/delta-batch.js';
+import { lvTimeOf } from './lvm/lvm-commands.js';
 import { changedBytes, type LvmDelta } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
 import { deltaTimeTag } from './lvm/snapshot-names.js';
@@ -77,13 +78,13 @@ export async function startLvmMonitor(request: LvmMonitorRequest): Promise<Monit
       return { outcome: 'unchanged' };
     }
     await state.saveDeltamap(vid, map);
-    await lvm.changeTags(vg, names.next, [last.name, deltaTimeTag(nsOf(next.time))]);
+    await lvm.changeTags(vg, names.next, [last.name, deltaTimeTag(nsOf(lvTimeOf(next)))]);
     await state.saveVolume(vid, {
       kind: 'lvm',
       session: last.name,
       sequence: last.sequence,
       snapshot: `${vg}/${names.paired}`,
-      snapshotMtimeNs: String(nsOf(next.time)),
+      snapshotMtimeNs: String(nsOf(lvTimeOf(next))),
       size: next.size,
       volumeMtimeNs: '',
       deltamap: true,

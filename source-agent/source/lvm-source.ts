@@ -17,7 +17,7 @@ import { VolumeFailure } from '../errors.js';
 import type { VolumeState } from '../state/local-state.js';
 import { withDeltamap } from './deltamap.js';
 import type { LvmDeltaBatch } from './lvm/delta-batch.js';
-import type { LvRow } from './lvm/lvm-commands.js';
+import { type LvRow, lvTimeOf } from './lvm/lvm-commands.js';
 import { changedBytes, type DeltaRequest } from './lvm/lvm-delta.js';
 import type { LvmPool } from './lvm/lvm-pool.js';
 import {
@@ -102,7 +102,7 @@ export function isPaired(
     recorded.session === last.name &&
     recorded.sequence === last.sequence &&
     recorded.snapshot === `${vg}/${names.paired}` &&
-    recorded.snapshotMtimeNs === String(nsOf(paired.time)) &&
+    recorded.snapshotMtimeNs === String(nsOf(lvTimeOf(paired))) &&
     recorded.size === paired.size &&
     // Tagged with the session when it was rotated in (by send), or the last session (by monitor).
     paired.tags.includes(last.name)
@@ -118,7 +118,7 @@ async function recoverRotation(request: LvmVolumeRequest, slots: LvmVolumeSlots,
     !last ||
     recorded?.kind !== 'lvm' ||
     recorded.session !== last.name ||
-    recorded.snapshotMtimeNs !== String(nsOf(next.time)) ||
+    recorded.snapshotMtimeNs !== String(nsOf(lvTimeOf(next))) ||
     !next.tags.includes(last.name) ||
     next.tags.includes(DELTA_TAG)
   )
@@ -136,6 +136,11 @@ export async function takeSnapshot(pool: LvmPool, slots: LvmVolumeSlots, uuid: s
   await lvm.createSnapshot(vg, slots.origin.name, slots.names.next, newSnapshotTags(uuid, byMonitor));
   const row = await lvm.lv(vg, slots.names.next);
   if (!row || row.thinId === null) throw new VolumeFailure(`Snapshot '${vg}/${slots.names.next}' did not appear.`);
+  if (row.time === null) {
+    // Its time is the pairing token: a snapshot without a readable one is of no use; not left behind.
+    await lvm.removeLv(vg, slots.names.next);
+    lvTimeOf(row);
+  }
   return row;
 }
 
@@ -174,7 +179,7 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
   return {
     path: `/dev/${vg}/${names.next}`,
     size: next.size,
-    mtimeNs: nsOf(next.time),
+    mtimeNs: nsOf(lvTimeOf(next)),
     permissions: lvPermissions(slots.origin),
     get changed() {
       return changed;
@@ -188,7 +193,7 @@ export async function prepareLvmVolume(request: LvmVolumeRequest): Promise<Prepa
         session,
         sequence,
         snapshot: `${vg}/${names.paired}`,
-        snapshotMtimeNs: String(nsOf(next.time)),
+        snapshotMtimeNs: String(nsOf(lvTimeOf(next))),
         size: next.size,
         volumeMtimeNs: '',
       });

@@ -5,7 +5,7 @@
 // "used by" column: where Wyng gives an option an effect, a Skiff note must give a real reason.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -326,6 +326,77 @@ describe('Wyng options in real runs (file: archive, no root)', () => {
     // delete and rename abort with exit 1, as Wyng's do.
     assert.equal((await skiff('delete', 'nosuch.img', '-u')).code, 1);
     assert.equal((await skiff('rename', 'nosuch.img', 'other.img')).code, 1);
+  });
+
+  it('receive skips a volume the archive lacks, as Wyng does: --local, --save-to, --vols-from (§1.2 step 14, §9.6)', async () => {
+    const skipLine = (stdout: string) =>
+      stdout
+        .split('\n')
+        .filter((l) => l.includes('nosuch'))
+        .join('\n');
+    const into = join(scratch.dir, 'receive-into');
+    mkdirSync(into);
+    const local = await skiff('receive', 'nosuch.img', 'b.img', `--local=${into}`, '--force');
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal(skipLine(local.stdout), "Volume 'nosuch.img' not found; Skipping.");
+    assert.ok(readFileSync(join(into, 'b.img')).equals(readFileSync(sources.b)), 'the other volume is received');
+    assert.equal(existsSync(join(into, 'nosuch.img')), false);
+    const alone = await skiff('receive', 'nosuch.img', `--local=${into}`, '--force');
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.equal(skipLine(alone.stdout), "Volume 'nosuch.img' not found; Skipping.");
+
+    // --save-to counts the volumes left after the skip (Wyng: one found name is received).
+    const saved = join(scratch.dir, 'receive-saved.img');
+    const one = await skiff('receive', 'b.img', 'nosuch.img', `--save-to=${saved}`);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(skipLine(one.stdout), "Volume 'nosuch.img' not found; Skipping.");
+    assert.ok(readFileSync(saved).equals(readFileSync(sources.b)));
+    const none = await skiff('receive', 'nosuch.img', `--save-to=${saved}-none`);
+    assert.equal(none.code, 9, none.stderr);
+    assert.equal(skipLine(none.stdout), "Volume 'nosuch.img' not found; Skipping.");
+    assert.equal(none.stderr, 'Specify one volume for receive --save-to.\n');
+    assert.equal(existsSync(`${saved}-none`), false);
+
+    // A skipped name is no failure: no FILE.error (Wyng lists only failed volumes there).
+    const sets = join(scratch.dir, 'receive-sets.json');
+    writeFileSync(
+      sets,
+      JSON.stringify({
+        [into]: [
+          ['b.img', null],
+          ['nosuch.img', null],
+        ],
+      }),
+    );
+    rmSync(join(into, 'b.img'));
+    const fromSets = await skiff('receive', `--vols-from=${sets}`, '--force');
+    assert.equal(fromSets.code, 0, fromSets.stderr);
+    assert.equal(skipLine(fromSets.stdout), "Volume 'nosuch.img' not found; Skipping.");
+    assert.ok(readFileSync(join(into, 'b.img')).equals(readFileSync(sources.b)));
+    assert.equal(existsSync(`${sets}.error`), false);
+  });
+
+  it('arch-deduplicate takes volume names as Wyng does: an unknown one is skipped, the others noted (it works on the whole archive)', async () => {
+    const result = await skiff('arch-deduplicate', 'nosuch.img', 'b.img');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\nVolume 'nosuch\.img' not found; Skipping\.\n/);
+    assert.equal(result.stderr, 'Volume names have no effect on arch-deduplicate: it works on the whole archive, as in Wyng.\n');
+    const unknownOnly = await skiff('arch-deduplicate', 'nosuch.img');
+    assert.equal(unknownOnly.code, 0, unknownOnly.stderr);
+    assert.equal(unknownOnly.stderr, '');
+  });
+
+  it('arch-init takes volume names as Wyng does: the new archive has none, so each is skipped with its line', async () => {
+    const dest = `--dest=file:${join(scratch.dir, 'archive-init-names')}`;
+    const result = await runSkiffInProcess(
+      ['arch-init', 'nope', 'b.img', dest, '--encrypt=off', `--meta-dir=${join(scratch.dir, 'meta')}`],
+      {
+        env,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\nLast updated [^\n]*\nVolume 'b\.img' not found; Skipping\.\nVolume 'nope' not found; Skipping\.\n$/);
+    assert.ok(existsSync(join(scratch.dir, 'archive-init-names', 'archive.ini')));
   });
 
   it('reads /etc/wyng/wyng.ini when /etc/skiff/skiff.ini does not exist, and says which file with --verbose', async () => {

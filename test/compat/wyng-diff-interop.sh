@@ -12,39 +12,11 @@
 # unchanged volume is compared again with it. Only --quick may disagree, and only where the two
 # tools' zstd compress a chunk of the volume differently (checked and named, see zstd_agrees).
 set -eu
-: "${WYNG:?set WYNG to the path of Wyng's src/wyng}"
-cd "$(dirname "$0")/../.."
-[ -x dist/source-agent/main.js ] || npm run build >/dev/null
-
-work=$(mktemp -d /var/tmp/skiff-diff-interop.XXXXXX)
-mnt="$work/mnt"
-mkdir -p "$mnt" "$work/wyng-meta" "$work/aside"
-truncate -s 1G "$work/btrfs.img"
-mkfs.btrfs -q -f "$work/btrfs.img" >/dev/null 2>&1
-mount -o loop "$work/btrfs.img" "$mnt"
-cleanup() {
-  umount "$mnt" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-btrfs subvolume create "$mnt/pool" >/dev/null
-pool="$mnt/pool"
-pass="interop-passphrase"
-skiff() { node dist/source-agent/main.js "$@" --meta-dir="$work/skiff-meta" --passcmd="echo $pass" --authmin=0; }
-# Wyng allows one run per machine (/var/lock/wyng): wait while another holds it.
-wyng() {
-  for _ in $(seq 1 120); do
-    rc=0
-    /usr/bin/python3 "$WYNG" "$@" --meta-dir="$work/wyng-meta" --passcmd="echo $pass" --authmin=0 >"$work/w.out" 2>"$work/w.err" || rc=$?
-    if ! grep -q "obtaining lock" "$work/w.err"; then
-      cat "$work/w.out"
-      cat "$work/w.err" >&2
-      return $rc
-    fi
-    sleep 2
-  done
-  return 99
-}
+. "$(dirname "$0")/lib.sh"
+compat_start diff-interop sh "$0" "$@"
+compat_btrfs 1G
+pool=$(compat_subvolume pool)
+mkdir -p "$work/aside"
 # The lines both print, without the banner, blank lines and the bar's length.
 normal() { grep -v -e '^Wyng ' -e '^Skiff ' -e '^Last updated' -e '^$' | sed -E 's/^\[\|*\]/[bar]/'; }
 

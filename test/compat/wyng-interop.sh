@@ -8,27 +8,10 @@
 # Wyng lists, verifies, arch-checks and receives every session byte-identical; Wyng then sends a
 # third session on top; Skiff verifies the archive and restores that session byte-identical.
 set -eu
-: "${WYNG:?set WYNG to the path of Wyng's src/wyng}"
-cd "$(dirname "$0")/../.."
-[ -x dist/source-agent/main.js ] || npm run build >/dev/null
-
-work=$(mktemp -d /var/tmp/skiff-interop.XXXXXX)
-mnt="$work/mnt"
-mkdir -p "$mnt"
-truncate -s 2G "$work/btrfs.img"
-mkfs.btrfs -q -f "$work/btrfs.img"
-mount -o loop "$work/btrfs.img" "$mnt"
-cleanup() {
-  umount "$mnt" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-btrfs subvolume create "$mnt/pool" >/dev/null
-pool="$mnt/pool"
-pass="interop-passphrase"
-skiff() { node dist/source-agent/main.js "$@" --meta-dir="$work/skiff-meta" --passcmd="echo $pass" --authmin=0; }
-wyng() { /usr/bin/python3 "$WYNG" "$@" --meta-dir="$work/wyng-meta" --passcmd="echo $pass" --authmin=0; }
-mkdir -p "$work/wyng-meta"
+. "$(dirname "$0")/lib.sh"
+compat_start interop sh "$0" "$@"
+compat_btrfs 2G
+pool=$(compat_subvolume pool)
 
 gen() { # gen FILE SEED: 6 MiB of mixed random, zero and text-like data
   node -e "

@@ -9,33 +9,14 @@
 # --local=VG/POOL on the model) and compares. Session names, uuid, salts and nonces come from the
 # clock and the RNG: a re-run makes a different archive with the same structure.
 set -eu
-: "${WYNG:?set WYNG to the path of Wyng's src/wyng}"
-cd "$(dirname "$0")/../.."
-[ -f dist/test/lvm-model/cli.js ] || npm run build >/dev/null
-BIN=$(pwd)/test/lvm-model/bin
-OUT=$(pwd)/test/fixtures/wyng-lvm
-W=$(mktemp -d /var/tmp/skiff-wyng-lvmfx.XXXXXX)
-VG=wyngfx$$
+. "$(dirname "$0")/lib.sh"
 PASS=fixture-lvm-pass
-export SKIFF_LVM_MODEL_DIR="$W/model" PATH="$BIN:$PATH"
-cleanup() {
-  lvm vgremove -f "$VG" >/dev/null 2>&1 || true
-  lvm-model teardown 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
-
-sed -e "s#\"/usr/sbin/thin_delta\"#\"$BIN/thin_delta\"#" -e "s#lvm = \"/usr/sbin/lvm\"#lvm = \"$BIN/lvm\"#" \
-  -e "s#dmsetup  = \"/sbin/dmsetup\"#dmsetup  = \"$BIN/dmsetup\"#" "$WYNG" >"$W/wyng"
-# Wyng's machine-wide lock (/var/lock/wyng) fails at once when another Wyng holds it: wait.
-wyng() {
-  tries=0
-  while ! /usr/bin/python3 "$W/wyng" "$@" --meta-dir="$W/meta" --passcmd="echo $PASS" --authmin=0 2>"$W/wyng.err"; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 90 ] || ! grep -q 'obtaining lock' "$W/wyng.err"; then cat "$W/wyng.err" >&2; return 1; fi
-    sleep 2
-  done
-}
+compat_start wyng-lvmfx sh "$0" "$@"
+compat_lvm_model
+OUT="$root/test/fixtures/wyng-lvm"
+W=$work
+VG=wyngfx$$
+compat_vg "$VG"
 lv=vm-fx-private
 mkdir -p "$W/dest" "$W/meta"
 lvm vgcreate "$VG" /dev/model-pv >/dev/null

@@ -9,8 +9,8 @@
 # parts 1-3), KEEP=1 (keep the work directory), SAVE_MIDPRUNE=DIR (copy the Wyng-made mid-prune
 # archives of part 5 there as fixtures, see test/fixtures/wyng-midprune/README.md).
 # Needs root, btrfs-progs, /usr/bin/python3 with python3-pycryptodome and python3-zstd.
-# Do not run two at once: Wyng takes a machine-wide lock (/var/lock/wyng). The script runs a
-# private copy of dist/ so that a rebuild during the run does not disturb it.
+# Wyng's machine-wide lock (/var/lock/wyng) is private to the run (lib.sh, compat_start). The
+# script runs a private copy of dist/ so that a rebuild during the run does not disturb it.
 #
 # Every check compares restored bytes with cmp and checks exit codes. A failing check is
 # reported ("FAIL ...", with the command's output in the log file it names) and the script goes
@@ -30,50 +30,24 @@
 #     compared with a normally completed Wyng prune. Then a Skiff prune is SIGKILLed part-way and
 #     Wyng's and Skiff's handling of that archive is checked.
 set -u
-: "${WYNG:?set WYNG to the path of src/wyng in a Wyng 0.8 checkout}"
-WYNG=$(realpath "$WYNG")
+. "$(dirname "$0")/lib.sh"
 PARTS=${PARTS:-"1 2 3 4 5"}
 MODES=${MODES:-"off xchacha20-dgr"}
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-[ -x dist/source-agent/main.js ] || npm run build >/dev/null
+compat_start maint bash "$0" "$@"
 tools="$root/test/fixtures/wyng-v3/tools"
 fixtures="$root/test/fixtures/wyng-v3"
-
-work=$(mktemp -d /var/tmp/skiff-maint.XXXXXX)
-mnt="$work/mnt"
-mkdir -p "$mnt" "$work/log"
-truncate -s 3G "$work/btrfs.img"
-mkfs.btrfs -q -f "$work/btrfs.img"
-mount -o loop "$work/btrfs.img" "$mnt"
-cleanup() {
-  umount "$mnt" 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-btrfs subvolume create "$mnt/pool" >/dev/null
-pool="$mnt/pool"
+compat_btrfs 3G
+pool=$(compat_subvolume pool)
+mkdir -p "$work/log"
 echo "work directory: $work"
-# A private copy of the build (node_modules and package.json beside it, for module resolution).
-mkdir -p "$work/skiff"
-cp -a dist "$work/skiff/dist"
-cp package.json "$work/skiff/"
-ln -s "$root/node_modules" "$work/skiff/node_modules"
-skiff_main="$work/skiff/dist/source-agent/main.js"
+compat_private_build
 
 # --- running and recording checks -------------------------------------------------------------
 passed=0
 failed=0
 failures=""
 n=0
-PASS="interop-passphrase"
-SMETA="$work/skiff-meta"
-WMETA="$work/wyng-meta"
-mkdir -p "$WMETA"
 # The passphrase and metadata dirs can be changed per call: PASS=... SMETA=... skiff ...
-skiff() { node "$skiff_main" "$@" --meta-dir="$SMETA" --passcmd="echo $PASS" --authmin=0; }
-wyng() { mkdir -p "$WMETA" && /usr/bin/python3 "$WYNG" "$@" --meta-dir="$WMETA" --passcmd="echo $PASS" --authmin=0; }
 
 ok() {
   passed=$((passed + 1))
@@ -534,7 +508,7 @@ part5() {
   # Skiff as soon as Vol_*/merge exists (init), or once half of the second session's chunk
   # files have been moved out of merge/S_<second>/000000000 (half-moved).
   total=$(ls "$vdir/S_${K[1]}/000000000" | wc -l)
-  node "$skiff_main" prune k.img --session="${K[0]}" -u --dest="$dest" \
+  node "$SKIFF_MAIN" prune k.img --session="${K[0]}" -u --dest="$dest" \
     --meta-dir="$SMETA" --authmin=0 >"$work/log/p5b-prune-$point.txt" 2>&1 &
   pid=$!
   killed=$(python3 -c '

@@ -12,23 +12,14 @@
 # Unencrypted, zlib (no python3-zstd needed). test/qubes/wyng-archive.test.ts restores it with
 # skiff-qubes on the Qubes model and compares the volumes with SHA256SUMS.
 set -eu
-: "${WYNG:?set WYNG to the path of Wyng's src/wyng}"
-cd "$(dirname "$0")/../.."
-[ -f dist/test/lvm-model/cli.js ] || npm run build >/dev/null
-BIN=$(pwd)/test/lvm-model/bin
-OUT=$(pwd)/test/fixtures/wyng-qubes
-W=$(mktemp -d /var/tmp/skiff-wyng-qubesfx.XXXXXX)
+. "$(dirname "$0")/lib.sh"
+compat_start wyng-qubesfx sh "$0" "$@"
+compat_lvm_model
+OUT="$root/test/fixtures/wyng-qubes"
+W=$work
 VG=wyngqfx$$
-export SKIFF_LVM_MODEL_DIR="$W/model" PATH="$BIN:$PATH"
-cleanup() {
-  lvm vgremove -f "$VG" >/dev/null 2>&1 || true
-  lvm-model teardown 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+compat_vg "$VG"
 
-sed -e "s#\"/usr/sbin/thin_delta\"#\"$BIN/thin_delta\"#" -e "s#lvm = \"/usr/sbin/lvm\"#lvm = \"$BIN/lvm\"#" \
-  -e "s#dmsetup  = \"/sbin/dmsetup\"#dmsetup  = \"$BIN/dmsetup\"#" "$WYNG" >"$W/wyng"
 # Wyng 0.8 rc4 looks every volume of a send up among the pool's LVs before it notices an
 # --import-other-from volume, so an LVM send with an import fails (KeyError 'wyng-qubes-metadata'
 # in prepare_snapshots_lvm) — the very send wyng-util-qubes makes. Look imports up gently.
@@ -41,14 +32,6 @@ s = s.replace(old, "l_vol = lvols.get(datavol) if datavol in other_vols else lvo
               "        snap1, snap2 = (l_vol.snap1, l_vol.snap2) if l_vol else (None, None)")
 open(p, "w").write(s)
 PY
-wyng() {
-  tries=0
-  while ! /usr/bin/python3 "$W/wyng" --meta-dir="$W/meta" --authmin=0 -u "$@" 2>"$W/wyng.err"; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 90 ] || ! grep -q 'obtaining lock' "$W/wyng.err"; then cat "$W/wyng.err" >&2; return 1; fi
-    sleep 2
-  done
-}
 mkdir -p "$W/dest" "$W/meta" "$W/varlib/appvms/work"
 lvm vgcreate "$VG" /dev/model-pv >/dev/null
 lvm lvcreate --type thin-pool -L 64m -n vm-pool "$VG" >/dev/null
@@ -61,10 +44,10 @@ sed -e "s#@VG@#qubes_dom0#g" -e "s#@PRIVATE@#4194304#g" -e "s#@ROOT@#8388608#g" 
 printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' '<firewall version="2"><rules/></firewall>' >"$W/varlib/appvms/work/firewall.xml"
 (cd "$W/varlib" && find . -name '*.xml' | tar -czf "$W/qmeta.tgz" --verbatim-files-from -T -)
 
-wyng arch-init --dest="file:$W/dest/archive" --encrypt=off --compression=zlib >/dev/null
+wyng arch-init -u --dest="file:$W/dest/archive" --encrypt=off --compression=zlib >/dev/null
 # wyng-util-qubes passes the volumes as --local-from=JSON; Wyng 0.8 rc4 then fails on the import
 # (KeyError 'wyng-qubes-metadata' in prepare_snapshots_lvm), so the same pool is given as --local.
-wyng --dest="file:$W/dest/archive" --local="$VG/vm-pool" --tag=qubes --send-unchanged \
+wyng -u --dest="file:$W/dest/archive" --local="$VG/vm-pool" --tag=qubes --send-unchanged \
   "--import-other-from=wyng-qubes-metadata:|:$W/qmeta.tgz" send vm-personal-private vm-work-private >/dev/null
 
 rm -rf "$OUT"

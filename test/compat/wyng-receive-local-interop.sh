@@ -19,41 +19,11 @@
 # and Wyng's next send from it is reported (Wyng 0.8: a full scan, its pairing being older than
 # the newest session); Wyng restores that session byte-identical.
 set -eu
-: "${WYNG:?set WYNG to the path of Wyng's src/wyng}"
-cd "$(dirname "$0")/../.."
-[ -x dist/source-agent/main.js ] || npm run build >/dev/null
-
-work=$(mktemp -d /var/tmp/skiff-recv-interop.XXXXXX)
-mnt="$work/mnt"
-mkdir -p "$mnt" "$work/wyng-meta"
-truncate -s 1G "$work/btrfs.img"
-mkfs.btrfs -q -f "$work/btrfs.img" >/dev/null 2>&1
-mount -o loop "$work/btrfs.img" "$mnt"
-cleanup() {
-  umount "$mnt" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-btrfs subvolume create "$mnt/skpool" >/dev/null
-btrfs subvolume create "$mnt/wypool" >/dev/null
-skpool="$mnt/skpool"
-wypool="$mnt/wypool"
-pass="interop-passphrase"
-skiff() { node dist/source-agent/main.js "$@" --meta-dir="$work/skiff-meta" --passcmd="echo $pass" --authmin=0; }
-# Wyng allows one run per machine (/var/lock/wyng): wait while another holds it.
-wyng() {
-  for _ in $(seq 1 150); do
-    rc=0
-    /usr/bin/python3 "$WYNG" "$@" --meta-dir="$work/wyng-meta" --passcmd="echo $pass" --authmin=0 >"$work/w.out" 2>"$work/w.err" || rc=$?
-    if ! grep -q "obtaining lock" "$work/w.err"; then
-      cat "$work/w.out"
-      cat "$work/w.err" >&2
-      return $rc
-    fi
-    sleep 2
-  done
-  return 99
-}
+. "$(dirname "$0")/lib.sh"
+compat_start recv-interop sh "$0" "$@"
+compat_btrfs 1G
+skpool=$(compat_subvolume skpool)
+wypool=$(compat_subvolume wypool)
 
 gen() { # gen FILE SEED: 6 MiB of mixed random, zero and text-like data
   node -e "

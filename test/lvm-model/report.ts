@@ -46,13 +46,32 @@ export function lvAttr(lv: Lv, vg?: Vg, name?: string): string {
   return `V${lv.writable ? 'w' : 'r'}i-${lv.active ? 'a' : '-'}-tz-${lv.skipActivation ? 'k' : '-'}`;
 }
 
-/** lv_time: "%Y-%m-%d %H:%M:%S %z" in local time, as LVM prints it. */
-export function lvTime(seconds: number): string {
+/**
+ * lv_time in local time, as LVM prints it: report/time_format of lvm.conf, by default
+ * "%Y-%m-%d %T %z". SKIFF_LVM_MODEL_TIME_FORMAT stands in for a time_format set in lvm.conf (the
+ * strftime conversions %Y %m %d %H %M %S %T %F %z %s %%; anything else is printed as it is).
+ */
+export function lvTime(seconds: number, format = process.env['SKIFF_LVM_MODEL_TIME_FORMAT'] ?? '%Y-%m-%d %T %z'): string {
   const d = new Date(seconds * 1000);
   const p = (n: number) => String(n).padStart(2, '0');
   const off = -d.getTimezoneOffset();
   const zone = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zone}`;
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  const conversions: Record<string, string> = {
+    Y: String(d.getFullYear()),
+    m: p(d.getMonth() + 1),
+    d: p(d.getDate()),
+    H: p(d.getHours()),
+    M: p(d.getMinutes()),
+    S: p(d.getSeconds()),
+    T: time,
+    F: date,
+    z: zone,
+    s: String(Math.floor(seconds)),
+    '%': '%',
+  };
+  return format.replace(/%(.)/g, (all, c: string) => conversions[c] ?? all);
 }
 
 function dataPercent(r: Row): string {

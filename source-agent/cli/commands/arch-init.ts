@@ -10,8 +10,10 @@ import { itemAt } from '../../lookup.js';
 import { anchorFor } from '../../state/dest-anchor.js';
 import { destIdentity, parseDestUrl } from '../dest-url.js';
 import { formatUpdatedAt } from '../format.js';
+import { volumesRest } from '../options.js';
 import { readNewPassphrase } from '../passphrase.js';
 import { SkiffCommand } from '../skiff-command.js';
+import { selectOrSkip } from './common.js';
 
 export function parseCompression(spec: string): { name: CompressionName; level: number } {
   const [name = '', levelText, extra] = spec.split(':');
@@ -38,6 +40,8 @@ export class ArchInitCommand extends SkiffCommand {
     description: 'Accepted for compatibility: the cipher decides (hmac-sha256, or blake2b when not encrypted)',
   });
   chunkFactor = Option.String('--chunk-factor', '3', { description: 'Chunk size 64 KiB × 2^(N-1), N = 1..6 (default 3: 256 KiB)' });
+
+  volumes = volumesRest();
 
   async run(): Promise<number> {
     const dest = parseDestUrl(this.dest, this.context.cwd); // a malformed URL fails before any output
@@ -82,6 +86,8 @@ export class ArchInitCommand extends SkiffCommand {
     if (chunkSize !== 262144) out.line(`Chunk size set: ${chunkSize}`);
     out.line(`${mode.encrypted ? 'Encrypted' : 'Un-encrypted'} archive '${dest.text}'`);
     out.line(`Last updated ${formatUpdatedAt(archive.ini.updatedAt)}`);
+    // Wyng takes names on every command; the new archive has no volumes, so each is skipped (§1.2 step 14).
+    selectOrSkip({ byName: new Map(), unreadable: new Map() }, { names: this.volumes, all: false, exclude: [] }, out);
     return 0;
   }
 }

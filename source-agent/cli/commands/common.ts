@@ -29,7 +29,10 @@ export function reportUnreadable(index: VolumeIndex, out: Output): string[] {
   return [...index.unreadable.keys()];
 }
 
-/** Wyng's selection for list, verify, diff and prune: a name the archive lacks is skipped, with a line. */
+/**
+ * Wyng's selection for every command but add, delete, rename, send and arch-check (§1.2 step 14):
+ * a name the archive lacks is skipped, with a line.
+ */
 export function selectOrSkip(index: VolumeIndex, request: SelectionRequest, out: Output): string[] {
   const { names, missing } = selectExisting(index, request);
   for (const name of missing) out.line(`Volume '${name}' not found; Skipping.`);

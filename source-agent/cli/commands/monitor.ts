@@ -20,7 +20,7 @@ import { monitorReflinkVolume } from '../../source/reflink-monitor.js';
 import { allOption, localOption, volexOption, volsFromOption, volumesRest } from '../options.js';
 import { loadVolsFrom, setVolumeNames, writeErrorFile } from '../vols-from.js';
 import { WriteCommand } from '../write-command.js';
-import { requireVolumes } from './common.js';
+import { requireVolumes, selectOrSkip } from './common.js';
 
 export class MonitorCommand extends WriteCommand {
   static override paths = [['monitor']];
@@ -65,6 +65,11 @@ export class MonitorCommand extends WriteCommand {
     const out = this.consoleOutput();
     this.banner(out);
     const { archive, state } = await this.openForWrite(out);
+    const index = await buildVolumeIndex(archive);
+    // A name the archive lacks is skipped with Wyng's line before any work (§1.2 step 14).
+    const found = selectOrSkip(index, { names: requested, all: this.all, exclude: this.volex }, out);
+    // Named volumes in the order given; --all in Wyng's sorted order.
+    const names = this.all ? found : [...new Set(requested)].filter((name) => found.includes(name));
     const pools = new Map<string, LocalPool>();
     for (const spec of specs) {
       const local = await openLocalPool(spec ?? '', { cwd: this.context.cwd, vouch: this.vouch, env: this.context.env });
@@ -73,8 +78,6 @@ export class MonitorCommand extends WriteCommand {
       if (local.kind === 'lvm' && (await releaseStaleReservation(local.pool)))
         out.line(`  Released a metadata snapshot of ${local.pool.vg}/${local.pool.pool} that an earlier run left reserved.`);
     }
-    const index = await buildVolumeIndex(archive);
-    const names = this.all ? [...index.byName.keys()].filter((n) => !this.volex.includes(n)).sort() : [...new Set(requested)];
 
     // Step 1: snapshots (and reflink volumes whole); step 2: every LVM delta under one
     // reservation per pool (Wyng's "Acquiring deltas."); step 3: fold and rotate.

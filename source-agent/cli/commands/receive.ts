@@ -9,7 +9,7 @@ import { receiveVolume } from '../../engine/restore/receive.js';
 import { openReceivePool, type ReceivePool } from '../../engine/restore/receive-pool.js';
 import { applyLvPermission } from '../../engine/restore/thin-target.js';
 import { parseSessionSpec, type SessionChoice } from '../../engine/select/session-select.js';
-import { buildVolumeIndex, selectVolumes } from '../../engine/select/volume-index.js';
+import { buildVolumeIndex } from '../../engine/select/volume-index.js';
 import { InputError, IntegrityError, LocalStorageError, VolumeErrors, VolumeFailure } from '../../errors.js';
 import { itemAt, valueFor } from '../../lookup.js';
 import { thinVolumeAt } from '../../source/lvm/thin-volumes.js';
@@ -25,7 +25,7 @@ import {
 } from '../options.js';
 import { SkiffCommand } from '../skiff-command.js';
 import { loadVolsFrom, setVolumeNames, writeErrorFile } from '../vols-from.js';
-import { parseStrict, reportUnreadable, requireVolumes, singleSession, volumeSession } from './common.js';
+import { parseStrict, reportUnreadable, requireVolumes, selectOrSkip, singleSession, volumeSession } from './common.js';
 
 export class ReceiveCommand extends SkiffCommand {
   static override paths = [['receive']];
@@ -45,7 +45,10 @@ export class ReceiveCommand extends SkiffCommand {
       the next send is incremental. --use-snapshot starts from the paired snapshot (the newest
       session then needs no transfer); --use-snapshot-diff reads only the chunks later sessions
       changed; --req-snapshot fails a volume that has no usable snapshot. A volume that fails is
-      reported and the others are still received (exit 2 at the end).
+      reported and the others are still received (exit 2 at the end). A name the archive lacks
+      is skipped with a line, as in Wyng. In DIR, a directory or a symbolic link where the
+      volume's file goes fails that volume: a link is neither followed nor replaced (--save-to
+      names the file it points to).
       --vols-from=FILE (or --local-from) takes Wyng's JSON of volume sets instead of the volumes
       named: each set's volumes go into that set's local storage, under the set's alias for a
       volume (the local name) when it gives one; failed volumes are listed in FILE.error.
@@ -113,7 +116,8 @@ export class ReceiveCommand extends SkiffCommand {
     if (this.all) specs.add(this.local);
     if (toLocal && [...specs].some((spec) => spec === undefined || spec === ''))
       throw new InputError('receive needs --save-to=PATH or --local=VG/POOL|DIR.');
-    if (!toLocal && (this.all || this.volumes.length !== 1)) throw new InputError('Specify one volume for receive --save-to.');
+    // Wyng counts the volumes for --save-to after the unknown names are skipped (below).
+    if (!toLocal && this.all) throw new InputError(ONE_FOR_SAVE_TO);
     const spec = parseSessionSpec(singleSession(this.session, 'receive'));
     const strict = parseStrict(this.sessionStrict);
     // --save-to wins over --local (as in Wyng).
@@ -127,7 +131,10 @@ export class ReceiveCommand extends SkiffCommand {
     const { archive, state } = await this.openArchive(out);
     const index = await buildVolumeIndex(archive);
     const requested = volsFrom ? setVolumeNames(volsFrom) : this.volumes;
-    const names = selectVolumes(index, { names: requested, all: this.all, exclude: this.volex });
+    // A name the archive lacks is skipped with Wyng's line (§1.2 step 14), from --vols-from too;
+    // it is no failure, so it is not in FILE.error (Wyng lists only failed volumes there).
+    const names = selectOrSkip(index, { names: requested, all: this.all, exclude: this.volex }, out);
+    if (!toLocal && names.length !== 1) throw new InputError(ONE_FOR_SAVE_TO);
     const failed = this.all ? reportUnreadable(index, out) : [];
     const targets = names.map((name) => {
       const pool = poolOf(name);
@@ -202,6 +209,8 @@ export class ReceiveCommand extends SkiffCommand {
     return result.skipped;
   }
 }
+
+const ONE_FOR_SAVE_TO = 'Specify one volume for receive --save-to.';
 
 /** Where a volume is received: the --local spec and its name there. */
 interface Placement {

@@ -22,6 +22,7 @@ import { itemAt } from '../../lookup.js';
 import type { LocalState } from '../../state/local-state.js';
 import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
+import { checkPoolFilePath } from './pool-path.js';
 import { receiveVolume } from './receive.js';
 import type { ReceivePool } from './receive-pool.js';
 import { keepReflinkPairing, type ReflinkVolume, repairReflinkVolume, usableSnapshot } from './reflink-pairing.js';
@@ -66,6 +67,7 @@ export async function receiveIntoPool(request: PoolReceiveRequest, out: Output):
   const isNewest = choice.index === volume.sessions.length - 1;
   const localName = request.localName ?? volume.name;
   const target = poolTarget(pool, localName);
+  if (pool.kind !== 'lvm') await checkPoolFilePath(pool.path, localName, volume.name);
   const reflink: ReflinkVolume | null =
     pool.kind === 'reflink' && state ? { volumePath: target, uuid: archive.ini.uuid, vid: volume.vid, state } : null;
   const thin: ThinSnapshotVolume | null =

@@ -6,6 +6,7 @@
 // (--use-snapshot) and is paired again after a receive of its newest session. Any other
 // directory is a plain file pool: files are written, nothing is snapshotted.
 
+import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LocalStorageError } from '../../errors.js';
 import { classifyLocal } from '../../source/local-pool.js';
@@ -22,7 +23,15 @@ export async function openReceivePool(
   options: { cwd: string; vouch: readonly string[]; env: NodeJS.ProcessEnv },
 ): Promise<ReceivePool> {
   const classified = await classifyLocal(local, { cwd: options.cwd, env: options.env, missing: 'error' });
-  if (classified === null) throw new LocalStorageError(`Local path not found: '${resolve(options.cwd, local)}'`);
+  if (classified === null) {
+    const path = resolve(options.cwd, local);
+    // Wyng says "Local storage is offline" for both; Skiff names what is wrong.
+    const exists = await lstat(path).then(
+      () => true,
+      () => false,
+    );
+    throw new LocalStorageError(exists ? `Local path is not a directory: '${path}'` : `Local path not found: '${path}'`);
+  }
   if (classified.kind === 'lvm') return classified;
   const { path } = classified;
   try {

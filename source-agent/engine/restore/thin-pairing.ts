@@ -8,6 +8,7 @@
 // paired (the next send reads it whole, or skips it until --remap, as for any foreign snapshot).
 
 import type { SessionRecord } from '../../archive/archive.js';
+import { lvTimeOf } from '../../source/lvm/lvm-commands.js';
 import type { LvmPool } from '../../source/lvm/lvm-pool.js';
 import { lvmSnapshotNames, newSnapshotTags, snapshotMembership } from '../../source/lvm/snapshot-names.js';
 import type { LocalState } from '../../state/local-state.js';
@@ -52,7 +53,7 @@ export async function repairThinVolume(request: RepairRequest, out: Output): Pro
     session: session.name,
     sequence: session.info.sequence,
     snapshot: `${vg}/${slots.paired}`,
-    snapshotMtimeNs: String(BigInt(snapshot.time) * 1_000_000_000n),
+    snapshotMtimeNs: String(BigInt(lvTimeOf(snapshot)) * 1_000_000_000n),
     size: snapshot.size,
     volumeMtimeNs: '',
   });

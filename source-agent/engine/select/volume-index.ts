@@ -52,8 +52,8 @@ export function selectVolumes(index: VolumeIndex, request: SelectionRequest): st
 }
 
 /**
- * The same, for the commands Wyng lets skip a name the archive lacks (list, verify, diff, prune:
- * behavior spec §1.2 step 14): the names found, and those not found. An unreadable volinfo still
+ * The same, for the commands Wyng lets skip a name the archive lacks (all but add, delete,
+ * rename, send and arch-check: behavior spec §1.2 step 14): the names found, and those not found. An unreadable volinfo still
  * stops the run, as the missing name may be that volume's.
  */
 export function selectExisting(index: VolumeIndex, request: SelectionRequest): { names: string[]; missing: string[] } {

@@ -19,6 +19,7 @@ describe('LVM command output', () => {
       attr: 'twi-aotz--',
       size: 268435456,
       time: 1796425077,
+      timeText: '2026-12-04 22:57:57 +0000',
       pool: '',
       thinId: null,
       tags: [],
@@ -32,7 +33,8 @@ describe('LVM command output', () => {
     assert.throws(() => parseLvs('  a:::b:::c\n'), LocalStorageError);
     assert.throws(() => parseLvs('  a:::vg:::Vwi-a-tz--:::12B:::2026-12-04 22:57:57 +0000:::p:::1:::\n'), LocalStorageError);
     assert.throws(() => parseLvs('  -a:::vg:::Vwi-a-tz--:::12:::2026-12-04 22:57:57 +0000:::p:::1:::\n'), LocalStorageError);
-    assert.ok(Number.isNaN(parseLvTime('yesterday')));
+    assert.equal(parseLvTime('yesterday'), null);
+    assert.equal(parseLvTime(''), null);
   });
 
   it("names device-mapper devices with every '-' doubled", () => {

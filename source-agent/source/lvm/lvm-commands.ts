@@ -31,8 +31,14 @@ export interface LvRow {
   /** lv_attr: [0] type (t pool, V thin), [1] permission (w/r), [4] state (a active). */
   attr: string;
   size: number;
-  /** lv_time in seconds (LVM prints whole seconds). */
-  time: number;
+  /**
+   * lv_time in seconds (LVM prints whole seconds); null when lvs printed none Skiff can read (an
+   * LV made by an LVM too old to record it, or report/time_format changed in lvm.conf). Read it
+   * through lvTimeOf(), which says so instead of going on with no time.
+   */
+  time: number | null;
+  /** lv_time as lvs printed it (for the message when it cannot be read). */
+  timeText: string;
   /** The thin pool of a thin volume, else "". */
   pool: string;
   /** dm-thin device id of a thin volume, else null. */
@@ -112,10 +118,10 @@ export function dmName(vg: string, lv: string, suffix = ''): string {
   return `${vg.replaceAll('-', '--')}-${lv.replaceAll('-', '--')}${suffix}`;
 }
 
-/** "2026-12-04 22:57:57 +0100" → Unix seconds; NaN when it is not that shape. */
-export function parseLvTime(text: string): number {
+/** "2026-12-04 22:57:57 +0100" (LVM's default report/time_format) → Unix seconds; null when it is not that shape. */
+export function parseLvTime(text: string): number | null {
   const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(text.trim());
-  if (!m) return Number.NaN;
+  if (!m) return null;
   const n = m.slice(1).map((v) => Number(v));
   const [y, mo, d, h, mi, s] = n as [number, number, number, number, number, number];
   const offset = (m[7] === '-' ? -1 : 1) * ((n[7] ?? 0) * 60 + (n[8] ?? 0)) * 60;
@@ -138,6 +144,7 @@ export function parseLvs(text: string): LvRow[] {
       attr,
       size: Number(size),
       time: parseLvTime(time),
+      timeText: time,
       pool,
       thinId: thinId === '' ? null : Number(thinId),
       tags: tags === '' ? [] : tags.split(','),
@@ -149,6 +156,19 @@ export function parseLvs(text: string): LvRow[] {
     rows.push(row);
   }
   return rows;
+}
+
+/**
+ * The LV's creation time in seconds: the pairing token of a Skiff snapshot, so a time that cannot
+ * be read stops the run (exit 7) rather than pairing on a made-up one. Wyng reads the same field
+ * the same way (and stops with a ValueError traceback).
+ */
+export function lvTimeOf(row: LvRow): number {
+  if (row.time !== null) return row.time;
+  throw new LocalStorageError(
+    `Cannot read the creation time of LV '${row.vg}/${row.name}' in 'lvm lvs' (lv_time ${JSON.stringify(row.timeText.slice(0, 100))}): ` +
+      `Skiff reads LVM's default report/time_format "%Y-%m-%d %T %z"; check /etc/lvm/lvm.conf.`,
+  );
 }
 
 /** What a failed command said, as one line. */
