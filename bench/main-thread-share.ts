@@ -15,10 +15,10 @@
 // share of the whole process's (user + system, all threads), both taken as the process exits.
 
 import { spawnSync } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
+import { writeMixedVolume } from './mixed-volume.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const MiB = 1024 * 1024;
@@ -57,23 +57,6 @@ function busyOf(path: string): { busy: number; total: number } {
   return { busy, total };
 }
 
-function writeVolume(path: string): void {
-  const words = Buffer.from('backup volume snapshot session chunk archive thin pool extent reflink delta qubes dom0 \n'.repeat(12000));
-  const block = Buffer.allocUnsafe(MiB);
-  const fd = openSync(path, 'w');
-  try {
-    for (let i = 0; i < size; i++) {
-      const kind = i % 4;
-      if (kind < 2) randomFillSync(block);
-      else if (kind === 2) block.fill(0);
-      else words.copy(block, 0, i % 64, (i % 64) + MiB);
-      writeSync(fd, block, 0, MiB, i * MiB);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function profiled(what: string, args: string[]): void {
   const dir = join(work, `prof-${what}`);
   mkdirSync(dir);
@@ -106,7 +89,7 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 try {
   const volume = join(work, 'vol.img');
-  writeVolume(volume);
+  writeMixedVolume(volume, size);
   const common = [`--dest=file:${join(work, 'archive')}`, `--meta-dir=${join(work, 'meta')}`, '--passcmd=echo bench-passphrase'];
   const init = spawnSync(process.execPath, [CLI, 'arch-init', '--encrypt=xchacha20-dgr', ...common], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`arch-init: ${init.stderr}`);

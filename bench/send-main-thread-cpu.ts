@@ -13,34 +13,16 @@
 // the main thread's CPU per GiB beyond the fixed cost: what limits the speed-up from cores.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
+import { writeMixedVolume } from './mixed-volume.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const MiB = 1024 * 1024;
 const size = Number(process.argv[2] ?? 1024);
 const runs = Number(process.argv[3] ?? 3);
 const work = process.env['SKIFF_BENCH_DIR'] ?? '/dev/shm/skiff-main-cpu';
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-
-function writeVolume(path: string, mib: number): void {
-  const words = Buffer.from('backup volume snapshot session chunk archive thin pool extent reflink delta qubes dom0 \n'.repeat(12000));
-  const block = Buffer.allocUnsafe(MiB);
-  const fd = openSync(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) {
-      const kind = i % 4;
-      if (kind < 2) randomFillSync(block);
-      else if (kind === 2) block.fill(0);
-      else words.copy(block, 0, i % 64, (i % 64) + MiB);
-      writeSync(fd, block, 0, MiB, i * MiB);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** utime + stime in seconds from a /proc …/stat line (fields 14 and 15, in clock ticks of 1/100 s). */
 function cpuSeconds(statPath: string): number {
@@ -96,8 +78,8 @@ mkdirSync(work, { recursive: true });
 try {
   const small = join(work, 'small.img');
   const large = join(work, 'large.img');
-  writeVolume(small, 16);
-  writeVolume(large, size);
+  writeMixedVolume(small, 16);
+  writeMixedVolume(large, size);
   let n = 0;
   const fixed: number[] = [];
   const perGiB: number[] = [];

@@ -42,6 +42,21 @@ describe('XChaCha20 (node:crypto fast path)', () => {
     assert.equal(result.buffer, out.buffer);
     assert.equal(hex(xchacha20Xor(K, N, result)), hex(data));
   });
+  it('gives the reference bytes in a caller buffer and in place, across its 16 KiB pieces', () => {
+    for (const length of [16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 131_072, 131_072 + 45]) {
+      const key = randomBytes(32);
+      const nonce = randomBytes(24);
+      const data = randomBytes(length);
+      const expected = hex(xchacha20(key, nonce, data));
+      const out = Buffer.alloc(length + 64);
+      const result = xchacha20Xor(key, nonce, data, out);
+      assert.equal(result.length, length);
+      assert.equal(hex(result), expected, `caller buffer, length ${length}`);
+      const inPlace = Buffer.from(data);
+      assert.equal(hex(xchacha20Xor(key, nonce, inPlace, inPlace)), expected, `in place, length ${length}`);
+      assert.equal(hex(inPlace), expected);
+    }
+  });
 });
 
 describe('XChaCha20-Poly1305 (node:crypto fast path)', () => {

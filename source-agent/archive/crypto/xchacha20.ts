@@ -7,6 +7,8 @@ import { hchacha20 } from './hchacha20.js';
 
 export const XCHACHA_NONCE_BYTES = 24;
 export const POLY1305_TAG_BYTES = 16;
+/** The size of the pieces xchacha20Xor feeds the cipher (see there). */
+const CIPHER_PIECE_BYTES = 16 * 1024;
 
 function checkKeyNonce(key: Uint8Array, nonce: Uint8Array): void {
   if (key.length !== 32) throw new RangeError('xchacha20: key must be 32 bytes');
@@ -26,10 +28,16 @@ export function xchacha20Xor(key: Uint8Array, nonce: Uint8Array, input: Uint8Arr
   iv.set(nonce.subarray(16, 24), 8);
   const cipher = createCipheriv('chacha20', subkey, iv);
   subkey.fill(0);
-  const result = cipher.update(input);
-  cipher.final();
-  if (!output) return result;
-  return output.subarray(0, result.copy(output, 0));
+  // In pieces: each update returns a fresh buffer, and one the size of a chunk (128 KiB and up)
+  // costs fresh pages every time — measured, a 128 KiB chunk went through ~2.5x slower in one
+  // piece than in 16 KiB pieces (most of a send's and a receive's cipher time).
+  const target = output ?? Buffer.allocUnsafe(input.length);
+  let done = 0;
+  for (let at = 0; at < input.length; at += CIPHER_PIECE_BYTES) {
+    done += cipher.update(input.subarray(at, at + CIPHER_PIECE_BYTES)).copy(target, done);
+  }
+  done += cipher.final().copy(target, done);
+  return target.subarray(0, done);
 }
 
 function ietfNonce(nonce: Uint8Array): Buffer {
