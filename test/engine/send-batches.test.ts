@@ -13,24 +13,21 @@ import { after, describe, it } from 'node:test';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
 import { createArchive } from '../../source-agent/engine/maintain/arch-init.js';
 import { runChunkPipeline } from '../../source-agent/engine/send/chunk-pipeline.js';
-import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
 import { ChunkPool } from '../../source-agent/engine/workers/chunk-pool.js';
 import { FatalError } from '../../source-agent/errors.js';
-import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { scratchDir, useKdfMemoHere } from '../helpers/cli.js';
 import { FailingStore } from '../helpers/failing-store.js';
 import { restoreAll } from '../helpers/session-archive.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
-import { openArchive, writerFor } from '../helpers/write-context.js';
+import { openArchive, sendImportAt } from '../helpers/write-context.js';
 
 // Not about the key derivation: the archive's scrypt comes from the test memo (helpers/cli.ts).
 useKdfMemoHere();
 
 const scratch = scratchDir('skiff-send-batches-');
 after(scratch.cleanup);
-const quiet: SendEvents = { note() {}, warn() {}, sending() {}, volumeStart: () => ({ update() {} }), volumeEnd() {} };
 /** 64 KiB chunks: 16 to a batch; 45 chunks and a short one make three batches, the last one short. */
 const CHUNK = 65536;
 const PASSPHRASE = 'batches';
@@ -48,19 +45,7 @@ function chunkFilesBySession(root: string): Map<string, string[]> {
 
 async function sendAt(store: Store, source: string, at: Date): Promise<void> {
   // The archive is opened again for each send, as each run of the command opens it.
-  const archive = await openArchive(store, PASSPHRASE);
-  const reports = await send(
-    {
-      writer: writerFor(archive),
-      volumes: [{ name: 'v.img', prepare: () => prepareImport(source) }],
-      tags: new Map(),
-      sendUnchanged: false,
-      dryRun: false,
-      startedAt: at,
-    },
-    quiet,
-  );
-  assert.equal(reports[0]?.outcome, 'sent');
+  await sendImportAt(await openArchive(store, PASSPHRASE), 'v.img', source, at);
 }
 
 describe('send in batches', () => {

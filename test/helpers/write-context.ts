@@ -6,7 +6,9 @@ import { ArchiveWriter } from '../../source-agent/archive/archive-writer.js';
 import type { RootKeys } from '../../source-agent/archive/keys.js';
 import { NonceCounters } from '../../source-agent/archive/nonces.js';
 import type { Output } from '../../source-agent/engine/output.js';
+import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
 import type { WriteContext } from '../../source-agent/engine/write-context.js';
+import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalState } from '../../source-agent/state/local-state.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { fixtureRootKeys } from './paths.js';
@@ -44,6 +46,25 @@ export function writerFor(archive: Archive): ArchiveWriter {
     now,
   );
   return new ArchiveWriter(archive, counters, now);
+}
+
+/** Send events that print nothing. */
+export const quietSend: SendEvents = { note() {}, warn() {}, sending() {}, volumeStart: () => ({ update() {} }), volumeEnd() {} };
+
+/** One engine-level send of the file `source` as volume `name`, a session at `at`; fails unless it was sent. */
+export async function sendImportAt(archive: Archive, name: string, source: string, at: Date): Promise<void> {
+  const reports = await send(
+    {
+      writer: writerFor(archive),
+      volumes: [{ name, prepare: () => prepareImport(source) }],
+      tags: new Map(),
+      sendUnchanged: false,
+      dryRun: false,
+      startedAt: at,
+    },
+    quietSend,
+  );
+  if (reports[0]?.outcome !== 'sent') throw new Error(`'${name}' was not sent: ${reports[0]?.outcome}`);
 }
 
 /**

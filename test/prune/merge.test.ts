@@ -9,22 +9,19 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Archive } from '../../source-agent/archive/archive.js';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
 import type { SessionName, VolumeId } from '../../source-agent/archive/names.js';
 import { archCheck } from '../../source-agent/engine/maintain/arch-check.js';
 import { createArchive } from '../../source-agent/engine/maintain/arch-init.js';
 import { recoverInterruptedWrites } from '../../source-agent/engine/maintain/recover.js';
 import { mergeSessions } from '../../source-agent/engine/prune/merge-apply.js';
-import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
-import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { useKdfMemoHere } from '../helpers/cli.js';
 import { FailingStore } from '../helpers/failing-store.js';
 import { restoreAll } from '../helpers/session-archive.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
-import { openArchive, openWriteContext, silentOutput, writerFor } from '../helpers/write-context.js';
+import { openArchive, openWriteContext, sendImportAt, silentOutput } from '../helpers/write-context.js';
 
 // Not about the key derivation: the archive's scrypt comes from the test memo (helpers/cli.ts).
 useKdfMemoHere();
@@ -34,26 +31,9 @@ const PASS = 'merge-test-passphrase';
 const dir = mkdtempSync(join(tmpdir(), 'skiff-merge-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const quiet: SendEvents = { note() {}, warn() {}, sending() {}, volumeStart: () => ({ update() {} }), volumeEnd() {} };
-
 /** Session images by name, for each volume. */
 const images = new Map<string, Buffer>();
 const base = join(dir, 'base');
-
-async function sendImage(archive: Archive, name: string, source: string, at: Date): Promise<void> {
-  const reports = await send(
-    {
-      writer: writerFor(archive),
-      volumes: [{ name, prepare: () => prepareImport(source) }],
-      tags: new Map(),
-      sendUnchanged: false,
-      dryRun: false,
-      startedAt: at,
-    },
-    quiet,
-  );
-  assert.equal(reports[0]?.outcome, 'sent');
-}
 
 /** Every remaining session restores to its image; arch-check passes; `pruned` sessions are gone. */
 async function assertArchive(root: string, pruned: readonly string[]): Promise<void> {
@@ -106,10 +86,10 @@ before(async () => {
   ];
   for (const [i, step] of steps.entries()) {
     step();
-    await sendImage(archive, 'vol.img', source, new Date(Date.UTC(2026, 10, 20 + i, 12, 0, 0)));
+    await sendImportAt(archive, 'vol.img', source, new Date(Date.UTC(2026, 10, 20 + i, 12, 0, 0)));
     if (i % 2 === 0) {
       writeAt(other, 0, keystream(`o${i}`, 1000));
-      await sendImage(archive, 'other.img', other, new Date(Date.UTC(2026, 10, 20 + i, 12, 0, 0)));
+      await sendImportAt(archive, 'other.img', other, new Date(Date.UTC(2026, 10, 20 + i, 12, 0, 0)));
     }
   }
   const reopened = await openArchive(store, PASS);
