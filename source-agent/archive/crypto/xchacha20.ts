@@ -18,7 +18,8 @@ function checkKeyNonce(key: Uint8Array, nonce: Uint8Array): void {
 /**
  * XChaCha20 stream cipher from block counter 0 (libsodium crypto_stream_xchacha20_xor).
  * Encryption and decryption are the same operation. Writes into `output` when given (it may
- * be `input` itself); returns the bytes written.
+ * be `input` itself, at the same offset — not another overlapping range: the pieces are written
+ * while later ones are still to be read); returns the bytes written.
  */
 export function xchacha20Xor(key: Uint8Array, nonce: Uint8Array, input: Uint8Array, output?: Buffer): Buffer {
   checkKeyNonce(key, nonce);
