@@ -4,14 +4,15 @@
 // a worker's batch leaves an existing target file as it was and no temporary behind;
 // --skip-corrupt-chunks restores the rest with zeros in its place; a worker's write failing (a
 // full file system) is one clear line (exit 7) and leaves no temporary; on a block device, the
-// bytes past the volume are left alone and a failure zeroes the first chunk.
+// bytes past the volume are left alone and a failure zeroes the first chunk; an interrupt (SIGINT)
+// exits 8 with the same guarantees.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runSkiff, scratchDir } from '../helpers/cli.js';
+import { runSkiff, scratchDir, startSkiff } from '../helpers/cli.js';
 import { attachLoop, requireSystem } from '../helpers/system.js';
 import { makeVolume } from '../helpers/volumes.js';
 
@@ -112,6 +113,25 @@ describe('receive through worker threads that write the target', () => {
     assert.ok(readFileSync(target).equals(expected));
   });
 
+  it('an interrupt (SIGINT) stops the workers: exit 8, the existing file as it was, no temporary', async () => {
+    const dir = join(scratch.dir, 'interrupted');
+    const target = join(dir, 'v.img');
+    mkdirSync(dir);
+    writeFileSync(target, 'previous content');
+    // 50 ms a chunk on the main thread: the 200 chunks take about 10 s; the interrupt comes after 1.
+    const run = startSkiff(['receive', 'v.img', `--save-to=${target}`, ...common], {
+      env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '50' },
+    });
+    for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    run.child.kill('SIGINT');
+    const ended = await run.exited;
+    assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
+    assert.doesNotMatch(ended.stderr, /Internal error|\n\s+at /);
+    assert.equal(readFileSync(target, 'utf8'), 'previous content');
+    assert.deepEqual(readdirSync(dir), ['v.img']);
+  });
+
   it('a full file system under the target: one clear line, exit 7, no temporary left', async (t) => {
     if (!requireSystem(t, ['mount', 'umount'])) return;
     const mountPoint = join(scratch.dir, 'small');
@@ -146,6 +166,31 @@ describe('receive through worker threads that write the target', () => {
         assert.match(r.stderr, /bad hash.*; the first 65536 bytes of .* were zeroed/);
       });
       content = readDevice(loop.device, bytes);
+      assert.ok(
+        content.subarray(0, CHUNK).every((b) => b === 0),
+        'first chunk not zeroed',
+      );
+    } finally {
+      loop.detach();
+    }
+  });
+  it('an interrupt (SIGINT) into a block device: exit 8, the first chunk zeroed', async (t) => {
+    if (!requireSystem(t, ['losetup'])) return;
+    const backing = join(scratch.dir, 'interrupted-device.img');
+    const bytes = 16 * 1024 * 1024;
+    writeFileSync(backing, Buffer.alloc(bytes, 0xaa));
+    const loop = attachLoop(backing);
+    try {
+      const run = startSkiff(['receive', 'v.img', `--save-to=${loop.device}`, ...common], {
+        env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '50' },
+      });
+      for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1000));
+      run.child.kill('SIGINT');
+      const ended = await run.exited;
+      assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
+      assert.doesNotMatch(ended.stderr, /Internal error|\n\s+at /);
+      const content = readDevice(loop.device, bytes);
       assert.ok(
         content.subarray(0, CHUNK).every((b) => b === 0),
         'first chunk not zeroed',

@@ -4,9 +4,10 @@
 // target, and hand a held first chunk back instead of writing it.
 
 import assert from 'node:assert/strict';
-import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FIXTURES, fixtureArchive, WYNG_FIXTURES } from '../../../test/helpers/paths.js';
 import { openArchive } from '../../../test/helpers/write-context.js';
@@ -203,6 +204,34 @@ describe('placeChunks (direct receive)', () => {
       assert.ok(r.error, how);
       assert.equal(r.error.constructor, expectedError.constructor, how);
       // The descriptor through which the file was opened differs, nothing else.
+      const fd = /\/proc\/self\/fd\/[0-9]+/g;
+      assert.equal(r.error.message.replace(fd, 'FD'), expectedError.message.replace(fd, 'FD'), how);
+    }
+  });
+  it('stops at a FIFO (without blocking), an oversized or empty chunk file and a chunk directory swapped for a link, as readChunks does', async () => {
+    const fixture = WYNG_FIXTURES[3];
+    for (const how of ['fifo', 'oversized', 'empty', 'dirlink'] as const) {
+      const { copy, chunkFiles } = await copyWithChunkFiles(fixture, how, 'vol2.img');
+      const victim = join(copy, chunkFiles[2] as string);
+      const probe = await openArchive(new LocalStore(copy));
+      if (how === 'fifo') {
+        rmSync(victim);
+        execFileSync('mkfifo', [victim]);
+      } else if (how === 'oversized') {
+        writeFileSync(victim, Buffer.alloc(probe.maxChunkFileBytes + 1, 1));
+      } else if (how === 'empty') {
+        writeFileSync(victim, Buffer.alloc(0));
+      } else {
+        // The directory holding the chunk moved aside, a link to it in its place: never followed.
+        renameSync(dirname(victim), `${dirname(victim)}.moved`);
+        symlinkSync(`${dirname(victim)}.moved`, dirname(victim));
+      }
+      const archive = await openArchive(new LocalStore(copy));
+      const expectedError = await readChunksError(archive, 'vol2.img', 0);
+      assert.ok(expectedError, how);
+      const r = await placeInto(archive, 'vol2.img', 0, { workers: 2 });
+      assert.ok(r.error, how);
+      assert.equal(r.error.constructor, expectedError.constructor, how);
       const fd = /\/proc\/self\/fd\/[0-9]+/g;
       assert.equal(r.error.message.replace(fd, 'FD'), expectedError.message.replace(fd, 'FD'), how);
     }
