@@ -85,7 +85,14 @@ export async function* placeChunks(
   } catch (error) {
     throw new StoreError(storeErrorCode(errnoOf(error)), '.', messageOf(error));
   }
-  const pool = new DecodePool(decodeSettingsOf(archive), 0, options.workers ?? Math.max(availableParallelism(), MIN_WORKERS));
+  let pool: DecodePool;
+  try {
+    pool = new DecodePool(decodeSettingsOf(archive), 0, options.workers ?? Math.max(availableParallelism(), MIN_WORKERS));
+  } catch (error) {
+    // The root is closed by the finally below only once the workers exist.
+    root.close();
+    throw error;
+  }
   const perBatch = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BYTES / archive.chunkSize)));
   const firstChunk = target.holdsFirstChunk ? new SharedArrayBuffer(archive.chunkSize) : null;
   const skipCorrupt = options.skipCorrupt === true;
