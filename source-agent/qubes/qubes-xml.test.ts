@@ -105,5 +105,17 @@ describe('qubes.xml', () => {
     });
     assert.deepEqual(domains.get('other')!.devices, {});
     assert.throws(() => parseQubesXml(xml.replace('class="usb"', 'class="../x"')), /bad device class/);
+    // Device fields go into Admin API arguments and payloads: what could break their quoting or
+    // add a field is refused with the rest of the file.
+    for (const [from, to] of [
+      ['backend-domain="sys-usb"', 'backend-domain="sys-usb+x"'],
+      ['id="2-1"', 'id="2-1 persistent=True"'],
+      ['id="2-1"', 'id=""'],
+      ['name="no-strict-reset"', 'name="a b"'],
+      ['>True</option>', '>x\\</option>'],
+      ['>True</option>', '>x persistent=False</option>'],
+      ['>True</option>', ">x'y</option>"],
+    ] as const)
+      assert.throws(() => parseQubesXml(xml.replace(from, to)), /qubes.xml: bad device/, to);
   });
 });

@@ -38,6 +38,16 @@ export interface QubesXmlDomain {
 const TRUE_WORDS = new Set(['yes', 'true', 'on', '1']);
 const DEVICE_MODES = new Set(['required', 'auto-attach', 'ask-to-attach', 'manual']);
 const DEVICE_CLASS = /^[a-z][a-z0-9_-]{0,30}$/;
+// A device's fields go into Admin API arguments (`BACKEND+PORT`) and payloads (`key='value' …`,
+// or unquoted before 4.3): a port or an option that could close a quote, add a field or split the
+// argument is refused, as Qubes' own identifiers never hold one.
+const DEVICE_PORT = /^[A-Za-z0-9_.:-]{1,128}$/;
+const DEVICE_OPTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const DEVICE_OPTION_VALUE = /^[\x21-\x26\x28-\x5b\x5d-\x7e]{0,255}$/;
+
+function badDevice(what: string, value: string): QubesMetadataError {
+  return new QubesMetadataError(`qubes.xml: bad device ${what} ${JSON.stringify(value.slice(0, 40))}`);
+}
 
 function parseDevices(element: XmlElement): Record<string, QubesXmlDevice[]> {
   const devices: Record<string, QubesXmlDevice[]> = {};
@@ -45,8 +55,18 @@ function parseDevices(element: XmlElement): Record<string, QubesXmlDevice[]> {
     const klass = bus.attributes['class'] ?? '';
     if (!DEVICE_CLASS.test(klass)) throw new QubesMetadataError(`qubes.xml: bad device class ${JSON.stringify(klass.slice(0, 40))}`);
     for (const device of childrenNamed(bus, 'device')) {
+      const backend = device.attributes['backend-domain'] ?? '';
+      const port = device.attributes['id'] ?? '';
+      if (!isQubeName(backend) && backend !== 'dom0') throw badDevice('backend', backend);
+      if (!DEVICE_PORT.test(port)) throw badDevice('port', port);
       const options: Record<string, string> = {};
-      for (const option of childrenNamed(device, 'option')) if (option.attributes['name']) options[option.attributes['name']] = option.text;
+      for (const option of childrenNamed(device, 'option')) {
+        const name = option.attributes['name'];
+        if (!name) continue;
+        if (!DEVICE_OPTION_NAME.test(name)) throw badDevice('option', name);
+        if (!DEVICE_OPTION_VALUE.test(option.text)) throw badDevice(`option value of ${name}`, option.text);
+        options[name] = option.text;
+      }
       const declared = device.attributes['mode'];
       const mode =
         declared && DEVICE_MODES.has(declared)
@@ -55,7 +75,7 @@ function parseDevices(element: XmlElement): Record<string, QubesXmlDevice[]> {
             ? 'required'
             : 'auto-attach';
       const list = devices[klass] ?? [];
-      list.push({ backend: device.attributes['backend-domain'] ?? '', port: device.attributes['id'] ?? '', mode, options });
+      list.push({ backend, port, mode, options });
       devices[klass] = list;
     }
   }
