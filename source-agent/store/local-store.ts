@@ -20,11 +20,9 @@ import {
   uncleanPathError,
 } from './store.js';
 
-const storeError = fileSystemStoreError;
-
 const reporting: FailureReporting = {
   refusePath: (path, why) => (why === 'unclean' ? uncleanPathError(path) : new StoreError('EINVAL', path, 'not a file path')),
-  describe: storeError,
+  describe: fileSystemStoreError,
 };
 
 export class LocalStore implements Store {
@@ -110,7 +108,7 @@ export class LocalStore implements Store {
       checkArchivePath(to);
     }
     await this.directory.renameBatch(pairs, (error, failed) =>
-      failed === '.' ? new StoreError('EINVAL', failed, 'cannot rename the archive directory') : storeError(error, failed),
+      failed === '.' ? new StoreError('EINVAL', failed, 'cannot rename the archive directory') : fileSystemStoreError(error, failed),
     );
   }
 

@@ -94,10 +94,9 @@ export async function receiveVolume(
         skipped++;
         out.warn(`Skipping corrupt chunk at ${chunk.address} (${chunk.corrupt.message})`);
       }
-      if ('placed' in chunk && chunk.placed) {
-        // Already written by a worker.
-      } else if (chunk.data) await target.write(chunk.address, chunk.data);
-      else await target.zero(chunk.address, chunk.size);
+      const placed = 'placed' in chunk && chunk.placed; // already written by a worker
+      if (!placed && chunk.data) await target.write(chunk.address, chunk.data);
+      else if (!placed) await target.zero(chunk.address, chunk.size);
       fileBytes += chunk.fileBytes;
       progress.update(shown(chunk.index + 1));
     }

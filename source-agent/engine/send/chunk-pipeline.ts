@@ -106,7 +106,7 @@ export function batchChunks(chunkSize: number, slotCount: number | null): number
   return slotCount === null ? wanted : Math.max(1, Math.min(wanted, Math.floor(slotCount / 4)));
 }
 
-/** Splits ascending indexes into batches of at most `max` (consecutive or not: each chunk is read on its own). */
+/** Splits ascending indexes into batches of at most `max` (the worker reads each run of consecutive ones at once). */
 export function* batchesOf(indexes: Iterable<number>, max: number): Generator<number[]> {
   let batch: number[] = [];
   for (const index of indexes) {
@@ -382,7 +382,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       }
       result.chunkDirs.add(path.slice(0, path.lastIndexOf('/')));
       // The slot stays taken until the store has the bytes (a remote store sends this view).
-      if (!direct) track({ index, path, slot }, sink.writeChunk(path, (slot as OutputSlot).output.subarray(0, length)));
+      if (!direct) track({ index, path, slot }, writeChunk({ index, path, slot }, length));
       else release(slot);
     }
     // What was not recorded (after a failure, or once the pipeline stops) frees its slots.
