@@ -19,6 +19,9 @@ export async function runAsProcess(
   const endInterrupted = async (signal: NodeJS.Signals, cleanupMs: number): Promise<void> => {
     if (ending) return;
     ending = true;
+    // Should the command finish meanwhile and the process run out of work before endProcess,
+    // it still ends as interrupted: "*** Interrupt." is never followed by a success status.
+    process.exitCode = ExitCode.interrupted;
     process.stderr.write('\n*** Interrupt.\n');
     await runInterruptCleanups(cleanupMs);
     await endProcess(ExitCode.interrupted, signal);
@@ -52,5 +55,6 @@ export async function runAsProcess(
     ending = true;
     await endProcess(code, interrupted);
   }
-  process.exitCode = code;
+  // Once the interrupt's own ending has begun, it sets the status.
+  if (!ending) process.exitCode = code;
 }

@@ -14,7 +14,7 @@ import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js'
 import { createArchive } from '../../source-agent/engine/maintain/arch-init.js';
 import { runChunkPipeline } from '../../source-agent/engine/send/chunk-pipeline.js';
 import { ChunkPool } from '../../source-agent/engine/workers/chunk-pool.js';
-import { FatalError } from '../../source-agent/errors.js';
+import { FatalError, InterruptedError } from '../../source-agent/errors.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { scratchDir, useKdfMemoHere } from '../helpers/cli.js';
@@ -127,6 +127,43 @@ describe('send in batches', () => {
         runChunkPipeline({ ...options, sourcePath: short }),
         (error: Error) => error instanceof FatalError && /source volume shrank while being read \(chunk 30\)/.test(error.message),
       );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('an interrupt after the last batch was handed out still stops the pipeline (nothing to commit)', async () => {
+    const pool = new ChunkPool({ workers: 2 });
+    try {
+      pool.configure({ compression: 'zlib', level: 4, chunkSize: CHUNK, crypto: null });
+      const source = join(scratch.dir, 'interrupted.img');
+      writeFileSync(source, makeVolume('interrupted', CHUNK, 4));
+      const controller = new AbortController();
+      let writes = 0;
+      const pipeline = runChunkPipeline({
+        pool,
+        // A remote-like store: the first chunk file's write waits until the interrupt, then succeeds.
+        sink: {
+          localRoot: null,
+          writeChunk: async () => {
+            if (writes++ === 0) {
+              controller.abort(new InterruptedError());
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+          },
+        },
+        chunkSize: CHUNK,
+        volsize: 4 * CHUNK,
+        indexes: [0, 1, 2, 3],
+        sourcePath: source,
+        previousHash: () => null,
+        chunkPath: (index: number) => `Vol_x/S-tmp/x${index.toString(16).padStart(16, '0')}`,
+        ctCounter: () => 0n,
+        now: () => 0,
+        dryRun: false,
+        signal: controller.signal,
+      });
+      await assert.rejects(pipeline, InterruptedError);
     } finally {
       await pool.close();
     }

@@ -213,6 +213,11 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     wake?.();
     wake = null;
   };
+  // An interrupt stops the pipeline wherever it is, not only while batches are still planned:
+  // results that arrive afterwards are not recorded, and nothing is committed.
+  const onAbort = () => halt(new InterruptedError());
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const produce = async () => {
     try {
@@ -436,6 +441,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     if (pool.broken) await pool.stopWorkers();
     await source.close();
     beneath?.close();
+    options.signal?.removeEventListener('abort', onAbort);
   }
   if (stop) throw stop;
   return result;
