@@ -70,6 +70,16 @@ export class ArchiveDirectory {
     return this;
   }
 
+  /**
+   * The directory's descriptor, for threads that work beneath it themselves (the send and receive
+   * workers): the very directory this object works in and holds the lock in, not the path opened
+   * again, which the destination could have replaced meanwhile. It stays this object's: never
+   * closed by them, valid until close().
+   */
+  rootDescriptor(): number {
+    return this.root(false).rootFd;
+  }
+
   private root(create: boolean): BeneathRoot {
     this.beneath ??= BeneathRoot.open(this.path, create);
     return this.beneath;

@@ -90,6 +90,10 @@ export class LocalStore implements Store {
     return path === '.' ? this.root : join(this.root, checkArchivePath(path));
   }
 
+  localRootFd(): number {
+    return this.directory.rootDescriptor();
+  }
+
   fsyncDir(path: string): Promise<void> {
     return this.directory.fsyncDirectory(path);
   }

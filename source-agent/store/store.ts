@@ -93,6 +93,8 @@ export interface Store {
   fsyncDir(path: string): Promise<void>;
   flush(): Promise<void>;
   localPath?(path: string): string;
+  /** With localPath: the descriptor of the archive directory the store works in (the store's own: callers never close it). */
+  localRootFd?(): number;
   mkdir(path: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   renameBatch(pairs: readonly (readonly [from: string, to: string])[]): Promise<void>;

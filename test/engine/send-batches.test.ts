@@ -7,7 +7,7 @@
 // ends the pipeline with one clean error, not an internal one.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
@@ -19,6 +19,7 @@ import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
 import { scratchDir, useKdfMemoHere } from '../helpers/cli.js';
 import { FailingStore } from '../helpers/failing-store.js';
+import { sendChunks, testVolume } from '../helpers/send-chunks.js';
 import { restoreAll } from '../helpers/session-archive.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
 import { openArchive, sendImportAt } from '../helpers/write-context.js';
@@ -103,7 +104,7 @@ describe('send in batches', () => {
       pool.configure({ compression: 'zlib', level: 4, chunkSize: CHUNK, crypto: null });
       const options = {
         pool,
-        sink: { localRoot: null, writeChunk: () => Promise.reject(new Error('a dry run writes nothing')) },
+        sink: { localRootFd: null, writeChunk: () => Promise.reject(new Error('a dry run writes nothing')) },
         chunkSize: CHUNK,
         volsize: 40 * CHUNK,
         indexes: Array.from({ length: 40 }, (_, i) => i),
@@ -144,7 +145,7 @@ describe('send in batches', () => {
         pool,
         // A remote-like store: the first chunk file's write waits until the interrupt, then succeeds.
         sink: {
-          localRoot: null,
+          localRootFd: null,
           writeChunk: async () => {
             if (writes++ === 0) {
               controller.abort(new InterruptedError());
@@ -167,5 +168,21 @@ describe('send in batches', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it("writes beneath the store's own directory, not the path opened again after the destination replaced it", async () => {
+    const root = join(scratch.dir, 'swapped', 'archive');
+    mkdirSync(root, { recursive: true });
+    const store = new LocalStore(root);
+    assert.equal((await store.stat('.'))?.kind, 'directory'); // the store has its directory open
+    // The destination moves the archive directory away and puts an empty one in its place.
+    const moved = `${root}-moved`;
+    renameSync(root, moved);
+    mkdirSync(root);
+    const result = await sendChunks(store, testVolume(3));
+    assert.equal(result.storedChunks, 3);
+    assert.deepEqual(readdirSync(root), [], 'nothing went to the directory put in its place');
+    const stored = readdirSync(moved, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    assert.equal(stored.length, 3);
   });
 });

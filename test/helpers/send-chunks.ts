@@ -44,7 +44,7 @@ export async function sendChunks(store: Store, volume: Buffer, options: { dedup?
     const count = Math.ceil(volume.length / SEND_CHUNK_BYTES);
     return await runChunkPipeline({
       pool,
-      sink: { localRoot: store.localPath ? store.localPath('.') : null, writeChunk: (path, data) => store.writeNew(path, data) },
+      sink: { localRootFd: store.localRootFd?.bind(store) ?? null, writeChunk: (path, data) => store.writeNew(path, data) },
       chunkSize: SEND_CHUNK_BYTES,
       volsize: volume.length,
       indexes: Array.from({ length: count }, (_, i) => i),

@@ -236,4 +236,19 @@ describe('placeChunks (direct receive)', () => {
       assert.equal(r.error.message.replace(fd, 'FD'), expectedError.message.replace(fd, 'FD'), how);
     }
   });
+
+  it("reads beneath the store's own directory, not the path opened again after the destination replaced it", async () => {
+    const fixture = WYNG_FIXTURES[0];
+    const expected = readFileSync(join(FIXTURES, fixture.dir, fixture.volumes['vol1.img'][0]));
+    const { copy, chunkFiles } = await copyWithChunkFiles(fixture, 'swapped-root', 'vol1.img');
+    const archive = await openArchive(new LocalStore(copy), fixture.passphrase);
+    // The destination moves the archive away and puts another in its place, chunk files damaged.
+    const moved = `${copy}-moved`;
+    renameSync(copy, moved);
+    cpSync(moved, copy, { recursive: true });
+    for (const chunk of chunkFiles) writeFileSync(join(copy, chunk), Buffer.alloc(64, 0x55));
+    const r = await placeInto(archive, 'vol1.img', 0, { workers: 2 });
+    assert.equal(r.error, null);
+    assert.ok(r.bytes.equals(expected), 'restored from the directory the store opened');
+  });
 });

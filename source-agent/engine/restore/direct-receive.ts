@@ -14,7 +14,6 @@
 // worker has been stopped, so nothing writes to the target while the caller removes or zeroes it.
 
 import { availableParallelism } from 'node:os';
-import { BeneathRoot } from '../../../confined-fs/beneath-root.js';
 import { errnoOf, messageOf } from '../../../protocol/thrown.js';
 import { type Archive, objectReadError } from '../../archive/archive.js';
 import { HASH_BYTES } from '../../archive/hash.js';
@@ -52,9 +51,9 @@ export interface DirectOptions {
   workers?: number;
 }
 
-/** The archive's directory when receive can go direct (a `file:` destination), else null. */
-export function directRoot(archive: Archive): string | null {
-  return archive.store.localPath?.('.') ?? null;
+/** Whether receive can go direct: a `file:` destination, whose store offers its directory's descriptor. */
+export function canGoDirect(archive: Archive): boolean {
+  return archive.store.localRootFd !== undefined;
 }
 
 interface Batch {
@@ -77,22 +76,16 @@ export async function* placeChunks(
   target: NonNullable<RestoreTarget['positional']>,
   options: DirectOptions = {},
 ): AsyncGenerator<PlacedChunk> {
-  const rootPath = directRoot(archive);
-  if (rootPath === null) throw new Error('a direct receive needs a local archive');
-  let root: BeneathRoot;
+  if (!archive.store.localRootFd) throw new Error('a direct receive needs a local archive');
+  // The workers read beneath the store's own descriptor of the archive directory (the store's:
+  // not closed here), not the path opened again, which the destination could have replaced.
+  let rootFd: number;
   try {
-    root = BeneathRoot.open(rootPath, false);
+    rootFd = archive.store.localRootFd();
   } catch (error) {
     throw new StoreError(storeErrorCode(errnoOf(error)), '.', messageOf(error));
   }
-  let pool: DecodePool;
-  try {
-    pool = new DecodePool(decodeSettingsOf(archive), 0, options.workers ?? Math.max(availableParallelism(), MIN_WORKERS));
-  } catch (error) {
-    // The root is closed by the finally below only once the workers exist.
-    root.close();
-    throw error;
-  }
+  const pool = new DecodePool(decodeSettingsOf(archive), 0, options.workers ?? Math.max(availableParallelism(), MIN_WORKERS));
   const perBatch = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BYTES / archive.chunkSize)));
   const firstChunk = target.holdsFirstChunk ? new SharedArrayBuffer(archive.chunkSize) : null;
   const skipCorrupt = options.skipCorrupt === true;
@@ -121,7 +114,7 @@ export async function* placeChunks(
       indexes.length === 0
         ? Promise.resolve(emptyResult())
         : pool.place({
-            rootFd: root.rootFd,
+            rootFd,
             targetFd: target.fd,
             paths,
             addresses,
@@ -168,7 +161,6 @@ export async function* placeChunks(
     // Workers may still be writing to the target's descriptor (a failure stops the run while
     // later batches run): they are stopped before the caller closes, removes or zeroes it.
     await pool.close();
-    root.close();
   }
 }
 

@@ -38,7 +38,7 @@ export async function differingChunks(
     const result = await runChunkPipeline({
       pool,
       // A dry run writes no chunk file.
-      sink: { localRoot: null, writeChunk: () => Promise.reject(new Error('diff/--sparse never writes chunk files')) },
+      sink: { localRootFd: null, writeChunk: () => Promise.reject(new Error('diff/--sparse never writes chunk files')) },
       chunkSize: archive.chunkSize,
       volsize: merged.volsize,
       indexes: indexRange(merged.chunkCount),

@@ -8,7 +8,7 @@ import { localtimeNs } from '../../archive/session-info.js';
 import { IntegrityError, WorkerDiedError } from '../../errors.js';
 import type { Output } from '../output.js';
 import type { SessionChoice } from '../select/session-select.js';
-import { directRoot, placeChunks } from './direct-receive.js';
+import { canGoDirect, placeChunks } from './direct-receive.js';
 import { differingChunks } from './local-compare.js';
 import { type ChunkList, planRestore, readChunks, WORKERS_FROM_CHUNKS } from './restore-stream.js';
 import { openRestoreTarget, type RestoreTarget, type TargetOptions } from './restore-target.js';
@@ -85,7 +85,7 @@ export async function receiveVolume(
     // read, check and write the chunks themselves (direct-receive.ts). The other modes need
     // every chunk here: sparse comparisons, baselines, remote reads, short lists.
     const direct =
-      target.positional && !sparseTarget && !options.only && directRoot(archive) !== null && list.length >= WORKERS_FROM_CHUNKS
+      target.positional && !sparseTarget && !options.only && canGoDirect(archive) && list.length >= WORKERS_FROM_CHUNKS
         ? target.positional
         : null;
     const chunks = direct ? placeChunks(archive, list, direct, options) : readChunks(archive, list, options);

@@ -17,7 +17,6 @@
 // again, from the slot the batch left it in). Without --dedup nothing of this runs.
 
 import { open } from 'node:fs/promises';
-import { BeneathRoot } from '../../../confined-fs/beneath-root.js';
 import { asError, errnoOf, messageOf } from '../../../protocol/thrown.js';
 import { HASH_BYTES } from '../../archive/hash.js';
 import type { ChunkSink } from '../../archive/session-staging.js';
@@ -171,27 +170,20 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     linkedChunks: 0,
     linkedBytes: 0,
   };
-  const root = sink.localRoot;
-  const direct = root !== null;
-  // Direct mode: the workers write beneath this descriptor of the archive directory, walking
-  // each chunk's path without following links (confined-fs), as LocalStore itself does.
-  let beneath: BeneathRoot | null = null;
-  if (direct && !options.dryRun) {
+  const direct = sink.localRootFd !== null;
+  // Direct mode: the workers write beneath the store's own descriptor of the archive directory
+  // (not the path opened again), walking each chunk's path without following links
+  // (confined-fs), as LocalStore itself does.
+  let rootFd = -1;
+  if (sink.localRootFd && !options.dryRun) {
     try {
-      beneath = BeneathRoot.open(root, false);
+      rootFd = sink.localRootFd();
     } catch (error) {
       throw new StoreError(storeErrorCode(errnoOf(error)), '.', messageOf(error));
     }
   }
-  const rootFd = beneath?.rootFd ?? -1;
   // The source stays open here until no worker can read through its descriptor any more.
-  let source: Awaited<ReturnType<typeof open>>;
-  try {
-    source = await open(options.sourcePath, 'r');
-  } catch (error) {
-    beneath?.close();
-    throw error;
-  }
+  const source = await open(options.sourcePath, 'r');
   const dedup = options.dedup;
   dedup?.begin(result.hashes);
   // With dedup the chunk file stays in its slot until the writer knows whether to write it.
@@ -440,7 +432,6 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     // A dead worker failed every job at once, while the others may still be working on theirs.
     if (pool.broken) await pool.stopWorkers();
     await source.close();
-    beneath?.close();
     options.signal?.removeEventListener('abort', onAbort);
   }
   if (stop) throw stop;
