@@ -42,6 +42,14 @@ export function at(dirFd: number, name: string): string {
   return `/proc/self/fd/${dirFd}/${name}`;
 }
 
+/**
+ * An errno message without the name `at` gave its file (Node's ", open '/proc/self/fd/29/x…'"):
+ * that name says nothing to the user, who is told the archive path instead.
+ */
+export function withoutProcName(message: string): string {
+  return message.replace(/, [a-z_]+ '\/proc\/self\/fd\/[^']*'( -> '[^']*')?$/, '');
+}
+
 /** The path of the directory open as `dirFd` itself. */
 export function self(dirFd: number): string {
   return `/proc/self/fd/${dirFd}`;

@@ -1,5 +1,6 @@
 // An operation's failure as the protocol reports it: a Store error code and a message.
 
+import { withoutProcName } from '../confined-fs/beneath-root.js';
 import { errorCodeOf } from '../protocol/error-codes.js';
 import type { ErrorCode } from '../protocol/messages.js';
 import { errnoOf } from '../protocol/thrown.js';
@@ -17,6 +18,6 @@ export class HelperError extends Error {
 export function asHelperError(error: unknown): HelperError {
   if (error instanceof HelperError) return error;
   const errno = errnoOf(error);
-  const message = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '') : String(error);
+  const message = error instanceof Error ? withoutProcName(error.message.replace(/^[A-Z]+: /, '')) : String(error);
   return new HelperError(errorCodeOf(errno), message);
 }

@@ -29,6 +29,7 @@
 // * remove and removeTree succeed when the path is already gone (idempotent).
 // * Errors carry a code from StoreErrorCode; messages name the path.
 
+import { withoutProcName } from '../../confined-fs/beneath-root.js';
 import { errorCodeOf } from '../../protocol/error-codes.js';
 import { inert } from '../../protocol/inert-text.js';
 import type { ErrorCode } from '../../protocol/messages.js';
@@ -57,7 +58,7 @@ export const storeErrorCode: (errno: string | undefined) => StoreErrorCode = err
  */
 export function fileSystemStoreError(error: unknown, path: string): StoreError {
   if (error instanceof StoreError) return error;
-  let message = messageOf(error).replace(/^[A-Z]+: /, '');
+  let message = withoutProcName(messageOf(error).replace(/^[A-Z]+: /, ''));
   // confined-fs names the path itself; StoreError adds it again.
   if (message.startsWith(`${path}: `)) message = message.slice(path.length + 2);
   return new StoreError(storeErrorCode(errnoOf(error)), path, message);

@@ -28,4 +28,14 @@ describe('LocalStore specifics', () => {
     symlinkSync('/etc/hostname', join(store.root, 'archive.ini'));
     await assert.rejects(store.read('archive.ini', 1000), (e: unknown) => e instanceof StoreError && e.code === 'EINVAL');
   });
+
+  it('names the archive path in its errors, not the /proc/self/fd path it opened', async () => {
+    const store = await tempStore();
+    await store.writeNew('Vol_1/x', Buffer.from('there before'));
+    await assert.rejects(store.writeNew('Vol_1/x', Buffer.from('new')), (e: unknown) => {
+      assert.ok(e instanceof StoreError && e.code === 'EEXIST');
+      assert.equal(e.message, 'Vol_1/x: file already exists');
+      return true;
+    });
+  });
 });

@@ -22,7 +22,7 @@ import { HASH_BYTES } from '../../archive/hash.js';
 import type { ChunkSink } from '../../archive/session-staging.js';
 import { FatalError, InterruptedError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
-import { StoreError, storeErrorCode } from '../../store/store.js';
+import { fileSystemStoreError, StoreError, storeErrorCode } from '../../store/store.js';
 import type { ChunkFailure, WorkerReply } from '../workers/chunk-job.js';
 import type { ChunkPool, OutputSlot } from '../workers/chunk-pool.js';
 import { testReadDelay } from '../workers/test-read-delay.js';
@@ -295,7 +295,8 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     return written;
   };
   const failureError = (failure: ChunkFailure, index: number, path: string | null): Error => {
-    if (failure.stage === 'write') return new StoreError(storeErrorCode(failure.errorCode ?? 'EIO'), path ?? '.', failure.error);
+    if (failure.stage === 'write')
+      return fileSystemStoreError(Object.assign(new Error(failure.error), { code: failure.errorCode ?? 'EIO' }), path ?? '.');
     if (failure.stage === 'read') return new FatalError(failure.error);
     return new FatalError(`chunk at ${index * chunkSize}: ${failure.error}`);
   };
