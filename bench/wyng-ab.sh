@@ -9,12 +9,15 @@
 #   (cd /tmp/skiff-01b2015 && npm run build)
 #   WYNG=/tmp/wyng/src/wyng SKIFF_OLD=/tmp/skiff-01b2015 bench/wyng-ab.sh
 #   MODE=rss SKIFF_OLD=/tmp/skiff-01b2015 bench/wyng-ab.sh             # peak RSS, 1–8 GiB
+#   MODE=floors RUNS=3 bench/wyng-ab.sh                                # what no tool beats here
 #
 # (`git worktree add /tmp/skiff-01b2015 01b2015` works as well, but registers the worktree in the
 # repository's git directory; `git archive` leaves it alone.)
 #
 # Settings (environment):
-#   MODE=ab|rss       ab (default): the time table below; rss: peak RSS of Skiff's send and receive
+#   MODE=ab|rss|floors  ab (default): the time table below; rss: peak RSS of Skiff's send and
+#                     receive; floors: the memory and I/O costs under any tool's send and receive
+#                     on these file systems (see the MODE=floors block)
 #   SIZE_MIB=1024     the volume (ab mode); mixed content: 50% random, 25% zeros, 25% text, per MiB
 #   RUNS=5            ab mode: runs; the order of the tools rotates from run to run
 #   SIZES_MIB="1024 2048 4096 8192"   rss mode: volume sizes
@@ -86,7 +89,7 @@ die() { echo "wyng-ab: $*" >&2; exit 1; }
 for t in losetup mkfs.btrfs mkfs.xfs btrfs filefrag python3; do command -v $t >/dev/null || die "$t is missing"; done
 [ -f "$SKIFF_NEW/dist/source-agent/main.js" ] || die "$SKIFF_NEW is not built (npm run build)"
 [ -z "$SKIFF_OLD" ] || [ -f "$SKIFF_OLD/dist/source-agent/main.js" ] || die "SKIFF_OLD=$SKIFF_OLD is not a built checkout"
-[ "$MODE" = rss ] || [ -z "$WYNG" ] || [ -f "$WYNG" ] || die "WYNG=$WYNG not found (set WYNG= to leave Wyng out)"
+[ "$MODE" != ab ] || [ -z "$WYNG" ] || [ -f "$WYNG" ] || die "WYNG=$WYNG not found (set WYNG= to leave Wyng out)"
 
 # --- the work area: two loop file systems ---------------------------------------------------
 W=$BENCH_DIR
@@ -167,7 +170,7 @@ btrfs subvolume create "$POOL" >/dev/null
 
 # --- the tools ------------------------------------------------------------------------------
 tools=()
-[ "$MODE" != rss ] && [ -n "$WYNG" ] && tools+=(wyng)
+[ "$MODE" = ab ] && [ -n "$WYNG" ] && tools+=(wyng)
 tools+=(new)
 [ -n "$SKIFF_OLD" ] && tools+=(old)
 
@@ -310,6 +313,98 @@ echo "# new: $SKIFF_NEW  ($(git_of "$SKIFF_NEW"))"
 [ " ${tools[*]} " != *" wyng "* ] || echo "# wyng: $WYNG  ($($WYNG_PY "$WYNG" --version 2>/dev/null | head -n 1))"
 [ -z "$NICE" ] || echo "# timed commands run under nice -n $NICE"
 echo "# source: Btrfs on $(findmnt -no SOURCE "$W/src"), archives: XFS on $(findmnt -no SOURCE "$W/dst"), backing files on $(findmnt -no FSTYPE -T "$W") ($W)"
+
+# --- MODE=floors: what a send and a receive cannot take less than here -----------------------
+# Measured RUNS times on the bench's own file systems, with no backup tool running:
+#   fresh memory     touching 512 MiB of new anonymous memory: the first-touch cost of a page
+#                    (in a VM whose freed memory goes back to the host, the host's work too);
+#                    every page a tool allocates and every page of the page cache it fills pays it
+#   snapshot read    reading a fresh reflink copy of the volume after drop_caches, and again
+#                    just after reading the volume itself: what a send reads, "warm" or not
+#                    (page caches are per file, so the copy's pages come from the disk either way)
+#   chunk files      the chunk files of Skiff's full send of the volume, written again from
+#                    memory into new files on the archive file system, then sync -f: the
+#                    archive's own writes
+#   restored volume  dd of the volume (in the page cache; zero blocks left as holes) into a new
+#                    file on the source file system, then sync -f: what any receive writes
+# A step of a tool cannot take less than the longest of its floors, nor less than the format's
+# CPU floor (dist/bench/cpu-floor.js) divided by the cores.
+if [ "$MODE" = floors ]; then
+  echo "load $(load): writing a $SIZE_MIB MiB volume"
+  make_volume "$POOL/floor.img" "$SIZE_MIB"
+  new_archive new
+  timed 0 new send send floor.img --dest="$(dest_of new)" --local="$POOL"
+  rm -f "$W/results"
+  record() { echo "$1 $2 $(python3 -c "print(round($(now) - $3, 3))")" >>"$W/results"; }
+  for ((run = 1; run <= RUNS; run++)); do
+    a=$(now)
+    python3 -c 'import mmap
+n = 512 << 20
+m = mmap.mmap(-1, n)
+for i in range(0, n, 4096): m[i] = 1'
+    record "$run" fresh_memory_512MiB "$a"
+
+    cp --reflink=always "$POOL/floor.img" "$POOL/floor-copy.img"
+    drop_caches
+    a=$(now)
+    cat "$POOL/floor-copy.img" >/dev/null
+    record "$run" snapshot_read_caches_dropped "$a"
+    rm -f "$POOL/floor-copy.img"
+    cp --reflink=always "$POOL/floor.img" "$POOL/floor-copy.img"
+    cat "$POOL/floor.img" >/dev/null
+    a=$(now)
+    cat "$POOL/floor-copy.img" >/dev/null
+    record "$run" snapshot_read_volume_in_cache "$a"
+    rm -f "$POOL/floor-copy.img"
+
+    rm -rf "$W/dst/floor-copy"
+    sync_ours
+    python3 -c '
+import os, subprocess, sys, time
+src, dst, run = sys.argv[1:4]
+files = []
+for d, _, names in os.walk(src):
+    for n in sorted(names):
+        if n.startswith("x"):
+            with open(os.path.join(d, n), "rb") as f:
+                files.append(f.read())
+t = time.perf_counter()
+for i, data in enumerate(files):
+    sub = os.path.join(dst, "%03d" % (i // 1000))
+    if i % 1000 == 0:
+        os.makedirs(sub)
+    fd = os.open(os.path.join(sub, "x%016x" % i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, data)
+    os.close(fd)
+subprocess.run(["sync", "-f", dst], check=True)
+print(f"{run} chunk_files_{len(files)}_files_{sum(map(len, files)) >> 20}_MiB {time.perf_counter() - t:.3f}")
+' "$W/dst/arch-new" "$W/dst/floor-copy" "$run" >>"$W/results"
+    rm -rf "$W/dst/floor-copy"
+
+    rm -f "$W/src/floor-restored.img"
+    cat "$POOL/floor.img" >/dev/null
+    sync_ours
+    a=$(now)
+    dd if="$POOL/floor.img" of="$W/src/floor-restored.img" bs=1M conv=sparse status=none
+    sync -f "$W/src"
+    record "$run" restored_volume "$a"
+    rm -f "$W/src/floor-restored.img"
+  done
+  drop_archive new
+  find "$POOL" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  echo "load after: $(load)"
+  python3 -c '
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+steps = list(dict.fromkeys(r[1] for r in rows))
+head = "floor, volume %s MiB" % sys.argv[2]
+print("\n%-52s %9s %15s" % (head, "median s", "min–max s"))
+for step in steps:
+    v = [float(r[2]) for r in rows if r[1] == step]
+    print("%-52s %9.3f %7.3f–%-7.3f" % (step.replace("_", " "), statistics.median(v), min(v), max(v)))
+' "$W/results" "$SIZE_MIB"
+  exit 0
+fi
 
 # --- MODE=rss: peak resident size of send and receive against volume size ---------------------
 if [ "$MODE" = rss ]; then
