@@ -7,7 +7,8 @@
 // ends the pipeline with one clean error, not an internal one.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
@@ -184,5 +185,40 @@ describe('send in batches', () => {
     assert.deepEqual(readdirSync(root), [], 'nothing went to the directory put in its place');
     const stored = readdirSync(moved, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
     assert.equal(stored.length, 3);
+  });
+
+  it("reads the source around the page cache: a send leaves none of the volume's pages in it", async () => {
+    const dir = join(scratch.dir, 'uncached');
+    const root = join(dir, 'archive');
+    mkdirSync(root, { recursive: true });
+    await createArchive(new LocalStore(root), {
+      mode: CIPHER_MODES['32'],
+      compression: 'zstd',
+      level: 3,
+      chunkSize: CHUNK,
+      passphrase: async () => Buffer.from(PASSPHRASE),
+      now: () => Date.now() / 1000,
+    });
+    const source = join(dir, 'v.img');
+    // Written with O_DIRECT (dd oflag=direct), so that none of its pages are cached to begin with.
+    const volume = makeVolume('uncached', CHUNK, 40, 0);
+    writeFileSync(join(dir, 'v.data'), volume);
+    const directOk = (() => {
+      try {
+        closeSync(openSync(join(dir, 'v.data'), constants.O_RDONLY | constants.O_DIRECT));
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    execFileSync('dd', [`if=${join(dir, 'v.data')}`, `of=${source}`, 'bs=64K', ...(directOk ? ['oflag=direct'] : []), 'status=none']);
+    const cachedPages = () => Number(execFileSync('fincore', ['--noheadings', '--output', 'PAGES', source], { encoding: 'utf8' }).trim());
+    if (directOk) assert.equal(cachedPages(), 0, 'the test starts with an uncached source');
+    await sendAt(new LocalStore(root), source, new Date(Date.UTC(2026, 11, 3, 12)));
+    // Where the file system takes O_DIRECT the send adds nothing to the cache; elsewhere it reads through it.
+    if (directOk) assert.equal(cachedPages(), 0, 'the send left source pages in the page cache');
+    else assert.ok(cachedPages() > 0);
+    const restored = await restoreAll(new LocalStore(root), PASSPHRASE);
+    assert.ok([...restored.values()][0]?.equals(volume), 'restored byte-identical');
   });
 });

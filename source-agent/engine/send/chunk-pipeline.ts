@@ -16,6 +16,7 @@
 // chunk, in address order: a hit becomes a hard link; a miss is written (on file:, by a worker
 // again, from the slot the batch left it in). Without --dedup nothing of this runs.
 
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { asError, errnoOf, messageOf } from '../../../protocol/thrown.js';
 import { HASH_BYTES } from '../../archive/hash.js';
@@ -182,8 +183,11 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
       throw new StoreError(storeErrorCode(errnoOf(error)), '.', messageOf(error));
     }
   }
-  // The source stays open here until no worker can read through its descriptor any more.
+  // The source stays open here until no worker can read through its descriptors any more. The
+  // workers read around the page cache (O_DIRECT, source-reader.ts) through a second descriptor
+  // of the same file, where its file system allows; else through the cache.
   const source = await open(options.sourcePath, 'r');
+  const sourceDirect = await open(`/proc/self/fd/${source.fd}`, constants.O_RDONLY | constants.O_DIRECT).catch(() => null);
   const dedup = options.dedup;
   dedup?.begin(result.hashes);
   // With dedup the chunk file stays in its slot until the writer knows whether to write it.
@@ -235,6 +239,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
         const paths = options.dryRun ? null : indexes.map((index) => options.chunkPath(index));
         const reply = pool.runBatch({
           sourceFd: source.fd,
+          sourceDirectFd: sourceDirect?.fd ?? -1,
           volsize,
           indexes,
           previousHashes,
@@ -432,6 +437,7 @@ export async function runChunkPipeline(options: PipelineOptions): Promise<Pipeli
     await Promise.allSettled([...unsettled]);
     // A dead worker failed every job at once, while the others may still be working on theirs.
     if (pool.broken) await pool.stopWorkers();
+    await sourceDirect?.close();
     await source.close();
     options.signal?.removeEventListener('abort', onAbort);
   }

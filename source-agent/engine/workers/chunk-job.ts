@@ -38,6 +38,8 @@ export interface ChunkBatch {
   id: number;
   /** The source volume's descriptor (open on the main thread until every batch has answered). */
   sourceFd: number;
+  /** The same, opened O_DIRECT (worker reads bypass the page cache: source-reader.ts); -1 where the file system refused. */
+  sourceDirectFd: number;
   /** The source's size: the last chunk may be short. */
   volsize: number;
   /** Chunk indexes, ascending (not necessarily consecutive). */

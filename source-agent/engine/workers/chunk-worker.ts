@@ -1,5 +1,6 @@
 // A send worker thread: for each batch, read its chunks from the source (one positional read per
-// run of consecutive chunks, on the descriptor the main thread opened); for each chunk detect
+// run of consecutive chunks, on the descriptors the main thread opened; around the page cache
+// where the file system allows it: source-reader.ts); for each chunk detect
 // zeros, compress, hash, compare with the archive's hash, and encrypt. In direct mode it also
 // writes the chunk file, with the code LocalStore and the destination helper write new files
 // with (confined-fs/new-file.ts: beneath the archive's descriptor, never through a link, never
@@ -7,7 +8,6 @@
 // publishing). Otherwise the chunk file is left in the batch's output slot for the main thread.
 // One reply per batch.
 
-import { readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { writeNewFileBeneath } from '../../../confined-fs/new-file.js';
 import { errnoOf, messageOf } from '../../../protocol/thrown.js';
@@ -29,6 +29,7 @@ import {
   type WorkerSetup,
   type WriteJob,
 } from './chunk-job.js';
+import { SourceReader } from './source-reader.js';
 import { testWorkerExit } from './test-worker-exit.js';
 
 // The pool starts its workers before the archive is open (module loading overlaps the main
@@ -39,8 +40,8 @@ interface Setup {
   hasher: DataHasher;
   zeros: Buffer;
   maxFile: number;
-  /** Reused for every batch (fresh buffers cost page faults on each use): one run of chunks read at once. */
-  input: Buffer;
+  /** Reads the runs of chunks, into one buffer reused for every batch (fresh buffers cost page faults). */
+  reader: SourceReader;
   scratch: Buffer;
   ownOutput: Buffer;
   /** The pool's shared output slots. */
@@ -61,7 +62,7 @@ async function configure({ settings, slots, outputBytes }: SetupMessage): Promis
     hasher: dataHasherFor(settings.crypto?.manifestHashKey ?? null),
     zeros: Buffer.alloc(settings.chunkSize),
     maxFile,
-    input: Buffer.allocUnsafe(settings.chunkSize),
+    reader: new SourceReader(),
     scratch: Buffer.allocUnsafe(codec.maxCompressedBytes(settings.chunkSize)),
     ownOutput: Buffer.allocUnsafe(maxFile + 64),
     slots,
@@ -82,26 +83,18 @@ class ChunkStop extends Error {
 
 /**
  * Reads the consecutive chunks `indexes[from..to)` with one positional read (a batch covers
- * about 1 MiB: large reads, as a disk likes them) into the worker's input buffer, grown to fit.
- * Returns how many bytes were read: less than asked when the source ended early.
+ * about 1 MiB: large reads, as a disk likes them) into the reader's buffer. Returns the bytes
+ * read: fewer than asked when the source ended early.
  */
-function readRun(job: ChunkBatch, from: number, to: number, setup: Setup): number {
+function readRun(job: ChunkBatch, from: number, to: number, setup: Setup): Buffer {
   const chunkSize = setup.settings.chunkSize;
   const position = (job.indexes[from] as number) * chunkSize;
   const length = Math.min((to - from) * chunkSize, job.volsize - position);
-  if (setup.input.length < length) setup.input = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    let got: number;
-    try {
-      got = readSync(job.sourceFd, setup.input, done, length - done, position + done);
-    } catch (error) {
-      throw new ChunkStop('read', `reading the source volume at byte ${position + done}: ${messageOf(error)}`, errnoOf(error) ?? 'EIO');
-    }
-    if (got === 0) break;
-    done += got;
+  try {
+    return setup.reader.read({ fd: job.sourceFd, directFd: job.sourceDirectFd }, position, length);
+  } catch (error) {
+    throw new ChunkStop('read', `reading the source volume at byte ${position}: ${messageOf(error)}`, errnoOf(error) ?? 'EIO');
   }
-  return done;
 }
 
 /** One chunk of a batch, read as `data`: its kind, hash and chunk file size go to the reply at position `n`. */
@@ -165,13 +158,13 @@ function runBatch(job: ChunkBatch, setup: Setup): WorkerReply {
       // A run of consecutive indexes, read at once.
       let end = n + 1;
       while (end < count && job.indexes[end] === (job.indexes[end - 1] as number) + 1) end++;
-      const got = readRun(job, n, end, setup);
+      const run = readRun(job, n, end, setup);
       for (let offset = 0; n < end; n++, offset += chunkSize) {
         testWorkerExit();
         const index = job.indexes[n] as number;
         const length = Math.min(chunkSize, job.volsize - index * chunkSize);
-        if (offset + length > got) throw new ChunkStop('read', `source volume shrank while being read (chunk ${index})`, null);
-        processChunk(job, n, setup.input.subarray(offset, offset + length), setup, reply);
+        if (offset + length > run.length) throw new ChunkStop('read', `source volume shrank while being read (chunk ${index})`, null);
+        processChunk(job, n, run.subarray(offset, offset + length), setup, reply);
       }
     }
   } catch (error) {
