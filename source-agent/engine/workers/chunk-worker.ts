@@ -29,7 +29,7 @@ import {
   type WorkerSetup,
   type WriteJob,
 } from './chunk-job.js';
-import { SourceReader } from './source-reader.js';
+import { alignedLength, SourceReader } from './source-reader.js';
 import { testWorkerExit } from './test-worker-exit.js';
 
 // The pool starts its workers before the archive is open (module loading overlaps the main
@@ -40,7 +40,7 @@ interface Setup {
   hasher: DataHasher;
   zeros: Buffer;
   maxFile: number;
-  /** Reads the runs of chunks, into one buffer reused for every batch (fresh buffers cost page faults). */
+  /** Reads the batches' runs of chunks, into buffers reused from batch to batch (fresh ones cost page faults). */
   reader: SourceReader;
   scratch: Buffer;
   ownOutput: Buffer;
@@ -81,20 +81,58 @@ class ChunkStop extends Error {
   }
 }
 
+/** A run of consecutive chunks of a batch, `indexes[from..to)`, as read: its bytes, or why not. */
+interface RunRead {
+  from: number;
+  to: number;
+  /** Fewer bytes than the run covers when the source ended early. */
+  data: Buffer | null;
+  failure: ChunkStop | null;
+}
+
+/** A batch's source bytes, read before its turn; `buffer` goes back to the reader after it. */
+interface BatchRead {
+  buffer: Buffer;
+  runs: RunRead[];
+}
+
 /**
- * Reads the consecutive chunks `indexes[from..to)` with one positional read (a batch covers
- * about 1 MiB: large reads, as a disk likes them) into the reader's buffer. Returns the bytes
- * read: fewer than asked when the source ended early.
+ * Reads a batch's runs of consecutive chunks, each with one positional read (a batch covers
+ * about 1 MiB: large reads, as a disk likes them), all at once: started when the batch arrives,
+ * while the worker may still work on earlier ones (source-reader.ts: direct reads have no
+ * read-ahead, so this is the read-ahead).
  */
-function readRun(job: ChunkBatch, from: number, to: number, setup: Setup): Buffer {
+async function readBatch(job: ChunkBatch, setup: Setup): Promise<BatchRead> {
   const chunkSize = setup.settings.chunkSize;
-  const position = (job.indexes[from] as number) * chunkSize;
-  const length = Math.min((to - from) * chunkSize, job.volsize - position);
-  try {
-    return setup.reader.read({ fd: job.sourceFd, directFd: job.sourceDirectFd }, position, length);
-  } catch (error) {
-    throw new ChunkStop('read', `reading the source volume at byte ${position}: ${messageOf(error)}`, errnoOf(error) ?? 'EIO');
+  const count = job.indexes.length;
+  const planned: { from: number; to: number; position: number; length: number; offset: number }[] = [];
+  let bytes = 0;
+  for (let n = 0; n < count; ) {
+    let end = n + 1;
+    while (end < count && job.indexes[end] === (job.indexes[end - 1] as number) + 1) end++;
+    const position = (job.indexes[n] as number) * chunkSize;
+    const length = Math.min((end - n) * chunkSize, job.volsize - position);
+    planned.push({ from: n, to: end, position, length, offset: bytes });
+    bytes += alignedLength(length);
+    n = end;
   }
+  const buffer = setup.reader.take(bytes);
+  const source = { fd: job.sourceFd, directFd: job.sourceDirectFd };
+  const runs = await Promise.all(
+    planned.map(async ({ from, to, position, length, offset }): Promise<RunRead> => {
+      try {
+        return { from, to, data: await setup.reader.read(source, position, length, buffer, offset), failure: null };
+      } catch (error) {
+        const failure = new ChunkStop(
+          'read',
+          `reading the source volume at byte ${position}: ${messageOf(error)}`,
+          errnoOf(error) ?? 'EIO',
+        );
+        return { from, to, data: null, failure };
+      }
+    }),
+  );
+  return { buffer, runs };
 }
 
 /** One chunk of a batch, read as `data`: its kind, hash and chunk file size go to the reply at position `n`. */
@@ -142,7 +180,7 @@ function processChunk(job: ChunkBatch, n: number, data: Buffer, setup: Setup, re
   }
 }
 
-function runBatch(job: ChunkBatch, setup: Setup): WorkerReply {
+function runBatch(job: ChunkBatch, setup: Setup, read: BatchRead): WorkerReply {
   const count = job.indexes.length;
   const reply: WorkerReply = {
     id: job.id,
@@ -154,17 +192,15 @@ function runBatch(job: ChunkBatch, setup: Setup): WorkerReply {
   const chunkSize = setup.settings.chunkSize;
   let n = 0;
   try {
-    while (n < count) {
-      // A run of consecutive indexes, read at once.
-      let end = n + 1;
-      while (end < count && job.indexes[end] === (job.indexes[end - 1] as number) + 1) end++;
-      const run = readRun(job, n, end, setup);
-      for (let offset = 0; n < end; n++, offset += chunkSize) {
+    for (const run of read.runs) {
+      if (run.failure) throw run.failure;
+      const data = run.data as Buffer;
+      for (let offset = 0; n < run.to; n++, offset += chunkSize) {
         testWorkerExit();
         const index = job.indexes[n] as number;
         const length = Math.min(chunkSize, job.volsize - index * chunkSize);
-        if (offset + length > run.length) throw new ChunkStop('read', `source volume shrank while being read (chunk ${index})`, null);
-        processChunk(job, n, run.subarray(offset, offset + length), setup, reply);
+        if (offset + length > data.length) throw new ChunkStop('read', `source volume shrank while being read (chunk ${index})`, null);
+        processChunk(job, n, data.subarray(offset, offset + length), setup, reply);
       }
     }
   } catch (error) {
@@ -192,22 +228,35 @@ function writeFromSlot(job: WriteJob, setup: Setup): WorkerReply {
   return reply;
 }
 
-// Messages are handled one at a time, in order: the setup, then jobs.
+// Messages are handled one at a time, in order: the setup, then jobs. A batch's reads start as
+// soon as it arrives (readBatch), its work in its turn.
 let queue: Promise<void> = Promise.resolve();
+/** The setup being made (a failure is reported with each job, so the pipeline ends with it instead of waiting). */
+let configured: Promise<Setup | null> = Promise.resolve(null);
+const reads = new Map<number, Promise<BatchRead | null>>();
 parentPort?.on('message', (message: WorkerMessage) => {
-  queue = queue.then(() => handle(message));
-});
-
-async function handle(message: WorkerMessage): Promise<void> {
   if ('settings' in message) {
-    // A failure is reported with each job, so the pipeline ends with it instead of waiting.
-    setup = await configure(message).catch((error: unknown) => {
+    const ready = configure(message).catch((error: unknown) => {
       setupFailure = messageOf(error);
       return null;
     });
+    configured = ready;
+    queue = queue.then(async () => {
+      setup = await ready;
+    });
     return;
   }
-  const job = message;
+  if (!('write' in message)) {
+    const job = message;
+    reads.set(
+      job.id,
+      configured.then((ready) => (ready ? readBatch(job, ready) : null)),
+    );
+  }
+  queue = queue.then(() => handle(message));
+});
+
+async function handle(job: ChunkBatch | WriteJob): Promise<void> {
   let reply: WorkerReply;
   if (!setup) {
     const error = setupFailure ?? 'send worker: a job came before its setup';
@@ -216,8 +265,26 @@ async function handle(message: WorkerMessage): Promise<void> {
     testWorkerExit();
     reply = writeFromSlot(job, setup);
   } else {
-    reply = runBatch(job, setup);
+    reply = await batchReply(job, setup);
   }
   // A few hundred bytes a batch: copied, not transferred.
   parentPort?.postMessage(reply);
+}
+
+/** The batch's reply, once its reads (started when it arrived) are done; its buffer goes back after. */
+async function batchReply(job: ChunkBatch, ready: Setup): Promise<WorkerReply> {
+  const pending = reads.get(job.id);
+  reads.delete(job.id);
+  let read: BatchRead | null;
+  try {
+    read = (await pending) ?? null;
+  } catch (error) {
+    return chunklessReply(job.id, { at: 0, stage: 'read', error: messageOf(error), errorCode: errnoOf(error) ?? 'EIO' });
+  }
+  if (!read) return chunklessReply(job.id, { at: 0, stage: 'chunk', error: 'send worker: the batch was not read', errorCode: null });
+  try {
+    return runBatch(job, ready, read);
+  } finally {
+    ready.reader.give(read.buffer);
+  }
 }

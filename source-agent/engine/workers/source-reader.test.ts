@@ -6,7 +6,7 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ALIGN, type ReadAt, SourceReader } from './source-reader.js';
+import { ALIGN, alignedLength, type ReadAt, SourceReader } from './source-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-source-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,67 +16,89 @@ const content = Buffer.from(Array.from({ length: 3 * 65536 + 1000 }, (_, i) => (
 const path = join(dir, 'volume.img');
 writeFileSync(path, content);
 
-function withSource<T>(direct: boolean, use: (fds: { fd: number; directFd: number }) => T): T {
+async function withSource<T>(direct: boolean, use: (fds: { fd: number; directFd: number }) => Promise<T>): Promise<T> {
   const fd = openSync(path, 'r');
   const directFd = direct ? openSync(path, constants.O_RDONLY | constants.O_DIRECT) : -1;
   try {
-    return use({ fd, directFd });
+    return await use({ fd, directFd });
   } finally {
     closeSync(fd);
     if (directFd >= 0) closeSync(directFd);
   }
 }
 
+/** Reads like the worker: into a buffer from the reader, at an aligned offset in it. */
+async function readVia(reader: SourceReader, fds: { fd: number; directFd: number }, position: number, length: number): Promise<Buffer> {
+  const buffer = reader.take(ALIGN + alignedLength(length));
+  try {
+    return Buffer.from(await reader.read(fds, position, length, buffer, ALIGN));
+  } finally {
+    reader.give(buffer);
+  }
+}
+
+const syncRead: ReadAt = async (fd, buffer, offset, length, position) => readSync(fd, buffer, offset, length, position);
+
 describe('SourceReader', () => {
-  it('reads direct: the exact bytes, a short last run, nothing past the asked length', () => {
-    withSource(true, (fds) => {
+  it('reads direct: the exact bytes, a short last run, nothing past the asked length', async () => {
+    await withSource(true, async (fds) => {
       const reader = new SourceReader();
-      assert.ok(reader.read(fds, 0, 65536).equals(content.subarray(0, 65536)));
-      assert.ok(reader.read(fds, 65536, 100).equals(content.subarray(65536, 65636)), 'a length that is not a multiple of ALIGN');
-      const tail = reader.read(fds, 3 * 65536, 65536);
+      assert.ok((await readVia(reader, fds, 0, 65536)).equals(content.subarray(0, 65536)));
+      assert.ok(
+        (await readVia(reader, fds, 65536, 100)).equals(content.subarray(65536, 65636)),
+        'a length that is not a multiple of ALIGN',
+      );
+      const tail = await readVia(reader, fds, 3 * 65536, 65536);
       assert.ok(tail.equals(content.subarray(3 * 65536)), 'the run ends with the file');
-      // Still direct: the page-aligned buffer and the rounded lengths were accepted.
+      // Still direct: the page-aligned buffers and the rounded lengths were accepted.
       assert.equal(reader.direct(fds), true);
     });
   });
 
-  it('reads through the cache where there is no direct descriptor, or at an unaligned offset', () => {
-    withSource(false, (fds) => {
+  it('reads through the cache where there is no direct descriptor, or at an unaligned offset', async () => {
+    await withSource(false, async (fds) => {
       const reader = new SourceReader();
       assert.equal(reader.direct(fds), false);
-      assert.ok(reader.read(fds, 65536, 70000).equals(content.subarray(65536, 135536)));
+      assert.ok((await readVia(reader, fds, 65536, 70000)).equals(content.subarray(65536, 135536)));
     });
-    withSource(true, (fds) => {
+    await withSource(true, async (fds) => {
       const reader = new SourceReader();
-      assert.ok(reader.read(fds, ALIGN + 1, 5000).equals(content.subarray(ALIGN + 1, ALIGN + 5001)));
+      assert.ok((await readVia(reader, fds, ALIGN + 1, 5000)).equals(content.subarray(ALIGN + 1, ALIGN + 5001)));
       assert.equal(reader.direct(fds), true, 'an unaligned offset does not give up direct reads');
     });
   });
 
-  it('falls back to the cache for good when a direct read is refused (EINVAL), with the same bytes', () => {
-    withSource(true, (fds) => {
+  it('falls back to the cache for good when a direct read is refused (EINVAL), with the same bytes', async () => {
+    await withSource(true, async (fds) => {
       const refused: number[] = [];
-      const readAt: ReadAt = (fd, buffer, offset, length, position) => {
+      const reader = new SourceReader(async (fd, buffer, offset, length, position) => {
         if (fd === fds.directFd) {
           refused.push(position);
           throw Object.assign(new Error('EINVAL: invalid argument, read'), { code: 'EINVAL' });
         }
-        return readSync(fd, buffer, offset, length, position);
-      };
-      const reader = new SourceReader(readAt);
-      assert.ok(reader.read(fds, 0, 65536).equals(content.subarray(0, 65536)));
-      assert.ok(reader.read(fds, 65536, 65536).equals(content.subarray(65536, 131072)));
+        return syncRead(fd, buffer, offset, length, position);
+      });
+      assert.ok((await readVia(reader, fds, 0, 65536)).equals(content.subarray(0, 65536)));
+      assert.ok((await readVia(reader, fds, 65536, 65536)).equals(content.subarray(65536, 131072)));
       assert.deepEqual(refused, [0], 'asked once, then never again');
       assert.equal(reader.direct(fds), false);
     });
   });
 
-  it('passes other read errors on', () => {
-    withSource(true, (fds) => {
-      const reader = new SourceReader(() => {
+  it('passes other read errors on', async () => {
+    await withSource(true, async (fds) => {
+      const reader = new SourceReader(async () => {
         throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
       });
-      assert.throws(() => reader.read(fds, 0, 4096), /EIO/);
+      await assert.rejects(readVia(reader, fds, 0, 4096), /EIO/);
     });
+  });
+
+  it('gives buffers back for the next batches', () => {
+    const reader = new SourceReader();
+    const first = reader.take(100_000);
+    reader.give(first);
+    assert.equal(reader.take(50_000), first, 'a buffer given back is used again');
+    assert.notEqual(reader.take(50_000), first, 'and only once at a time');
   });
 });

@@ -3,17 +3,21 @@
 // memory with it, pushing out what the user works with, and pay for every page twice: once to
 // take it into the cache (here, in a VM that hands freed memory back to its host, the largest
 // part of a send's system time) and again when the next send removes the old snapshot, whose
-// cached pages the kernel must drop (124 ms for 1 GiB). Direct reads go from the disk straight
-// into the worker's own buffer, which is reused for every batch.
+// cached pages the kernel must drop (124 ms for 1 GiB).
+//
+// Direct reads have no read-ahead: the kernel no longer fetches the next megabytes while a worker
+// compresses the last ones. So a worker starts the reads of each batch as soon as the batch
+// arrives (asynchronously, on libuv's thread pool), while it still works on earlier ones: with
+// four batches queued per worker, several reads are in flight, as read-ahead would have them.
 //
 // Direct I/O needs the buffer, the offset and the length aligned to the device's logical block
 // size. Chunks start at multiples of the chunk size (at least 64 KiB), lengths are rounded up to
-// ALIGN and the bytes past the volume's end ignored, and the buffer is WebAssembly memory, which
-// V8 places on page boundaries (a Buffer's memory has no such promise). Where the file system
-// refuses a direct read (EINVAL), the reader says so once and reads through the cache from then
-// on: the same bytes, the old way.
+// ALIGN and the bytes past the volume's end ignored, and the buffers are WebAssembly memory,
+// which V8 places on page boundaries (a Buffer's memory has no such promise), reused from batch
+// to batch. Where the file system refuses a direct read (EINVAL), the reader reads through the
+// cache from then on: the same bytes, the old way.
 
-import { readSync } from 'node:fs';
+import { read } from 'node:fs';
 import { errnoOf } from '../../../protocol/thrown.js';
 
 // The one WebAssembly API used here (our lib settings have no WebAssembly types).
@@ -39,45 +43,65 @@ export function pageAlignedBuffer(bytes: number): Buffer {
   return Buffer.from(memory.buffer, 0, pages * WASM_PAGE);
 }
 
-/** pread as node:fs has it (a parameter for tests). */
-export type ReadAt = (fd: number, buffer: Buffer, offset: number, length: number, position: number) => number;
+/** Bytes `length` takes in a buffer for a direct read: rounded up to ALIGN. */
+export function alignedLength(length: number): number {
+  return Math.ceil(length / ALIGN) * ALIGN;
+}
+
+/** pread as node:fs has it, asynchronous (a parameter for tests). */
+export type ReadAt = (fd: number, buffer: Buffer, offset: number, length: number, position: number) => Promise<number>;
+
+const preadAsync: ReadAt = (fd, buffer, offset, length, position) =>
+  new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (error, bytes) => (error ? reject(error) : resolve(bytes))));
 
 export class SourceReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  /** Buffers given back, for the next batches (fresh memory costs a page fault a page). */
+  private readonly free: Buffer[] = [];
   /** Set when a direct read was refused: every later read goes through the cache. */
   private directRefused = false;
 
-  constructor(private readonly readAt: ReadAt = readSync) {}
+  constructor(private readonly readAt: ReadAt = preadAsync) {}
 
   /** Whether reads still go direct (false after a refusal, or when there is no direct descriptor). */
   direct(source: SourceFds): boolean {
     return source.directFd >= 0 && !this.directRefused;
   }
 
+  /** A page-aligned buffer of at least `bytes`, one given back if one is large enough. */
+  take(bytes: number): Buffer {
+    const at = this.free.findIndex((buffer) => buffer.length >= bytes);
+    if (at >= 0) return this.free.splice(at, 1)[0] as Buffer;
+    return pageAlignedBuffer(bytes);
+  }
+
+  give(buffer: Buffer): void {
+    this.free.push(buffer);
+  }
+
   /**
-   * Reads `length` bytes at `position` (or fewer where the source ends) into the reader's own
-   * buffer; the view is valid until the next read. Errors are the file system's, as thrown.
+   * Reads `length` bytes at `position` (or fewer where the source ends) into `into` at `offset`
+   * (a multiple of ALIGN, with alignedLength(length) bytes of room). Returns the bytes read.
+   * Errors are the file system's, as thrown.
    */
-  read(source: SourceFds, position: number, length: number): Buffer {
+  async read(source: SourceFds, position: number, length: number, into: Buffer, offset: number): Promise<Buffer> {
     if (this.direct(source) && position % ALIGN === 0) {
       try {
-        return this.readWith(source.directFd, position, length, Math.ceil(length / ALIGN) * ALIGN);
+        return await this.readWith(source.directFd, position, length, into, offset, alignedLength(length));
       } catch (error) {
         if (errnoOf(error) !== 'EINVAL') throw error;
         this.directRefused = true;
       }
     }
-    return this.readWith(source.fd, position, length, length);
+    return this.readWith(source.fd, position, length, into, offset, length);
   }
 
-  private readWith(fd: number, position: number, length: number, request: number): Buffer {
-    if (this.buffer.length < request) this.buffer = pageAlignedBuffer(request);
+  private async readWith(fd: number, position: number, length: number, into: Buffer, offset: number, request: number): Promise<Buffer> {
     let done = 0;
     while (done < length) {
-      const got = this.readAt(fd, this.buffer, done, request - done, position + done);
+      const got = await this.readAt(fd, into, offset + done, request - done, position + done);
       if (got === 0) break;
       done += got;
     }
-    return this.buffer.subarray(0, Math.min(done, length));
+    return into.subarray(offset, offset + Math.min(done, length));
   }
 }
