@@ -116,7 +116,7 @@ async function readBatch(job: ChunkBatch, setup: Setup): Promise<BatchRead> {
     bytes += alignedLength(length);
     n = end;
   }
-  const buffer = setup.reader.take(bytes);
+  const buffer = await setup.reader.take(bytes);
   const source = { fd: job.sourceFd, directFd: job.sourceDirectFd };
   const runs = await Promise.all(
     planned.map(async ({ from, to, position, length, offset }): Promise<RunRead> => {

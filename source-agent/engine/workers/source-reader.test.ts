@@ -29,7 +29,7 @@ async function withSource<T>(direct: boolean, use: (fds: { fd: number; directFd:
 
 /** Reads like the worker: into a buffer from the reader, at an aligned offset in it. */
 async function readVia(reader: SourceReader, fds: { fd: number; directFd: number }, position: number, length: number): Promise<Buffer> {
-  const buffer = reader.take(ALIGN + alignedLength(length));
+  const buffer = await reader.take(ALIGN + alignedLength(length));
   try {
     return Buffer.from(await reader.read(fds, position, length, buffer, ALIGN));
   } finally {
@@ -94,11 +94,36 @@ describe('SourceReader', () => {
     });
   });
 
-  it('gives buffers back for the next batches', () => {
+  it('gives buffers back for the next batches', async () => {
     const reader = new SourceReader();
-    const first = reader.take(100_000);
+    const first = await reader.take(100_000);
     reader.give(first);
-    assert.equal(reader.take(50_000), first, 'a buffer given back is used again');
-    assert.notEqual(reader.take(50_000), first, 'and only once at a time');
+    assert.equal(await reader.take(50_000), first, 'a buffer given back is used again');
+    assert.notEqual(await reader.take(50_000), first, 'and only once at a time');
+  });
+
+  it('reads ahead at most its limit, one buffer always, in the order of asking', async () => {
+    const reader = new SourceReader(syncRead, 100_000);
+    const order: string[] = [];
+    const taking = async (name: string, bytes: number) => {
+      const buffer = await reader.take(bytes);
+      order.push(name);
+      return buffer;
+    };
+    const big = await reader.take(150_000); // over the limit, but nothing else is taken
+    const second = taking('second', 60_000);
+    const third = taking('third', 10_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(order.join(), '', 'both wait while 150 000 bytes are taken (the third behind the second)');
+    reader.give(big);
+    const [b2, b3] = await Promise.all([second, third]);
+    assert.equal(order.join(), 'second,third');
+    const fourth = taking('fourth', 40_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(order.join(), 'second,third', '70 000 taken: 40 000 more would pass the limit');
+    reader.give(b2);
+    reader.give(await fourth);
+    reader.give(b3);
+    assert.equal(order.join(), 'second,third,fourth');
   });
 });

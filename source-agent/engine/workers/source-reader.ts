@@ -28,6 +28,11 @@ const Wasm = (globalThis as unknown as { WebAssembly: WasmMemoryApi }).WebAssemb
 
 /** Offsets and lengths of direct reads are multiples of this (4 KiB covers 512-byte and 4 KiB logical blocks). */
 export const ALIGN = 4096;
+/**
+ * Source bytes a worker holds read ahead at most (one batch always): four batches of the default
+ * chunk size, and a bound on memory with large chunks (a batch is then one chunk of up to 16 MiB).
+ */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 const WASM_PAGE = 65536;
 
 /** The two descriptors of the source the main thread opened: through the cache, and direct (-1: none). */
@@ -57,25 +62,64 @@ const preadAsync: ReadAt = (fd, buffer, offset, length, position) =>
 export class SourceReader {
   /** Buffers given back, for the next batches (fresh memory costs a page fault a page). */
   private readonly free: Buffer[] = [];
+  /** Bytes of the buffers taken and not given back, and the takers waiting for room, in order. */
+  private taken = 0;
+  private readonly waiting: { bytes: number; resolve: () => void }[] = [];
   /** Set when a direct read was refused: every later read goes through the cache. */
   private directRefused = false;
 
-  constructor(private readonly readAt: ReadAt = preadAsync) {}
+  /** What each buffer taken was taken for. */
+  private readonly sizes = new Map<Buffer, number>();
+
+  constructor(
+    private readonly readAt: ReadAt = preadAsync,
+    private readonly limit = READ_AHEAD_BYTES,
+  ) {}
 
   /** Whether reads still go direct (false after a refusal, or when there is no direct descriptor). */
   direct(source: SourceFds): boolean {
     return source.directFd >= 0 && !this.directRefused;
   }
 
-  /** A page-aligned buffer of at least `bytes`, one given back if one is large enough. */
-  take(bytes: number): Buffer {
+  /**
+   * A page-aligned buffer of at least `bytes`, one given back if one is large enough; waits while
+   * the buffers taken hold READ_AHEAD_BYTES already (never when none is taken), first come first
+   * served.
+   */
+  async take(bytes: number): Promise<Buffer> {
+    if (this.fits(bytes) && this.waiting.length === 0) this.taken += bytes;
+    else await new Promise<void>((resolve) => this.waiting.push({ bytes, resolve })); // reserved by give()
     const at = this.free.findIndex((buffer) => buffer.length >= bytes);
-    if (at >= 0) return this.free.splice(at, 1)[0] as Buffer;
-    return pageAlignedBuffer(bytes);
+    let buffer: Buffer;
+    try {
+      buffer = at >= 0 ? (this.free.splice(at, 1)[0] as Buffer) : pageAlignedBuffer(bytes);
+    } catch (error) {
+      this.release(bytes);
+      throw error;
+    }
+    this.sizes.set(buffer, bytes);
+    return buffer;
   }
 
   give(buffer: Buffer): void {
+    const bytes = this.sizes.get(buffer) ?? 0;
+    this.sizes.delete(buffer);
     this.free.push(buffer);
+    this.release(bytes);
+  }
+
+  /** `bytes` are no longer taken: room for the next takers, in the order they came. */
+  private release(bytes: number): void {
+    this.taken -= bytes;
+    for (let next = this.waiting[0]; next && this.fits(next.bytes); next = this.waiting[0]) {
+      this.waiting.shift();
+      this.taken += next.bytes;
+      next.resolve();
+    }
+  }
+
+  private fits(bytes: number): boolean {
+    return this.taken === 0 || this.taken + bytes <= this.limit;
   }
 
   /**
