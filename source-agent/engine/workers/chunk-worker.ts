@@ -259,6 +259,7 @@ parentPort?.on('message', (message: WorkerMessage) => {
 async function handle(job: ChunkBatch | WriteJob): Promise<void> {
   let reply: WorkerReply;
   if (!setup) {
+    reads.delete(job.id);
     const error = setupFailure ?? 'send worker: a job came before its setup';
     reply = chunklessReply(job.id, { at: 0, stage: 'chunk', error, errorCode: null });
   } else if ('write' in job) {
