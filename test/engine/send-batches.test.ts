@@ -45,6 +45,21 @@ function chunkFilesBySession(root: string): Map<string, string[]> {
   return out;
 }
 
+/** A new archive (XChaCha20 with ct counters, zstd:3, CHUNK) in `dir`/archive; returns its path. */
+async function newArchive(dir: string, storeAt: (root: string) => Store = (root) => new LocalStore(root)): Promise<string> {
+  const root = join(dir, 'archive');
+  mkdirSync(root, { recursive: true });
+  await createArchive(storeAt(root), {
+    mode: CIPHER_MODES['32'],
+    compression: 'zstd',
+    level: 3,
+    chunkSize: CHUNK,
+    passphrase: async () => Buffer.from(PASSPHRASE),
+    now: () => Date.now() / 1000,
+  });
+  return root;
+}
+
 async function sendAt(store: Store, source: string, at: Date): Promise<void> {
   // The archive is opened again for each send, as each run of the command opens it.
   await sendImportAt(await openArchive(store, PASSPHRASE), 'v.img', source, at);
@@ -58,16 +73,7 @@ describe('send in batches', () => {
   for (const [title, storeAt] of Object.entries(stores)) {
     it(`ct counters stay unique, a short last batch is exact, unchanged chunks are found: ${title}`, async () => {
       const dir = join(scratch.dir, title.startsWith('file') ? 'direct' : 'buffers');
-      const root = join(dir, 'archive');
-      mkdirSync(root, { recursive: true });
-      await createArchive(storeAt(root), {
-        mode: CIPHER_MODES['32'],
-        compression: 'zstd',
-        level: 3,
-        chunkSize: CHUNK,
-        passphrase: async () => Buffer.from(PASSPHRASE),
-        now: () => Date.now() / 1000,
-      });
+      const root = await newArchive(dir, storeAt);
       const source = join(dir, 'v.img');
       const first = makeVolume('batches', CHUNK, 45, 1000);
       writeFileSync(source, first);
@@ -189,16 +195,7 @@ describe('send in batches', () => {
 
   it("reads the source around the page cache: a send leaves none of the volume's pages in it", async () => {
     const dir = join(scratch.dir, 'uncached');
-    const root = join(dir, 'archive');
-    mkdirSync(root, { recursive: true });
-    await createArchive(new LocalStore(root), {
-      mode: CIPHER_MODES['32'],
-      compression: 'zstd',
-      level: 3,
-      chunkSize: CHUNK,
-      passphrase: async () => Buffer.from(PASSPHRASE),
-      now: () => Date.now() / 1000,
-    });
+    const root = await newArchive(dir);
     const source = join(dir, 'v.img');
     // Written with O_DIRECT (dd oflag=direct), so that none of its pages are cached to begin with.
     const volume = makeVolume('uncached', CHUNK, 40, 0);
