@@ -8,13 +8,14 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CIPHER_MODES } from '../../source-agent/archive/crypto/cipher-modes.js';
 import { createArchive } from '../../source-agent/engine/maintain/arch-init.js';
 import { runChunkPipeline } from '../../source-agent/engine/send/chunk-pipeline.js';
 import { ChunkPool } from '../../source-agent/engine/workers/chunk-pool.js';
+import { ALIGN, pageAlignedBuffer } from '../../source-agent/engine/workers/source-reader.js';
 import { FatalError, InterruptedError } from '../../source-agent/errors.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import type { Store } from '../../source-agent/store/store.js';
@@ -200,12 +201,16 @@ describe('send in batches', () => {
     // Written with O_DIRECT (dd oflag=direct), so that none of its pages are cached to begin with.
     const volume = makeVolume('uncached', CHUNK, 40, 0);
     writeFileSync(join(dir, 'v.data'), volume);
+    // Whether this file system takes direct reads (a real one, as the send's workers make).
     const directOk = (() => {
+      let fd = -1;
       try {
-        closeSync(openSync(join(dir, 'v.data'), constants.O_RDONLY | constants.O_DIRECT));
-        return true;
+        fd = openSync(join(dir, 'v.data'), constants.O_RDONLY | constants.O_DIRECT);
+        return readSync(fd, pageAlignedBuffer(ALIGN), 0, ALIGN, 0) === ALIGN;
       } catch {
         return false;
+      } finally {
+        if (fd >= 0) closeSync(fd);
       }
     })();
     execFileSync('dd', [`if=${join(dir, 'v.data')}`, `of=${source}`, 'bs=64K', ...(directOk ? ['oflag=direct'] : []), 'status=none']);
