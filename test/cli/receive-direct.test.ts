@@ -9,11 +9,11 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runSkiff, scratchDir, startSkiff } from '../helpers/cli.js';
-import { attachLoop, requireSystem } from '../helpers/system.js';
+import { attachLoop, readDevice, requireSystem } from '../helpers/system.js';
 import { makeVolume } from '../helpers/volumes.js';
 
 const scratch = scratchDir('skiff-receive-direct-');
@@ -57,15 +57,20 @@ async function withDamagedChunk(use: () => Promise<void>): Promise<void> {
   }
 }
 
-function readDevice(device: string, bytes: number): Buffer {
-  const content = Buffer.alloc(bytes);
-  const fd = openSync(device, 'r');
-  try {
-    readSync(fd, content, 0, bytes, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return content;
+/**
+ * A receive into `target` slowed to 50 ms a chunk on the main thread (the 200 chunks take about
+ * 10 s), interrupted 1 s after it started saving: exit 8, one clean line.
+ */
+async function interruptedReceive(target: string): Promise<void> {
+  const run = startSkiff(['receive', 'v.img', `--save-to=${target}`, ...common], {
+    env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '50' },
+  });
+  for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 1000));
+  run.child.kill('SIGINT');
+  const ended = await run.exited;
+  assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
+  assert.doesNotMatch(ended.stderr, /Internal error|\n\s+at /);
 }
 
 before(async () => {
@@ -118,16 +123,7 @@ describe('receive through worker threads that write the target', () => {
     const target = join(dir, 'v.img');
     mkdirSync(dir);
     writeFileSync(target, 'previous content');
-    // 50 ms a chunk on the main thread: the 200 chunks take about 10 s; the interrupt comes after 1.
-    const run = startSkiff(['receive', 'v.img', `--save-to=${target}`, ...common], {
-      env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '50' },
-    });
-    for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 1000));
-    run.child.kill('SIGINT');
-    const ended = await run.exited;
-    assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
-    assert.doesNotMatch(ended.stderr, /Internal error|\n\s+at /);
+    await interruptedReceive(target);
     assert.equal(readFileSync(target, 'utf8'), 'previous content');
     assert.deepEqual(readdirSync(dir), ['v.img']);
   });
@@ -181,15 +177,7 @@ describe('receive through worker threads that write the target', () => {
     writeFileSync(backing, Buffer.alloc(bytes, 0xaa));
     const loop = attachLoop(backing);
     try {
-      const run = startSkiff(['receive', 'v.img', `--save-to=${loop.device}`, ...common], {
-        env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '50' },
-      });
-      for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, 1000));
-      run.child.kill('SIGINT');
-      const ended = await run.exited;
-      assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
-      assert.doesNotMatch(ended.stderr, /Internal error|\n\s+at /);
+      await interruptedReceive(loop.device);
       const content = readDevice(loop.device, bytes);
       assert.ok(
         content.subarray(0, CHUNK).every((b) => b === 0),

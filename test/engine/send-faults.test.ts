@@ -11,20 +11,17 @@ import { after, before, describe, it } from 'node:test';
 import type { Archive } from '../../source-agent/archive/archive.js';
 import { archCheck } from '../../source-agent/engine/maintain/arch-check.js';
 import { recoverInterruptedWrites } from '../../source-agent/engine/maintain/recover.js';
-import { type SendEvents, send } from '../../source-agent/engine/send/send.js';
-import { prepareImport } from '../../source-agent/source/import-source.js';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { scratchDir } from '../helpers/cli.js';
 import { FailingStore } from '../helpers/failing-store.js';
 import { buildSessionArchive, CHUNK, restoreAll } from '../helpers/session-archive.js';
 import { keystream, makeVolume, writeAt } from '../helpers/volumes.js';
-import { openArchive, openWriteContext, silentOutput, writerFor } from '../helpers/write-context.js';
+import { openArchive, openWriteContext, sendImportAt, silentOutput } from '../helpers/write-context.js';
 
 const scratch = scratchDir('skiff-send-faults-');
 after(scratch.cleanup);
 const base = join(scratch.dir, 'base');
 let images = new Map<string, Buffer>();
-const quiet: SendEvents = { note() {}, warn() {}, sending() {}, volumeStart: () => ({ update() {} }), volumeEnd() {} };
 
 before(async () => {
   mkdirSync(join(scratch.dir, 'src'));
@@ -35,20 +32,9 @@ before(async () => {
   images = await restoreAll(new LocalStore(base));
 });
 
-async function sendOne(archive: Archive, name: string, source: string): Promise<void> {
-  const reports = await send(
-    {
-      writer: writerFor(archive),
-      volumes: [{ name, prepare: () => prepareImport(source) }],
-      tags: new Map(),
-      sendUnchanged: false,
-      dryRun: false,
-      startedAt: new Date(Date.UTC(2026, 10, 3, 12)),
-    },
-    quiet,
-  );
-  // A failing store surfaces as a thrown error or as a failed volume.
-  if (reports[0]?.outcome !== 'sent') throw new Error(`send ended ${reports[0]?.outcome}`);
+/** The send every case makes, a session on 2026-11-03. */
+function sendOne(archive: Archive, name: string, source: string): Promise<void> {
+  return sendImportAt(archive, name, source, new Date(Date.UTC(2026, 10, 3, 12)));
 }
 
 describe('send interrupted at every store operation', () => {

@@ -3,6 +3,7 @@
 // (SKIFF_REQUIRE_SYSTEM_TESTS=1, set by .ci/run) a missing requirement fails the run instead.
 
 import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
 export const SYSTEM_TESTS_REQUIRED = process.env['SKIFF_REQUIRE_SYSTEM_TESTS'] === '1';
@@ -39,4 +40,16 @@ export function requireTool(t: TestContext, tool: string): boolean {
 export function attachLoop(file: string): { device: string; detach: () => void } {
   const device = execFileSync('losetup', ['--show', '-f', file], { encoding: 'utf8' }).trim();
   return { device, detach: () => execFileSync('losetup', ['-d', device]) };
+}
+
+/** The first `length` bytes of a device (or file), as a restore left them. */
+export function readDevice(path: string, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer;
 }

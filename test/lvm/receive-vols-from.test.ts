@@ -8,12 +8,12 @@
 // runs inherit); the archive is unencrypted, so no passphrase is asked.
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
-import { requireSystem } from '../helpers/system.js';
+import { readDevice, requireSystem } from '../helpers/system.js';
 import { LVM_MODEL_TOOLS, type LvmModel, startLvmModel, uniqueVgName } from '../lvm-model/harness.js';
 
 const CHUNK = 64 * 1024;
@@ -25,17 +25,6 @@ function image(seed: number): Buffer {
   const bytes = Buffer.alloc(VOLUME);
   for (const chunk of [0, 3 + seed, 40]) for (let i = 0; i < CHUNK; i++) bytes[chunk * CHUNK + i] = (i * 13 + seed) % 251 || 1;
   return bytes;
-}
-
-function readDevice(path: string): Buffer {
-  const buffer = Buffer.alloc(VOLUME);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, buffer, 0, VOLUME, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer;
 }
 
 let model: LvmModel | null = null;
@@ -104,8 +93,8 @@ describe('receive --local-from into an LVM thin pool (model)', () => {
     const r = await skiff('receive', '--force', '--sparse-write', `--local-from=${sets}`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Saving to tlvm pool '/dev/${vg}/vm-c-private'`));
-    assert.ok(readDevice(`/dev/${vg}/vm-a-private`).equals(image(1)), 'vm-a-private byte-identical');
-    assert.ok(readDevice(`/dev/${vg}/vm-c-private`).equals(image(2)), 'vm-b-private byte-identical in the LV of its alias');
+    assert.ok(readDevice(`/dev/${vg}/vm-a-private`, VOLUME).equals(image(1)), 'vm-a-private byte-identical');
+    assert.ok(readDevice(`/dev/${vg}/vm-c-private`, VOLUME).equals(image(2)), 'vm-b-private byte-identical in the LV of its alias');
     const names = lvNames();
     assert.ok(!names.includes('vm-b-private'), `no LV of the archive name: ${names.join(' ')}`);
     for (const lv of ['vm-a-private.skiff1', 'vm-c-private.skiff1']) assert.ok(names.includes(lv), `${lv} paired: ${names.join(' ')}`);
@@ -115,7 +104,7 @@ describe('receive --local-from into an LVM thin pool (model)', () => {
     const again = await skiff('receive', '--force', '--use-snapshot', `--local-from=${sets}`);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /Receiving volume 'vm-b-private'[^\n]*\n[^\n]*vm-c-private'\nSnapshot retrieved\./);
-    assert.ok(readDevice(`/dev/${vg}/vm-c-private`).equals(image(2)), 'restored from its snapshot');
+    assert.ok(readDevice(`/dev/${vg}/vm-c-private`, VOLUME).equals(image(2)), 'restored from its snapshot');
     assert.equal([...lvNames()].filter((n) => n.startsWith('vm-b-private')).length, 0, 'nothing made under the archive name');
   });
 });

@@ -9,26 +9,13 @@
 // runs inherit); the archive is unencrypted, so no passphrase is asked.
 
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  closeSync,
-  cpSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { LocalStore } from '../../source-agent/store/local-store.js';
 import { scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
-import { requireSystem } from '../helpers/system.js';
+import { readDevice, requireSystem } from '../helpers/system.js';
 import { openArchive } from '../helpers/write-context.js';
 import { LVM_MODEL_TOOLS, type LvmModel, startLvmModel, uniqueVgName } from '../lvm-model/harness.js';
 import type { ThinLv } from '../lvm-model/state.js';
@@ -50,17 +37,6 @@ function image(seed: number): Buffer {
   return bytes;
 }
 const DATA_BYTES = 3 * CHUNK;
-
-function readDevice(path: string, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, buffer, 0, length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer;
-}
 
 let model: LvmModel | null = null;
 let vg = '';

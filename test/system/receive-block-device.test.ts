@@ -3,29 +3,18 @@
 // failed receive zeroes the first chunk, so a partial restore never looks like a good one.
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { copyFixture, scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { FIXTURES, fixtureArchive } from '../helpers/paths.js';
-import { attachLoop, requireSystem } from '../helpers/system.js';
+import { attachLoop, readDevice, requireSystem } from '../helpers/system.js';
 
 const scratch = scratchDir();
 after(scratch.cleanup);
 const DEVICE_BYTES = 2 * 1024 * 1024;
 const image = readFileSync(join(FIXTURES, 'plain-zlib-64k/vol2.session4.img'));
-
-function readDevice(device: string, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(device, 'r');
-  try {
-    readSync(fd, buffer, 0, length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer;
-}
 
 function withLoop(name: string, bytes: number, fn: (device: string, backing: string) => Promise<void>): Promise<void> {
   const backing = join(scratch.dir, name);

@@ -19,7 +19,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  readSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -30,7 +29,7 @@ import { after, describe, it, type TestContext } from 'node:test';
 import { kdfMemoEnv, runSkiff, scratchDir, startSkiff } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
-import { attachLoop, requireSystem } from '../helpers/system.js';
+import { attachLoop, readDevice, requireSystem } from '../helpers/system.js';
 import { keystream, makeVolume } from '../helpers/volumes.js';
 
 const CHUNK = 65536;
@@ -101,17 +100,6 @@ const DIFF_BYTES = 4 * CHUNK;
 
 function blocksOf(path: string): number {
   return statSync(path).blocks;
-}
-
-function readDevice(device: string, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(device, 'r');
-  try {
-    readSync(fd, buffer, 0, length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer;
 }
 
 const FILE_TOOLS = ['fallocate'];

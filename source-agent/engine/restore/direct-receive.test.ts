@@ -83,6 +83,19 @@ async function readChunksError(archive: Archive, volumeName: string, session: nu
   return null;
 }
 
+/** placeChunks stops on the archive at `copy` (vol2.img, session 0) with the error readChunks gives. */
+async function assertStopsAsReadChunks(copy: string, how: string): Promise<void> {
+  const archive = await openArchive(new LocalStore(copy));
+  const expectedError = await readChunksError(archive, 'vol2.img', 0);
+  assert.ok(expectedError, how);
+  const r = await placeInto(archive, 'vol2.img', 0, { workers: 2 });
+  assert.ok(r.error, how);
+  assert.equal(r.error.constructor, expectedError.constructor, how);
+  // The descriptor through which the file was opened may differ, nothing else.
+  const fd = /\/proc\/self\/fd\/[0-9]+/g;
+  assert.equal(r.error.message.replace(fd, 'FD'), expectedError.message.replace(fd, 'FD'), how);
+}
+
 /** A copy of the fixture archive, and the chunk files (archive paths) a session of a volume reads. */
 async function copyWithChunkFiles(
   fixture: (typeof WYNG_FIXTURES)[number],
@@ -197,15 +210,7 @@ describe('placeChunks (direct receive)', () => {
       rmSync(victim);
       // A link to a good chunk file (the right bytes, even): still refused, never followed.
       if (how === 'link') symlinkSync(join(copy, chunkFiles[2] as string).replace(copy, fixtureArchive(fixture.dir)), victim);
-      const archive = await openArchive(new LocalStore(copy));
-      const expectedError = await readChunksError(archive, 'vol2.img', 0);
-      assert.ok(expectedError, how);
-      const r = await placeInto(archive, 'vol2.img', 0, { workers: 2 });
-      assert.ok(r.error, how);
-      assert.equal(r.error.constructor, expectedError.constructor, how);
-      // The descriptor through which the file was opened differs, nothing else.
-      const fd = /\/proc\/self\/fd\/[0-9]+/g;
-      assert.equal(r.error.message.replace(fd, 'FD'), expectedError.message.replace(fd, 'FD'), how);
+      await assertStopsAsReadChunks(copy, how);
     }
   });
   it('stops at a FIFO (without blocking), an oversized or empty chunk file and a chunk directory swapped for a link, as readChunks does', async () => {
@@ -226,14 +231,7 @@ describe('placeChunks (direct receive)', () => {
         renameSync(dirname(victim), `${dirname(victim)}.moved`);
         symlinkSync(`${dirname(victim)}.moved`, dirname(victim));
       }
-      const archive = await openArchive(new LocalStore(copy));
-      const expectedError = await readChunksError(archive, 'vol2.img', 0);
-      assert.ok(expectedError, how);
-      const r = await placeInto(archive, 'vol2.img', 0, { workers: 2 });
-      assert.ok(r.error, how);
-      assert.equal(r.error.constructor, expectedError.constructor, how);
-      const fd = /\/proc\/self\/fd\/[0-9]+/g;
-      assert.equal(r.error.message.replace(fd, 'FD'), expectedError.message.replace(fd, 'FD'), how);
+      await assertStopsAsReadChunks(copy, how);
     }
   });
 

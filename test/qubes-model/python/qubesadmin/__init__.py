@@ -46,9 +46,8 @@ def _key_values(data):
     return dict(line.split("=", 1) for line in _lines(data) if "=" in line)
 
 
-class Label:
-    def __init__(self, name):
-        self.name = name
+class _Named:
+    """Equal to another of its kind or to a string by its name, as qubesadmin's objects are."""
 
     def __eq__(self, other):
         return self.name == getattr(other, "name", other)
@@ -58,6 +57,11 @@ class Label:
 
     def __str__(self):
         return self.name
+
+
+class Label(_Named):
+    def __init__(self, name):
+        self.name = name
 
 
 class Pool:
@@ -202,7 +206,7 @@ class _Devices:
         return _DeviceClass(self._vm, bus)
 
 
-class QubesVM:
+class QubesVM(_Named):
     """A domain; its properties are attributes, read and written through qubesd."""
 
     _LOCAL = ("app", "name", "_klass")
@@ -227,15 +231,6 @@ class QubesVM:
     def volumes(self):
         names = _lines(qubesd_call(self.name, "admin.vm.volume.List"))
         return {n: Volume(self.app, self.name, n) for n in names}
-
-    def __eq__(self, other):
-        return self.name == getattr(other, "name", other)
-
-    def __hash__(self):
-        return hash(self.name)
-
-    def __str__(self):
-        return self.name
 
     def __repr__(self):
         return f"<QubesVM {self.name}>"
