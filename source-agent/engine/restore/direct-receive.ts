@@ -22,7 +22,7 @@ import { itemAt } from '../../lookup.js';
 import { fileSystemStoreError, StoreError, storeErrorCode } from '../../store/store.js';
 import { type DecodeBatchResult, Placed } from '../workers/decode-job.js';
 import { DecodePool } from '../workers/decode-pool.js';
-import { testReadDelay } from '../workers/test-read-delay.js';
+import { TEST_READ_DELAY_ON, testReadDelay } from '../workers/test-read-delay.js';
 import { type ChunkList, decodeSettingsOf, type RestoreChunk } from './restore-stream.js';
 import type { RestoreTarget } from './restore-target.js';
 
@@ -144,7 +144,7 @@ export async function* placeChunks(
       if (next) inFlight.push(next);
       let k = 0;
       for (let index = batch.from; index < batch.to; index++) {
-        await testReadDelay(1, options.signal);
+        if (TEST_READ_DELAY_ON) await testReadDelay(1, options.signal);
         if (options.signal?.aborted) throw new InterruptedError();
         const address = list.address(index);
         const size = list.size(index);

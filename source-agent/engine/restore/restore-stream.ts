@@ -18,7 +18,7 @@ import { chunkFileName } from '../../archive/names.js';
 import { IntegrityError, InterruptedError } from '../../errors.js';
 import { itemAt } from '../../lookup.js';
 import { DecodePool, type DecodeSettings } from '../workers/decode-pool.js';
-import { testReadDelay } from '../workers/test-read-delay.js';
+import { TEST_READ_DELAY_ON, testReadDelay } from '../workers/test-read-delay.js';
 
 /** The chunks to read, in ascending address order. */
 export interface ChunkList {
@@ -232,7 +232,7 @@ export async function* readChunks(archive: Archive, list: ChunkList, options: Re
 
     let head = 0;
     for (let index = 0; index < list.length; index++) {
-      await testReadDelay(1, options.signal);
+      if (TEST_READ_DELAY_ON) await testReadDelay(1, options.signal);
       if (options.signal?.aborted) throw new InterruptedError();
       const address = list.address(index);
       const size = list.size(index);

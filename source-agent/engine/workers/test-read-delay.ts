@@ -6,6 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const DELAY_MS = Number(process.env['SKIFF_TEST_READ_DELAY_MS'] ?? 0) || 0;
 
+/** Whether the delay is on: per-chunk callers test this first, so that unset it costs not even an await. */
+export const TEST_READ_DELAY_ON = DELAY_MS > 0;
+
 /** Waits the test delay for `chunks` chunks; an abort ends the wait early (the caller checks it). */
 export async function testReadDelay(chunks: number, signal?: AbortSignal): Promise<void> {
   if (DELAY_MS <= 0) return;
