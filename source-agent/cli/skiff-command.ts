@@ -17,7 +17,7 @@ import { DEFAULT_META_DIR, LocalState } from '../state/local-state.js';
 import { compareRoots } from '../state/rollback.js';
 import type { Store } from '../store/store.js';
 import { removeEmptyDirs } from '../sys/make-dirs.js';
-import { isTerminal, readLineFromTerminal } from '../sys/terminal.js';
+import { isTerminal, readLine } from '../sys/terminal.js';
 import { RELEASE_LINE } from '../version.js';
 import { ConsoleOutput } from './console-output.js';
 import type { SkiffContext } from './context.js';
@@ -351,11 +351,11 @@ export abstract class SkiffCommand extends Command<SkiffContext> {
     }
   }
 
-  /** Asks a y/N question on the terminal; anything but y/yes is no. */
+  /** Asks a y/N question on the terminal; anything but y/yes is no, end of input (Ctrl-D) too. */
   async confirm(question: string): Promise<boolean> {
     this.context.stderr.write(question);
-    const answer = await readLineFromTerminal(this.context.stdin);
-    return /^(y|yes)$/i.test(answer.trim());
+    const answer = await readLine(this.context.stdin);
+    return answer !== null && /^(y|yes)$/i.test(answer.trim());
   }
 }
 

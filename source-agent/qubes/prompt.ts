@@ -4,45 +4,13 @@
 // anything else is no. End of input (Ctrl-D) is also no, said in one line: where Python's
 // input() would die with EOFError, skiff-qubes stops as on "n".
 
+import { readLine } from '../sys/terminal.js';
+
 /** The user answered no: skiff-qubes stops, changes nothing more and exits 0 (wyng-util-qubes: sys.exit(0)). */
 export class Declined extends Error {
   constructor() {
     super('declined');
   }
-}
-
-/** Reads one line from the stream; null at end of input before any line break. Unread bytes are put back. */
-export function readLine(stream: NodeJS.ReadableStream): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    // A second question after end of input: no 'end' event will come again.
-    if ((stream as { readableEnded?: boolean }).readableEnded) return resolve(null);
-    let text = '';
-    const finish = (line: string | null) => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.pause();
-      resolve(line);
-    };
-    const onData = (chunk: Buffer | string) => {
-      text += chunk.toString();
-      const newline = text.indexOf('\n');
-      if (newline === -1) return;
-      const rest = text.slice(newline + 1);
-      if (rest !== '') stream.unshift(Buffer.from(rest));
-      finish(text.slice(0, newline).replace(/\r$/, ''));
-    };
-    const onEnd = () => finish(text === '' ? null : text);
-    const onError = (error: Error) => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      reject(error);
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.resume();
-  });
 }
 
 /** Writes the question (no line break) and reads the answer: true for y/yes. */

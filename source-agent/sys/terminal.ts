@@ -88,20 +88,42 @@ export function terminalColumns(stream: object): number | undefined {
   return 'columns' in stream && typeof stream.columns === 'number' ? stream.columns : undefined;
 }
 
-/** Reads a visible line from the terminal (for y/N questions); no terminal mode is changed. */
-export function readLineFromTerminal(stdin: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolvePromise) => {
+/**
+ * Reads one visible line (for questions: y/N, tags) from stdin, a terminal or a pipe; no terminal
+ * mode is changed. Null at end of input before any line break (Ctrl-D); bytes after the line
+ * break are put back for the next read.
+ */
+export function readLine(stream: NodeJS.ReadableStream): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    // A second question after end of input: no 'end' event will come again.
+    if ((stream as { readableEnded?: boolean }).readableEnded) return resolve(null);
     let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const newline = text.indexOf('\n');
-      if (newline >= 0) {
-        stdin.off('data', onData);
-        stdin.pause();
-        resolvePromise(text.slice(0, newline).replace(/\r$/, ''));
-      }
+    const finish = (line: string | null) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.pause();
+      resolve(line);
     };
-    stdin.on('data', onData);
-    stdin.resume();
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      const newline = text.indexOf('\n');
+      if (newline === -1) return;
+      const rest = text.slice(newline + 1);
+      // Listeners off and the stream paused first: put back into a flowing stream, the rest would
+      // come straight back here.
+      finish(text.slice(0, newline).replace(/\r$/, ''));
+      if (rest !== '') stream.unshift(Buffer.from(rest));
+    };
+    const onEnd = () => finish(text === '' ? null : text);
+    const onError = (error: Error) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      reject(error);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.resume();
   });
 }

@@ -27,7 +27,7 @@ import { LvmDeltaBatch } from '../../source/lvm/delta-batch.js';
 import { releaseStaleReservation } from '../../source/lvm/lvm-pool.js';
 import { prepareLvmVolume } from '../../source/lvm-source.js';
 import { prepareReflinkVolume } from '../../source/reflink-source.js';
-import { readLineFromTerminal } from '../../sys/terminal.js';
+import { readLine } from '../../sys/terminal.js';
 import { allOption, localOption, volexOption, volsFromOption, volumesRest } from '../options.js';
 import { SendOutput } from '../send-output.js';
 import { loadVolsFrom, type VolsFrom, writeErrorFile } from '../vols-from.js';
@@ -324,7 +324,8 @@ export class SendCommand extends WriteCommand {
     err.write("Enter tag info as 'tagID[, tag description]'. Blank to end input.\n");
     while (tags.size < MAX_TAGS_PER_SESSION) {
       err.write(`[${tags.size + 1}]: `);
-      const line = (await readLineFromTerminal(this.context.stdin)).trim();
+      // End of input (Ctrl-D) ends the tags as a blank line does.
+      const line = ((await readLine(this.context.stdin)) ?? '').trim();
       if (line === '') break;
       try {
         const [id, desc] = itemAt([...parseTags([line])], 0);
