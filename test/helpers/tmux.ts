@@ -17,6 +17,8 @@ const STATUS_WRAPPER = [
   "const r = spawnSync(command, args, { stdio: 'inherit' });",
   "const code = r.status ?? 128 + (require('node:os').constants.signals[r.signal] ?? 0);",
   "require('node:fs').writeFileSync(statusFile, code + '\\n');",
+  // tmux's pane status is then the command's too (never the wrapper's own 0).
+  'process.exitCode = code;',
 ].join('\n');
 
 export class TmuxTerminal {
@@ -70,15 +72,25 @@ export class TmuxTerminal {
 
   /** The command's exit status once it has ended, else null. */
   async exitStatus(): Promise<number | null> {
+    const written = this.writtenStatus();
+    if (written !== null) return written;
+    const [dead, status] = (await this.tmux(['display-message', '-p', '#{pane_dead} #{pane_dead_status}'])).trim().split(' ');
+    // Right after the end tmux may show the pane dead before it has the status: not yet, then.
+    if (dead !== '1' || !status) return null;
+    // The wrapper may have written the file and ended between the read above and tmux's answer
+    // (seen in CI): the file, written before the wrapper ended, is then the one to believe.
+    return this.writtenStatus() ?? Number(status);
+  }
+
+  /** The status the wrapper wrote, once it has written all of it. */
+  private writtenStatus(): number | null {
     try {
       const written = readFileSync(this.statusFile, 'utf8');
       if (written.endsWith('\n')) return Number(written.trim());
     } catch {
       // not ended yet (or tmux knows first)
     }
-    const [dead, status] = (await this.tmux(['display-message', '-p', '#{pane_dead} #{pane_dead_status}'])).trim().split(' ');
-    // Right after the end tmux may show the pane dead before it has the status: not yet, then.
-    return dead === '1' && status ? Number(status) : null;
+    return null;
   }
 
   /** For a timeout's message: whether the pane's process still runs, and in what state. */
