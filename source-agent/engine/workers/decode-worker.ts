@@ -1,7 +1,10 @@
 // A restore decode worker: for each chunk file in its slot, decrypt, check the hash and
 // decompress into the slot's chunk part, with exactly the checks of Archive.openChunk. In a
 // direct receive (DecodeBatch) it also reads the chunk files itself, confined beneath the
-// archive's directory, and writes each checked chunk at its address in the target.
+// archive's directory, and writes each checked chunk at its address in the target. A batch's
+// files start to be read (on libuv's thread pool, a few at a time) as soon as its message
+// arrives, while the worker still decodes earlier ones: so one worker per core keeps the disk
+// busy on a cold cache without extra threads that would fight over the target's inode lock.
 
 import { writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -29,8 +32,7 @@ interface Ready {
   opener: ChunkOpener;
   /** Reused for every chunk's decrypted bytes. */
   scratch: Buffer;
-  /** A direct receive's chunk file and decoded chunk (allocated on its first batch). */
-  file: Buffer | null;
+  /** A direct receive's decoded chunk (allocated on its first batch). */
   chunk: Buffer | null;
 }
 let ready: Ready | null = null;
@@ -42,7 +44,6 @@ async function configure(setup: DecodeSetup): Promise<Ready> {
     setup,
     opener: { dataKey: setup.dataKey, hasher: dataHasherFor(setup.manifestHashKey), codec: makeCodec(setup.compression, setup.level) },
     scratch: Buffer.allocUnsafe(setup.fileBytes),
-    file: null,
     chunk: null,
   };
 }
@@ -60,12 +61,52 @@ function decode(job: DecodeJob, { setup, opener, scratch }: Ready): DecodeResult
   return { id: job.id, integrity: null, error: null };
 }
 
+/** How many chunk files of one batch are read at once. */
+const READS_PER_BATCH = 4;
+
+/** A chunk file read (its length), or why it could not be. */
+type FileRead = { ok: true; length: number } | { ok: false; failure: unknown };
+
+/** A batch's chunk files, being read into buffers of their own. */
+interface BatchReads {
+  reader: BeneathReader;
+  files: Buffer[];
+  reads: Promise<FileRead>[];
+}
+
+/** Chunk-file buffers of finished batches, for the next ones (fresh pages cost page faults). */
+const freeFiles: Buffer[] = [];
+
+/** Starts reading the batch's chunk files, READS_PER_BATCH at a time, in order. */
+function startReads(batch: DecodeBatch, fileBytes: number): BatchReads {
+  const reader = new BeneathReader(batch.rootFd);
+  const files = batch.paths.map(() => freeFiles.pop() ?? Buffer.allocUnsafe(fileBytes));
+  const reads: Promise<FileRead>[] = [];
+  batch.paths.forEach((path, i) => {
+    const readOne = (): Promise<FileRead> =>
+      reader.read(path, itemAt(files, i)).then(
+        (length): FileRead => ({ ok: true, length }),
+        (failure: unknown): FileRead => ({ ok: false, failure }),
+      );
+    reads.push(i < READS_PER_BATCH ? readOne() : itemAt(reads, i - READS_PER_BATCH).then(readOne));
+  });
+  return { reader, files, reads };
+}
+
+/** Waits for every read of the batch (none may still fill a buffer), then gives back its resources. */
+async function finishReads({ reader, files, reads }: BatchReads): Promise<void> {
+  await Promise.all(reads);
+  reader.release();
+  freeFiles.push(...files);
+}
+
 /**
- * Reads, checks and places each chunk of the batch in turn. A chunk's bytes reach the target
- * only after all its checks passed; the first failure that is not a skipped corrupt chunk ends
- * the batch (the main thread fails the run and removes or zeroes what was written).
+ * Checks and places each chunk of the batch in turn, as its file has been read. A chunk's bytes
+ * reach the target only after all its checks passed; the first failure that is not a skipped
+ * corrupt chunk ends the batch (the main thread fails the run and removes or zeroes what was
+ * written).
  */
-function placeBatch(batch: DecodeBatch, ready: Ready): DecodeBatchResult {
+async function placeBatch(batch: DecodeBatch, ready: Ready, files: BatchReads): Promise<DecodeBatchResult> {
   const count = batch.paths.length;
   const result: DecodeBatchResult = {
     id: batch.id,
@@ -76,34 +117,35 @@ function placeBatch(batch: DecodeBatch, ready: Ready): DecodeBatchResult {
     writeFailure: null,
     error: null,
   };
-  const reader = new BeneathReader(batch.rootFd);
   try {
-    return placeEach(batch, ready, reader, result);
+    return await placeEach(batch, ready, files, result);
   } finally {
-    reader.release();
+    await finishReads(files);
   }
 }
 
-function placeEach(batch: DecodeBatch, ready: Ready, reader: BeneathReader, result: DecodeBatchResult): DecodeBatchResult {
+async function placeEach(
+  batch: DecodeBatch,
+  ready: Ready,
+  { files, reads }: BatchReads,
+  result: DecodeBatchResult,
+): Promise<DecodeBatchResult> {
   const { setup, opener, scratch } = ready;
-  ready.file ??= Buffer.allocUnsafe(setup.fileBytes);
   ready.chunk ??= Buffer.allocUnsafe(setup.chunkBytes);
-  const { file, chunk } = ready;
+  const { chunk } = ready;
   for (let i = 0; i < batch.paths.length; i++) {
     testWorkerExit();
-    const path = itemAt(batch.paths, i);
-    const address = itemAt(batch.addresses, i);
-    let fileLength: number;
-    try {
-      fileLength = reader.read(path, file);
-    } catch (error) {
-      result.readFailure = { at: i, code: errnoOf(error), message: messageOf(error) };
+    const read = await itemAt(reads, i);
+    if (!read.ok) {
+      result.readFailure = { at: i, code: errnoOf(read.failure), message: messageOf(read.failure) };
       return result;
     }
-    result.fileBytes[i] = fileLength;
+    const address = itemAt(batch.addresses, i);
+    result.fileBytes[i] = read.length;
+    const file = itemAt(files, i).subarray(0, read.length);
     const out = chunk.subarray(0, itemAt(batch.sizes, i));
     try {
-      openChunkFile(opener, '', file.subarray(0, fileLength), batch.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), out, scratch);
+      openChunkFile(opener, '', file, batch.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), out, scratch);
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
       result.placed[i] = Placed.corrupt;
@@ -130,13 +172,15 @@ function placeEach(batch: DecodeBatch, ready: Ready, reader: BeneathReader, resu
   return result;
 }
 
-// Messages are handled one at a time, in order: the set-up, then jobs.
+// Messages are handled one at a time, in order: the set-up, then jobs. A batch's reads start
+// when it arrives (once the set-up is done), before the batches ahead of it are finished.
 let queue: Promise<void> = Promise.resolve();
 parentPort?.on('message', (message: DecodeMessage) => {
-  queue = queue.then(() => handle(message));
+  const early = 'paths' in message && ready ? startReads(message, ready.setup.fileBytes) : null;
+  queue = queue.then(() => handle(message, early));
 });
 
-async function handle(message: DecodeMessage): Promise<void> {
+async function handle(message: DecodeMessage, early: BatchReads | null): Promise<void> {
   if ('slots' in message) {
     ready = await configure(message).catch((error: unknown) => {
       setupFailure = messageOf(error);
@@ -148,7 +192,7 @@ async function handle(message: DecodeMessage): Promise<void> {
     let result: DecodeBatchResult;
     try {
       if (!ready) throw new Error(setupFailure ?? 'decode worker: a batch came before its set-up');
-      result = placeBatch(message, ready);
+      result = await placeBatch(message, ready, early ?? startReads(message, ready.setup.fileBytes));
     } catch (error) {
       result = { id: message.id, placed: [], fileBytes: [], integrity: [], readFailure: null, writeFailure: null, error: messageOf(error) };
     }
