@@ -25,6 +25,8 @@ export interface SetupMessage {
   slots: SharedArrayBuffer;
   /** Bytes of one output slot (the largest chunk file, and a margin). */
   outputBytes: number;
+  /** Source bytes this worker may hold read ahead (its share: source-reader.ts). */
+  readAheadBytes: number;
 }
 
 export type WorkerMessage = SetupMessage | ChunkBatch | WriteJob;

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { Archive } from '../../archive/archive.js';
 import { maxChunkFileBytes } from '../../archive/chunk-file.js';
 import type { ChunkBatch, SetupMessage, WorkerReply, WorkerSetup, WriteJob } from './chunk-job.js';
+import { readAheadPerWorker } from './source-reader.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** One output slot: its number, and the chunk file's bytes (a view on shared memory). */
@@ -76,7 +77,7 @@ export class ChunkPool {
     const count = Math.max(4 * this.threads.size, Math.floor(SLOT_BUDGET_BYTES / outputBytes));
     // Pages are touched only when used: a send that never hands chunk files back costs nothing here.
     const slots = new SharedArrayBuffer(count * outputBytes);
-    this.threads.broadcast({ settings, slots, outputBytes } satisfies SetupMessage);
+    this.threads.broadcast({ settings, slots, outputBytes, readAheadBytes: readAheadPerWorker(this.threads.size) } satisfies SetupMessage);
     this.slotTotal = count;
     for (let slot = count - 1; slot >= 0; slot--)
       this.freeSlots.push({ slot, output: new Uint8Array(slots, slot * outputBytes, outputBytes) });

@@ -51,7 +51,7 @@ interface Setup {
 let setup: Setup | null = null;
 let setupFailure: string | null = null;
 
-async function configure({ settings, slots, outputBytes }: SetupMessage): Promise<Setup> {
+async function configure({ settings, slots, outputBytes, readAheadBytes }: SetupMessage): Promise<Setup> {
   // Encrypted archives hash chunks with HMAC-SHA256; only unencrypted ones need BLAKE2b.
   if (!settings.crypto) await initHashing();
   const codec = makeCodec(settings.compression, settings.level);
@@ -62,7 +62,7 @@ async function configure({ settings, slots, outputBytes }: SetupMessage): Promis
     hasher: dataHasherFor(settings.crypto?.manifestHashKey ?? null),
     zeros: Buffer.alloc(settings.chunkSize),
     maxFile,
-    reader: new SourceReader(),
+    reader: new SourceReader(readAheadBytes),
     scratch: Buffer.allocUnsafe(codec.maxCompressedBytes(settings.chunkSize)),
     ownOutput: Buffer.allocUnsafe(maxFile + 64),
     slots,
@@ -98,7 +98,7 @@ interface BatchRead {
 
 /**
  * Reads a batch's runs of consecutive chunks, each with one positional read (a batch covers
- * about 1 MiB: large reads, as a disk likes them), all at once: started when the batch arrives,
+ * about 4 MiB: large reads, as a disk likes them), all at once: started when the batch arrives,
  * while the worker may still work on earlier ones (source-reader.ts: direct reads have no
  * read-ahead, so this is the read-ahead).
  */

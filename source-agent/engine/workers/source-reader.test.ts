@@ -6,7 +6,7 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ALIGN, alignedLength, type ReadAt, SourceReader } from './source-reader.js';
+import { ALIGN, alignedLength, READ_AHEAD_TOTAL_BYTES, type ReadAt, readAheadPerWorker, SourceReader } from './source-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-source-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,12 +59,15 @@ async function readVia(reader: SourceReader, fds: { fd: number; directFd: number
   }
 }
 
+/** A worker's read-ahead limit on 2 cores. */
+const LIMIT = readAheadPerWorker(2);
+
 const syncRead: ReadAt = async (fd, buffer, offset, length, position) => readSync(fd, buffer, offset, length, position);
 
 describe('SourceReader', () => {
   it('reads direct: the exact bytes, a short last run, nothing past the asked length', async () => {
     await withSource('direct', async (fds) => {
-      const reader = new SourceReader();
+      const reader = new SourceReader(LIMIT);
       assert.ok((await readVia(reader, fds, 0, 65536)).equals(content.subarray(0, 65536)));
       assert.ok(
         (await readVia(reader, fds, 65536, 100)).equals(content.subarray(65536, 65636)),
@@ -79,12 +82,12 @@ describe('SourceReader', () => {
 
   it('reads through the cache where there is no direct descriptor, or at an unaligned offset', async () => {
     await withSource('none', async (fds) => {
-      const reader = new SourceReader();
+      const reader = new SourceReader(LIMIT);
       assert.equal(reader.direct(fds), false);
       assert.ok((await readVia(reader, fds, 65536, 70000)).equals(content.subarray(65536, 135536)));
     });
     await withSource('direct', async (fds) => {
-      const reader = new SourceReader();
+      const reader = new SourceReader(LIMIT);
       assert.ok((await readVia(reader, fds, ALIGN + 1, 5000)).equals(content.subarray(ALIGN + 1, ALIGN + 5001)));
       assert.equal(reader.direct(fds), DIRECT, 'an unaligned offset does not give up direct reads');
     });
@@ -93,7 +96,7 @@ describe('SourceReader', () => {
   it('falls back to the cache for good when a direct read is refused (EINVAL), with the same bytes', async () => {
     await withSource('stand-in', async (fds) => {
       const refused: number[] = [];
-      const reader = new SourceReader(async (fd, buffer, offset, length, position) => {
+      const reader = new SourceReader(LIMIT, async (fd, buffer, offset, length, position) => {
         if (fd === fds.directFd) {
           refused.push(position);
           throw Object.assign(new Error('EINVAL: invalid argument, read'), { code: 'EINVAL' });
@@ -109,7 +112,7 @@ describe('SourceReader', () => {
 
   it('passes other read errors on', async () => {
     await withSource('stand-in', async (fds) => {
-      const reader = new SourceReader(async () => {
+      const reader = new SourceReader(LIMIT, async () => {
         throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
       });
       await assert.rejects(readVia(reader, fds, 0, 4096), /EIO/);
@@ -117,7 +120,7 @@ describe('SourceReader', () => {
   });
 
   it('gives buffers back for the next batches', async () => {
-    const reader = new SourceReader();
+    const reader = new SourceReader(LIMIT);
     const first = await reader.take(100_000);
     reader.give(first);
     assert.equal(await reader.take(50_000), first, 'a buffer given back is used again');
@@ -125,7 +128,7 @@ describe('SourceReader', () => {
   });
 
   it('reads ahead at most its limit, one buffer always, in the order of asking', async () => {
-    const reader = new SourceReader(syncRead, 100_000);
+    const reader = new SourceReader(100_000, syncRead);
     const order: string[] = [];
     const taking = async (name: string, bytes: number) => {
       const buffer = await reader.take(bytes);
@@ -147,5 +150,12 @@ describe('SourceReader', () => {
     reader.give(await fourth);
     reader.give(b3);
     assert.equal(order.join(), 'second,third,fourth');
+  });
+
+  it('shares one read-ahead budget among the workers: memory does not grow with the cores', () => {
+    assert.equal(readAheadPerWorker(2), 16 * 1024 * 1024);
+    for (const workers of [1, 2, 3, 4, 16, 64]) {
+      assert.ok(workers * readAheadPerWorker(workers) <= READ_AHEAD_TOTAL_BYTES, `${workers} workers`);
+    }
   });
 });
