@@ -47,8 +47,9 @@ export class ChunkPool {
   private brokenBy: Error | null = null;
 
   /**
-   * Starts the workers now; they load their modules while the caller opens the archive.
-   * Nothing runs on them until `configure` gives them the archive's settings.
+   * Starts the workers now; they load their modules while the caller prepares the volumes (send
+   * starts them once the archive is open: not during a key derivation, whose 512 MiB they would
+   * add to). Nothing runs on them until `configure` gives them the archive's settings.
    */
   constructor(options: { workers?: number } = {}) {
     this.threads = new ThreadPool(new URL('./chunk-worker.js', import.meta.url), options.workers ?? availableParallelism(), 'send');

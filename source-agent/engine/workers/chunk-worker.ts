@@ -32,8 +32,8 @@ import {
 import { alignedLength, SourceReader } from './source-reader.js';
 import { testWorkerExit } from './test-worker-exit.js';
 
-// The pool starts its workers before the archive is open (module loading overlaps the main
-// thread's start-up); the archive's settings arrive as the first message.
+// The pool starts its workers before it has work for them (module loading overlaps the main
+// thread's preparing of the volumes); the archive's settings arrive as the first message.
 interface Setup {
   settings: WorkerSetup;
   codec: ReturnType<typeof makeCodec>;
