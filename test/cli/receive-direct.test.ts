@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runSkiff, scratchDir, startSkiff } from '../helpers/cli.js';
+import { interruptWhileSaving, runSkiff, scratchDir } from '../helpers/cli.js';
 import { attachLoop, readDevice, requireSystem } from '../helpers/system.js';
 import { makeVolume } from '../helpers/volumes.js';
 
@@ -62,13 +62,7 @@ async function withDamagedChunk(use: () => Promise<void>): Promise<void> {
  * 10 s), interrupted 1 s after it started saving: exit 8, one clean line.
  */
 async function interruptedReceive(target: string): Promise<void> {
-  const run = startSkiff(['receive', 'v.img', `--save-to=${target}`, ...common], {
-    env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '50' },
-  });
-  for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 1000));
-  run.child.kill('SIGINT');
-  const ended = await run.exited;
+  const ended = await interruptWhileSaving(['receive', 'v.img', `--save-to=${target}`, ...common], 50, 1000);
   assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
   assert.doesNotMatch(ended.stderr, /Internal error|\n\s+at /);
 }

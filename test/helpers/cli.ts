@@ -169,3 +169,20 @@ export function startSkiff(args: readonly string[], options: { cwd?: string; env
   });
   return { child, output: () => ({ stdout, stderr }), exited };
 }
+
+/**
+ * A receive (`args`) slowed to `readDelayMs` a chunk (test-only SKIFF_TEST_READ_DELAY_MS), sent
+ * SIGINT `afterMs` after it printed "Saving to": interrupted while it writes the target. The
+ * caller checks how it ended.
+ */
+export async function interruptWhileSaving(
+  args: readonly string[],
+  readDelayMs: number,
+  afterMs: number,
+): Promise<Awaited<RunningSkiff['exited']>> {
+  const run = startSkiff(args, { env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: String(readDelayMs) } });
+  for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, afterMs));
+  run.child.kill('SIGINT');
+  return run.exited;
+}

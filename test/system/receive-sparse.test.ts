@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
-import { kdfMemoEnv, runSkiff, scratchDir, startSkiff } from '../helpers/cli.js';
+import { interruptWhileSaving, kdfMemoEnv, runSkiff, scratchDir } from '../helpers/cli.js';
 import { runSkiffInProcess } from '../helpers/cli-in-process.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { attachLoop, readDevice, requireSystem } from '../helpers/system.js';
@@ -246,13 +246,11 @@ describe('receive --sparse-write / --sparse to a file', () => {
     writeSparse(target, staleCopy());
     // 400 ms a chunk: chunk 1 is punched after about 2.4 s (when chunk 5 starts a new run), and
     // the last of the 17 chunks comes after about 6.8 s; the interrupt falls in between.
-    const run = startSkiff([`--dest=file:${dest}`, ...PASS, 'receive', 'vol.img', `--save-to=${target}`, '--sparse-write'], {
-      env: { ...process.env, TZ: 'UTC', SKIFF_TEST_READ_DELAY_MS: '400' },
-    });
-    for (let i = 0; i < 600 && !/Saving to/.test(run.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 3500));
-    run.child.kill('SIGINT');
-    const ended = await run.exited;
+    const ended = await interruptWhileSaving(
+      [`--dest=file:${dest}`, ...PASS, 'receive', 'vol.img', `--save-to=${target}`, '--sparse-write'],
+      400,
+      3500,
+    );
     assert.equal(ended.code, 8, `${ended.stdout}\n${ended.stderr}`);
     const after = readFileSync(target);
     assert.ok(
